@@ -1,0 +1,13 @@
+/**
+ * The source of a Stream: an RTMP connection, a transport session, a relay. The protocol
+ * handler creates it, hands it to `Stream.publish()`, then calls `stream.pushConfig/pushFrame`.
+ */
+export interface Publisher {
+  readonly id: string;
+  /** 'rtmp', 'tributary', 'relay', ... (shown by the API and metrics). */
+  readonly protocol: string;
+  /** "ip:port" of the peer, for the API. */
+  readonly remoteAddress: string;
+  /** Ends the publishing connection (kicked by an operator, or the stream closed). Idempotent. */
+  close(reason: string): void;
+}

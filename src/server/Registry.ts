@@ -1,0 +1,39 @@
+import { App } from './App.js';
+import type { Stream } from './Stream.js';
+
+/** Stream names are URL path parts: keep them to a safe alphabet and a sane length. */
+const NAME = /^[A-Za-z0-9_.\-~]{1,128}$/;
+
+export function isValidName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/**
+ * Server > App > Stream: the object model every protocol handler (RTMP, HTTP-FLV, LL-HLS,
+ * the transport) shares. One per process.
+ */
+export class Registry {
+  readonly apps = new Map<string, App>();
+
+  app(name: string): App {
+    let a = this.apps.get(name);
+    if (!a) {
+      a = new App(name);
+      this.apps.set(name, a);
+    }
+    return a;
+  }
+
+  /** Looks up a stream without creating it. */
+  find(app: string, key: string): Stream | undefined {
+    return this.apps.get(app)?.streams.get(key);
+  }
+
+  *streams(): Iterable<Stream> {
+    for (const a of this.apps.values()) yield* a.streams.values();
+  }
+
+  close(): void {
+    for (const a of this.apps.values()) a.close();
+  }
+}

@@ -1,0 +1,78 @@
+import type { CodecConfig, MediaFrame } from '../media/frame.js';
+
+/** Limits that keep a viewer's memory bounded whatever its network does. */
+export interface BackpressureLimits {
+  /** Above this many queued bytes, video is skipped until the next keyframe. Default 2 MiB. */
+  skipBytes: number;
+  /** Above this many queued bytes the viewer is cut. Default 8 MiB. */
+  cutBytes: number;
+}
+
+export const DEFAULT_LIMITS: BackpressureLimits = { skipBytes: 2 << 20, cutBytes: 8 << 20 };
+
+/**
+ * One viewer of a Stream, in any output protocol. Subclasses turn frames into bytes
+ * (FLV tags, fMP4 fragments, transport messages) and report what their socket still holds.
+ *
+ * The base class owns the slow-viewer policy: a viewer whose queue grows past `skipBytes`
+ * stops receiving video until the next keyframe (so it catches up to live instead of
+ * buffering), and one past `cutBytes` is closed. Frames are never buffered without limit here.
+ */
+export abstract class Subscriber {
+  readonly createdAt = Date.now();
+  /** Frames skipped by the slow-viewer policy. */
+  skippedFrames = 0;
+  bytesSent = 0;
+  private waitingForKeyframe = true;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    /** 'http-flv', 'ws-flv', 'll-hls', 'rtmp', 'tributary' */
+    readonly protocol: string,
+    readonly remoteAddress: string,
+    protected readonly limits: BackpressureLimits = DEFAULT_LIMITS,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Called once when the viewer joins, and again if the publisher changes codec config. */
+  abstract onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void;
+  /** Writes one frame out. Only called by `deliver`, after the backpressure policy. */
+  protected abstract writeFrame(frame: MediaFrame): void;
+  /** Bytes accepted but not yet handed to the network (socket buffer, pending queue). */
+  abstract pendingBytes(): number;
+  /** The stream ended (publisher left) or the viewer was cut. */
+  protected abstract onClose(reason: string): void;
+
+  /** Called by the Stream for every frame (and for the GOP replay on join). */
+  deliver(frame: MediaFrame): void {
+    if (this.closed) return;
+    const pending = this.pendingBytes();
+    if (pending > this.limits.cutBytes) {
+      this.close(`viewer too slow: ${pending} bytes queued`);
+      return;
+    }
+    if (frame.kind === 'video') {
+      if (frame.keyframe && pending <= this.limits.skipBytes) this.waitingForKeyframe = false;
+      else if (pending > this.limits.skipBytes) this.waitingForKeyframe = true;
+      if (this.waitingForKeyframe) {
+        this.skippedFrames++;
+        return;
+      }
+    } else if (pending > this.limits.skipBytes) {
+      this.skippedFrames++;
+      return;
+    }
+    this.writeFrame(frame);
+  }
+
+  /** Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(reason);
+  }
+}
