@@ -1,0 +1,73 @@
+import { RateBottleneck, TraceBottleneck, type Bottleneck } from '../../emulator/Bottleneck.js';
+import type { LinkConfig } from '../../emulator/LinkConfig.js';
+import { loadTrace } from '../../emulator/Trace.js';
+
+export interface BenchOptions {
+  trace?: string;
+  /** Link rate, Mbit/s (ignored with a trace). */
+  rate?: number;
+  rtt: number;
+  jitter: number;
+  /** Percent. */
+  loss: number;
+  burst: number;
+  /** Media bitrate, Mbit/s. */
+  bitrate: number;
+  /** Deadline, ms. */
+  latency: number;
+  /** Seconds of media. */
+  duration: number;
+  seed: number;
+  traceOffset: number;
+  adaptive: boolean;
+  nonref: number;
+  real: boolean;
+  impl: 'tributary' | 'srt' | 'both';
+  json: boolean;
+  /** Bottleneck queue, bytes. */
+  queue?: number;
+  /** Encoder reaction delay in adaptive mode, ms. */
+  reaction: number;
+}
+
+export const DEFAULTS: BenchOptions = {
+  rtt: 100, jitter: 0, loss: 0, burst: 1, bitrate: 1.2, latency: 600, duration: 30, seed: 1, traceOffset: 0,
+  adaptive: false, nonref: 0, real: false, impl: 'tributary', json: false, reaction: 500,
+};
+
+/** The media-direction bottleneck described by the options (undefined = unlimited). */
+export function makeBottleneck(o: BenchOptions): Bottleneck | undefined {
+  if (o.trace) return new TraceBottleneck(loadTrace(o.trace), o.traceOffset * 1000);
+  if (o.rate !== undefined && o.rate > 0) return new RateBottleneck(o.rate * 1e6);
+  return undefined;
+}
+
+/**
+ * Both directions: the media direction carries the bottleneck and its queue; the feedback
+ * direction has the same delay and loss but no capacity limit. The default queue holds about
+ * one second at the bottleneck's mean rate (never under 64 KiB), a common cellular buffer.
+ */
+export function makeLinks(o: BenchOptions, bottleneck: Bottleneck | undefined): { up: LinkConfig; down: LinkConfig } {
+  const base: LinkConfig = {
+    delayMs: o.rtt / 2,
+    jitterMs: o.jitter,
+    loss: o.loss / 100,
+    burst: o.burst,
+  };
+  const queueBytes = o.queue ?? (bottleneck ? Math.max(65536, Math.round(bottleneck.meanBps / 8)) : undefined);
+  return { up: { ...base, bottleneck, queueBytes }, down: { ...base } };
+}
+
+export function validate(o: BenchOptions): void {
+  const bad = (m: string) => {
+    throw new RangeError(m);
+  };
+  if (o.trace && o.rate !== undefined) bad('give --trace or --rate, not both');
+  if (!(o.rtt >= 0)) bad('--rtt must be >= 0');
+  if (!(o.loss >= 0 && o.loss < 100)) bad('--loss must be a percentage in [0, 100)');
+  if (!(o.burst >= 1)) bad('--burst must be >= 1');
+  if (!(o.bitrate > 0)) bad('--bitrate must be > 0');
+  if (!(o.latency > 0)) bad('--latency must be > 0');
+  if (!(o.duration > 0)) bad('--duration must be > 0');
+  if (!(o.nonref >= 0 && o.nonref <= 1)) bad('--nonref must be a fraction in [0, 1]');
+}

@@ -1,0 +1,53 @@
+import type { Judgement } from './Judge.js';
+import type { OracleResult } from './Oracle.js';
+
+/** One implementation's result, in the issue's JSON shape. */
+export interface BenchResult {
+  impl: string;
+  clock: 'virtual' | 'real';
+  audio: Judgement['audio'];
+  video: Judgement['video'];
+  latencyMs: Judgement['latencyMs'];
+  overhead: number;
+  mediaKbps: number;
+  wireKbps: number;
+  oracle: OracleResult;
+}
+
+export function makeResult(
+  impl: string, clock: 'virtual' | 'real', j: Judgement, wireBytes: number, durationS: number, oracle: OracleResult,
+): BenchResult {
+  const r4 = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    impl,
+    clock,
+    audio: { ...j.audio, onTimeRatio: r4(j.audio.onTimeRatio) },
+    video: { ...j.video, onTimeRatio: r4(j.video.onTimeRatio), keyframeOnTimeRatio: r4(j.video.keyframeOnTimeRatio) },
+    latencyMs: j.latencyMs,
+    overhead: j.mediaBytes ? r4(wireBytes / j.mediaBytes - 1) : 0,
+    mediaKbps: Math.round((j.mediaBytes * 8) / durationS / 1000),
+    wireKbps: Math.round((wireBytes * 8) / durationS / 1000),
+    oracle: {
+      audio: { onTimeRatio: r4(oracle.audio.onTimeRatio) },
+      video: { onTimeRatio: r4(oracle.video.onTimeRatio) },
+    },
+  };
+}
+
+/** A table for a person: one column per implementation. */
+export function formatTable(results: BenchResult[]): string {
+  const rows: Array<[string, (r: BenchResult) => string]> = [
+    ['clock', (r) => r.clock],
+    ['audio on time', (r) => `${r.audio.onTime}/${r.audio.sent} (${r.audio.onTimeRatio})`],
+    ['video on time', (r) => `${r.video.onTime}/${r.video.sent} (${r.video.onTimeRatio})`],
+    ['keyframes on time', (r) => `${r.video.keyframeOnTimeRatio}`],
+    ['latency p50/p95/p99/max ms', (r) => `${r.latencyMs.p50}/${r.latencyMs.p95}/${r.latencyMs.p99}/${r.latencyMs.max}`],
+    ['overhead', (r) => `${r.overhead}`],
+    ['media / wire kbps', (r) => `${r.mediaKbps} / ${r.wireKbps}`],
+    ['oracle audio / video', (r) => `${r.oracle.audio.onTimeRatio} / ${r.oracle.video.onTimeRatio}`],
+  ];
+  const head = ['', ...results.map((r) => r.impl)];
+  const table = [head, ...rows.map(([name, f]) => [name, ...results.map(f)])];
+  const widths = head.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  return table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')).join('\n');
+}

@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { DEFAULTS, type BenchOptions } from '../bench/transport/Options.js';
+import { benchTransport } from '../bench/transport/benchTransport.js';
+import { formatTable } from '../bench/transport/Report.js';
+
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+/** Adds `bench` with its subcommands to the CLI. Returns the `bench` command so others can add theirs. */
+export function registerBench(program: Command): Command {
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
+  bench
+    .command('transport')
+    .description('live media through the link emulator: tributary vs SRT, judged as a decoder would')
+    .option('--trace <file>', 'Mahimahi trace: a path or a name in ../shared/traces')
+    .option('--rate <mbps>', 'link rate, Mbit/s', num)
+    .option('--rtt <ms>', 'round-trip propagation delay', num, DEFAULTS.rtt)
+    .option('--jitter <ms>', 'delay jitter (std dev), ms', num, DEFAULTS.jitter)
+    .option('--loss <pct>', 'random loss, percent', num, DEFAULTS.loss)
+    .option('--burst <len>', 'mean loss burst length (Gilbert-Elliott)', num, DEFAULTS.burst)
+    .option('--bitrate <mbps>', 'media bitrate', num, DEFAULTS.bitrate)
+    .option('--latency <ms>', 'deadline from capture', num, DEFAULTS.latency)
+    .option('--duration <s>', 'seconds of media', num, DEFAULTS.duration)
+    .option('--seed <n>', 'random seed', num, DEFAULTS.seed)
+    .option('--trace-offset <s>', 'where in the trace to start', num, DEFAULTS.traceOffset)
+    .option('--queue <bytes>', 'bottleneck drop-tail queue (default ~1 s of capacity)', num)
+    .option('--reaction <ms>', 'encoder reaction delay with --adaptive', num, DEFAULTS.reaction)
+    .option('--adaptive', 'the source follows the target bitrate', false)
+    .option('--nonref <fraction>', 'fraction of non-reference video frames', num, DEFAULTS.nonref)
+    .option('--real', 'real sockets and real time', false)
+    .addOption(new Option('--impl <impl>', 'implementation').choices(['tributary', 'srt', 'both']).default('tributary'))
+    .option('--json', 'end with one JSON line per implementation', false)
+    .action(async (raw: Partial<BenchOptions>) => {
+      const o: BenchOptions = { ...DEFAULTS, ...raw } as BenchOptions;
+      const results = await benchTransport(o);
+      console.log(formatTable(results));
+      if (o.json) for (const r of results) console.log(JSON.stringify(r));
+    });
+  return bench;
+}
