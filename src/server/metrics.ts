@@ -1,0 +1,117 @@
+import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from './Registry.js';
+import type { Stream } from './Stream.js';
+import type { Subscriber } from './Subscriber.js';
+
+/** Connection figures a protocol listener (RTMP, ...) reports; read at scrape time. */
+export interface ListenerStats {
+  connections: number;
+  connectionsTotal: number;
+  rejectedTotal: number;
+  bytesIn?: number;
+  bytesOut?: number;
+}
+
+/**
+ * The Prometheus view of a server, on its own prom-client registry (two servers in one
+ * process, as tests run them, don't mix their figures). Stream and viewer figures are read
+ * from the object model when scraped, so the hot path pays nothing; byte and drop counters
+ * advance by what changed since the last scrape, and `retire*` counts what a leaving viewer
+ * or stream did since then.
+ */
+export class Metrics {
+  readonly prom = new PromRegistry();
+  readonly httpRequests: Counter<'route' | 'status'>;
+  private listeners = new Map<string, () => ListenerStats>();
+  private seenStream = new WeakMap<Stream, { bytes: number; dropped: number }>();
+  private seenSub = new WeakMap<Subscriber, { bytes: number; skipped: number }>();
+  private bytesIn: Counter;
+  private bytesOut: Counter<'protocol'>;
+  private dropped: Counter<'reason'>;
+
+  constructor(private readonly registry: Registry) {
+    const registers = [this.prom];
+    collectDefaultMetrics({ register: this.prom });
+    // First, so its collect() sweeps the counters before they are read in this scrape.
+    const self = this;
+    new Gauge({
+      name: 'tributary_streams', help: 'Streams with a publisher', registers,
+      collect() {
+        self.sweep();
+        let live = 0;
+        for (const s of registry.streams()) if (s.isLive) live++;
+        this.set(live);
+      },
+    });
+    this.httpRequests = new Counter({ name: 'tributary_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
+    this.bytesIn = new Counter({ name: 'tributary_ingest_bytes_total', help: 'Media payload bytes received from publishers', registers });
+    this.bytesOut = new Counter({ name: 'tributary_egress_bytes_total', help: 'Bytes written to viewers by protocol', labelNames: ['protocol'], registers });
+    this.dropped = new Counter({ name: 'tributary_dropped_frames_total', help: 'Frames dropped: ingest (before config, time going back) or slow_viewer (skipped)', labelNames: ['reason'], registers });
+    new Gauge({
+      name: 'tributary_viewers', help: 'Viewers by protocol', labelNames: ['protocol'], registers,
+      collect() {
+        this.reset();
+        for (const s of registry.streams()) for (const [p, n] of Object.entries(s.viewerCounts())) this.inc({ protocol: p }, n);
+      },
+    });
+    const listenerGauge = (name: string, help: string, pick: (s: ListenerStats) => number | undefined) =>
+      new Gauge({
+        name, help, labelNames: ['listener'], registers,
+        collect() {
+          this.reset();
+          for (const [l, read] of self.listeners) {
+            const v = pick(read());
+            if (v !== undefined) this.set({ listener: l }, v);
+          }
+        },
+      });
+    listenerGauge('tributary_listener_connections', 'Open connections per listener (rtmp, http)', (s) => s.connections);
+    listenerGauge('tributary_listener_connections_accepted', 'Connections accepted since start per listener', (s) => s.connectionsTotal);
+    listenerGauge('tributary_listener_connections_rejected', 'Connections refused (auth, limits, protocol errors) per listener', (s) => s.rejectedTotal);
+    listenerGauge('tributary_listener_bytes_received', 'Bytes received per listener', (s) => s.bytesIn);
+    listenerGauge('tributary_listener_bytes_sent', 'Bytes sent per listener', (s) => s.bytesOut);
+  }
+
+  /** Adds a protocol listener whose stats are read at each scrape. */
+  addListener(name: string, read: () => ListenerStats): void {
+    this.listeners.set(name, read);
+  }
+
+  /** Counts what a viewer did since the last scrape; call when it leaves. */
+  retireSubscriber(sub: Subscriber): void {
+    this.countSub(sub);
+  }
+
+  retireStream(stream: Stream): void {
+    this.countStream(stream);
+  }
+
+  async text(): Promise<string> {
+    return this.prom.metrics();
+  }
+
+  get contentType(): string {
+    return this.prom.contentType;
+  }
+
+  private sweep(): void {
+    for (const s of this.registry.streams()) {
+      this.countStream(s);
+      for (const sub of s.subscribers.values()) this.countSub(sub);
+    }
+  }
+
+  private countStream(s: Stream): void {
+    const seen = this.seenStream.get(s) ?? { bytes: 0, dropped: 0 };
+    if (s.bytesIn > seen.bytes) this.bytesIn.inc(s.bytesIn - seen.bytes);
+    if (s.framesDropped > seen.dropped) this.dropped.inc({ reason: 'ingest' }, s.framesDropped - seen.dropped);
+    this.seenStream.set(s, { bytes: s.bytesIn, dropped: s.framesDropped });
+  }
+
+  private countSub(sub: Subscriber): void {
+    const seen = this.seenSub.get(sub) ?? { bytes: 0, skipped: 0 };
+    if (sub.bytesSent > seen.bytes) this.bytesOut.inc({ protocol: sub.protocol }, sub.bytesSent - seen.bytes);
+    if (sub.skippedFrames > seen.skipped) this.dropped.inc({ reason: 'slow_viewer' }, sub.skippedFrames - seen.skipped);
+    this.seenSub.set(sub, { bytes: sub.bytesSent, skipped: sub.skippedFrames });
+  }
+}

@@ -1,0 +1,117 @@
+// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls][&token=...].
+// WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib).
+// `window.tributaryPlayer.stats` holds what the panel shows, for people and for tests.
+'use strict';
+
+const PROTOCOLS = ['ws-flv', 'http-flv', 'll-hls'];
+const [, , app, key] = location.pathname.split('/').map(decodeURIComponent);
+const query = new URLSearchParams(location.search);
+const proto = PROTOCOLS.includes(query.get('proto')) ? query.get('proto') : 'ws-flv';
+const token = query.get('token');
+const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
+const video = document.getElementById('video');
+const stats = { protocol: proto, latency: null, bitrateKbps: null, width: 0, height: 0, stalls: 0, state: 'connecting', errors: [] };
+window.tributaryPlayer = { stats };
+
+document.getElementById('title').textContent = `${app}/${key}`;
+const nav = document.getElementById('protocols');
+for (const p of PROTOCOLS) {
+  const a = document.createElement('a');
+  const q = new URLSearchParams(query);
+  q.set('proto', p);
+  a.href = `?${q}`;
+  a.textContent = p;
+  if (p === proto) a.className = 'on';
+  nav.append(a);
+}
+
+let engine = null;
+let retryTimer = null;
+
+function retry(reason) {
+  stats.state = `retrying (${reason})`;
+  stats.errors.push(String(reason));
+  if (stats.errors.length > 20) stats.errors.shift();
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(start, 2000);
+}
+
+function startFlv() {
+  const scheme = proto === 'ws-flv' ? (location.protocol === 'https:' ? 'wss:' : 'ws:') : location.protocol;
+  const url = `${scheme}//${location.host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${tokenQuery}`;
+  const player = mpegts.createPlayer(
+    { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
+    { enableStashBuffer: false, liveBufferLatencyChasing: true, liveBufferLatencyMaxLatency: 1.5, liveBufferLatencyMinRemain: 0.3 },
+  );
+  player.on(mpegts.Events.ERROR, (type, detail) => retry(`${type} ${detail}`));
+  player.on(mpegts.Events.LOADING_COMPLETE, () => retry('stream ended'));
+  player.on(mpegts.Events.STATISTICS_INFO, (s) => {
+    if (typeof s.speed === 'number') stats.bitrateKbps = Math.round(s.speed * 8);
+  });
+  player.attachMediaElement(video);
+  player.load();
+  video.play().catch(() => undefined);
+  return { destroy: () => player.destroy() };
+}
+
+function startHls() {
+  const url = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}/index.m3u8${tokenQuery}`;
+  if (!window.Hls || !Hls.isSupported()) {
+    video.src = url; // Safari plays HLS natively
+    return { destroy: () => video.removeAttribute('src'), latency: () => null };
+  }
+  const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 1, backBufferLength: 10 });
+  hls.on(Hls.Events.ERROR, (_e, d) => {
+    if (d.fatal) retry(`${d.type} ${d.details}`);
+  });
+  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+    const st = d.frag.stats;
+    const ms = st.loading.end - st.loading.start;
+    if (ms > 0) stats.bitrateKbps = Math.round((st.total * 8) / ms);
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  video.play().catch(() => undefined);
+  return { destroy: () => hls.destroy(), latency: () => hls.latency };
+}
+
+function start() {
+  engine?.destroy();
+  stats.state = 'connecting';
+  engine = proto === 'll-hls' ? startHls() : startFlv();
+}
+
+let playing = false;
+video.addEventListener('playing', () => {
+  playing = true;
+  stats.state = 'playing';
+});
+video.addEventListener('waiting', () => {
+  if (playing) stats.stalls++;
+  stats.state = 'buffering';
+});
+
+function liveLatency() {
+  if (engine?.latency) return engine.latency();
+  const b = video.buffered;
+  return b.length ? b.end(b.length - 1) - video.currentTime : null;
+}
+
+function show(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+setInterval(() => {
+  const l = liveLatency();
+  stats.latency = typeof l === 'number' && Number.isFinite(l) ? Math.round(l * 1000) / 1000 : null;
+  stats.width = video.videoWidth;
+  stats.height = video.videoHeight;
+  show('s-protocol', proto);
+  show('s-latency', stats.latency === null ? '-' : `${stats.latency.toFixed(2)} s`);
+  show('s-bitrate', stats.bitrateKbps === null ? '-' : `${stats.bitrateKbps} kb/s`);
+  show('s-resolution', stats.width ? `${stats.width}x${stats.height}` : '-');
+  show('s-stalls', String(stats.stalls));
+  show('s-state', stats.state);
+}, 500);
+
+start();
