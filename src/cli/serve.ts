@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+
+/** Exit status for a config that failed validation (usage errors are 1). */
+export const EXIT_CONFIG = 2;
+
+interface ServeFlags {
+  rtmpPort?: string;
+  httpPort?: string;
+  transportPort?: string;
+  host?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+/** `tributary serve`: runs a media server until SIGINT/SIGTERM. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the media server (RTMP in; HTTP-FLV, WebSocket-FLV, LL-HLS out; API, metrics, player page)')
+    .option('--rtmp-port <port>', 'RTMP listen port (default 1935)')
+    .option('--http-port <port>', 'HTTP listen port (default 8080)')
+    .option('--transport-port <port>', 'transport (UDP) listen port (default 9000)')
+    .option('--host <address>', 'address to listen on (default 0.0.0.0)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .option('--config <file>', 'JSON config file; flags given override it')
+    .action(async (flags: ServeFlags) => {
+      const { loadConfig, ConfigError } = await import('../server/config.js');
+      const { Server } = await import('../server/Server.js');
+      let config;
+      try {
+        config = loadConfig(
+          { rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, host: flags.host, logLevel: flags.logLevel },
+          flags.config,
+        );
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`tributary serve: ${err.message}\n`);
+        process.exit(EXIT_CONFIG);
+      }
+      const server = new Server(config);
+      try {
+        await server.start();
+      } catch (err) {
+        server.logger.fatal({ err }, 'cannot start');
+        await server.close();
+        process.exit(1);
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        server.logger.info({ signal }, 'shutting down');
+        // A second signal, or a close that hangs, must not keep the process alive.
+        setTimeout(() => process.exit(1), 5000).unref();
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

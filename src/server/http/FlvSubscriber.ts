@@ -1,0 +1,69 @@
+import type { CodecConfig, MediaFrame } from '../../media/frame.js';
+import { Subscriber, type BackpressureLimits } from '../Subscriber.js';
+import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from './flvOut.js';
+
+/** Where an FLV viewer's bytes go: an HTTP response or a WebSocket. */
+export interface FlvSink {
+  write(chunk: Uint8Array): void;
+  /** Bytes written but not yet on the network (the slow-viewer policy reads it). */
+  pending(): number;
+  /** Ends the connection; called once, from `onClose`. */
+  end(reason: string): void;
+}
+
+/**
+ * One HTTP-FLV or WebSocket-FLV viewer: the FLV header, onMetaData and the codec configs on
+ * join, then a tag per frame. Timestamps are rebased so the first frame a viewer gets is 0
+ * (FLV timestamps are 32-bit ms; a long-running publisher's clock would otherwise confuse
+ * players that expect to start near zero).
+ */
+export class FlvSubscriber extends Subscriber {
+  private headerSent = false;
+  private base: number | undefined;
+  private lastTs = 0;
+  onClosed: ((reason: string) => void) | undefined;
+
+  constructor(
+    id: string,
+    protocol: 'http-flv' | 'ws-flv',
+    remoteAddress: string,
+    limits: BackpressureLimits,
+    private readonly sink: FlvSink,
+  ) {
+    super(id, protocol, remoteAddress, limits);
+  }
+
+  onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void {
+    if (this.isClosed) return;
+    if (!this.headerSent) {
+      this.headerSent = true;
+      this.send(flvFileHeader(video !== undefined, audio !== undefined));
+      const md = metadata ? flvMetadataTag(metadata, 0) : undefined;
+      if (md && md.length > 0) this.send(md);
+    }
+    // A config change mid-stream goes out stamped with the latest frame's time.
+    for (const tag of flvConfigTags(video, audio, this.lastTs)) this.send(tag);
+  }
+
+  protected writeFrame(frame: MediaFrame): void {
+    if (!this.headerSent) return;
+    if (this.base === undefined) this.base = frame.dts;
+    this.lastTs = Math.max(0, Math.round(frame.dts - this.base));
+    const tag = flvFrameTag(frame, this.base);
+    if (tag) this.send(tag);
+  }
+
+  pendingBytes(): number {
+    return this.sink.pending();
+  }
+
+  protected onClose(reason: string): void {
+    this.sink.end(reason);
+    this.onClosed?.(reason);
+  }
+
+  private send(chunk: Uint8Array): void {
+    this.bytesSent += chunk.length;
+    this.sink.write(chunk);
+  }
+}

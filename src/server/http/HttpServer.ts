@@ -1,0 +1,245 @@
+import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { listStreams, streamInfo } from '../api.js';
+import { authorize, type AuthPolicy } from '../auth.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { ListenerStats, Metrics } from '../metrics.js';
+import type { Registry } from '../Registry.js';
+import type { Stream } from '../Stream.js';
+import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
+import { route, type Route } from './routes.js';
+import { StaticFiles } from './staticFiles.js';
+
+/**
+ * The mount point of the LL-HLS output: requests for /<app>/<key>/<file> go here once the
+ * stream's play authorization passed. Until one is mounted such paths are 404s.
+ */
+export type HlsHandler = (req: IncomingMessage, res: ServerResponse, target: { app: string; key: string; file: string; stream: Stream | undefined }) => void;
+
+export interface HttpServerDeps {
+  registry: Registry;
+  logger: Logger;
+  metrics: Metrics;
+  config: Pick<Config, 'http' | 'viewer'> & { auth: AuthPolicy };
+}
+
+type Refusal = { status: number; message: string };
+
+/**
+ * Every HTTP entry point: HTTP-FLV and WebSocket-FLV viewers, the API, metrics, the player
+ * page, and the LL-HLS mount. Guards against hostile clients sit here: header and request
+ * timeouts (slowloris), a header size cap, a connection cap, 64 KiB WebSocket messages.
+ */
+export class HttpServer {
+  readonly server: NodeHttpServer;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 65536, perMessageDeflate: false, clientTracking: true });
+  private readonly files = new StaticFiles();
+  private readonly flvDeps: FlvViewerDeps;
+  private hls: HlsHandler | undefined;
+  private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
+  private readonly log: Logger;
+
+  constructor(private readonly deps: HttpServerDeps) {
+    const h = deps.config.http;
+    this.log = deps.logger.child({ component: 'http' });
+    this.server = createServer({
+      headersTimeout: h.headersTimeoutMs,
+      requestTimeout: h.requestTimeoutMs,
+      keepAliveTimeout: h.keepAliveTimeoutMs,
+      maxHeaderSize: h.maxHeaderSize,
+      // How often Node checks the two timeouts above; its default (30 s) would let a
+      // slowloris client hold a socket far longer than headersTimeout says.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(h.headersTimeoutMs / 2))),
+    });
+    this.server.maxConnections = h.maxConnections;
+    this.server.on('connection', (s: Socket) => {
+      this.stats.connections++;
+      this.stats.connectionsTotal++;
+      s.once('close', () => this.stats.connections--);
+    });
+    this.server.on('drop', () => this.stats.rejectedTotal++);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.flvDeps = {
+      registry: deps.registry,
+      logger: this.log,
+      limits: deps.config.viewer,
+      onViewerClosed: (sub) => deps.metrics.retireSubscriber(sub),
+    };
+    deps.metrics.addListener('http', () => this.stats);
+  }
+
+  /** Where LL-HLS plugs in (see HlsHandler). */
+  mountHls(handler: HlsHandler): void {
+    this.hls = handler;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    this.stats.rejectedTotal++;
+    this.log.debug({ code: err.code, msg: err.message }, 'bad HTTP client');
+    if (!socket.writable || (socket as Socket).bytesWritten > 0) return void socket.destroy();
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
+  }
+
+  private cors(res: ServerResponse): void {
+    res.setHeader('Access-Control-Allow-Origin', this.deps.config.http.corsOrigin);
+    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Range, Content-Type, Authorization');
+    res.setHeader('Access-Control-Max-Age', '600');
+  }
+
+  private send(res: ServerResponse, r: Route['kind'], status: number, type: string, body: string | Buffer, head = false): void {
+    this.deps.metrics.httpRequests.inc({ route: r, status: String(status) });
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+    res.end(head ? undefined : body);
+  }
+
+  private json(res: ServerResponse, r: Route['kind'], status: number, value: unknown, head: boolean): void {
+    this.send(res, r, status, 'application/json; charset=utf-8', JSON.stringify(value), head);
+  }
+
+  /** Play authorization plus "is it live": what both FLV paths and the HLS mount need. */
+  private checkPlay(app: string, key: string, url: URL): Refusal | { stream: Stream } {
+    const token = url.searchParams.get('token') ?? undefined;
+    const auth = authorize(this.deps.config.auth, { action: 'play', app, key, token });
+    if (!auth.ok) return { status: token ? 403 : 401, message: auth.reason };
+    const stream = this.deps.registry.find(app, key);
+    if (!stream || !stream.isLive) return { status: 404, message: `stream ${app}/${key} is not live` };
+    return { stream };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    this.cors(res);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://host');
+    } catch {
+      return this.send(res, 'not-found', 400, 'text/plain', 'bad request URL\n');
+    }
+    const r = route(url.pathname);
+    if (req.method === 'OPTIONS') {
+      this.deps.metrics.httpRequests.inc({ route: r.kind, status: '204' });
+      res.writeHead(204, { 'Content-Length': 0 });
+      return void res.end();
+    }
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+      return this.send(res, r.kind, 405, 'text/plain', 'method not allowed\n');
+    }
+    try {
+      this.dispatch(r, url, req, res, head);
+    } catch (err) {
+      this.log.error({ err, url: req.url }, 'request handler failed');
+      if (!res.headersSent) this.send(res, r.kind, 500, 'text/plain', 'internal error\n');
+      else res.destroy();
+    }
+  }
+
+  private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
+    switch (r.kind) {
+      case 'healthz':
+        return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);
+      case 'metrics':
+        this.deps.metrics.text().then(
+          (text) => this.send(res, r.kind, 200, this.deps.metrics.contentType, text, head),
+          (err) => {
+            this.log.error({ err }, 'metrics failed');
+            this.send(res, r.kind, 500, 'text/plain', 'metrics failed\n');
+          },
+        );
+        return;
+      case 'api-streams':
+        return this.json(res, r.kind, 200, { streams: listStreams(this.deps.registry) }, head);
+      case 'api-stream': {
+        const s = this.deps.registry.find(r.app, r.key);
+        if (!s) return this.json(res, r.kind, 404, { error: `no stream ${r.app}/${r.key}` }, head);
+        return this.json(res, r.kind, 200, streamInfo(s), head);
+      }
+      case 'page':
+      case 'play-page': {
+        const f = this.files.web(r.kind === 'page' ? r.file : 'play.html');
+        if (!f) return this.send(res, r.kind, 404, 'text/plain', 'not found\n', head);
+        return this.send(res, r.kind, 200, f.type, f.body, head);
+      }
+      case 'lib': {
+        const f = this.files.lib(r.file);
+        if (!f) return this.send(res, r.kind, 404, 'text/plain', `${r.file} is not installed (npm ci)\n`, head);
+        return this.send(res, r.kind, 200, f.type, f.body, head);
+      }
+      case 'flv': {
+        const c = this.checkPlay(r.app, r.key, url);
+        if (!('stream' in c)) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
+        this.deps.metrics.httpRequests.inc({ route: r.kind, status: '200' });
+        if (head) {
+          res.writeHead(200, { 'Content-Type': 'video/x-flv' });
+          return void res.end();
+        }
+        return serveHttpFlv(this.flvDeps, c.stream, req, res);
+      }
+      case 'hls': {
+        if (!this.hls) return this.send(res, r.kind, 404, 'text/plain', 'LL-HLS is not enabled\n', head);
+        const token = url.searchParams.get('token') ?? undefined;
+        const auth = authorize(this.deps.config.auth, { action: 'play', app: r.app, key: r.key, token });
+        if (!auth.ok) return this.send(res, r.kind, token ? 403 : 401, 'text/plain', auth.reason + '\n', head);
+        this.deps.metrics.httpRequests.inc({ route: r.kind, status: 'mounted' });
+        return this.hls(req, res, { app: r.app, key: r.key, file: r.file, stream: this.deps.registry.find(r.app, r.key) });
+      }
+      case 'not-found':
+        return this.send(res, r.kind, 404, 'text/plain', 'not found\n', head);
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: number, message: string) => {
+      this.stats.rejectedTotal++;
+      this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: String(status) });
+      const body = message + '\n';
+      socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Bad Request'}\r\n` +
+        `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://host');
+    } catch {
+      return refuse(400, 'bad request URL');
+    }
+    const r = route(url.pathname);
+    if (r.kind !== 'flv') return refuse(404, 'WebSocket is served on /<app>/<key>.flv only');
+    const c = this.checkPlay(r.app, r.key, url);
+    if (!('stream' in c)) return refuse(c.status, c.message);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
+      if (!c.stream.isLive) return ws.close(1011, 'stream ended');
+      serveWsFlv(this.flvDeps, c.stream, req, ws);
+    });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * A small incremental FLV reader for the tests' viewers: the file header, then each tag's type,
+ * time and first body bytes. (The project's FLV demuxer lives in src/media/flv; this one only
+ * checks framing as a client sees it.)
+ */
+export interface TagInfo {
+  type: number;
+  ts: number;
+  size: number;
+  /** First two body bytes: codec/frame-type byte and packet type. */
+  b0: number;
+  b1: number;
+}
+
+export class FlvReader {
+  header: Uint8Array | undefined;
+  tags: TagInfo[] = [];
+  bytes = 0;
+  private buf = Buffer.alloc(0);
+
+  push(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    this.buf = Buffer.concat([this.buf, chunk]);
+    if (!this.header) {
+      if (this.buf.length < 13) return;
+      this.header = this.buf.subarray(0, 13);
+      if (this.buf.toString('latin1', 0, 3) !== 'FLV') throw new Error('not FLV');
+      this.buf = this.buf.subarray(13);
+    }
+    while (this.buf.length >= 11) {
+      const size = this.buf.readUIntBE(1, 3);
+      if (this.buf.length < 11 + size + 4) return;
+      const ts = this.buf.readUIntBE(4, 3) | (this.buf[7]! << 24);
+      const prev = this.buf.readUInt32BE(11 + size);
+      if (prev !== 11 + size) throw new Error(`bad PreviousTagSize ${prev} for tag of ${size}`);
+      this.tags.push({ type: this.buf[0]!, ts, size, b0: this.buf[11] ?? 0, b1: this.buf[12] ?? 0 });
+      this.buf = this.buf.subarray(11 + size + 4);
+    }
+  }
+
+  get videoFrames(): number {
+    return this.tags.filter((t) => t.type === 9 && t.b1 === 1).length;
+  }
+}
