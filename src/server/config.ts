@@ -42,6 +42,8 @@ export const ConfigSchema = z
         skipBytes: z.coerce.number().int().min(1024).default(2 << 20),
         /** Queued bytes above which a viewer is cut. */
         cutBytes: z.coerce.number().int().min(1024).default(8 << 20),
+        /** A viewer that stays above skipBytes this long (it stopped reading) is cut. */
+        stallCutMs: ms.default(10_000),
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),

@@ -21,6 +21,8 @@ export class FlvSubscriber extends Subscriber {
   private headerSent = false;
   private base: number | undefined;
   private lastTs = 0;
+  /** When the queue first went above skipBytes in the current stall, ms. */
+  private stalledSince: number | undefined;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -29,8 +31,23 @@ export class FlvSubscriber extends Subscriber {
     remoteAddress: string,
     limits: BackpressureLimits,
     private readonly sink: FlvSink,
+    /** A viewer over skipBytes for this long has stopped reading: it is cut, not kept skipping. */
+    private readonly stallCutMs = 10_000,
+    private readonly now: () => number = Date.now,
   ) {
     super(id, protocol, remoteAddress, limits);
+  }
+
+  override deliver(frame: MediaFrame): void {
+    if (this.isClosed) return;
+    if (this.sink.pending() > this.limits.skipBytes) {
+      const t = this.now();
+      this.stalledSince ??= t;
+      if (t - this.stalledSince >= this.stallCutMs) return this.close(`viewer stalled for ${t - this.stalledSince} ms`);
+    } else {
+      this.stalledSince = undefined;
+    }
+    super.deliver(frame);
   }
 
   onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void {

@@ -11,7 +11,7 @@ let nextId = 1;
 export interface FlvViewerDeps {
   registry: Registry;
   logger: Logger;
-  limits: BackpressureLimits;
+  limits: BackpressureLimits & { stallCutMs: number };
   /** Called when a viewer leaves, so the metrics can count its last bytes. */
   onViewerClosed?: (sub: FlvSubscriber) => void;
 }
@@ -57,7 +57,7 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
       if (!res.destroyed) res.destroy();
     },
   };
-  const sub = new FlvSubscriber(`http-flv-${nextId++}`, 'http-flv', remote(req), deps.limits, sink);
+  const sub = new FlvSubscriber(`http-flv-${nextId++}`, 'http-flv', remote(req), deps.limits, sink, deps.limits.stallCutMs);
   res.on('close', () => sub.close('viewer disconnected'));
   res.on('error', () => sub.close('socket error'));
   attach(deps, stream, sub);
@@ -73,7 +73,7 @@ export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMes
       else ws.terminate();
     },
   };
-  const sub = new FlvSubscriber(`ws-flv-${nextId++}`, 'ws-flv', remote(req), deps.limits, sink);
+  const sub = new FlvSubscriber(`ws-flv-${nextId++}`, 'ws-flv', remote(req), deps.limits, sink, deps.limits.stallCutMs);
   ws.on('close', () => sub.close('viewer disconnected'));
   ws.on('error', () => sub.close('socket error'));
   // Viewers have nothing to say; anything they send is ignored (maxPayload bounds it).
