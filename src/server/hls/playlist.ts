@@ -1,0 +1,56 @@
+import type { HlsPackager, HlsSegment } from './HlsPackager.js';
+
+/** File names the playlist points at; HlsService parses the same shapes back. */
+export const initName = (generation: number): string => `init${generation}.mp4`;
+export const segmentName = (msn: number): string => `seg${msn}.m4s`;
+export const partName = (msn: number, index: number): string => `part${msn}.${index}.m4s`;
+
+/** Segments this close to the live edge list their parts (the spec asks for at least the last 3 target durations). */
+const PART_LISTING_TARGETS = 3;
+
+const secs = (ms: number): string => (ms / 1000).toFixed(5);
+
+function partLines(seg: HlsSegment, lines: string[]): void {
+  for (const p of seg.parts) {
+    lines.push(`#EXT-X-PART:DURATION=${secs(p.durationMs)},URI="${partName(seg.msn, p.index)}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+  }
+}
+
+/**
+ * The LL-HLS media playlist (draft-pantos-hls-rfc8216bis): version 9, blocking reload, part
+ * and hold-back figures, the init map, the window of segments with their parts near the live
+ * edge, and a preload hint for the part being filled. Plain HLS clients ignore the part tags
+ * and play the `seg<N>.m4s` entries.
+ */
+export function renderPlaylist(p: HlsPackager, generation: number): string {
+  const target = p.targetDurationS;
+  const partTarget = p.opts.partTargetMs / 1000;
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:9',
+    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * partTarget).toFixed(3)},HOLD-BACK=${(3 * target).toFixed(3)}`,
+    `#EXT-X-PART-INF:PART-TARGET=${partTarget.toFixed(3)}`,
+    `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
+    `#EXT-X-MAP:URI="${initName(generation)}"`,
+  ];
+  let listedFromMs = Infinity;
+  const edge = p.current ? p.current.startDts : 0;
+  for (const seg of p.segments) {
+    if (edge - seg.startDts <= PART_LISTING_TARGETS * target * 1000) listedFromMs = Math.min(listedFromMs, seg.startDts);
+  }
+  for (const seg of p.segments) {
+    lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTime).toISOString()}`);
+    if (seg.startDts >= listedFromMs) partLines(seg, lines);
+    lines.push(`#EXTINF:${secs(seg.durationMs)},`, segmentName(seg.msn));
+  }
+  const cur = p.current;
+  if (cur) {
+    if (cur.parts.length > 0) {
+      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(cur.programDateTime).toISOString()}`);
+      partLines(cur, lines);
+    }
+    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partName(cur.msn, cur.parts.length)}"`);
+  }
+  return lines.join('\n') + '\n';
+}
