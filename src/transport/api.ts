@@ -47,7 +47,7 @@ export type SessionEvent =
   | { type: 'stream-opened'; streamId: number; options: StreamOptions }
   | { type: 'message'; streamId: number; data: Uint8Array; meta: MessageMeta }
   /** The sender gave up on a message (deadline passed or dropped by the queue policy). */
-  | { type: 'message-dropped'; streamId: number; reason: 'deadline' | 'queue' }
+  | { type: 'message-dropped'; streamId: number; reason: 'deadline' | 'queue'; messageId?: number; timestamp?: number }
   | { type: 'path-up'; path: string }
   | { type: 'path-down'; path: string }
   | { type: 'closed'; reason: string; byPeer: boolean };
@@ -86,6 +86,12 @@ export interface SessionStats {
   /** Datagrams dropped on receive, by reason (truncated, bad-version, auth, replay, ...). */
   dropped: Record<string, number>;
   paths: PathStats[];
+  /** Retransmissions by what triggered them: NACK, 3 later packets acked, time threshold, RTO. */
+  retransmitsByCause?: { nack: number; reorder: number; early: number; timeout: number };
+  /** The encryption mode both ends agreed on. */
+  encryption?: EncryptionMode;
+  /** Smoothed wire loss the receiver reports (drives the FEC policy), 0..1. */
+  lossEstimate?: number;
 }
 
 /** Both ends of a session, and the server endpoint, are driven the same way. */

@@ -1,0 +1,160 @@
+/**
+ * The server side: one endpoint per UDP socket (or TCP listener). Demultiplexes datagrams by
+ * session id, answers a CLIENT HELLO without a valid cookie with a stateless RETRY (a few dozen
+ * bytes for a 1200-byte hello, well under the 3x limit), creates a Session for a hello with a
+ * valid cookie, and limits sessions that have not finished the handshake.
+ *
+ * New sessions come out of pollEvent() as { type: 'session', session }; the caller drives each
+ * session's events with session.pollEvent(), while datagrams and timers of every session go
+ * through the endpoint's own handleDatagram / handleTimeout / pollTransmit / pollTimeout.
+ */
+import { Reader, WireError, Writer } from '../wire/buf.js';
+import { MAX_DATAGRAM, PacketType, SHORT_HEADER_LEN, VERSION, decodeHeader, encodeHeader } from '../wire/header.js';
+import { MIN_INITIAL_SIZE, decodeClientHello } from '../wire/clientHello.js';
+import { encodeRetry } from '../wire/retry.js';
+import type { Datagram, SansIo } from './api.js';
+import { CookieJar } from './Cookie.js';
+import { acceptClientHello } from './Handshake.js';
+import { CryptoRandom, type Random } from './Random.js';
+import { Session } from './Session.js';
+import { MODE_CODE, pskBytes, type EndpointOptions } from './options.js';
+
+export type EndpointEvent = { type: 'session'; session: Session };
+
+export class Endpoint implements SansIo {
+  private readonly sessions = new Map<bigint, Session>();
+  private readonly list: Session[] = [];
+  private rr = 0;
+  private readonly outbox: Datagram[] = [];
+  private readonly events: EndpointEvent[] = [];
+  private readonly cookies: CookieJar;
+  private readonly random: Random;
+  readonly dropped: Record<string, number> = {};
+  retriesSent = 0;
+
+  constructor(private readonly opts: EndpointOptions) {
+    this.random = opts.random ?? new CryptoRandom();
+    this.cookies = new CookieJar(this.random, opts.now);
+  }
+
+  pollEvent(): EndpointEvent | undefined {
+    return this.events.shift();
+  }
+
+  /** Sessions currently held (closed ones leave after their last datagram). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private drop(reason: string): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  handleDatagram(now: number, path: string, data: Uint8Array): void {
+    try {
+      this.receive(now, path, data);
+    } catch (e) {
+      this.drop(e instanceof WireError ? e.reason : 'internal');
+    }
+  }
+
+  private receive(now: number, path: string, data: Uint8Array): void {
+    if (data.length < SHORT_HEADER_LEN) return this.drop('truncated');
+    if (data.length > MAX_DATAGRAM) return this.drop('oversized');
+    const r = new Reader(data);
+    const h = decodeHeader(r);
+    const existing = this.sessions.get(h.sessionId);
+    if (existing) return existing.handleDatagram(now, path, data);
+    if (h.type !== PacketType.INITIAL) return this.drop('unknown-session');
+    if (data.length < MIN_INITIAL_SIZE) return this.drop('small-initial');
+    const hello = decodeClientHello(r);
+    if (hello.cookie.length === 0 || !this.cookies.verify(now, path, h.sessionId, hello.cookie)) {
+      if (hello.cookie.length > 0) this.drop('bad-cookie');
+      if (this.opts.requireRetry === false) return this.accept(now, path, h.sessionId, hello);
+      return this.sendRetry(now, path, h.sessionId);
+    }
+    this.accept(now, path, h.sessionId, hello);
+  }
+
+  private sendRetry(now: number, path: string, sessionId: bigint): void {
+    if (this.outbox.length >= 1024) return this.drop('outbox-full');
+    const cookie = this.cookies.issue(now, path, sessionId);
+    const buf = new Uint8Array(SHORT_HEADER_LEN + 2 + cookie.length);
+    const w = new Writer(buf);
+    encodeHeader(w, { version: VERSION, type: PacketType.RETRY, sessionId, packetNumber: 0, clearLength: 0 });
+    encodeRetry(w, { cookie });
+    this.outbox.push({ path, data: buf });
+    this.retriesSent++;
+  }
+
+  private accept(now: number, path: string, sessionId: bigint, hello: ReturnType<typeof decodeClientHello>): void {
+    let halfOpen = 0;
+    for (const s of this.list) if (s.stats().state === 'handshake') halfOpen++;
+    if (halfOpen >= (this.opts.maxHalfOpen ?? 256)) return this.drop('half-open-limit');
+    const psk = this.opts.resolvePsk(new TextDecoder().decode(hello.identity));
+    if (psk === undefined) return this.drop('unknown-identity');
+    const minMode = MODE_CODE[this.opts.encryption ?? 'none'];
+    const acc = acceptClientHello(this.random, sessionId, hello, pskBytes(psk), minMode);
+    if (!acc) return this.drop('bad-key');
+    const session = new Session({
+      ...this.opts,
+      role: 'server',
+      sessionId,
+      now,
+      path,
+      psk: pskBytes(psk),
+      random: this.random,
+      established: acc.established,
+      serverHello: acc.serverHello,
+      clientPublicKey: hello.publicKey.slice(),
+    });
+    this.sessions.set(sessionId, session);
+    this.list.push(session);
+    this.events.push({ type: 'session', session });
+  }
+
+  handleTimeout(now: number): void {
+    for (const s of this.list) {
+      const t = s.pollTimeout();
+      if (t !== undefined && t <= now) s.handleTimeout(now);
+    }
+    this.reap();
+  }
+
+  pollTransmit(now: number): Datagram | undefined {
+    const d = this.outbox.shift();
+    if (d) return d;
+    const n = this.list.length;
+    for (let i = 0; i < n; i++) {
+      const s = this.list[(this.rr + i) % n]!;
+      const out = s.pollTransmit(now);
+      if (out) {
+        this.rr = (this.rr + i + 1) % n;
+        return out;
+      }
+    }
+    this.reap();
+    return undefined;
+  }
+
+  pollTimeout(): number | undefined {
+    if (this.outbox.length) return 0;
+    let t: number | undefined;
+    for (const s of this.list) {
+      const x = s.pollTimeout();
+      if (x !== undefined && (t === undefined || x < t)) t = x;
+    }
+    return t;
+  }
+
+  /** Forgets closed sessions and half-open ones that never finished. */
+  private reap(): void {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const s = this.list[i]!;
+      if (s.isClosed) {
+        this.list.splice(i, 1);
+        this.sessions.delete(s.id);
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * How much FEC to add to a block, from the measured wire loss. The repair count r for k
+ * sources is the smallest with P(more than r of the k + r packets lost) <= the class's
+ * target residual loss, losses taken as independent at rate p. Retransmission repairs what
+ * FEC leaves, so the targets are residuals, not the final figure: audio and keyframes get
+ * stricter targets because losing them costs most (a keyframe loss freezes a whole GOP).
+ */
+export type FecClass = 'audio' | 'keyframe' | 'video';
+
+export interface FecPolicy {
+  /** Repair packets for a block of k sources of this class, given wire loss p (0..1). */
+  repairCount(k: number, cls: FecClass, p: number): number;
+}
+
+export class BinomialFecPolicy implements FecPolicy {
+  constructor(
+    private readonly targets: Record<FecClass, number> = { audio: 1e-4, keyframe: 1e-4, video: 2e-3 },
+    /** Below this loss no FEC is sent at all (retransmission alone is enough). */
+    private readonly minLoss = 0.001,
+    private readonly maxRepair = 16,
+  ) {}
+
+  repairCount(k: number, cls: FecClass, p: number): number {
+    if (!(p >= this.minLoss)) return 0;
+    p = Math.min(p, 0.5);
+    const target = this.targets[cls];
+    for (let r = 0; r < this.maxRepair; r++) {
+      if (tail(k + r, r, p) <= target) return r;
+    }
+    return this.maxRepair;
+  }
+}
+
+/** P(X > r) for X ~ Binomial(n, p). */
+function tail(n: number, r: number, p: number): number {
+  let term = Math.pow(1 - p, n);
+  let cdf = term;
+  for (let i = 1; i <= r; i++) {
+    term *= ((n - i + 1) / i) * (p / (1 - p));
+    cdf += term;
+  }
+  return Math.max(0, 1 - cdf);
+}

@@ -1,0 +1,200 @@
+/**
+ * Outgoing messages, cut into fragments, waiting by priority. Retransmissions go before fresh
+ * fragments of the same priority; lower priority numbers go first. Also holds the drop policy
+ * for when the queue would break deadlines (see `shed`).
+ */
+import type { MessageMeta, StreamOptions } from './api.js';
+
+export interface OutStream {
+  id: number;
+  options: StreamOptions;
+  nextMessageId: number;
+  /** Set once video was dropped: later non-keyframes are useless until a keyframe. */
+  waitingKeyframe: boolean;
+  openAcked: boolean;
+}
+
+export interface OutMessage {
+  stream: OutStream;
+  id: number;
+  meta: MessageMeta;
+  frags: Uint8Array[];
+  /** Index of the next fragment never sent. */
+  next: number;
+  acked: Uint8Array;
+  ackedCount: number;
+  done: boolean;
+  bytes: number;
+  /** Fragments queued for retransmission and not yet resent (allocated on first loss). */
+  retx?: Uint8Array;
+}
+
+export interface OutFragment {
+  msg: OutMessage;
+  index: number;
+}
+
+interface Level {
+  priority: number;
+  fresh: OutMessage[];
+  freshHead: number;
+  retx: OutFragment[];
+  retxHead: number;
+  bytes: number;
+}
+
+export type DropFn = (m: OutMessage, reason: 'deadline' | 'queue') => void;
+
+export class SendQueue {
+  private levels: Level[] = [];
+  bytes = 0;
+
+  private level(priority: number): Level {
+    for (const l of this.levels) if (l.priority === priority) return l;
+    const l: Level = { priority, fresh: [], freshHead: 0, retx: [], retxHead: 0, bytes: 0 };
+    this.levels.push(l);
+    this.levels.sort((a, b) => a.priority - b.priority);
+    return l;
+  }
+
+  push(m: OutMessage): void {
+    const l = this.level(m.stream.options.priority);
+    l.fresh.push(m);
+    l.bytes += m.bytes;
+    this.bytes += m.bytes;
+  }
+
+  pushRetransmit(f: OutFragment): void {
+    const l = this.level(f.msg.stream.options.priority);
+    l.retx.push(f);
+    const n = f.msg.frags[f.index]!.length;
+    l.bytes += n;
+    this.bytes += n;
+  }
+
+  get empty(): boolean {
+    return this.bytes <= 0 && this.levels.every((l) => l.freshHead >= l.fresh.length && l.retxHead >= l.retx.length);
+  }
+
+  /** Size of the fragment `next` would return (to check the pacer), or 0. */
+  peekSize(now: number, drop: DropFn): number {
+    const f = this.peek(now, drop);
+    return f ? f.msg.frags[f.index]!.length : 0;
+  }
+
+  private peek(now: number, drop: DropFn): OutFragment | undefined {
+    for (const l of this.levels) {
+      while (l.retxHead < l.retx.length) {
+        const f = l.retx[l.retxHead]!;
+        if (!f.msg.done && !f.msg.acked[f.index] && !this.expired(f.msg, now, drop)) return f;
+        l.retxHead++;
+        this.sub(l, f.msg.frags[f.index]!.length);
+      }
+      while (l.freshHead < l.fresh.length) {
+        const m = l.fresh[l.freshHead]!;
+        if (!m.done && m.next < m.frags.length && !this.expired(m, now, drop)) return { msg: m, index: m.next };
+        l.freshHead++;
+        this.compact(l);
+      }
+    }
+    return undefined;
+  }
+
+  /** Removes and returns the next fragment to send. */
+  next(now: number, drop: DropFn): OutFragment | undefined {
+    const f = this.peek(now, drop);
+    if (!f) return undefined;
+    const l = this.level(f.msg.stream.options.priority);
+    const len = f.msg.frags[f.index]!.length;
+    if (l.retxHead < l.retx.length && l.retx[l.retxHead] === f) l.retxHead++;
+    else f.msg.next++;
+    this.sub(l, len);
+    if (l.retxHead > 64 && l.retxHead * 2 > l.retx.length) {
+      l.retx = l.retx.slice(l.retxHead);
+      l.retxHead = 0;
+    }
+    return f;
+  }
+
+  private sub(l: Level, n: number): void {
+    l.bytes -= n;
+    this.bytes -= n;
+  }
+
+  private compact(l: Level): void {
+    if (l.freshHead > 64 && l.freshHead * 2 > l.fresh.length) {
+      l.fresh = l.fresh.slice(l.freshHead);
+      l.freshHead = 0;
+    }
+  }
+
+  private expired(m: OutMessage, now: number, drop: DropFn): boolean {
+    if (m.meta.deadline === undefined || m.stream.options.reliability !== 'deadline') return false;
+    if (now < m.meta.deadline) return false;
+    this.discard(m);
+    drop(m, 'deadline');
+    return true;
+  }
+
+  /** Removes a message's unsent bytes from the byte counts and marks it done. */
+  discard(m: OutMessage): void {
+    if (m.done) return;
+    m.done = true;
+    let unsent = 0;
+    for (let i = m.next; i < m.frags.length; i++) unsent += m.frags[i]!.length;
+    const l = this.level(m.stream.options.priority);
+    this.sub(l, unsent);
+    m.next = m.frags.length;
+  }
+
+  /**
+   * If, draining at `rateBps`, a queued deadline message would arrive (one-way `owdMs` later)
+   * after its deadline, drop in this order until it fits: non-reference video; video up to the
+   * newest queued keyframe (all video if none, and the stream then waits for a keyframe);
+   * audio, oldest first. Control is never dropped.
+   */
+  shed(now: number, rateBps: number, owdMs: number, drop: DropFn): void {
+    for (let stage = 0; stage < 3; stage++) {
+      if (!this.late(now, rateBps, owdMs)) return;
+      const victims = this.collect(stage);
+      for (const m of victims) {
+        if (stage === 2 && !this.late(now, rateBps, owdMs)) return;
+        this.discard(m);
+        if (stage === 1 && !m.meta.keyframe) m.stream.waitingKeyframe = true;
+        drop(m, 'queue');
+      }
+    }
+  }
+
+  private late(now: number, rateBps: number, owdMs: number): boolean {
+    let ahead = 0;
+    for (const l of this.levels) {
+      for (let i = l.retxHead; i < l.retx.length; i++) ahead += l.retx[i]!.msg.frags[l.retx[i]!.index]!.length;
+      for (let i = l.freshHead; i < l.fresh.length; i++) {
+        const m = l.fresh[i]!;
+        if (m.done) continue;
+        for (let j = m.next; j < m.frags.length; j++) ahead += m.frags[j]!.length + 40;
+        if (m.meta.deadline !== undefined && m.stream.options.reliability === 'deadline') {
+          if (now + (ahead * 8000) / rateBps + owdMs > m.meta.deadline) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private collect(stage: number): OutMessage[] {
+    const out: OutMessage[] = [];
+    for (const l of this.levels) {
+      const live = l.fresh.slice(l.freshHead).filter((m) => !m.done && m.next === 0);
+      if (stage === 0) out.push(...live.filter((m) => m.stream.options.class === 'video' && m.meta.reference === false));
+      if (stage === 1) {
+        const video = live.filter((m) => m.stream.options.class === 'video');
+        let lastKey = -1;
+        video.forEach((m, i) => (m.meta.keyframe ? (lastKey = i) : 0));
+        out.push(...video.filter((m, i) => (lastKey < 0 ? true : i < lastKey && !m.meta.keyframe)));
+      }
+      if (stage === 2) out.push(...live.filter((m) => m.stream.options.class === 'audio'));
+    }
+    return out;
+  }
+}

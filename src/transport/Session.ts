@@ -1,0 +1,977 @@
+/**
+ * One end of a session (client or server role), implementing api.ts `Session`. A state
+ * machine with no I/O: datagrams and `now` in; datagrams, wake-up times and events out.
+ *
+ * Receive path (handleDatagram): every check (lengths, version, session id, replay window,
+ * AEAD tag, frame syntax, FINISHED) runs before any state changes; a failed check drops the
+ * datagram and counts it in stats().dropped[reason]. Nothing throws out.
+ *
+ * Send path (pollTransmit): one datagram per call: handshake packets, else a PROTECTED packet
+ * with due control frames (FINISHED, ACK, NACK, FEEDBACK, STREAM_OPEN, path and MTU frames,
+ * PING, CLOSE) and at most one DATA or FEC_REPAIR frame, paced and under the congestion window.
+ */
+import { Reader, WireError, Writer } from '../wire/buf.js';
+import { MAX_DATAGRAM, PROTECTED_HEADER_LEN, PacketType, SHORT_HEADER_LEN, VERSION, decodeHeader, encodeHeader } from '../wire/header.js';
+import { decodeFrames, encodeFrame, type Frame } from '../wire/frame.js';
+import { decodeRetry } from '../wire/retry.js';
+import { decodeServerHello } from '../wire/serverHello.js';
+import { decodeClientHello } from '../wire/clientHello.js';
+import { DATA_FEC_OVERHEAD, DATA_FLAG_FEC, DATA_FLAG_KEYFRAME, DATA_FLAG_REFERENCE, MAX_FRAGMENTS, NO_DEADLINE, decodeData, encodeData, type DataFrame } from '../wire/data.js';
+import { encodePadding } from '../wire/ping.js';
+import { forEachAckRange, type AckFrame } from '../wire/ack.js';
+import { MAX_NACKS } from '../wire/nack.js';
+import type { FecRepairFrame } from '../wire/fecRepair.js';
+import { PacketProtection, TAG_LEN } from './crypto/PacketProtection.js';
+import { macEqual } from './crypto/keys.js';
+import type { Datagram, EncryptionMode, MessageMeta, Session as ISession, SessionEvent, SessionStats, StreamOptions } from './api.js';
+import { ClientHandshake, type Established } from './Handshake.js';
+import { ReplayWindow } from './ReplayWindow.js';
+import { AckTracker } from './AckTracker.js';
+import { RecvStream, type Delivered } from './Reassembly.js';
+import { SendQueue, type OutFragment, type OutMessage, type OutStream } from './SendQueue.js';
+import { Path } from './Path.js';
+import { BestPathScheduler, type PathScheduler } from './PathScheduler.js';
+import { Pacer } from './Pacer.js';
+import { DelayLossController } from './cc/DelayLossController.js';
+import type { SendAlgorithm } from './cc/SendAlgorithm.js';
+import { BinomialFecPolicy } from './FecPolicy.js';
+import { FecEncoder } from './FecEncoder.js';
+import { FecDecoder } from './FecDecoder.js';
+import { CryptoRandom, type Random } from './Random.js';
+import { MODE_CODE, MODE_NAME, type CommonOptions } from './options.js';
+
+const CLASS_CODE = { control: 0, audio: 1, video: 2 } as const;
+const CLASS_NAME = ['control', 'audio', 'video'] as const;
+/** Room kept in every packet for control frames next to a full DATA frame. */
+const CONTROL_RESERVE = 64;
+const FEEDBACK_INTERVAL = 100;
+const MAX_QUEUE_BYTES = 32 * 1024 * 1024;
+
+interface SentPacket {
+  pn: number;
+  time: number;
+  bytes: number;
+  path: Path;
+  frag: OutFragment | undefined;
+  opens: number[] | undefined;
+  ackEliciting: boolean;
+  delivered: number;
+  deliveredTime: number;
+  appLimited: boolean;
+}
+
+export interface SessionInit extends CommonOptions {
+  role: 'client' | 'server';
+  sessionId: bigint;
+  now: number;
+  path: string;
+  psk: Uint8Array;
+  identity?: Uint8Array;
+  /** Server: keys from the accepted handshake, and the SERVER HELLO to resend on a repeated INITIAL. */
+  established?: Established;
+  serverHello?: Uint8Array;
+  clientPublicKey?: Uint8Array;
+}
+
+type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout';
+
+export class Session implements ISession {
+  readonly id: bigint;
+  readonly role: 'client' | 'server';
+  private state: SessionStats['state'] = 'handshake';
+  private readonly random: Random;
+  private readonly o: Required<Pick<CommonOptions, 'initialMtu' | 'maxMtu' | 'keepaliveMs' | 'idleTimeoutMs' | 'initialRttMs' | 'reorderDelayMs' | 'maxBufferBytes' | 'fec'>>;
+  private mode: EncryptionMode;
+  private protection: PacketProtection | undefined;
+  private client: ClientHandshake | undefined;
+  private initialDue = -1;
+  private initialTries = 0;
+  private serverHello: Uint8Array | undefined;
+  private serverHelloDue = false;
+  private readonly clientPublicKey: Uint8Array | undefined;
+  private clientMac: Uint8Array | undefined;
+  /** Client: keep sending FINISHED until the server's first PROTECTED packet arrives. Server: FINISHED seen. */
+  private confirmed = false;
+
+  private readonly paths: Path[] = [];
+  private readonly pathByKey = new Map<string, Path>();
+  private readonly scheduler: PathScheduler;
+  private readonly cc: SendAlgorithm;
+  private readonly pacer: Pacer;
+  private readonly fecEnc: FecEncoder | undefined;
+  private readonly fecDec = new FecDecoder();
+  private readonly repairs: { frame: FecRepairFrame; priority: number }[] = [];
+
+  private nextPn = 1;
+  private readonly sent = new Map<number, SentPacket>();
+  private bytesInFlight = 0;
+  private largestAcked = -1;
+  private lossTimer = Infinity;
+  private rtoBackoff = 0;
+  private delivered = 0;
+  private deliveredTime = 0;
+  private readonly replay = new ReplayWindow();
+  private readonly acks: AckTracker;
+
+  private readonly outStreams = new Map<number, OutStream>();
+  private readonly pendingOpens = new Set<number>();
+  private readonly queue = new SendQueue();
+  private nextStreamId: number;
+  private readonly inStreams = new Map<number, RecvStream>();
+  private readonly events: SessionEvent[] = [];
+  private eventHead = 0;
+  private readonly delivering: Delivered[] = [];
+
+  private lastSent: number;
+  private lastReceived: number;
+  private pingDue = false;
+  private closeFrame: { code: number; reason: string } | undefined;
+  private closedReason = '';
+  private nextShed = 0;
+  private lossEstimate = 0;
+  private fbLastAt: number;
+  private fbBytes = 0;
+  private fbReceived = 0;
+  private fbHighest = -1;
+  private fbDataSeen = false;
+
+  private readonly scratch = new Uint8Array(MAX_DATAGRAM);
+  private readonly frameScratch = new Uint8Array(MAX_DATAGRAM);
+  private readonly rx: Frame[] = [];
+
+  private readonly st = {
+    packetsSent: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, fecPacketsSent: 0,
+    messagesDropped: 0, dataPacketsSent: 0, dataPacketsLost: 0, deadlineMessages: 0, deadlineLost: 0,
+  };
+  private readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0 };
+  private readonly dropped: Record<string, number> = {};
+
+  constructor(init: SessionInit) {
+    this.id = init.sessionId;
+    this.role = init.role;
+    this.random = init.random ?? new CryptoRandom();
+    this.o = {
+      initialMtu: init.initialMtu ?? 1200,
+      maxMtu: Math.min(init.maxMtu ?? 1452, MAX_DATAGRAM),
+      keepaliveMs: Math.min(init.keepaliveMs ?? 5000, 15_000),
+      idleTimeoutMs: init.idleTimeoutMs ?? 30_000,
+      initialRttMs: init.initialRttMs ?? 300,
+      reorderDelayMs: init.reorderDelayMs ?? 10,
+      maxBufferBytes: init.maxBufferBytes ?? 8 * 1024 * 1024,
+      fec: init.fec ?? true,
+    };
+    this.mode = init.encryption ?? 'all';
+    this.scheduler = init.scheduler ?? new BestPathScheduler();
+    this.cc = init.congestion ?? new DelayLossController({ initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps });
+    this.pacer = new Pacer(this.cc.pacingRateBps(), 5, this.o.initialMtu);
+    this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
+    this.acks = new AckTracker(5, this.o.reorderDelayMs);
+    this.nextStreamId = init.role === 'client' ? 0 : 1;
+    this.lastSent = this.lastReceived = this.fbLastAt = init.now;
+    const first = this.addPathInternal(init.path);
+    first.validated = true;
+    first.state = 'active';
+    first.lastReceived = init.now;
+    this.clientPublicKey = init.clientPublicKey;
+    if (init.role === 'client') {
+      this.client = new ClientHandshake(this.random, this.id, MODE_CODE[this.mode], init.identity ?? new Uint8Array(0), init.psk);
+      this.initialDue = init.now;
+    } else {
+      this.serverHello = init.serverHello;
+      this.serverHelloDue = true;
+      this.establish(init.established!);
+    }
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  pollEvent(): SessionEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const e = this.events[this.eventHead++];
+    if (this.eventHead > 256 && this.eventHead * 2 > this.events.length) {
+      this.events.splice(0, this.eventHead);
+      this.eventHead = 0;
+    }
+    return e;
+  }
+
+  openStream(_now: number, options: StreamOptions): number {
+    const id = this.nextStreamId;
+    this.nextStreamId += 2;
+    this.outStreams.set(id, { id, options: { ...options }, nextMessageId: 0, waitingKeyframe: false, openAcked: false });
+    this.pendingOpens.add(id);
+    return id;
+  }
+
+  send(now: number, streamId: number, data: Uint8Array, meta: MessageMeta = {}): boolean {
+    const s = this.outStreams.get(streamId);
+    if (!s || this.state === 'closing' || this.state === 'closed') return false;
+    if (this.queue.bytes + data.length > MAX_QUEUE_BYTES) return false;
+    const video = s.options.class === 'video';
+    const deadlineStream = s.options.reliability === 'deadline';
+    if (deadlineStream) this.st.deadlineMessages++;
+    if (video && s.waitingKeyframe) {
+      if (!meta.keyframe) {
+        this.emitDrop(s, s.nextMessageId++, meta, 'queue');
+        return false;
+      }
+      s.waitingKeyframe = false;
+    }
+    if (deadlineStream && meta.deadline !== undefined && meta.deadline <= now) {
+      this.emitDrop(s, s.nextMessageId++, meta, 'deadline');
+      return false;
+    }
+    const room = this.fragmentRoom();
+    const count = Math.max(1, Math.ceil(data.length / room));
+    if (count > MAX_FRAGMENTS) return false;
+    const frags: Uint8Array[] = new Array(count);
+    for (let i = 0; i < count; i++) frags[i] = data.subarray(i * room, Math.min(data.length, (i + 1) * room));
+    const m: OutMessage = {
+      stream: s, id: s.nextMessageId++, meta: { ...meta }, frags, next: 0,
+      acked: new Uint8Array(count), ackedCount: 0, done: false, bytes: data.length,
+    };
+    this.queue.push(m);
+    if (deadlineStream) this.shed(now, true);
+    return true;
+  }
+
+  addPath(now: number, key: string): void {
+    if (this.pathByKey.has(key)) return;
+    const p = this.addPathInternal(key);
+    p.lastReceived = now;
+    this.challenge(p);
+  }
+
+  close(now: number, reason: string): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    if (!this.protection && this.role === 'client') {
+      this.finish(reason, false);
+      return;
+    }
+    this.closeFrame = { code: 0, reason };
+    this.state = 'closing';
+    void now;
+  }
+
+  stats(): SessionStats {
+    const primary = this.primaryPath();
+    const dropped: Record<string, number> = { ...this.dropped };
+    return {
+      state: this.state,
+      srttMs: primary.rtt.smoothed,
+      rttVarMs: primary.rtt.rttVar,
+      lossBeforeRepair: this.st.dataPacketsSent ? this.st.dataPacketsLost / this.st.dataPacketsSent : 0,
+      lossAfterRepair: this.st.deadlineMessages ? this.st.deadlineLost / this.st.deadlineMessages : 0,
+      packetsSent: this.st.packetsSent,
+      packetsReceived: this.st.packetsReceived,
+      bytesSent: this.st.bytesSent,
+      bytesReceived: this.st.bytesReceived,
+      retransmits: this.st.retransmits,
+      retransmitsByCause: { ...this.retransmitCauses },
+      fecPacketsSent: this.st.fecPacketsSent,
+      fecRecovered: this.fecDec.recovered,
+      targetBitrateBps: this.cc.targetBitrateBps(),
+      pacingRateBps: this.cc.pacingRateBps(),
+      mtu: primary.mtu.mtu,
+      messagesDropped: this.st.messagesDropped,
+      dropped,
+      paths: this.paths.map((p) => p.stats()),
+      encryption: this.mode,
+      lossEstimate: this.lossEstimate,
+    };
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  private drop(reason: string): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  handleDatagram(now: number, pathKey: string, data: Uint8Array): void {
+    try {
+      this.receive(now, pathKey, data);
+    } catch (e) {
+      this.drop(e instanceof WireError ? e.reason : 'internal');
+    }
+  }
+
+  private receive(now: number, pathKey: string, data: Uint8Array): void {
+    if (this.state === 'closed') return this.drop('closed');
+    if (data.length < SHORT_HEADER_LEN) return this.drop('truncated');
+    if (data.length > MAX_DATAGRAM) return this.drop('oversized');
+    const r = new Reader(data);
+    const h = decodeHeader(r);
+    if (h.sessionId !== this.id) return this.drop('wrong-session');
+    if (h.type === PacketType.RETRY) return this.onRetry(now, r);
+    if (h.type === PacketType.SERVER_HELLO) return this.onServerHello(now, r, pathKey, data.length);
+    if (h.type === PacketType.INITIAL) return this.onRepeatedInitial(r, pathKey, data.length);
+    if (!this.protection) return this.drop('no-keys');
+    if (!this.replay.check(h.packetNumber)) return this.drop('replay');
+    const hasTag = this.mode !== 'none';
+    const bodyEnd = data.length - (hasTag ? TAG_LEN : 0);
+    const clearEnd = PROTECTED_HEADER_LEN + h.clearLength;
+    if (bodyEnd < PROTECTED_HEADER_LEN || clearEnd > bodyEnd) return this.drop('bad-length');
+    if (this.mode === 'headers' ? false : this.mode === 'all' ? h.clearLength !== 0 : clearEnd !== bodyEnd) return this.drop('bad-length');
+    // Decrypt a copy: a forged packet must leave the caller's buffer and our state untouched.
+    const buf = this.frameScratch;
+    buf.set(data);
+    if (hasTag && !this.protection.open(buf, h.packetNumber, clearEnd, data.length)) return this.drop('auth');
+    const frames = this.rx;
+    frames.length = 0;
+    try {
+      decodeFrames(buf, PROTECTED_HEADER_LEN, bodyEnd, frames);
+    } catch (e) {
+      return this.drop(e instanceof WireError ? `frame-${e.reason}` : 'malformed');
+    }
+    if (this.role === 'server' && !this.confirmed) {
+      const fin = frames.find((f) => f.kind === 'finished');
+      if (!fin || fin.kind !== 'finished' || !macEqual(fin.mac, this.clientMac!)) return this.drop('auth');
+      this.confirmed = true;
+      this.state = 'connected';
+      this.emit({ type: 'connected' });
+      this.emit({ type: 'path-up', path: this.paths[0]!.key });
+    }
+    // Authenticated from here on.
+    this.replay.mark(h.packetNumber);
+    if (this.role === 'client' && !this.confirmed) this.confirmed = true;
+    this.st.packetsReceived++;
+    this.st.bytesReceived += data.length;
+    this.lastReceived = now;
+    let path = this.pathByKey.get(pathKey);
+    if (!path) {
+      path = this.addPathInternal(pathKey);
+      this.challenge(path);
+    }
+    path.bytesReceived += data.length;
+    path.lastReceived = now;
+    if (path.state === 'down') path.state = path.validated ? 'active' : 'probing';
+    let ackEliciting = false;
+    let dataSeen = false;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      if (f.kind !== 'ack' && f.kind !== 'feedback') ackEliciting = true;
+      if (f.kind === 'data' || f.kind === 'fec') dataSeen = true;
+      this.onFrame(now, f, path, buf, data.length);
+      if (this.isClosed) return;
+    }
+    this.acks.onPacket(now, h.packetNumber, ackEliciting);
+    if (dataSeen) {
+      this.fbBytes += data.length;
+      this.fbReceived++;
+      this.fbDataSeen = true;
+      if (this.fbHighest < 0) this.fbHighest = h.packetNumber - 1;
+    }
+  }
+
+  private onRetry(now: number, r: Reader): void {
+    if (!this.client || this.protection || this.client.hello.cookie.length > 0) return this.drop('unexpected-retry');
+    const retry = decodeRetry(r);
+    this.client.setCookie(retry.cookie);
+    this.initialDue = now;
+    this.initialTries = 0;
+  }
+
+  private onServerHello(now: number, r: Reader, pathKey: string, len: number): void {
+    if (!this.client || this.protection) return this.drop('unexpected-hello');
+    const sh = decodeServerHello(r);
+    const est = this.client.onServerHello(sh.mode, sh.publicKey, sh.random, sh.mac);
+    if (!est) return this.drop('auth');
+    this.establish(est);
+    this.initialDue = -1;
+    this.finishedDue = now;
+    this.state = 'connected';
+    this.st.packetsReceived++;
+    this.st.bytesReceived += len;
+    this.lastReceived = now;
+    const path = this.pathByKey.get(pathKey);
+    if (path) {
+      path.lastReceived = now;
+      if (this.initialTries === 1) path.rtt.update(now - this.initialSentAt);
+    }
+    this.emit({ type: 'connected' });
+    this.emit({ type: 'path-up', path: this.paths[0]!.key });
+  }
+
+  private initialSentAt = 0;
+  /** Client: when a packet carrying FINISHED must go out even with nothing else to send. */
+  private finishedDue = -1;
+
+  private onRepeatedInitial(r: Reader, pathKey: string, len: number): void {
+    if (this.role !== 'server' || !this.serverHello) return this.drop('unexpected-initial');
+    const ch = decodeClientHello(r);
+    if (!this.clientPublicKey || !macEqual(ch.publicKey, this.clientPublicKey)) return this.drop('auth');
+    const path = this.pathByKey.get(pathKey);
+    if (!path) return this.drop('unknown-path');
+    path.bytesReceived += len;
+    this.serverHelloDue = !this.confirmed;
+  }
+
+  private establish(est: Established): void {
+    const k = est.keys;
+    this.mode = MODE_NAME[est.mode]!;
+    this.protection = this.role === 'client' ? new PacketProtection(k.c2sKey, k.c2sIv, k.s2cKey, k.s2cIv) : new PacketProtection(k.s2cKey, k.s2cIv, k.c2sKey, k.c2sIv);
+    this.clientMac = est.clientMac;
+  }
+
+  private onFrame(now: number, f: Frame, path: Path, buf: Uint8Array, len: number): void {
+    switch (f.kind) {
+      case 'ping':
+      case 'finished':
+        return;
+      case 'ack': return this.onAck(now, f);
+      case 'nack':
+        for (const pn of f.packetNumbers) {
+          const p = this.sent.get(pn);
+          if (p) this.onLost(now, p, 'nack');
+        }
+        return;
+      case 'data': return this.onData(now, f, true);
+      case 'fec':
+        for (const enc of this.fecDec.onRepair(f)) this.onRecovered(now, enc);
+        return;
+      case 'stream-open':
+        if (!this.inStreams.has(f.streamId)) {
+          if (this.inStreams.size >= 1024) return this.drop('too-many-streams');
+          const options: StreamOptions = { class: CLASS_NAME[f.streamClass]!, reliability: f.reliability === 0 ? 'reliable' : 'deadline', priority: f.priority };
+          this.inStreams.set(f.streamId, new RecvStream(f.streamId, options));
+          this.emit({ type: 'stream-opened', streamId: f.streamId, options });
+        }
+        return;
+      case 'mtu-probe':
+        path.pendingProbeAck = { id: f.probeId, size: len };
+        return;
+      case 'mtu-probe-ack':
+        path.mtu.onProbeAck(now, f.probeId, f.size);
+        return;
+      case 'close':
+        this.finish(f.reason, true);
+        return;
+      case 'path-challenge':
+        path.pendingResponse = f.data.slice();
+        return;
+      case 'path-response':
+        for (const p of this.paths) {
+          if (p.challenge && macEqual(p.challenge, f.data)) {
+            p.challenge = undefined;
+            if (!p.validated) {
+              p.validated = true;
+              p.state = 'active';
+              p.mtu.restart(now);
+              this.emit({ type: 'path-up', path: p.key });
+            }
+          }
+        }
+        return;
+      case 'feedback': {
+        const loss = f.loss / 65535;
+        this.lossEstimate = 0.7 * this.lossEstimate + 0.3 * loss;
+        this.cc.onFeedback(now, loss, f.recvRateKbps * 1000);
+        return;
+      }
+    }
+    void buf;
+  }
+
+  private onData(now: number, f: DataFrame, fromWire: boolean): void {
+    if (fromWire && f.flags & DATA_FLAG_FEC) {
+      const enc = this.frameScratch2;
+      const w = new Writer(enc);
+      encodeData(w, f);
+      for (const rec of this.fecDec.onSource(f.fecGroup, f.fecIndex, enc.subarray(0, w.pos))) this.onRecovered(now, rec);
+    }
+    const s = this.inStreams.get(f.streamId);
+    if (!s) return this.drop('unknown-stream');
+    let buffered = 0;
+    for (const x of this.inStreams.values()) buffered += x.buffered;
+    const out = this.delivering;
+    out.length = 0;
+    const refused = s.onData(now, f, this.o.maxBufferBytes - buffered, out);
+    if (refused) this.drop(refused);
+    for (const m of out) this.emit({ type: 'message', streamId: m.streamId, data: m.data, meta: m.meta });
+  }
+
+  private readonly frameScratch2 = new Uint8Array(MAX_DATAGRAM);
+
+  private onRecovered(now: number, encoded: Uint8Array): void {
+    try {
+      const r = new Reader(encoded);
+      if (r.u8() !== 0x04) return this.drop('fec-bad-frame');
+      this.onData(now, decodeData(r), false);
+    } catch {
+      this.drop('fec-bad-frame');
+    }
+  }
+
+  private onAck(now: number, f: AckFrame): void {
+    if (f.largest >= this.nextPn) return this.drop('ack-unsent');
+    const first = this.sent.keys().next();
+    const lowest = first.done ? this.nextPn : first.value;
+    let newestAcked: SentPacket | undefined;
+    let ackedBytes = 0;
+    forEachAckRange(f, (lo, hi) => {
+      for (let pn = Math.max(lo, lowest); pn <= hi; pn++) {
+        const p = this.sent.get(pn);
+        if (!p) continue;
+        this.sent.delete(pn);
+        if (p.ackEliciting) this.bytesInFlight -= p.bytes;
+        ackedBytes += p.bytes;
+        this.delivered += p.bytes;
+        this.deliveredTime = now;
+        if (!newestAcked || p.pn > newestAcked.pn) newestAcked = p;
+        this.onAcked(p);
+      }
+    });
+    if (!newestAcked) return;
+    this.rtoBackoff = 0;
+    if (f.largest > this.largestAcked) this.largestAcked = f.largest;
+    const path = newestAcked.path;
+    let rttSample = NaN;
+    if (newestAcked.pn === f.largest && newestAcked.ackEliciting) {
+      rttSample = now - newestAcked.time;
+      path.rtt.update(rttSample, f.ackDelay / 10);
+    }
+    const interval = now - newestAcked.deliveredTime;
+    const rate = interval > 0 ? ((this.delivered - newestAcked.delivered) * 8000) / interval : NaN;
+    this.cc.onAck(now, {
+      ackedBytes,
+      rttMs: rttSample,
+      minRttMs: path.rtt.minRtt,
+      srttMs: path.rtt.smoothed,
+      deliveryRateBps: rate,
+      appLimited: newestAcked.appLimited,
+      oneWayDelayMs: newestAcked.pn === f.largest ? f.recvTime / 10 - newestAcked.time : NaN,
+    });
+    this.detectLosses(now);
+  }
+
+  private onAcked(p: SentPacket): void {
+    p.path.onPacketOutcome(false);
+    if (p.opens) for (const id of p.opens) {
+      const s = this.outStreams.get(id);
+      if (s) s.openAcked = true;
+    }
+    const fr = p.frag;
+    if (!fr) return;
+    const m = fr.msg;
+    if (m.acked[fr.index]) return;
+    m.acked[fr.index] = 1;
+    m.ackedCount++;
+    if (m.ackedCount === m.frags.length) m.done = true;
+  }
+
+  /** Packet threshold (3 later packets acked) and time threshold (9/8 RTT): QUIC's rules. */
+  private detectLosses(now: number): void {
+    this.lossTimer = Infinity;
+    for (const p of this.sent.values()) {
+      if (p.pn >= this.largestAcked) break;
+      const rtt = p.path.rtt;
+      const delay = Math.max((9 / 8) * Math.max(rtt.smoothed, rtt.latest), 2);
+      if (this.largestAcked - p.pn >= 3) this.onLost(now, p, 'reorder');
+      else if (now - p.time >= delay) this.onLost(now, p, 'early');
+      else this.lossTimer = Math.min(this.lossTimer, p.time + delay);
+    }
+  }
+
+  private onLost(now: number, p: SentPacket, cause: RetransmitCause): void {
+    if (!this.sent.delete(p.pn)) return;
+    if (p.ackEliciting) this.bytesInFlight -= p.bytes;
+    p.path.onPacketOutcome(true);
+    this.cc.onLoss(now, p.bytes);
+    if (p.opens) for (const id of p.opens) this.pendingOpens.add(id);
+    const fr = p.frag;
+    if (!fr) return;
+    this.st.dataPacketsLost++;
+    const m = fr.msg;
+    if (m.done || m.acked[fr.index]) return;
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + p.path.rtt.smoothed / 2 >= m.meta.deadline) {
+      this.queue.discard(m);
+      this.emitDrop(m.stream, m.id, m.meta, 'deadline');
+      return;
+    }
+    if (m.retx === undefined) m.retx = new Uint8Array(m.frags.length);
+    if (m.retx[fr.index]) return;
+    m.retx[fr.index] = 1;
+    this.queue.pushRetransmit(fr);
+    this.st.retransmits++;
+    this.retransmitCauses[cause]++;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  handleTimeout(now: number): void {
+    if (this.state === 'closed') return;
+    if (now - this.lastReceived >= this.o.idleTimeoutMs) {
+      this.finish('idle timeout', false);
+      return;
+    }
+    if (this.client && !this.protection && this.initialTries >= 8 && now >= this.initialDue) {
+      this.finish('handshake timeout', false);
+      return;
+    }
+    if (now >= this.lossTimer) this.detectLosses(now);
+    const rtoAt = this.rtoAt();
+    if (now >= rtoAt) {
+      const primary = this.primaryPath();
+      const rto = primary.rtt.rto(this.rtoBackoff);
+      for (const p of this.sent.values()) if (p.ackEliciting && now - p.time >= rto) this.onLost(now, p, 'timeout');
+      this.rtoBackoff++;
+    }
+    if (this.protection && (this.confirmed || this.role === 'client') && now - this.lastSent >= this.o.keepaliveMs) this.pingDue = true;
+    for (const s of this.inStreams.values()) s.expire(now);
+    for (const p of this.paths) {
+      if (p.validated && p.state !== 'down' && this.paths.length > 1 && now - p.lastReceived > Math.max(3 * p.rtt.rto(), this.o.keepaliveMs * 2)) {
+        p.state = 'down';
+        this.emit({ type: 'path-down', path: p.key });
+      }
+    }
+    if (now >= this.nextShed) this.shed(now, false);
+  }
+
+  private rtoAt(): number {
+    if (this.bytesInFlight <= 0) return Infinity;
+    for (const p of this.sent.values()) if (p.ackEliciting) return p.time + p.path.rtt.rto(this.rtoBackoff);
+    return Infinity;
+  }
+
+  pollTimeout(): number | undefined {
+    if (this.state === 'closed') return undefined;
+    const idle = this.lastReceived + this.o.idleTimeoutMs;
+    if (this.closeFrame) return 0;
+    if (this.client && !this.protection) return Math.min(idle, this.initialDue);
+    if (this.serverHelloDue) return 0;
+    if (this.role === 'server' && !this.confirmed) return idle;
+    if (this.pendingOpens.size || this.pingDue) return 0;
+    if (this.role === 'client' && !this.confirmed && this.finishedDue >= 0) return Math.min(idle, this.finishedDue);
+    let t = Math.min(idle, this.acks.nextAckTime(), this.acks.nextNackTime(this.renackMs()), this.lossTimer, this.rtoAt());
+    t = Math.min(t, this.lastSent + this.o.keepaliveMs);
+    if (this.fbDataSeen) t = Math.min(t, this.fbLastAt + FEEDBACK_INTERVAL);
+    for (const p of this.paths) {
+      if (p.pendingResponse || p.pendingProbeAck) return 0;
+      if (p.challenge) t = Math.min(t, p.challengeSentAt + Math.max(2 * p.rtt.smoothed, 100));
+      if (p.validated && p.state !== 'down') {
+        const w = p.mtu.wakeAt(this.probeTimeout(p));
+        if (w !== undefined) t = Math.min(t, w);
+      }
+    }
+    if (this.repairs.length || !this.queue.empty) {
+      if (this.cc.canSend(this.bytesInFlight)) t = Math.min(t, this.pacer.nextSendTime(this.lastPoll, this.primaryPath().mtu.mtu + 60));
+      t = Math.min(t, this.nextShed);
+    }
+    return t;
+  }
+
+  private lastPoll = 0;
+
+  private renackMs(): number {
+    return Math.max(50, 1.5 * this.primaryPath().rtt.smoothed);
+  }
+
+  private probeTimeout(p: Path): number {
+    return Math.max(3 * p.rtt.smoothed, 200);
+  }
+
+  // ---------------------------------------------------------------- send
+
+  pollTransmit(now: number): Datagram | undefined {
+    this.lastPoll = now;
+    if (this.state === 'closed') return undefined;
+    if (this.client && !this.protection) return this.pollInitial(now);
+    if (this.serverHelloDue && this.serverHello) {
+      const p = this.paths[0]!;
+      this.serverHelloDue = false;
+      if (p.maysend(this.serverHello.length)) return this.out(now, p, this.serverHello.slice(), false);
+    }
+    if (!this.protection) return undefined;
+    if (this.closeFrame) return this.pollClose(now);
+    if (this.role === 'server' && !this.confirmed) return undefined;
+    return this.pollProtected(now);
+  }
+
+  private pollInitial(now: number): Datagram | undefined {
+    if (now < this.initialDue) return undefined;
+    this.initialTries++;
+    this.initialSentAt = now;
+    this.initialDue = now + Math.min(3000, 250 * 2 ** (this.initialTries - 1));
+    return this.out(now, this.paths[0]!, this.client!.initialDatagram(), false);
+  }
+
+  private pollClose(now: number): Datagram | undefined {
+    const path = this.primaryPath();
+    const frames: Frame[] = [{ kind: 'close', code: this.closeFrame!.code, reason: this.closeFrame!.reason }];
+    const reason = this.closeFrame!.reason;
+    this.closeFrame = undefined;
+    const d = this.build(now, path, frames, undefined, 0);
+    this.finish(reason, false);
+    return d;
+  }
+
+  private pollProtected(now: number): Datagram | undefined {
+    // Path-bound frames first: a response or probe ack must leave on the path it answers.
+    for (const p of this.paths) {
+      if (p.pendingResponse) {
+        const data = p.pendingResponse;
+        p.pendingResponse = undefined;
+        const frames: Frame[] = [{ kind: 'path-response', data }];
+        if (p.challenge && now - p.challengeSentAt >= Math.max(2 * p.rtt.smoothed, 100)) frames.push(this.challengeFrame(now, p));
+        if (p.maysend(64)) return this.build(now, p, frames, undefined, 0);
+      }
+      if (p.pendingProbeAck) {
+        const a = p.pendingProbeAck;
+        p.pendingProbeAck = undefined;
+        if (p.maysend(64)) return this.build(now, p, [{ kind: 'mtu-probe-ack', probeId: a.id, size: a.size }], undefined, 0);
+      }
+      if (p.challenge && now - p.challengeSentAt >= Math.max(2 * p.rtt.smoothed, 100) && p.maysend(64)) {
+        if (p.challengeTries >= 5) {
+          p.challenge = undefined;
+          continue;
+        }
+        return this.build(now, p, [this.challengeFrame(now, p)], undefined, 0);
+      }
+    }
+    const primary = this.primaryPath();
+    if (this.confirmed) {
+      for (const p of this.paths) {
+        if (!p.validated || p.state === 'down') continue;
+        const probe = p.mtu.poll(now, this.probeTimeout(p));
+        if (probe) return this.build(now, p, [{ kind: 'mtu-probe', probeId: probe.id, size: probe.size }], undefined, probe.size);
+      }
+    }
+    const frames: Frame[] = [];
+    const withFinished = this.role === 'client' && !this.confirmed && this.clientMac !== undefined;
+    if (withFinished) frames.push({ kind: 'finished', mac: this.clientMac! });
+    let controlBytes = frames.length ? 33 : 0;
+    const wantAck = this.acks.wantsAck(now);
+    const nacks = this.acks.takeNacks(now, this.renackMs(), MAX_NACKS);
+    if (nacks.length) {
+      frames.push({ kind: 'nack', packetNumbers: nacks });
+      controlBytes += 2 + 4 * nacks.length;
+    }
+    if (this.fbDataSeen && now - this.fbLastAt >= FEEDBACK_INTERVAL) {
+      frames.push(this.feedbackFrame(now));
+      controlBytes += 9;
+    }
+    let opens: number[] | undefined;
+    if (this.pendingOpens.size) {
+      opens = [];
+      for (const id of this.pendingOpens) {
+        const s = this.outStreams.get(id)!;
+        frames.push({ kind: 'stream-open', streamId: id, streamClass: CLASS_CODE[s.options.class], reliability: s.options.reliability === 'reliable' ? 0 : 1, priority: s.options.priority });
+        opens.push(id);
+        controlBytes += 6;
+        if (controlBytes > 600) break;
+      }
+      for (const id of opens) this.pendingOpens.delete(id);
+    }
+    if (this.pingDue) {
+      frames.push({ kind: 'ping' });
+      this.pingDue = false;
+      controlBytes += 1;
+    }
+    // Media: a repair first (it protects what just left), else the next fragment, if paced.
+    const mtu = primary.mtu.mtu;
+    let media: DataFrame | FecRepairFrame | undefined;
+    let frag: OutFragment | undefined;
+    let fecRepair = false;
+    const cwndOk = this.cc.canSend(this.bytesInFlight);
+    const dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
+    if (cwndOk && primary.validated) {
+      this.pacer.setRate(now, this.cc.pacingRateBps(), mtu);
+      const room = mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - 16;
+      if (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 <= room) {
+        if (this.pacer.canSend(now, this.repairs[0]!.frame.symbol.length + 40)) {
+          media = this.repairs.shift()!.frame;
+          fecRepair = true;
+        }
+      } else if (this.repairs.length) this.repairs.shift();
+      if (!media) {
+        const size = this.queue.peekSize(now, dropFn);
+        if (size > 0 && size + DATA_FEC_OVERHEAD <= room && this.pacer.canSend(now, size + 60)) {
+          frag = this.queue.next(now, dropFn)!;
+          media = this.dataFrame(now, frag);
+          const s = frag.msg.stream;
+          if (!s.openAcked && !this.pendingOpens.has(s.id) && !(opens && opens.includes(s.id))) {
+            frames.push({ kind: 'stream-open', streamId: s.id, streamClass: CLASS_CODE[s.options.class], reliability: s.options.reliability === 'reliable' ? 0 : 1, priority: s.options.priority });
+            (opens ??= []).push(s.id);
+          }
+        }
+      }
+    }
+    if (wantAck || (frames.length > 0 || media) && this.acks.highest >= 0) {
+      const ack = this.acks.buildAck(now);
+      if (ack) frames.unshift(ack);
+    }
+    if (frames.length === 0 && !media) return undefined;
+    if (withFinished) {
+      if (frames.length === 1 && !media && now < this.finishedDue) return undefined;
+      this.finishedDue = now + primary.rtt.rto();
+    }
+    const d = this.build(now, primary, frames, media, 0, frag, opens);
+    if (fecRepair) this.st.fecPacketsSent++;
+    if (frag) this.afterDataSent(now, frag, media as DataFrame);
+    return d;
+  }
+
+  private dataFrame(now: number, fr: OutFragment): DataFrame {
+    const m = fr.msg;
+    const dl = m.meta.deadline;
+    let flags = 0;
+    if (m.meta.keyframe) flags |= DATA_FLAG_KEYFRAME;
+    if (m.meta.reference !== false) flags |= DATA_FLAG_REFERENCE;
+    let fecGroup = 0, fecIndex = 0;
+    const cls = m.stream.options.class;
+    const firstCopy = !m.retx || !m.retx[fr.index];
+    if (m.retx) m.retx[fr.index] = 0;
+    if (this.fecEnc && firstCopy && cls !== 'control' && m.stream.options.reliability === 'deadline' && fr.index + 1 === m.next) {
+      const a = this.fecEnc.assign(now, cls, this.lossEstimate);
+      if (a) {
+        flags |= DATA_FLAG_FEC;
+        fecGroup = a.group;
+        fecIndex = a.index;
+      }
+    }
+    return {
+      kind: 'data', flags, streamId: m.stream.id, messageId: m.id, fragIndex: fr.index, fragCount: m.frags.length,
+      deadlineOffset: dl === undefined ? NO_DEADLINE : Math.max(0, Math.min(NO_DEADLINE - 1, Math.round(dl - now))),
+      timestamp: (m.meta.timestamp ?? 0) >>> 0, fecGroup, fecIndex, payload: m.frags[fr.index]!,
+    };
+  }
+
+  private afterDataSent(now: number, fr: OutFragment, f: DataFrame): void {
+    this.st.dataPacketsSent++;
+    if (!this.fecEnc || !(f.flags & DATA_FLAG_FEC)) return;
+    const cls = fr.msg.stream.options.class as 'audio' | 'video';
+    const w = new Writer(this.frameScratch2);
+    encodeData(w, f);
+    this.fecEnc.addSource(cls, this.frameScratch2.subarray(0, w.pos), !!fr.msg.meta.keyframe);
+    if (fr.msg.next === fr.msg.frags.length) {
+      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.lossEstimate)) {
+        this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
+      }
+    }
+  }
+
+  /**
+   * Encodes and protects one PROTECTED packet. `padTo` pads to that many bytes (MTU probes).
+   * In 'headers' mode media frames go in the clear section and the rest in the encrypted one.
+   */
+  private build(now: number, path: Path, frames: Frame[], media: Frame | undefined, padTo: number, frag?: OutFragment, opens?: number[]): Datagram | undefined {
+    const buf = this.scratch;
+    const pn = this.nextPn++;
+    const w = new Writer(buf);
+    encodeHeader(w, { version: VERSION, type: PacketType.PROTECTED, sessionId: this.id, packetNumber: pn, clearLength: 0 });
+    const hasTag = this.mode !== 'none';
+    const limit = Math.min(MAX_DATAGRAM, Math.max(padTo, path.mtu.mtu)) - (hasTag ? TAG_LEN : 0);
+    const w2 = new Writer(buf.subarray(0, limit), PROTECTED_HEADER_LEN);
+    if (this.mode === 'headers' && media) encodeFrame(w2, media);
+    const clearEnd = this.mode === 'none' ? -1 : this.mode === 'headers' ? w2.pos : PROTECTED_HEADER_LEN;
+    for (const f of frames) encodeFrame(w2, f);
+    if (this.mode !== 'headers' && media) encodeFrame(w2, media);
+    if (padTo > 0) encodePadding(w2, Math.max(0, padTo - (hasTag ? TAG_LEN : 0) - w2.pos));
+    let end = w2.pos;
+    const clearLen = (clearEnd < 0 ? end : clearEnd) - PROTECTED_HEADER_LEN;
+    buf[14] = clearLen >>> 8;
+    buf[15] = clearLen & 0xff;
+    if (hasTag) end = this.protection!.seal(buf, pn, PROTECTED_HEADER_LEN + (this.mode === 'headers' ? clearLen : 0), end);
+    const ackEliciting = media !== undefined || frames.some((f) => f.kind !== 'ack' && f.kind !== 'feedback');
+    if (ackEliciting) {
+      this.sent.set(pn, {
+        pn, time: now, bytes: end, path, frag, opens, ackEliciting,
+        delivered: this.delivered, deliveredTime: this.deliveredTime || now, appLimited: this.queue.empty,
+      });
+      this.bytesInFlight += end;
+      this.cc.onPacketSent(now, end, this.bytesInFlight);
+    }
+    if (media) this.pacer.onSent(now, end);
+    return this.out(now, path, buf.slice(0, end), true);
+  }
+
+  private out(now: number, path: Path, data: Uint8Array, countSent: boolean): Datagram {
+    path.bytesSent += data.length;
+    path.lastSent = now;
+    path.packetsSent++;
+    this.lastSent = now;
+    this.st.packetsSent++;
+    this.st.bytesSent += data.length;
+    void countSent;
+    return { path: path.key, data };
+  }
+
+  private feedbackFrame(now: number): Frame {
+    const interval = Math.max(1, now - this.fbLastAt);
+    const expected = this.acks.highest - this.fbHighest;
+    const loss = expected > 0 ? Math.max(0, 1 - this.fbReceived / expected) : 0;
+    const f: Frame = { kind: 'feedback', recvRateKbps: Math.round((this.fbBytes * 8) / interval), loss: Math.round(Math.min(1, loss) * 65535), intervalMs: Math.min(0xffff, Math.round(interval)) };
+    this.fbLastAt = now;
+    this.fbBytes = 0;
+    this.fbReceived = 0;
+    this.fbHighest = this.acks.highest;
+    this.fbDataSeen = false;
+    return f;
+  }
+
+  private challengeFrame(now: number, p: Path): Frame {
+    p.challengeSentAt = now;
+    p.challengeTries++;
+    return { kind: 'path-challenge', data: p.challenge! };
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private addPathInternal(key: string): Path {
+    const p = new Path(key, this.o.initialMtu, this.o.maxMtu, this.o.initialRttMs);
+    this.paths.push(p);
+    this.pathByKey.set(key, p);
+    return p;
+  }
+
+  private challenge(p: Path): void {
+    p.challenge = this.random.bytes(8);
+    p.challengeSentAt = -Infinity;
+    p.challengeTries = 0;
+  }
+
+  private primaryPath(): Path {
+    return this.scheduler.choose(this.lastPoll, this.paths, 'data') ?? this.paths[0]!;
+  }
+
+  /** Payload bytes per fragment: the smallest MTU in use, less header, tag, DATA header and room for control frames. */
+  private fragmentRoom(): number {
+    let mtu = Infinity;
+    for (const p of this.paths) if (p.validated && p.state !== 'down') mtu = Math.min(mtu, p.mtu.mtu);
+    if (!Number.isFinite(mtu)) mtu = this.o.initialMtu;
+    return mtu - PROTECTED_HEADER_LEN - TAG_LEN - DATA_FEC_OVERHEAD - CONTROL_RESERVE;
+  }
+
+  private shed(now: number, force: boolean): void {
+    if (!force && now < this.nextShed) return;
+    this.nextShed = now + 5;
+    const primary = this.primaryPath();
+    this.queue.shed(now, this.cc.pacingRateBps() * 0.9, primary.rtt.smoothed / 2, (m, reason) => this.emitDrop(m.stream, m.id, m.meta, reason));
+  }
+
+  private emitDrop(s: OutStream, messageId: number, meta: MessageMeta, reason: 'deadline' | 'queue'): void {
+    this.st.messagesDropped++;
+    if (s.options.reliability === 'deadline') this.st.deadlineLost++;
+    this.emit({ type: 'message-dropped', streamId: s.id, reason, messageId, timestamp: meta.timestamp });
+  }
+
+  private emit(e: SessionEvent): void {
+    this.events.push(e);
+  }
+
+  private finish(reason: string, byPeer: boolean): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closedReason = reason;
+    this.emit({ type: 'closed', reason, byPeer });
+  }
+
+  get closeReason(): string {
+    return this.closedReason;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+}
+

@@ -1,0 +1,103 @@
+/**
+ * A GCC-like controller with a BBR-like ceiling.
+ * - Delay: tracks the one-way delay (receiver time minus send time) against its minimum over
+ *   a window; a queue above max(25 ms, minRtt / 4) that keeps growing is overuse and cuts the
+ *   target to 85% of the measured delivery rate. Delay drives the decision before loss does,
+ *   because a drop-tail queue on a mobile uplink fills for seconds before it drops.
+ * - Loss (wire loss from FEEDBACK): above 10% the target falls by half the loss fraction;
+ *   random loss of a few percent does not cut the rate (FEC and NACK repair it).
+ * - Otherwise the target grows 8% per second (at least 10 kbit/s per second), never above
+ *   twice the best delivery rate seen recently, so an application-limited sender does not
+ *   run the estimate away from reality.
+ * Pacing runs at 2x the target (at least the delivery ceiling) so keyframes drain quickly.
+ */
+import type { AckSample, SendAlgorithm } from './SendAlgorithm.js';
+
+export interface DelayLossOptions {
+  initialBps?: number;
+  minBps?: number;
+  maxBps?: number;
+}
+
+export class DelayLossController implements SendAlgorithm {
+  readonly name = 'delay-loss';
+  private target: number;
+  private readonly min: number;
+  private readonly max: number;
+  private lastUpdate = -1;
+  private maxDelivery = 0;
+  private maxDeliveryAt = 0;
+  private owdMin = Infinity;
+  private owdMinAt = 0;
+  private prevQueue = 0;
+  private lastDecrease = -Infinity;
+  private srtt = 300;
+  private cwndBytes = 64 * 1024;
+  private loss = 0;
+
+  constructor(o: DelayLossOptions = {}) {
+    this.target = o.initialBps ?? 1_000_000;
+    this.min = o.minBps ?? 100_000;
+    this.max = o.maxBps ?? 50_000_000;
+  }
+
+  onPacketSent(): void {}
+
+  onAck(now: number, s: AckSample): void {
+    this.srtt = s.srttMs;
+    if (s.deliveryRateBps > 0 && (!s.appLimited || s.deliveryRateBps > this.maxDelivery || now - this.maxDeliveryAt > 2000)) {
+      if (s.deliveryRateBps >= this.maxDelivery || now - this.maxDeliveryAt > 2000) {
+        this.maxDelivery = s.deliveryRateBps;
+        this.maxDeliveryAt = now;
+      }
+    }
+    if (Number.isFinite(s.oneWayDelayMs)) {
+      if (s.oneWayDelayMs < this.owdMin || now - this.owdMinAt > 10_000) {
+        this.owdMin = s.oneWayDelayMs;
+        this.owdMinAt = now;
+      }
+      const queue = s.oneWayDelayMs - this.owdMin;
+      const threshold = Math.max(25, (Number.isFinite(s.minRttMs) ? s.minRttMs : 100) / 4);
+      if (queue > threshold && queue >= this.prevQueue && now - this.lastDecrease > this.srtt) {
+        const base = this.maxDelivery > 0 ? Math.min(this.target, this.maxDelivery) : this.target;
+        this.target = Math.max(this.min, 0.85 * base);
+        this.lastDecrease = now;
+      }
+      this.prevQueue = queue;
+    }
+    this.grow(now);
+    this.cwndBytes = Math.max(64 * 1024, ((4 * this.pacingRateBps()) / 8) * (Math.max(this.srtt, 50) / 1000));
+  }
+
+  private grow(now: number): void {
+    if (this.lastUpdate < 0) this.lastUpdate = now;
+    const dt = Math.min(1000, now - this.lastUpdate) / 1000;
+    this.lastUpdate = now;
+    if (now - this.lastDecrease < this.srtt || this.loss > 0.1) return;
+    const next = this.target + Math.max(this.target * 0.08, 10_000) * dt;
+    const ceiling = this.maxDelivery > 0 ? Math.max(2 * this.maxDelivery, this.min) : this.max;
+    this.target = Math.min(this.max, Math.max(this.target, Math.min(next, ceiling)));
+  }
+
+  onLoss(): void {}
+
+  onFeedback(now: number, lossFraction: number): void {
+    this.loss = lossFraction;
+    if (lossFraction > 0.1 && now - this.lastDecrease > this.srtt) {
+      this.target = Math.max(this.min, this.target * (1 - 0.5 * lossFraction));
+      this.lastDecrease = now;
+    }
+  }
+
+  canSend(bytesInFlight: number): boolean {
+    return bytesInFlight < this.cwndBytes;
+  }
+
+  pacingRateBps(): number {
+    return Math.max(2 * this.target, this.maxDelivery);
+  }
+
+  targetBitrateBps(): number {
+    return this.target;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The key schedule. X25519 gives a shared secret; the pre-shared key (the stream's publish
+ * token, or a server key) salts HKDF, so only someone holding it derives the keys, and the
+ * MACs in SERVER HELLO and FINISHED prove each side holds it: a man in the middle who swaps
+ * the public keys cannot produce either MAC.
+ *
+ *   transcript = SHA-256(session id || CLIENT HELLO fields || SERVER HELLO fields, no MAC)
+ *   okm        = HKDF-SHA256(ikm = X25519 secret, salt = psk, info = "tributary v1" || transcript, 120)
+ *   c2s key 32 | c2s iv 12 | s2c key 32 | s2c iv 12 | mac key 32
+ */
+import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: Uint8Array;
+}
+
+/** Builds an X25519 key pair from 32 random bytes (so a seeded Random gives a repeatable run). */
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, seed]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return { privateKey, publicKey: new Uint8Array(spki.subarray(spki.length - 32)) };
+}
+
+/** The shared secret, or undefined for a public key node refuses (e.g. a low-order point). */
+export function sharedSecret(own: KeyObject, peerPublic: Uint8Array): Uint8Array | undefined {
+  try {
+    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, peerPublic]), format: 'der', type: 'spki' });
+    return new Uint8Array(diffieHellman({ privateKey: own, publicKey }));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SessionKeys {
+  c2sKey: Uint8Array;
+  c2sIv: Uint8Array;
+  s2cKey: Uint8Array;
+  s2cIv: Uint8Array;
+  macKey: Uint8Array;
+}
+
+export function transcriptHash(parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+export function deriveKeys(secret: Uint8Array, psk: Uint8Array, transcript: Uint8Array): SessionKeys {
+  const info = Buffer.concat([Buffer.from('tributary v1'), transcript]);
+  const okm = new Uint8Array(hkdfSync('sha256', secret, psk, info, 120));
+  return {
+    c2sKey: okm.slice(0, 32),
+    c2sIv: okm.slice(32, 44),
+    s2cKey: okm.slice(44, 76),
+    s2cIv: okm.slice(76, 88),
+    macKey: okm.slice(88, 120),
+  };
+}
+
+export function handshakeMac(macKey: Uint8Array, label: 'server' | 'client', transcript: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac('sha256', macKey).update(`tributary ${label}`).update(transcript).digest());
+}
+
+export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,63 @@
+/** Options shared by both roles; every field has a default stated beside it. */
+import type { EncryptionMode } from './api.js';
+import type { SendAlgorithm } from './cc/SendAlgorithm.js';
+import type { FecPolicy } from './FecPolicy.js';
+import type { PathScheduler } from './PathScheduler.js';
+import type { Random } from './Random.js';
+
+export interface CommonOptions {
+  /** Encryption mode asked for (client) or the minimum accepted (server). Default 'all'. */
+  encryption?: EncryptionMode;
+  /** Randomness; default CryptoRandom. Pass a SeededRandom for repeatable runs. */
+  random?: Random;
+  /** Path MTU to start from (default 1200) and to probe up to (default 1452). */
+  initialMtu?: number;
+  maxMtu?: number;
+  /** PING after this long without sending (default 5000 ms; at most 15000). */
+  keepaliveMs?: number;
+  /** Close after this long without receiving (default 30000 ms). */
+  idleTimeoutMs?: number;
+  /** RTT assumed before the first sample (default 300 ms). */
+  initialRttMs?: number;
+  /** Congestion controller start and bounds (defaults 1 Mbit/s, 100 kbit/s, 50 Mbit/s). */
+  initialBitrateBps?: number;
+  minBitrateBps?: number;
+  maxBitrateBps?: number;
+  /** Replace the congestion controller, FEC policy or path scheduler. */
+  congestion?: SendAlgorithm;
+  fecPolicy?: FecPolicy;
+  scheduler?: PathScheduler;
+  /** FEC on deadline streams (default true). */
+  fec?: boolean;
+  /** Receiver waits this long before NACKing a gap (default 10 ms). */
+  reorderDelayMs?: number;
+  /** Bytes of incomplete messages buffered per session (default 8 MiB). */
+  maxBufferBytes?: number;
+}
+
+export interface ClientOptions extends CommonOptions {
+  now: number;
+  /** Path key of the first local link (default 'default'). */
+  path?: string;
+  /** The pre-shared key: the stream's publish token or a server key. */
+  psk: Uint8Array | string;
+  /** Tells the server which psk to use (e.g. "live/mykey"); up to 255 bytes. */
+  identity?: string;
+}
+
+export interface EndpointOptions extends CommonOptions {
+  now: number;
+  /** The psk for an identity, or undefined to refuse the client. */
+  resolvePsk: (identity: string) => Uint8Array | string | undefined;
+  /** Sessions past SERVER HELLO but not yet FINISHED (default 256). */
+  maxHalfOpen?: number;
+  /** Require a retry cookie before any state is kept (default true). */
+  requireRetry?: boolean;
+}
+
+export function pskBytes(psk: Uint8Array | string): Uint8Array {
+  return typeof psk === 'string' ? new TextEncoder().encode(psk) : psk;
+}
+
+export const MODE_CODE: Record<EncryptionMode, number> = { none: 0, headers: 1, all: 2 };
+export const MODE_NAME: EncryptionMode[] = ['none', 'headers', 'all'];
