@@ -1,29 +1,35 @@
+import { Amf0EcmaArray, encodeAmf0 } from '../../media/amf0.js';
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
+import {
+  audioBodyHeaderLength, audioConfigBodyHeaderLength, videoBodyHeaderLength, videoConfigBodyHeaderLength,
+  writeAudioBodyHeader, writeAudioConfigBodyHeader, writeVideoBodyHeader, writeVideoConfigBodyHeader,
+} from '../../media/flv/tagBody.js';
 
 /*
- * FLV bytes for the HTTP outputs. STOPGAP: the FLV muxer belongs in src/media/flv (another
- * helper's part, not landed when this was written); once it lands these four functions become
- * thin calls into it. Only what HTTP-FLV needs today: H.264 and AAC tags.
+ * FLV file framing for the HTTP outputs: the 13-byte file header, and whole tags (11-byte tag
+ * header, body, PreviousTagSize) written into one buffer per frame. Tag bodies come from
+ * src/media/flv (legacy AVC/AAC and enhanced-RTMP HEVC/AV1/Opus alike).
  */
 
 const TAG_HEADER = 11;
+const AUDIO = 8;
+const VIDEO = 9;
+const SCRIPT = 18;
 
-function tag(type: 8 | 9 | 18, ts: number, prefix: Uint8Array, body: Uint8Array): Uint8Array {
-  const size = prefix.length + body.length;
-  const out = new Uint8Array(TAG_HEADER + size + 4);
+/** Allocates a tag of `bodySize`, writes the tag header and trailer; the caller fills the body at 11. */
+function allocTag(type: number, ts: number, bodySize: number): Uint8Array {
+  const out = new Uint8Array(TAG_HEADER + bodySize + 4);
   const t = Math.max(0, Math.round(ts)) >>> 0;
   out[0] = type;
-  out[1] = (size >>> 16) & 0xff;
-  out[2] = (size >>> 8) & 0xff;
-  out[3] = size & 0xff;
+  out[1] = (bodySize >>> 16) & 0xff;
+  out[2] = (bodySize >>> 8) & 0xff;
+  out[3] = bodySize & 0xff;
   out[4] = (t >>> 16) & 0xff;
   out[5] = (t >>> 8) & 0xff;
   out[6] = t & 0xff;
   out[7] = (t >>> 24) & 0xff;
-  out.set(prefix, TAG_HEADER);
-  out.set(body, TAG_HEADER + prefix.length);
-  const prev = TAG_HEADER + size;
-  const p = TAG_HEADER + size;
+  const prev = TAG_HEADER + bodySize;
+  const p = prev;
   out[p] = (prev >>> 24) & 0xff;
   out[p + 1] = (prev >>> 16) & 0xff;
   out[p + 2] = (prev >>> 8) & 0xff;
@@ -35,26 +41,50 @@ export function flvFileHeader(hasVideo: boolean, hasAudio: boolean): Uint8Array 
   return new Uint8Array([0x46, 0x4c, 0x56, 1, (hasAudio ? 4 : 0) | (hasVideo ? 1 : 0), 0, 0, 0, 9, 0, 0, 0, 0]);
 }
 
-/** onMetaData is not written by the stopgap (players take sizes from the configs). */
-export function flvMetadataTag(_metadata: Record<string, unknown>, _ts: number): Uint8Array {
-  return new Uint8Array(0);
+/** onMetaData as the publisher sent it (width, height, codec ids...); players show it. */
+export function flvMetadataTag(metadata: Record<string, unknown>, ts: number): Uint8Array {
+  const body = encodeAmf0('onMetaData', new Amf0EcmaArray(metadata));
+  const tag = allocTag(SCRIPT, ts, body.length);
+  tag.set(body, TAG_HEADER);
+  return tag;
 }
 
+/** Sequence-header tags for the tracks present (MP3 has none). */
 export function flvConfigTags(video: CodecConfig | undefined, audio: CodecConfig | undefined, ts: number): Uint8Array[] {
   const tags: Uint8Array[] = [];
-  if (video?.codec === 'h264') tags.push(tag(9, ts, new Uint8Array([0x17, 0, 0, 0, 0]), video.data));
-  if (audio?.codec === 'aac') tags.push(tag(8, ts, new Uint8Array([0xaf, 0]), audio.data));
+  if (video) {
+    const head = videoConfigBodyHeaderLength(video);
+    const tag = allocTag(VIDEO, ts, head + video.data.length);
+    writeVideoConfigBodyHeader(video, tag, TAG_HEADER);
+    tag.set(video.data, TAG_HEADER + head);
+    tags.push(tag);
+  }
+  if (audio && audio.codec !== 'mp3') {
+    const head = audioConfigBodyHeaderLength(audio);
+    const tag = allocTag(AUDIO, ts, head + audio.data.length);
+    writeAudioConfigBodyHeader(audio, tag, TAG_HEADER);
+    tag.set(audio.data, TAG_HEADER + head);
+    tags.push(tag);
+  }
   return tags;
 }
 
-/** One frame as a tag, its time rebased by `base` ms; undefined for codecs not carried. */
+/** One frame as one tag, its time rebased by `base` ms; undefined for script data. */
 export function flvFrameTag(frame: MediaFrame, base: number): Uint8Array | undefined {
   const ts = frame.dts - base;
-  if (frame.codec === 'h264') {
-    const cts = Math.round(frame.pts - frame.dts) & 0xffffff;
-    const kind = frame.keyframe ? 1 : frame.reference ? 2 : 3;
-    return tag(9, ts, new Uint8Array([(kind << 4) | 7, 1, (cts >>> 16) & 0xff, (cts >>> 8) & 0xff, cts & 0xff]), frame.data);
+  if (frame.kind === 'video') {
+    const head = videoBodyHeaderLength(frame);
+    const tag = allocTag(VIDEO, ts, head + frame.data.length);
+    writeVideoBodyHeader(frame, tag, TAG_HEADER);
+    tag.set(frame.data, TAG_HEADER + head);
+    return tag;
   }
-  if (frame.codec === 'aac') return tag(8, ts, new Uint8Array([0xaf, 1]), frame.data);
+  if (frame.kind === 'audio') {
+    const head = audioBodyHeaderLength(frame);
+    const tag = allocTag(AUDIO, ts, head + frame.data.length);
+    writeAudioBodyHeader(frame, tag, TAG_HEADER);
+    tag.set(frame.data, TAG_HEADER + head);
+    return tag;
+  }
   return undefined;
 }

@@ -50,6 +50,11 @@ test('a WebSocket-FLV viewer gets the header, both configs, a keyframe first, th
     assert.equal(firstVideo.b0 >> 4, 1, 'first video frame is a keyframe');
     const videoTs = reader.tags.filter((t) => t.type === 9 && t.b1 === 1).map((t) => t.ts);
     for (let i = 1; i < videoTs.length; i++) assert.ok(videoTs[i]! >= videoTs[i - 1]!, 'video time never goes back');
+    const configs = reader.outputs.flatMap((o) => (o.type === 'config' ? [o.config] : []));
+    assert.deepEqual(configs.map((c) => c.codec), ['h264', 'aac']);
+    const frames = reader.outputs.flatMap((o) => (o.type === 'frame' ? [o.frame] : []));
+    assert.equal(frames.find((f) => f.kind === 'video')?.keyframe, true);
+    assert.ok(frames.filter((f) => f.kind === 'audio' && f.codec === 'aac').length > 10);
   } finally {
     ws.close();
   }

@@ -1,7 +1,9 @@
+import type { DemuxOutput } from '../../../src/media/frame.js';
+import { parseAudioTag, parseVideoTag } from '../../../src/media/flv/tagBody.js';
+
 /**
- * A small incremental FLV reader for the tests' viewers: the file header, then each tag's type,
- * time and first body bytes. (The project's FLV demuxer lives in src/media/flv; this one only
- * checks framing as a client sees it.)
+ * An incremental FLV reader for the tests' viewers: checks the file framing (header, tag sizes,
+ * PreviousTagSize) and hands every audio/video tag body to the project's FLV tag parser.
  */
 export interface TagInfo {
   type: number;
@@ -15,6 +17,8 @@ export interface TagInfo {
 export class FlvReader {
   header: Uint8Array | undefined;
   tags: TagInfo[] = [];
+  /** What src/media/flv made of the tag bodies: configs and frames. */
+  outputs: DemuxOutput[] = [];
   bytes = 0;
   private buf = Buffer.alloc(0);
 
@@ -33,7 +37,11 @@ export class FlvReader {
       const ts = this.buf.readUIntBE(4, 3) | (this.buf[7]! << 24);
       const prev = this.buf.readUInt32BE(11 + size);
       if (prev !== 11 + size) throw new Error(`bad PreviousTagSize ${prev} for tag of ${size}`);
-      this.tags.push({ type: this.buf[0]!, ts, size, b0: this.buf[11] ?? 0, b1: this.buf[12] ?? 0 });
+      const type = this.buf[0]!;
+      this.tags.push({ type, ts, size, b0: this.buf[11] ?? 0, b1: this.buf[12] ?? 0 });
+      const body = this.buf.subarray(11, 11 + size);
+      if (type === 9) this.outputs.push(...parseVideoTag(body, ts));
+      else if (type === 8) this.outputs.push(...parseAudioTag(body, ts));
       this.buf = this.buf.subarray(11 + size + 4);
     }
   }
