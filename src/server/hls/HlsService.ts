@@ -62,7 +62,10 @@ export class HlsService {
     }));
   }
 
-  /** The running packager of a stream, started if the stream is live (tests and the API use it). */
+  /**
+   * The running packager of a stream, started if the stream is live. The server may call it on
+   * publish so the first viewer finds whole segments at once instead of waiting for a GOP.
+   */
   packager(app: string, key: string): HlsPackager | undefined {
     return this.entry(app, key)?.packager;
   }
@@ -109,8 +112,9 @@ export class HlsService {
     let ready: () => boolean;
     if (msnText === null) {
       if (partText !== null) return reply(res, 400, '_HLS_part without _HLS_msn');
-      // Until the first part exists there is nothing to list: wait for it.
-      ready = () => p.segments.length > 0 || (p.current?.parts.length ?? 0) > 0;
+      // A plain client needs one whole segment to start from (on a cold start there are only
+      // parts for up to one GOP); LL clients pass _HLS_msn after their first load.
+      ready = () => p.segments.length > 0;
     } else {
       if (!INTEGER.test(msnText) || (partText !== null && !INTEGER.test(partText))) return reply(res, 400, 'bad _HLS_msn or _HLS_part');
       const msn = Number(msnText);

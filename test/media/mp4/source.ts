@@ -38,10 +38,22 @@ export function encodeSource(opts: { seconds: number; gop: number; bframes: numb
   return { video, audio, frames, bytes };
 }
 
-/** Runs ffprobe on a file or URL and returns its JSON (streams, with packet counts). */
+/** Runs ffprobe on a file and returns its JSON (streams, with packet counts). Blocks: not for URLs this process serves. */
 export function ffprobe(input: string, extra: string[] = []): { streams: Array<Record<string, unknown>> } {
   requireBinary('ffprobe');
   const r = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-show_streams', '-of', 'json', ...extra, input], { maxBuffer: 16 << 20, timeout: 30000 });
   if (r.status !== 0) throw new Error(`ffprobe failed: ${r.stderr?.toString()}`);
   return JSON.parse(r.stdout.toString()) as { streams: Array<Record<string, unknown>> };
+}
+
+/** ffprobe without blocking the event loop: for URLs served by this same process. */
+export async function ffprobeLive(input: string): Promise<{ streams: Array<Record<string, unknown>> }> {
+  requireBinary('ffprobe');
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', input], { timeout: 20000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`ffprobe failed: ${String(stderr) || err.message}`));
+      else resolve(JSON.parse(stdout) as { streams: Array<Record<string, unknown>> });
+    });
+  });
 }
