@@ -55,8 +55,8 @@ export class FlvSubscriber extends Subscriber {
     if (!this.headerSent) {
       this.headerSent = true;
       this.send(flvFileHeader(video !== undefined, audio !== undefined));
-      const md = metadata ? flvMetadataTag(metadata, 0) : undefined;
-      if (md && md.length > 0) this.send(md);
+      const md = flvMetadataTag(metadata, video, audio);
+      if (md) this.send(md);
     }
     // A config change mid-stream goes out stamped with the latest frame's time.
     for (const tag of flvConfigTags(video, audio, this.lastTs)) this.send(tag);

@@ -44,8 +44,11 @@ test('a WebSocket-FLV viewer gets the header, both configs, a keyframe first, th
     await waitFor('30 video frames over WS-FLV', () => (reader.videoFrames >= 30 ? true : undefined));
     assert.equal(Buffer.from(reader.header!).toString('latin1', 0, 3), 'FLV');
     assert.equal(reader.header![4], 5, 'audio and video flags');
-    const [first, second] = reader.tags;
+    const [meta, first, second] = reader.tags;
+    assert.equal(meta!.type, 18, 'onMetaData first');
     assert.deepEqual([first!.type, first!.b1, second!.type, second!.b1], [9, 0, 8, 0], 'AVC then AAC sequence headers');
+    const md = reader.outputs.find((o) => o.type === 'metadata');
+    assert.equal(md?.type === 'metadata' && md.values['width'], 320);
     const firstVideo = reader.tags.find((t) => t.type === 9 && t.b1 === 1)!;
     assert.equal(firstVideo.b0 >> 4, 1, 'first video frame is a keyframe');
     const videoTs = reader.tags.filter((t) => t.type === 9 && t.b1 === 1).map((t) => t.ts);

@@ -10,7 +10,7 @@ import { fixture } from './fixture.js';
 test('tags written here read back through the FLV tag parser, times rebased and extended past 24 bits', () => {
   const r = new FlvReader();
   r.push(flvFileHeader(true, true));
-  r.push(flvMetadataTag({ width: 320, height: 240 }, 0));
+  r.push(flvMetadataTag({ width: 320, height: 240 }, undefined, undefined)!);
   const [avc, aac] = fixture().configs;
   for (const t of flvConfigTags(avc, aac, 0)) r.push(t);
   const base = 1_000_000;
@@ -20,7 +20,7 @@ test('tags written here read back through the FLV tag parser, times rebased and 
   r.push(flvFrameTag(v, base)!);
   assert.deepEqual(r.tags.map((t) => t.type), [18, 9, 8, 8, 9]);
   assert.equal(r.tags[4]!.ts, 20_000_000);
-  const md = decodeAmf0(new Uint8Array(flvMetadataTag({ width: 320 }, 0).subarray(11, -4)));
+  const md = decodeAmf0(new Uint8Array(flvMetadataTag(undefined, avc, aac)!.subarray(11, -4)));
   assert.equal(md[0], 'onMetaData');
   assert.equal((md[1] as Record<string, unknown>)['width'], 320);
   const frames = r.outputs.flatMap((o) => (o.type === 'frame' ? [o.frame] : []));

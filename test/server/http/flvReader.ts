@@ -1,9 +1,9 @@
 import type { DemuxOutput } from '../../../src/media/frame.js';
-import { parseAudioTag, parseVideoTag } from '../../../src/media/flv/tagBody.js';
+import { FlvDemuxer } from '../../../src/media/flv/FlvDemuxer.js';
 
 /**
  * An incremental FLV reader for the tests' viewers: checks the file framing (header, tag sizes,
- * PreviousTagSize) and hands every audio/video tag body to the project's FLV tag parser.
+ * PreviousTagSize) itself, and feeds the same bytes to the project's FlvDemuxer.
  */
 export interface TagInfo {
   type: number;
@@ -17,13 +17,15 @@ export interface TagInfo {
 export class FlvReader {
   header: Uint8Array | undefined;
   tags: TagInfo[] = [];
-  /** What src/media/flv made of the tag bodies: configs and frames. */
+  /** What src/media/flv's FlvDemuxer made of the bytes: metadata, configs and frames. */
   outputs: DemuxOutput[] = [];
+  private demuxer = new FlvDemuxer();
   bytes = 0;
   private buf = Buffer.alloc(0);
 
   push(chunk: Uint8Array): void {
     this.bytes += chunk.length;
+    this.outputs.push(...this.demuxer.push(new Uint8Array(chunk)));
     this.buf = Buffer.concat([this.buf, chunk]);
     if (!this.header) {
       if (this.buf.length < 13) return;
@@ -39,9 +41,6 @@ export class FlvReader {
       if (prev !== 11 + size) throw new Error(`bad PreviousTagSize ${prev} for tag of ${size}`);
       const type = this.buf[0]!;
       this.tags.push({ type, ts, size, b0: this.buf[11] ?? 0, b1: this.buf[12] ?? 0 });
-      const body = this.buf.subarray(11, 11 + size);
-      if (type === 9) this.outputs.push(...parseVideoTag(body, ts));
-      else if (type === 8) this.outputs.push(...parseAudioTag(body, ts));
       this.buf = this.buf.subarray(11 + size + 4);
     }
   }
