@@ -87,7 +87,7 @@ export class AckTracker {
   }
 
   /** Builds the ACK frame (receive time in 100 us units of the local clock). */
-  buildAck(now: number): AckFrame | undefined {
+  buildAck(now: number, maxRanges = MAX_ACK_RANGES): AckFrame | undefined {
     const r = this.ranges;
     if (r.length === 0) return undefined;
     this.unacked = 0;
@@ -95,7 +95,7 @@ export class AckTracker {
     const largest = r[1]!;
     const out: number[] = [];
     let lo = r[0]!;
-    for (let j = 2; j + 1 < r.length && out.length < 2 * MAX_ACK_RANGES; j += 2) {
+    for (let j = 2; j + 1 < r.length && out.length < 2 * maxRanges; j += 2) {
       const hi = r[j + 1]!;
       const gap = lo - hi - 2;
       const len = hi - r[j]!;
@@ -117,7 +117,7 @@ export class AckTracker {
   takeNacks(now: number, renackMs: number, max: number): number[] {
     const out: number[] = [];
     for (const [pn, m] of this.missing) {
-      if (now - m.since < this.reorderDelay || now - m.lastNack < renackMs) continue;
+      if (m.since + this.reorderDelay > now || m.lastNack + renackMs > now) continue;
       m.lastNack = now;
       m.tries++;
       out.push(pn);

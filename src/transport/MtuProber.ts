@@ -36,7 +36,7 @@ export class MtuProber {
   /** A probe {id, size} to send now, or undefined. `timeoutMs` is how long a try waits. */
   poll(now: number, timeoutMs: number): { id: number; size: number } | undefined {
     if (!this.searching) {
-      if (now >= this.nextAt + this.reprobeMs) {
+      if (this.nextAt + this.reprobeMs <= now) {
         this.hi = this.ceiling;
         this.lo = this.mtu;
         this.nextAt = now;
@@ -44,7 +44,7 @@ export class MtuProber {
     }
     if (now < this.nextAt) return undefined;
     if (this.sentAt >= 0) {
-      if (now - this.sentAt < timeoutMs) return undefined;
+      if (this.sentAt + timeoutMs > now) return undefined;
       this.tries++;
       if (this.tries >= 3) {
         this.hi = this.probeSize - 1;

@@ -40,6 +40,6 @@ export class Pacer {
   nextSendTime(now: number, bytes: number): number {
     this.refill(now);
     if (this.tokens >= bytes) return now;
-    return now + ((bytes - this.tokens) * 8000) / this.rateBps;
+    return now + ((bytes - this.tokens) * 8000) / this.rateBps + 0.001;
   }
 }

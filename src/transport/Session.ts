@@ -43,7 +43,10 @@ import { MODE_CODE, MODE_NAME, type CommonOptions } from './options.js';
 const CLASS_CODE = { control: 0, audio: 1, video: 2 } as const;
 const CLASS_NAME = ['control', 'audio', 'video'] as const;
 /** Room kept in every packet for control frames next to a full DATA frame. */
-const CONTROL_RESERVE = 64;
+const CONTROL_RESERVE = 80;
+/** Most ranges an ACK riding with media may carry (14 + 4 * 8 = 46 bytes). */
+const PIGGYBACK_RANGES = 8;
+const PIGGYBACK_ACK = 46;
 const FEEDBACK_INTERVAL = 100;
 const MAX_QUEUE_BYTES = 32 * 1024 * 1024;
 
@@ -567,7 +570,7 @@ export class Session implements ISession {
       const rtt = p.path.rtt;
       const delay = Math.max((9 / 8) * Math.max(rtt.smoothed, rtt.latest), 2);
       if (this.largestAcked - p.pn >= 3) this.onLost(now, p, 'reorder');
-      else if (now - p.time >= delay) this.onLost(now, p, 'early');
+      else if (p.time + delay <= now) this.onLost(now, p, 'early');
       else this.lossTimer = Math.min(this.lossTimer, p.time + delay);
     }
   }
@@ -600,7 +603,7 @@ export class Session implements ISession {
 
   handleTimeout(now: number): void {
     if (this.state === 'closed') return;
-    if (now - this.lastReceived >= this.o.idleTimeoutMs) {
+    if (this.lastReceived + this.o.idleTimeoutMs <= now) {
       this.finish('idle timeout', false);
       return;
     }
@@ -613,10 +616,10 @@ export class Session implements ISession {
     if (now >= rtoAt) {
       const primary = this.primaryPath();
       const rto = primary.rtt.rto(this.rtoBackoff);
-      for (const p of this.sent.values()) if (p.ackEliciting && now - p.time >= rto) this.onLost(now, p, 'timeout');
+      for (const p of this.sent.values()) if (p.ackEliciting && p.time + rto <= now) this.onLost(now, p, 'timeout');
       this.rtoBackoff++;
     }
-    if (this.protection && (this.confirmed || this.role === 'client') && now - this.lastSent >= this.o.keepaliveMs) this.pingDue = true;
+    if (this.protection && (this.confirmed || this.role === 'client') && this.lastSent + this.o.keepaliveMs <= now) this.pingDue = true;
     for (const s of this.inStreams.values()) s.expire(now);
     for (const p of this.paths) {
       if (p.validated && p.state !== 'down' && this.paths.length > 1 && now - p.lastReceived > Math.max(3 * p.rtt.rto(), this.o.keepaliveMs * 2)) {
@@ -712,7 +715,7 @@ export class Session implements ISession {
         const data = p.pendingResponse;
         p.pendingResponse = undefined;
         const frames: Frame[] = [{ kind: 'path-response', data }];
-        if (p.challenge && now - p.challengeSentAt >= Math.max(2 * p.rtt.smoothed, 100)) frames.push(this.challengeFrame(now, p));
+        if (p.challenge && p.challengeSentAt + Math.max(2 * p.rtt.smoothed, 100) <= now) frames.push(this.challengeFrame(now, p));
         if (p.maysend(64)) return this.build(now, p, frames, undefined, 0);
       }
       if (p.pendingProbeAck) {
@@ -720,7 +723,7 @@ export class Session implements ISession {
         p.pendingProbeAck = undefined;
         if (p.maysend(64)) return this.build(now, p, [{ kind: 'mtu-probe-ack', probeId: a.id, size: a.size }], undefined, 0);
       }
-      if (p.challenge && now - p.challengeSentAt >= Math.max(2 * p.rtt.smoothed, 100) && p.maysend(64)) {
+      if (p.challenge && p.challengeSentAt + Math.max(2 * p.rtt.smoothed, 100) <= now && p.maysend(64)) {
         if (p.challengeTries >= 5) {
           p.challenge = undefined;
           continue;
@@ -740,13 +743,12 @@ export class Session implements ISession {
     const withFinished = this.role === 'client' && !this.confirmed && this.clientMac !== undefined;
     if (withFinished) frames.push({ kind: 'finished', mac: this.clientMac! });
     let controlBytes = frames.length ? 33 : 0;
-    const wantAck = this.acks.wantsAck(now);
     const nacks = this.acks.takeNacks(now, this.renackMs(), MAX_NACKS);
     if (nacks.length) {
       frames.push({ kind: 'nack', packetNumbers: nacks });
       controlBytes += 2 + 4 * nacks.length;
     }
-    if (this.fbDataSeen && now - this.fbLastAt >= FEEDBACK_INTERVAL) {
+    if (this.fbDataSeen && this.fbLastAt + FEEDBACK_INTERVAL <= now) {
       frames.push(this.feedbackFrame(now));
       controlBytes += 9;
     }
@@ -774,30 +776,34 @@ export class Session implements ISession {
     let fecRepair = false;
     const cwndOk = this.cc.canSend(this.bytesInFlight);
     const dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
+    const wantAck = this.acks.wantsAck(now);
+    const ackRoom = this.acks.highest >= 0 ? PIGGYBACK_ACK : 0;
     if (cwndOk && primary.validated) {
       this.pacer.setRate(now, this.cc.pacingRateBps(), mtu);
-      const room = mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - 16;
+      const room = mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom;
+      const maxRoom = mtu - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
+      while (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 > maxRoom) this.repairs.shift();
       if (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 <= room) {
         if (this.pacer.canSend(now, this.repairs[0]!.frame.symbol.length + 40)) {
           media = this.repairs.shift()!.frame;
           fecRepair = true;
         }
-      } else if (this.repairs.length) this.repairs.shift();
-      if (!media) {
+      }
+      if (!media && !this.repairs.length) {
         const size = this.queue.peekSize(now, dropFn);
         if (size > 0 && size + DATA_FEC_OVERHEAD <= room && this.pacer.canSend(now, size + 60)) {
           frag = this.queue.next(now, dropFn)!;
           media = this.dataFrame(now, frag);
           const s = frag.msg.stream;
-          if (!s.openAcked && !this.pendingOpens.has(s.id) && !(opens && opens.includes(s.id))) {
+          if (!s.openAcked && !this.pendingOpens.has(s.id) && !(opens && opens.includes(s.id)) && controlBytes + 6 + ackRoom + DATA_FEC_OVERHEAD + size <= mtu - 32) {
             frames.push({ kind: 'stream-open', streamId: s.id, streamClass: CLASS_CODE[s.options.class], reliability: s.options.reliability === 'reliable' ? 0 : 1, priority: s.options.priority });
             (opens ??= []).push(s.id);
           }
         }
       }
     }
-    if (wantAck || (frames.length > 0 || media) && this.acks.highest >= 0) {
-      const ack = this.acks.buildAck(now);
+    if (wantAck || ((frames.length > 0 || media) && this.acks.highest >= 0)) {
+      const ack = this.acks.buildAck(now, media ? PIGGYBACK_RANGES : 32);
       if (ack) frames.unshift(ack);
     }
     if (frames.length === 0 && !media) return undefined;
