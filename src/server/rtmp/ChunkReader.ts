@@ -1,0 +1,220 @@
+import { MessageType, type RtmpMessage } from './messages.js';
+
+/** A violation that ends the connection; `reason` is a short stable key for stats. */
+export class RtmpProtocolError extends Error {
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+    this.name = 'RtmpProtocolError';
+  }
+}
+
+export interface ChunkReaderLimits {
+  /** A message longer than this ends the connection. Default 8 MiB (the field allows 16). */
+  maxMessageBytes: number;
+  /** Chunk streams one connection may use. Default 64. */
+  maxChunkStreams: number;
+  /** Bytes of unfinished messages held across all chunk streams. Default 16 MiB. */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_CHUNK_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 << 20, maxChunkStreams: 64, maxBufferedBytes: 16 << 20 };
+
+/** Chunk sizes outside this range end the connection (0 would loop forever; huge is abuse). */
+export const MAX_CHUNK_SIZE = 1 << 24;
+
+interface ChunkStream {
+  timestamp: number;
+  /** The delta a type-3 header starting a new message adds (the last header's time field). */
+  delta: number;
+  length: number;
+  type: number;
+  streamId: number;
+  extended: boolean;
+  /** Parts of the message being assembled, and their total. */
+  parts: Uint8Array[];
+  received: number;
+}
+
+const MESSAGE_HEADER = [11, 7, 3, 0];
+
+/**
+ * Reassembles RTMP messages from chunks, sans-IO: `push(bytes)` as they arrive; each complete
+ * message goes to `onMessage` synchronously, in order, so a Set Chunk Size handled there... is
+ * handled here instead: Set Chunk Size and Abort change how the following bytes parse, so the
+ * reader applies them itself (and still reports them).
+ *
+ * Handles chunk types 0-3, 1-3 byte basic headers, extended timestamps (repeated on type-3
+ * chunks when the stream's last header used one), per-stream state. Throws RtmpProtocolError on
+ * anything that makes the rest of the byte stream meaningless; the caller closes the connection.
+ * Never allocates from a claimed length: payload parts are copied as they arrive.
+ */
+export class ChunkReader {
+  chunkSize = 128;
+  private readonly streams = new Map<number, ChunkStream>();
+  private readonly hdr = new Uint8Array(18);
+  private hdrLen = 0;
+  /** The chunk stream whose payload is being read, and how many payload bytes this chunk still has. */
+  private current: ChunkStream | undefined;
+  private currentCsid = 0;
+  private chunkLeft = 0;
+  private buffered = 0;
+  /** Messages dropped by an Abort or a new header over an unfinished one. */
+  dropped = 0;
+
+  constructor(
+    private readonly onMessage: (msg: RtmpMessage) => void,
+    private readonly limits: ChunkReaderLimits = DEFAULT_CHUNK_LIMITS,
+  ) {}
+
+  push(data: Uint8Array): void {
+    let pos = 0;
+    while (pos < data.length) {
+      if (this.current) {
+        const take = Math.min(this.chunkLeft, data.length - pos);
+        const cs = this.current;
+        cs.parts.push(data.slice(pos, pos + take));
+        cs.received += take;
+        this.buffered += take;
+        this.chunkLeft -= take;
+        pos += take;
+        if (this.chunkLeft === 0) this.endChunk(cs);
+        continue;
+      }
+      pos = this.readHeader(data, pos);
+    }
+  }
+
+  /** Copies header bytes until a whole header is present; returns the new position. */
+  private readHeader(data: Uint8Array, pos: number): number {
+    const h = this.hdr;
+    while (pos < data.length) {
+      const need = this.headerLength();
+      if (this.hdrLen >= need) break;
+      h[this.hdrLen++] = data[pos++]!;
+    }
+    const need = this.headerLength();
+    if (this.hdrLen < need) return pos;
+    this.applyHeader();
+    this.hdrLen = 0;
+    return pos;
+  }
+
+  /** Bytes the header in `hdr` needs, as far as what is already read can tell. */
+  private headerLength(): number {
+    const h = this.hdr;
+    if (this.hdrLen < 1) return 1;
+    const fmt = h[0]! >> 6;
+    const low = h[0]! & 0x3f;
+    const basic = low === 0 ? 2 : low === 1 ? 3 : 1;
+    let n = basic + MESSAGE_HEADER[fmt]!;
+    if (this.hdrLen < n) return n;
+    if (fmt < 3) {
+      const ts = (h[basic]! << 16) | (h[basic + 1]! << 8) | h[basic + 2]!;
+      if (ts === 0xffffff) n += 4;
+    } else if (this.hdrLen >= basic) {
+      const cs = this.streams.get(this.csidOf(basic));
+      if (cs?.extended) n += 4;
+    }
+    return n;
+  }
+
+  private csidOf(basic: number): number {
+    const h = this.hdr;
+    if (basic === 1) return h[0]! & 0x3f;
+    if (basic === 2) return 64 + h[1]!;
+    return 64 + h[1]! + h[2]! * 256;
+  }
+
+  private applyHeader(): void {
+    const h = this.hdr;
+    const fmt = h[0]! >> 6;
+    const low = h[0]! & 0x3f;
+    const basic = low === 0 ? 2 : low === 1 ? 3 : 1;
+    const csid = this.csidOf(basic);
+    let cs = this.streams.get(csid);
+    if (!cs) {
+      if (fmt !== 0) throw new RtmpProtocolError('bad chunk header', `type ${fmt} chunk opens chunk stream ${csid}`);
+      if (this.streams.size >= this.limits.maxChunkStreams) throw new RtmpProtocolError('too many chunk streams', `more than ${this.limits.maxChunkStreams}`);
+      cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, parts: [], received: 0 };
+      this.streams.set(csid, cs);
+    }
+    const p = basic;
+    const inProgress = cs.parts.length > 0 || (cs.received > 0 && cs.received < cs.length);
+    if (fmt < 3) {
+      if (inProgress) this.discard(cs);
+      let field = (h[p]! << 16) | (h[p + 1]! << 8) | h[p + 2]!;
+      cs.extended = field === 0xffffff;
+      if (cs.extended) field = new DataView(h.buffer).getUint32(p + MESSAGE_HEADER[fmt]!);
+      if (fmt <= 1) {
+        const length = (h[p + 3]! << 16) | (h[p + 4]! << 8) | h[p + 5]!;
+        if (length > this.limits.maxMessageBytes) throw new RtmpProtocolError('message too long', `${length} bytes > ${this.limits.maxMessageBytes}`);
+        cs.length = length;
+        cs.type = h[p + 6]!;
+      }
+      if (fmt === 0) {
+        cs.streamId = new DataView(h.buffer).getUint32(p + 7, true);
+        cs.timestamp = field;
+      } else {
+        cs.timestamp = (cs.timestamp + field) >>> 0;
+      }
+      cs.delta = field;
+      cs.received = 0;
+    } else if (!inProgress) {
+      // A type-3 chunk starting a new message repeats the last header, advancing time by its delta.
+      cs.timestamp = (cs.timestamp + cs.delta) >>> 0;
+      cs.received = 0;
+    }
+    this.current = cs;
+    this.currentCsid = csid;
+    this.chunkLeft = Math.min(this.chunkSize, cs.length - cs.received);
+    if (this.chunkLeft === 0) this.endChunk(cs);
+  }
+
+  private endChunk(cs: ChunkStream): void {
+    this.current = undefined;
+    if (cs.received < cs.length) {
+      if (this.buffered > this.limits.maxBufferedBytes) throw new RtmpProtocolError('too much buffered', `${this.buffered} bytes in unfinished messages`);
+      return;
+    }
+    const payload = cs.parts.length === 1 ? cs.parts[0]! : concat(cs.parts, cs.length);
+    this.buffered -= cs.received;
+    cs.parts = [];
+    const msg: RtmpMessage = { csid: this.currentCsid, type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload };
+    if (msg.type === MessageType.SetChunkSize) this.setChunkSize(payload);
+    else if (msg.type === MessageType.Abort) this.abort(payload);
+    this.onMessage(msg);
+  }
+
+  private setChunkSize(payload: Uint8Array): void {
+    if (payload.length < 4) throw new RtmpProtocolError('bad chunk size', `set chunk size of ${payload.length} bytes`);
+    const size = new DataView(payload.buffer, payload.byteOffset).getUint32(0) & 0x7fffffff;
+    if (size < 1 || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError('bad chunk size', `chunk size ${size}`);
+    this.chunkSize = size;
+  }
+
+  private abort(payload: Uint8Array): void {
+    if (payload.length < 4) return;
+    const cs = this.streams.get(new DataView(payload.buffer, payload.byteOffset).getUint32(0));
+    if (cs && cs.received < cs.length && cs.parts.length > 0) this.discard(cs);
+  }
+
+  private discard(cs: ChunkStream): void {
+    this.buffered -= cs.received;
+    cs.parts = [];
+    cs.received = 0;
+    this.dropped++;
+  }
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
