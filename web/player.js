@@ -60,7 +60,8 @@ function startHls() {
     video.src = url; // Safari plays HLS natively
     return { destroy: () => video.removeAttribute('src'), latency: () => null };
   }
-  const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 1, backBufferLength: 10 });
+  // The playlist's PART-HOLD-BACK sets how far behind live hls.js plays in low-latency mode.
+  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10 });
   hls.on(Hls.Events.ERROR, (_e, d) => {
     if (d.fatal) retry(`${d.type} ${d.details}`);
   });

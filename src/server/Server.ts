@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { HlsService } from './hls/HlsService.js';
 import { HttpServer } from './http/HttpServer.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -20,6 +21,7 @@ export class Server {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly http: HttpServer;
+  readonly hls: HlsService;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -30,6 +32,13 @@ export class Server {
     this.logger = opts.logger ?? createLogger(config.logLevel);
     this.metrics = new Metrics(this.registry);
     this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config });
+    this.hls = new HlsService(this.registry);
+    this.http.mountHls((req, res, { app, key, file }) => {
+      if (!this.hls.handle(req, res, app, key, file)) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('not an HLS file\n');
+      }
+    });
   }
 
   /** Listens on every port (0 = any free port); resolves with the ports actually bound. */
@@ -54,6 +63,7 @@ export class Server {
 
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    this.hls.close();
     this.registry.close();
     await this.http.close();
     this.logger.info('tributary server closed');

@@ -54,7 +54,12 @@ function frameBrightness(page: Page): Promise<number> {
   });
 }
 
-async function plays(proto: string): Promise<void> {
+/**
+ * `maxLatency` bounds what the page reports. FLV is near live at once; hls.js's LL-HLS target
+ * depends on the packager's hold-back (the 2 s figure belongs to the LL-HLS bench), so here it
+ * only has to beat the plain-HLS bound.
+ */
+async function plays(proto: string, maxLatency: number): Promise<void> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -65,21 +70,27 @@ async function plays(proto: string): Promise<void> {
     await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1, t0, { timeout: 10_000 });
     const brightness = await frameBrightness(page);
     assert.ok(brightness > 20, `frame brightness ${brightness}`);
-    await page.waitForFunction(() => (window as unknown as { tributaryPlayer: { stats: { latency: number | null } } }).tributaryPlayer.stats.latency !== null, undefined, { timeout: 5000 });
+    // hls.js converges on its live-edge target over a few seconds; FLV is there at once.
+    await page.waitForFunction((max) => {
+      const l = (window as unknown as { tributaryPlayer: { stats: { latency: number | null } } }).tributaryPlayer.stats.latency;
+      return l !== null && l < max;
+    }, maxLatency, { timeout: 10_000 }).catch(() => undefined);
     const stats = await page.evaluate(() => (window as unknown as { tributaryPlayer: { stats: Record<string, unknown> } }).tributaryPlayer.stats);
     console.log(`${proto}: brightness ${brightness.toFixed(0)}, stats ${JSON.stringify(stats)}`);
     assert.equal(stats['width'], 320);
     assert.equal(stats['height'], 240);
-    assert.ok(typeof stats['latency'] === 'number' && stats['latency'] < 3, `latency ${stats['latency']}`);
+    assert.ok(typeof stats['latency'] === 'number' && stats['latency'] < maxLatency, `latency ${stats['latency']}`);
     assert.deepEqual(errors, []);
   } finally {
     await page.close();
   }
 }
 
-test('the player page plays WebSocket-FLV: time advances, the frame is not black, stats are shown', () => plays('ws-flv'));
+test('the player page plays WebSocket-FLV: time advances, the frame is not black, stats are shown', () => plays('ws-flv', 2.5));
 
-test('the player page plays HTTP-FLV', () => plays('http-flv'));
+test('the player page plays HTTP-FLV', () => plays('http-flv', 2.5));
+
+test('the player page plays LL-HLS through hls.js and reports its latency', () => plays('ll-hls', 6));
 
 test('the stream list on / shows the live stream with its codec and resolution', async () => {
   const page = await browser.newPage();

@@ -114,3 +114,13 @@ test('unknown streams and paths are 404, CORS is on every answer, OPTIONS is ans
   });
   assert.equal(opt, 204);
 });
+
+test('LL-HLS is mounted under /<app>/<key>/: the playlist answers, with CORS, and unknown files are 404', async () => {
+  const pl = await httpGet(`http://${base}/live/k/index.m3u8`);
+  assert.equal(pl.status, 200, pl.body);
+  assert.match(pl.body, /^#EXTM3U/);
+  assert.match(pl.body, /#EXT-X-PART:/);
+  assert.equal(pl.headers['access-control-allow-origin'], '*');
+  assert.equal((await httpGet(`http://${base}/live/k/evil.txt`)).status, 404);
+  assert.equal((await httpGet(`http://${base}/live/nope/index.m3u8`)).status, 404);
+});
