@@ -151,14 +151,16 @@ export class SendQueue {
    * If, draining at `rateBps`, a queued deadline message would arrive (one-way `owdMs` later)
    * after its deadline, drop in this order until it fits: non-reference video; video up to the
    * newest queued keyframe (all video if none, and the stream then waits for a keyframe);
-   * audio, oldest first. Control is never dropped.
+   * audio, oldest first. Control is never dropped. Audio is dropped only for audio that is
+   * late (video behind it cannot make audio late, since audio goes first).
    */
   shed(now: number, rateBps: number, owdMs: number, drop: DropFn): void {
     for (let stage = 0; stage < 3; stage++) {
-      if (!this.late(now, rateBps, owdMs)) return;
+      const cls = stage === 2 ? 'audio' : 'video';
+      if (!this.late(now, rateBps, owdMs, cls)) continue;
       const victims = this.collect(stage);
       for (const m of victims) {
-        if (stage === 2 && !this.late(now, rateBps, owdMs)) return;
+        if (stage === 2 && !this.late(now, rateBps, owdMs, cls)) return;
         this.discard(m);
         if (stage === 1 && !m.meta.keyframe) m.stream.waitingKeyframe = true;
         drop(m, 'queue');
@@ -166,7 +168,8 @@ export class SendQueue {
     }
   }
 
-  private late(now: number, rateBps: number, owdMs: number): boolean {
+  /** Would a queued deadline message of class `cls` miss its deadline? */
+  private late(now: number, rateBps: number, owdMs: number, cls: 'audio' | 'video'): boolean {
     let ahead = 0;
     for (const l of this.levels) {
       for (let i = l.retxHead; i < l.retx.length; i++) ahead += l.retx[i]!.msg.frags[l.retx[i]!.index]!.length;
@@ -174,7 +177,7 @@ export class SendQueue {
         const m = l.fresh[i]!;
         if (m.done) continue;
         for (let j = m.next; j < m.frags.length; j++) ahead += m.frags[j]!.length + 40;
-        if (m.meta.deadline !== undefined && m.stream.options.reliability === 'deadline') {
+        if (m.meta.deadline !== undefined && m.stream.options.reliability === 'deadline' && m.stream.options.class === cls) {
           if (now + (ahead * 8000) / rateBps + owdMs > m.meta.deadline) return true;
         }
       }
