@@ -350,11 +350,13 @@ export class Session implements ISession {
     if (path.state === 'down') path.state = path.validated ? 'active' : 'probing';
     let ackEliciting = false;
     let dataSeen = false;
+    // STREAM_OPEN first: in 'headers' mode DATA sits in the clear section, ahead of it on the wire.
+    for (let i = 0; i < frames.length; i++) if (frames[i]!.kind === 'stream-open') this.onFrame(now, frames[i]!, path, buf, data.length);
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
       if (f.kind !== 'ack' && f.kind !== 'feedback') ackEliciting = true;
       if (f.kind === 'data' || f.kind === 'fec') dataSeen = true;
-      this.onFrame(now, f, path, buf, data.length);
+      if (f.kind !== 'stream-open') this.onFrame(now, f, path, buf, data.length);
       if (this.isClosed) return;
     }
     this.acks.onPacket(now, h.packetNumber, ackEliciting);
