@@ -1,9 +1,11 @@
+import { authorize } from './auth.js';
 import type { Config } from './config.js';
 import { HlsService } from './hls/HlsService.js';
 import { HttpServer } from './http/HttpServer.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
+import { RtmpServer } from './rtmp/RtmpServer.js';
 
 export interface ServerAddresses {
   host: string;
@@ -13,7 +15,8 @@ export interface ServerAddresses {
 
 /**
  * One media server process: the Registry every protocol shares, the RTMP listener, the HTTP
- * listener (FLV, WebSocket-FLV, LL-HLS, API, metrics, player page) and one pino logger.
+ * listener (FLV, WebSocket-FLV, LL-HLS, API, metrics, player page) and one pino logger. (The
+ * transport listener, config.transportPort, joins here when that part lands.)
  * `start()` and `close()` are idempotent; `close()` kicks every publisher and viewer.
  */
 export class Server {
@@ -22,6 +25,7 @@ export class Server {
   readonly metrics: Metrics;
   readonly http: HttpServer;
   readonly hls: HlsService;
+  readonly rtmp: RtmpServer;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -32,6 +36,27 @@ export class Server {
     this.logger = opts.logger ?? createLogger(config.logLevel);
     this.metrics = new Metrics(this.registry);
     this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config });
+    this.rtmp = new RtmpServer({
+      registry: this.registry,
+      logger: this.logger.child({ component: 'rtmp' }),
+      // RTMP clients carry the token in the stream name or app: rtmp://host/live/key?token=...
+      authorize: (action, app, key, query) => {
+        const r = authorize(config.auth, { action, app, key, token: query.get('token') });
+        return r.ok ? undefined : r.reason;
+      },
+      viewerLimits: { skipBytes: config.viewer.skipBytes, cutBytes: config.viewer.cutBytes },
+    });
+    this.metrics.addListener('rtmp', () => {
+      const s = this.rtmp.stats;
+      return {
+        connections: s.connectionsOpen,
+        connectionsTotal: s.connectionsTotal,
+        rejectedTotal: s.connectionsRefused + s.publishesRefused + s.playsRefused,
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        messagesDropped: s.messagesDropped,
+      };
+    });
     this.hls = new HlsService(this.registry);
     this.http.mountHls((req, res, { app, key, file }) => {
       if (!this.hls.handle(req, res, app, key, file)) {
@@ -55,7 +80,7 @@ export class Server {
   private async doStart(): Promise<ServerAddresses> {
     const { host } = this.config;
     const httpPort = await this.http.listen(this.config.httpPort, host);
-    const rtmpPort = -1;
+    const rtmpPort = await this.rtmp.listen(this.config.rtmpPort, host);
     const addresses = { host, httpPort, rtmpPort };
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
@@ -65,7 +90,7 @@ export class Server {
     await this.starting?.catch(() => undefined);
     this.hls.close();
     this.registry.close();
-    await this.http.close();
+    await Promise.all([this.http.close(), this.rtmp.close()]);
     this.logger.info('tributary server closed');
   }
 }

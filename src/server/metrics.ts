@@ -10,6 +10,8 @@ export interface ListenerStats {
   rejectedTotal: number;
   bytesIn?: number;
   bytesOut?: number;
+  /** Protocol messages dropped without closing the connection (bad media, unknown types). */
+  messagesDropped?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Metrics {
     listenerGauge('tributary_listener_connections_rejected', 'Connections refused (auth, limits, protocol errors) per listener', (s) => s.rejectedTotal);
     listenerGauge('tributary_listener_bytes_received', 'Bytes received per listener', (s) => s.bytesIn);
     listenerGauge('tributary_listener_bytes_sent', 'Bytes sent per listener', (s) => s.bytesOut);
+    listenerGauge('tributary_listener_messages_dropped', 'Protocol messages dropped without closing the connection', (s) => s.messagesDropped);
   }
 
   /** Adds a protocol listener whose stats are read at each scrape. */
