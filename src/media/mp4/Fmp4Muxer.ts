@@ -14,31 +14,55 @@ class TrackQueue {
   /** Decode time of the last frame accepted, so the next one can be kept strictly later. */
   lastDecode = -Infinity;
   lastDuration: number;
+  /**
+   * AAC frames always hold 1024 samples: their duration is known on arrival, so audio is never
+   * held back and a fragment's audio reaches as far as its video (players buffer the
+   * intersection; audio stopping short of a part's end makes hls.js reload that part forever).
+   */
+  readonly fixedDuration: number | undefined;
 
   constructor(readonly track: Mp4Track) {
-    // Used for the last sample when nothing follows it: one 30 fps picture, or one 1024-sample AAC frame.
-    this.lastDuration = track.kind === 'video' ? Math.round(track.timescale / 30) : 1024;
+    this.fixedDuration = track.codec === 'aac' ? 1024 : undefined;
+    // Used for the last sample when nothing follows it: one 30 fps picture.
+    this.lastDuration = this.fixedDuration ?? Math.round(track.timescale / 30);
   }
 
   push(frame: MediaFrame): void {
     const t = this.track.timescale;
     let decode = Math.round((frame.dts * t) / 1000);
+    const fixed = this.fixedDuration;
+    // Millisecond timestamps jitter by up to half a millisecond; keep audio frames back to back.
+    if (fixed !== undefined && Math.abs(decode - (this.lastDecode + fixed)) < fixed / 2) decode = this.lastDecode + fixed;
     // Timestamps that stand still or go back would give zero or negative durations.
     if (decode <= this.lastDecode) decode = this.lastDecode + 1;
     this.lastDecode = decode;
     this.queue.push({ frame, decode });
   }
 
-  /** Samples whose duration is known (all but the last), or all of them with `all`. */
-  take(all: boolean): TrackRun | undefined {
-    const n = all ? this.queue.length : this.queue.length - 1;
-    if (n <= 0) return undefined;
+  /**
+   * Takes the samples before `endDts` (ms; the next fragment starts there), or with no end the
+   * samples whose duration is known: all but the newest, or all of them with `all` or a fixed duration.
+   */
+  take(endDts: number | undefined, all: boolean): TrackRun | undefined {
     const t = this.track.timescale;
+    let n: number;
+    if (endDts !== undefined) {
+      n = 0;
+      while (n < this.queue.length && this.queue[n]!.frame.dts < endDts) n++;
+    } else {
+      n = all || this.fixedDuration !== undefined ? this.queue.length : this.queue.length - 1;
+    }
+    if (n <= 0) return undefined;
+    const endDecode = endDts === undefined ? undefined : Math.round((endDts * t) / 1000);
     const samples: Mp4Sample[] = [];
     for (let i = 0; i < n; i++) {
       const p = this.queue[i]!;
       const next = this.queue[i + 1];
-      const duration = next ? next.decode - p.decode : this.lastDuration;
+      let duration: number;
+      if (next) duration = next.decode - p.decode; // a gap inside a fragment can only be a longer duration
+      else if (this.fixedDuration !== undefined) duration = this.fixedDuration;
+      else if (endDecode !== undefined) duration = Math.max(1, endDecode - p.decode);
+      else duration = this.lastDuration;
       this.lastDuration = duration;
       let cto = Math.round((p.frame.pts * t) / 1000) - p.decode;
       if (cto > 0x7fffffff || cto < -0x80000000) cto = 0;
@@ -51,13 +75,12 @@ class TrackQueue {
 }
 
 /**
- * Frames in, fMP4 out. A sample's duration is the distance to the next frame of its track,
- * so the newest frame of each track is held back until its successor arrives (or `flushAll`
- * at the end gives it the previous duration). Each fragment carries one traf per track
- * (video then audio) and one mdat, so an LL-HLS part is exactly one fragment.
- *
- * Calling rule: push a frame, then flush; the frame just pushed stays queued and opens the
- * next fragment, which is how a packager cuts "before" a keyframe.
+ * Frames in, fMP4 out. A video sample's duration is the distance to the next frame of its
+ * track, so the newest video frame is held back until its successor arrives, or until a
+ * fragment is cut at a known time (`flush(endDts)`: a packager cuts before the frame that
+ * opens the next part, so it knows where this one ends). AAC frames have a fixed duration and
+ * are never held. Each fragment carries one traf per track (video then audio) and one mdat,
+ * so an LL-HLS part is exactly one fragment.
  */
 export class Fmp4Muxer {
   readonly tracks: readonly Mp4Track[];
@@ -81,20 +104,23 @@ export class Fmp4Muxer {
     return true;
   }
 
-  /** A fragment of every queued sample whose duration is known; empty when there is none. */
-  flush(): Uint8Array {
-    return this.emit(false);
+  /**
+   * A fragment of the queued samples before `endDts` (ms), the last video sample ending there;
+   * without `endDts`, of every queued sample whose duration is known. Empty when there is none.
+   */
+  flush(endDts?: number): Uint8Array {
+    return this.emit(endDts, false);
   }
 
   /** A fragment of everything queued (at the end of a stream). */
   flushAll(): Uint8Array {
-    return this.emit(true);
+    return this.emit(undefined, true);
   }
 
-  private emit(all: boolean): Uint8Array {
+  private emit(endDts: number | undefined, all: boolean): Uint8Array {
     const runs: TrackRun[] = [];
     for (const q of this.queues) {
-      const r = q.take(all);
+      const r = q.take(endDts, all);
       if (r) runs.push(r);
     }
     if (runs.length === 0) return new Uint8Array(0);

@@ -149,13 +149,15 @@ export class HlsPackager {
       || seg.parts.length >= MAX_PARTS_PER_SEGMENT || seg.bytes > this.opts.maxWindowBytes / 4;
     const partEnd = frame.dts + this.lastInterval - this.partStart;
     const cutPart = cutSegment || frame.keyframe || partEnd > this.opts.partTargetMs + SLACK_MS || this.partFrames >= MAX_PART_FRAMES;
-    this.muxer.push(frame);
     if (cutPart) {
+      // The part ends where this frame starts; the frame opens the next part.
       this.closePart(frame.dts);
       if (cutSegment) this.closeSegment(frame.dts);
+      this.muxer.push(frame);
       this.startPart(frame);
       this.onChange?.();
     } else {
+      this.muxer.push(frame);
       this.noteTiming(frame.dts);
       this.partFrames++;
     }
@@ -187,7 +189,7 @@ export class HlsPackager {
 
   private closePart(endDts: number): void {
     const seg = this.current!;
-    const data = this.muxer.flush();
+    const data = this.muxer.flush(endDts);
     if (data.length === 0) return;
     seg.parts.push({ index: seg.parts.length, durationMs: Math.max(0, endDts - this.partStart), independent: this.partIndependent, data });
     seg.bytes += data.length;

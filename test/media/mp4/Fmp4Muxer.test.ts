@@ -111,3 +111,20 @@ test('timestamps that stand still get a minimal positive duration instead of zer
   assert.equal(dts.length, 3);
   assert.ok(dts[0]! < dts[1]! && dts[1]! < dts[2]!);
 });
+
+test('a cut at a known time takes every frame before it, audio included, and ends video exactly there', () => {
+  const muxer = new Fmp4Muxer([trackFromConfig(1, src.video)!, trackFromConfig(2, src.audio)!]);
+  const key = src.frames.filter((f) => f.kind === 'video' && f.keyframe)[1]!;
+  const before = src.frames.filter((f) => f.dts < key.dts);
+  for (const f of before) muxer.push(f);
+  const frag = muxer.flush(key.dts);
+  const { outputs } = demuxFmp4(concat([muxer.initSegment(), frag]));
+  const frames = outputs.flatMap((o) => (o.type === 'frame' ? [o.frame] : []));
+  assert.equal(frames.length, before.length);
+  // Read the last video sample's duration back from the trun: it must reach the keyframe.
+  const video = frames.filter((f) => f.kind === 'video');
+  muxer.push(key);
+  const next = demuxFmp4(concat([muxer.initSegment(), muxer.flushAll()])).outputs.flatMap((o) => (o.type === 'frame' ? [o.frame] : []));
+  assert.ok(Math.abs(next[0]!.dts - key.dts) < 0.02);
+  assert.ok(video.at(-1)!.dts < key.dts);
+});
