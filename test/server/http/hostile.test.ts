@@ -185,3 +185,61 @@ test('connections beyond the cap are dropped at accept and the cap frees up agai
   });
   assert.equal(res, 200);
 });
+
+test('mutated HTTP requests (bit flips, truncation, lying lengths, random bytes) never disturb a viewer', async () => {
+  const pump = new Pump(server.registry.app('live').stream('fuzz')).start();
+  const good = await viewer('/live/fuzz.flv');
+  const seeds = [
+    'GET /live/fuzz.flv HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /api/streams/live/fuzz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n',
+    'POST /api/streams HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+    'GET /live/fuzz.flv HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    'GET /live/fuzz/index.m3u8?_HLS_msn=1&_HLS_part=0 HTTP/1.1\r\nHost: x\r\n\r\n',
+  ];
+  let seed = 99;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const mutate = (): Buffer => {
+    const b = Buffer.from(seeds[rand(seeds.length)]!, 'latin1');
+    switch (rand(5)) {
+      case 0: // bit flips
+        for (let i = 1 + rand(8); i > 0; i--) b[rand(b.length)]! ^= 1 << rand(8);
+        return b;
+      case 1:
+        return b.subarray(0, rand(b.length));
+      case 2: // lying lengths
+        return Buffer.from(b.toString('latin1').replace('Host: x', `Host: x\r\nContent-Length: ${[0, 1, 99999999, -1, 'z'][rand(5)]}`), 'latin1');
+      case 3:
+        return Buffer.from(Array.from({ length: 1 + rand(300) }, () => rand(256)));
+      default: // chunked body garbage
+        return Buffer.concat([Buffer.from('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'), Buffer.from(Array.from({ length: rand(100) }, () => rand(256)))]);
+    }
+  };
+  const total = 3000;
+  let done = 0;
+  const before = good.reader.videoFrames;
+  const worker = async () => {
+    while (done < total) {
+      done++;
+      const input = mutate();
+      await new Promise<void>((resolve) => {
+        const s = connect(port, '127.0.0.1');
+        const t = setTimeout(() => s.destroy(), 2000);
+        s.on('error', () => undefined);
+        s.on('data', () => undefined);
+        s.once('close', () => (clearTimeout(t), resolve()));
+        s.end(input);
+      });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: 30 }, worker));
+    console.log(`http fuzz: ${total} mutated requests; the viewer got ${good.reader.videoFrames - before} frames meanwhile`);
+    assert.ok(good.reader.videoFrames > before);
+    const frames = good.reader.videoFrames;
+    await waitFor('viewer still playing', () => (good.reader.videoFrames > frames + 5 ? true : undefined));
+    assert.equal(server.registry.find('live', 'fuzz')?.subscribers.size, 1, 'only the real viewer is left');
+  } finally {
+    good.close();
+    pump.stop();
+  }
+});

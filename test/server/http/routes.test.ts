@@ -23,3 +23,32 @@ test('anything else, traversal and odd names included, is not found', () => {
     assert.equal(route(p).kind, 'not-found', p);
   }
 });
+
+test('mutated paths never throw and never route outside the name alphabet', () => {
+  const seeds = ['/live/k.flv', '/live/k/index.m3u8', '/api/streams/live/k', '/play/live/k', '/lib/mpegts.js', '/web/player.js', '/metrics'];
+  const alphabet = '/.%?#\\\0 ~-_aZ9\u00e9\ud83d';
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const safe = /^[A-Za-z0-9_.\-~]{1,128}$/;
+  let n = 0;
+  for (; n < 200_000; n++) {
+    const chars = [...seeds[rand(seeds.length)]!];
+    const edits = 1 + rand(4);
+    for (let e = 0; e < edits; e++) {
+      const op = rand(4);
+      const at = rand(chars.length + 1);
+      if (op === 0) chars.splice(at, 1);
+      else if (op === 1) chars.splice(at, 0, alphabet[rand(alphabet.length)]!);
+      else if (op === 2) chars[at % chars.length] = String.fromCharCode(rand(128));
+      else chars.splice(at, 0, ...chars.slice(0, rand(chars.length)));
+    }
+    const r = route(chars.join(''));
+    for (const name of ['app', 'key'] as const) {
+      if (name in r) {
+        const v = (r as Record<string, string>)[name]!;
+        assert.ok(safe.test(v) && v !== '.' && v !== '..', `${chars.join('')} -> ${name} ${v}`);
+      }
+    }
+  }
+  console.log(`routes: ${n} mutated paths routed without a throw`);
+});
