@@ -49,6 +49,8 @@ const PIGGYBACK_RANGES = 8;
 const PIGGYBACK_ACK = 46;
 const FEEDBACK_INTERVAL = 100;
 const MAX_QUEUE_BYTES = 32 * 1024 * 1024;
+/** A server session that has not seen FINISHED by then is forgotten (half-open). */
+const HANDSHAKE_TIMEOUT = 10_000;
 
 interface SentPacket {
   pn: number;
@@ -125,6 +127,7 @@ export class Session implements ISession {
   private eventHead = 0;
   private readonly delivering: Delivered[] = [];
 
+  private readonly createdAt: number;
   private lastSent: number;
   private lastReceived: number;
   private pingDue = false;
@@ -170,7 +173,7 @@ export class Session implements ISession {
     this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.nextStreamId = init.role === 'client' ? 0 : 1;
-    this.lastSent = this.lastReceived = this.fbLastAt = init.now;
+    this.lastSent = this.lastReceived = this.fbLastAt = this.createdAt = init.now;
     const first = this.addPathInternal(init.path);
     first.validated = true;
     first.state = 'active';
@@ -609,6 +612,10 @@ export class Session implements ISession {
       this.finish('idle timeout', false);
       return;
     }
+    if (this.role === 'server' && !this.confirmed && this.createdAt + HANDSHAKE_TIMEOUT <= now) {
+      this.finish('handshake timeout', false);
+      return;
+    }
     if (this.client && !this.protection && this.initialTries >= 8 && now >= this.initialDue) {
       this.finish('handshake timeout', false);
       return;
@@ -644,7 +651,7 @@ export class Session implements ISession {
     if (this.closeFrame) return 0;
     if (this.client && !this.protection) return Math.min(idle, this.initialDue);
     if (this.serverHelloDue) return 0;
-    if (this.role === 'server' && !this.confirmed) return idle;
+    if (this.role === 'server' && !this.confirmed) return Math.min(idle, this.createdAt + HANDSHAKE_TIMEOUT);
     if (this.pendingOpens.size || this.pingDue) return 0;
     if (this.role === 'client' && !this.confirmed && this.finishedDue >= 0) return Math.min(idle, this.finishedDue);
     let t = Math.min(idle, this.acks.nextAckTime(), this.acks.nextNackTime(this.renackMs()), this.lossTimer, this.rtoAt());
