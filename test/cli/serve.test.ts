@@ -68,3 +68,10 @@ test('token mints a token the server accepts for that action and stream only', (
   assert.equal(verifyToken(secret, token, { action: 'play', app: 'live', key: 'cam1' }).ok, false);
   assert.notEqual(run(['token', 'publish', 'nokey', '--secret', secret]).status, 0);
 });
+
+test('--help lists the commands found beside main', () => {
+  const r = run(['--help']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\s+serve \[options\]/m);
+  assert.match(r.stdout, /^\s+token \[options\] <action> <path>/m);
+});
