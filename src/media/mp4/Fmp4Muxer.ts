@@ -15,14 +15,14 @@ class TrackQueue {
   lastDecode = -Infinity;
   lastDuration: number;
   /**
-   * AAC frames always hold 1024 samples: their duration is known on arrival, so audio is never
+   * AAC frames always hold the same number of samples: their duration is known on arrival, so audio is never
    * held back and a fragment's audio reaches as far as its video (players buffer the
    * intersection; audio stopping short of a part's end makes hls.js reload that part forever).
    */
   readonly fixedDuration: number | undefined;
 
   constructor(readonly track: Mp4Track) {
-    this.fixedDuration = track.codec === 'aac' ? 1024 : undefined;
+    this.fixedDuration = track.codec === 'aac' ? track.samplesPerFrame || 1024 : undefined;
     // Used for the last sample when nothing follows it: one 30 fps picture.
     this.lastDuration = this.fixedDuration ?? Math.round(track.timescale / 30);
   }

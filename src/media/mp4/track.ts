@@ -1,3 +1,5 @@
+import { aacChannels, parseAudioSpecificConfig } from '../codec/aac.js';
+import { h264ConfigFromRecord } from '../codec/h264.js';
 import type { CodecConfig } from '../frame.js';
 
 /** One track of a fragmented MP4, as the init segment and the fragments describe it. */
@@ -14,33 +16,28 @@ export interface Mp4Track {
   height: number;
   sampleRate: number;
   channels: number;
+  /** Audio samples per frame in `timescale` units (1024 for AAC, 2048 for explicitly signalled HE-AAC); 0 for video. */
+  samplesPerFrame: number;
 }
 
-const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-
-/** Sample rate and channel count from the first bytes of an AudioSpecificConfig. */
+/** Object type, sample rate and channel count of an AudioSpecificConfig; undefined if malformed. */
 export function readAudioSpecificConfig(asc: Uint8Array): { objectType: number; sampleRate: number; channels: number } | undefined {
-  if (asc.length < 2) return undefined;
-  let bit = 0;
-  const read = (n: number): number => {
-    let v = 0;
-    for (let i = 0; i < n; i++, bit++) {
-      const byte = asc[bit >> 3];
-      if (byte === undefined) throw new RangeError('short');
-      v = (v << 1) | ((byte >> (7 - (bit & 7))) & 1);
-    }
-    return v;
-  };
   try {
-    let objectType = read(5);
-    if (objectType === 31) objectType = 32 + read(6);
-    const index = read(4);
-    const sampleRate = index === 15 ? read(24) : AAC_RATES[index];
-    const channels = read(4);
-    if (sampleRate === undefined || sampleRate === 0) return undefined;
-    return { objectType, sampleRate, channels };
+    const info = parseAudioSpecificConfig(asc);
+    return { objectType: info.objectType, sampleRate: info.sampleRate, channels: aacChannels(info.channelConfig) };
   } catch {
     return undefined;
+  }
+}
+
+/** Width and height from the first SPS of an AVC record, when the config does not carry them. */
+function h264Size(config: CodecConfig): { width: number; height: number } {
+  if (config.width && config.height) return { width: config.width, height: config.height };
+  try {
+    const c = h264ConfigFromRecord(config.data);
+    return { width: c.width ?? 0, height: c.height ?? 0 };
+  } catch {
+    return { width: 0, height: 0 };
   }
 }
 
@@ -51,19 +48,22 @@ export function readAudioSpecificConfig(asc: Uint8Array): { objectType: number; 
 export function trackFromConfig(id: number, config: CodecConfig): Mp4Track | undefined {
   if (config.kind === 'video' && (config.codec === 'h264' || config.codec === 'hevc')) {
     if (config.data.length < 7) return undefined;
+    const size = config.codec === 'h264' ? h264Size(config) : { width: config.width ?? 0, height: config.height ?? 0 };
     return {
       id, kind: 'video', codec: config.codec, timescale: 90000, config: config.data,
-      width: config.width ?? 0, height: config.height ?? 0, sampleRate: 0, channels: 0,
+      width: size.width, height: size.height, sampleRate: 0, channels: 0, samplesPerFrame: 0,
     };
   }
   if (config.kind === 'audio' && config.codec === 'aac') {
     const asc = readAudioSpecificConfig(config.data);
-    const sampleRate = config.sampleRate ?? asc?.sampleRate;
+    const sampleRate = asc?.sampleRate ?? config.sampleRate;
     if (!sampleRate) return undefined;
-    const channels = config.channels ?? asc?.channels ?? 2;
+    const channels = asc?.channels || config.channels || 2;
+    // Explicit SBR/PS signalling reports the output rate, at which a frame holds 2048 samples.
+    const samplesPerFrame = asc && (asc.objectType === 5 || asc.objectType === 29) ? 2048 : 1024;
     return {
       id, kind: 'audio', codec: 'aac', timescale: sampleRate, config: config.data,
-      width: 0, height: 0, sampleRate, channels: channels || 2,
+      width: 0, height: 0, sampleRate, channels, samplesPerFrame,
     };
   }
   return undefined;
