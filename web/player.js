@@ -65,10 +65,11 @@ function startHls() {
   hls.on(Hls.Events.ERROR, (_e, d) => {
     if (d.fatal) retry(`${d.type} ${d.details}`);
   });
+  // Media bitrate: bytes of each part (or segment) over the media time it holds. (Download
+  // speed would say little here: parts arrive as fast as they are made.)
   hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
-    const st = d.frag.stats;
-    const ms = st.loading.end - st.loading.start;
-    if (ms > 0) stats.bitrateKbps = Math.round((st.total * 8) / ms);
+    const unit = d.part ?? d.frag;
+    if (unit.duration > 0 && unit.stats.total > 0) stats.bitrateKbps = Math.round((unit.stats.total * 8) / unit.duration / 1000);
   });
   hls.loadSource(url);
   hls.attachMedia(video);

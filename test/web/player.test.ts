@@ -7,20 +7,24 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/log.js';
 import { Server } from '../../src/server/Server.js';
-import { Pump } from '../server/http/fixture.js';
+import type { ChildProcess } from 'node:child_process';
+import { pushRtmp, stop, waitFor } from '../server/http/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let server: Server;
 let base: string;
-let pump: Pump;
+let push: ChildProcess;
 let browser: BrowserContext;
 let profile: string;
 
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required for this test (apt-get install -y chromium)`);
   server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0 }), { logger: createLogger('silent') });
-  base = `http://127.0.0.1:${(await server.start()).httpPort}`;
-  pump = new Pump(server.registry.app('live').stream('cam')).start();
+  const ports = await server.start();
+  base = `http://127.0.0.1:${ports.httpPort}`;
+  // The real path: ffmpeg pushes RTMP, the browser plays what the server makes of it.
+  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 55);
+  await waitFor('the RTMP push to go live', () => (server.registry.find('live', 'cam')?.videoConfig ? true : undefined), 15_000);
   profile = mkdtempSync(join(tmpdir(), 'trib-chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).
   browser = await chromium.launchPersistentContext(profile, {
@@ -33,7 +37,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  pump?.stop();
+  if (push) await stop(push);
   await server?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
@@ -55,9 +59,8 @@ function frameBrightness(page: Page): Promise<number> {
 }
 
 /**
- * `maxLatency` bounds what the page reports. FLV is near live at once; hls.js's LL-HLS target
- * depends on the packager's hold-back (the 2 s figure belongs to the LL-HLS bench), so here it
- * only has to beat the plain-HLS bound.
+ * `maxLatency` bounds the latency the page reports: FLV is near live at once; hls.js converges
+ * on its LL-HLS target over a few seconds, and the issue asks for 2.0 s.
  */
 async function plays(proto: string, maxLatency: number): Promise<void> {
   const page = await browser.newPage();
@@ -81,6 +84,7 @@ async function plays(proto: string, maxLatency: number): Promise<void> {
     assert.equal(stats['height'], 240);
     assert.ok(typeof stats['latency'] === 'number' && stats['latency'] < maxLatency, `latency ${stats['latency']}`);
     assert.deepEqual(errors, []);
+    assert.ok(typeof stats['bitrateKbps'] === 'number' && stats['bitrateKbps'] > 50 && stats['bitrateKbps'] < 10_000, `bitrate ${stats['bitrateKbps']}`);
   } finally {
     await page.close();
   }
@@ -90,7 +94,7 @@ test('the player page plays WebSocket-FLV: time advances, the frame is not black
 
 test('the player page plays HTTP-FLV', () => plays('http-flv', 2.5));
 
-test('the player page plays LL-HLS through hls.js and reports its latency', () => plays('ll-hls', 6));
+test('the player page plays LL-HLS through hls.js and reports its latency', () => plays('ll-hls', 2));
 
 test('the stream list on / shows the live stream with its codec and resolution', async () => {
   const page = await browser.newPage();
