@@ -29,8 +29,13 @@ export const DEFAULT_PACKAGER_OPTIONS: PackagerOptions = {
 const MAX_PART_FRAMES = 300;
 /** Parts in one segment before it is cut whatever the timestamps say. */
 const MAX_PARTS_PER_SEGMENT = 100;
-/** Timing slack so 30 fps parts of exactly 200 ms are not cut one frame early by rounding. */
+/** Timing slack so a 1 s GOP counts as 1 s whatever the millisecond rounding of its timestamps. */
 const SLACK_MS = 0.5;
+/**
+ * Parts must not exceed PART-TARGET (the spec's rule); this slack only absorbs floating-point
+ * error, so 30 fps gives 6-frame parts of 200 ms and 29.97 fps 5-frame parts.
+ */
+const PART_SLACK_MS = 0.01;
 
 export interface HlsPart {
   /** Index inside its segment, from 0. */
@@ -148,7 +153,7 @@ export class HlsPackager {
     const cutSegment = (frame.keyframe && sinceSegment >= this.opts.segmentMinMs - SLACK_MS) || sinceSegment >= this.opts.segmentMaxMs
       || seg.parts.length >= MAX_PARTS_PER_SEGMENT || seg.bytes > this.opts.maxWindowBytes / 4;
     const partEnd = frame.dts + this.lastInterval - this.partStart;
-    const cutPart = cutSegment || frame.keyframe || partEnd > this.opts.partTargetMs + SLACK_MS || this.partFrames >= MAX_PART_FRAMES;
+    const cutPart = cutSegment || frame.keyframe || partEnd > this.opts.partTargetMs + PART_SLACK_MS || this.partFrames >= MAX_PART_FRAMES;
     if (cutPart) {
       // The part ends where this frame starts; the frame opens the next part.
       this.closePart(frame.dts);

@@ -22,6 +22,7 @@ const INIT = /^init(\d{0,9})\.mp4$/;
 const SEGMENT = /^seg(\d{1,12})\.m4s$/;
 const PART = /^part(\d{1,12})\.(\d{1,5})\.m4s$/;
 const INTEGER = /^\d{1,12}$/;
+const TOKEN = /^[A-Za-z0-9_.~:\-]{1,512}$/;
 /** How many parts past the newest one a request may wait for (the preload hint is the first). */
 const PART_LOOKAHEAD = 3;
 
@@ -108,7 +109,10 @@ export class HlsService {
     const msnText = q.get('_HLS_msn');
     const partText = q.get('_HLS_part');
     const p = e.packager;
-    const serve = () => send(res, head, 'application/vnd.apple.mpegurl', 'no-cache', [Buffer.from(renderPlaylist(p, e.generation))]);
+    // A play token on the playlist URL is passed on to every media URI (the router checks it on each).
+    const token = q.get('token');
+    const query = token !== null && TOKEN.test(token) ? `?token=${encodeURIComponent(token)}` : '';
+    const serve = () => send(res, head, 'application/vnd.apple.mpegurl', 'no-cache', [Buffer.from(renderPlaylist(p, e.generation, query))]);
     let ready: () => boolean;
     if (msnText === null) {
       if (partText !== null) return reply(res, 400, '_HLS_part without _HLS_msn');

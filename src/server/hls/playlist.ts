@@ -10,9 +10,9 @@ const PART_LISTING_TARGETS = 3;
 
 const secs = (ms: number): string => (ms / 1000).toFixed(5);
 
-function partLines(seg: HlsSegment, lines: string[]): void {
+function partLines(seg: HlsSegment, lines: string[], query: string): void {
   for (const p of seg.parts) {
-    lines.push(`#EXT-X-PART:DURATION=${secs(p.durationMs)},URI="${partName(seg.msn, p.index)}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+    lines.push(`#EXT-X-PART:DURATION=${secs(p.durationMs)},URI="${partName(seg.msn, p.index)}${query}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
   }
 }
 
@@ -20,9 +20,10 @@ function partLines(seg: HlsSegment, lines: string[]): void {
  * The LL-HLS media playlist (draft-pantos-hls-rfc8216bis): version 9, blocking reload, part
  * and hold-back figures, the init map, the window of segments with their parts near the live
  * edge, and a preload hint for the part being filled. Plain HLS clients ignore the part tags
- * and play the `seg<N>.m4s` entries.
+ * and play the `seg<N>.m4s` entries. `query` ("?token=...") is appended to every URI so that
+ * a player given a tokenized playlist URL can fetch the media too.
  */
-export function renderPlaylist(p: HlsPackager, generation: number): string {
+export function renderPlaylist(p: HlsPackager, generation: number, query = ''): string {
   const target = p.targetDurationS;
   const partTarget = p.opts.partTargetMs / 1000;
   const lines = [
@@ -32,7 +33,7 @@ export function renderPlaylist(p: HlsPackager, generation: number): string {
     `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * partTarget).toFixed(3)},HOLD-BACK=${(3 * target).toFixed(3)}`,
     `#EXT-X-PART-INF:PART-TARGET=${partTarget.toFixed(3)}`,
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
-    `#EXT-X-MAP:URI="${initName(generation)}"`,
+    `#EXT-X-MAP:URI="${initName(generation)}${query}"`,
   ];
   let listedFromMs = Infinity;
   const edge = p.current ? p.current.startDts : 0;
@@ -41,16 +42,16 @@ export function renderPlaylist(p: HlsPackager, generation: number): string {
   }
   for (const seg of p.segments) {
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTime).toISOString()}`);
-    if (seg.startDts >= listedFromMs) partLines(seg, lines);
-    lines.push(`#EXTINF:${secs(seg.durationMs)},`, segmentName(seg.msn));
+    if (seg.startDts >= listedFromMs) partLines(seg, lines, query);
+    lines.push(`#EXTINF:${secs(seg.durationMs)},`, segmentName(seg.msn) + query);
   }
   const cur = p.current;
   if (cur) {
     if (cur.parts.length > 0) {
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(cur.programDateTime).toISOString()}`);
-      partLines(cur, lines);
+      partLines(cur, lines, query);
     }
-    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partName(cur.msn, cur.parts.length)}"`);
+    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partName(cur.msn, cur.parts.length)}${query}"`);
   }
   return lines.join('\n') + '\n';
 }

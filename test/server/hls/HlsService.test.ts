@@ -61,6 +61,12 @@ test('the playlist has the LL-HLS tags, CORS and no-cache', async () => {
     assert.ok(r.text.includes(tag), `missing ${tag} in\n${r.text}`);
   }
   assert.match(r.text, /#EXTINF:2\.0\d+,\nseg\d+\.m4s/);
+  // A play token on the playlist URL is carried to every media URI, and those URIs are served.
+  const tok = (await playlist('?token=123.abc-_')).text;
+  const uris = [...tok.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!).concat(tok.split('\n').filter((l) => l.startsWith('seg')));
+  assert.ok(uris.length > 5 && uris.every((u) => u.endsWith('?token=123.abc-_')), tok);
+  assert.equal((await fetch(url(uris.find((u) => u.startsWith('init'))!))).status, 200);
+  assert.equal((await fetch(url(uris.find((u) => u.startsWith('seg'))!))).status, 200);
 });
 
 test('a blocking reload for the next part is held until that part exists', async () => {
