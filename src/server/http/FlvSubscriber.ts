@@ -13,13 +13,10 @@ export interface FlvSink {
 
 /**
  * One HTTP-FLV or WebSocket-FLV viewer: the FLV header, onMetaData and the codec configs on
- * join, then a tag per frame. Timestamps are rebased so the first frame a viewer gets is 0
- * (FLV timestamps are 32-bit ms; a long-running publisher's clock would otherwise confuse
- * players that expect to start near zero).
+ * join, then a tag per frame, shared with every other FLV viewer of the stream (see flvOut).
  */
 export class FlvSubscriber extends Subscriber {
   private headerSent = false;
-  private base: number | undefined;
   private lastTs = 0;
   /** When the queue first went above skipBytes in the current stall, ms. */
   private stalledSince: number | undefined;
@@ -64,9 +61,8 @@ export class FlvSubscriber extends Subscriber {
 
   protected writeFrame(frame: MediaFrame): void {
     if (!this.headerSent) return;
-    if (this.base === undefined) this.base = frame.dts;
-    this.lastTs = Math.max(0, Math.round(frame.dts - this.base));
-    const tag = flvFrameTag(frame, this.base);
+    this.lastTs = frame.dts;
+    const tag = flvFrameTag(frame);
     if (tag) this.send(tag);
   }
 

@@ -2,9 +2,18 @@ import type { CodecConfig, MediaFrame } from '../../media/frame.js';
 import { configTag, flvHeader, frameTag, metadataFor, metadataTag } from '../../media/flv/FlvMuxer.js';
 
 /*
- * What an FLV viewer is sent, on top of src/media/flv's muxer: which tags a join needs, time
- * rebasing, and never a throw into the fan-out loop (a frame the muxer refuses is skipped).
+ * What an FLV viewer is sent, on top of src/media/flv's muxer: which tags a join needs, one tag
+ * per frame shared by every viewer, and never a throw into the fan-out loop (a frame the muxer
+ * refuses is skipped).
  */
+
+/**
+ * Each frame's tag, built once: the Stream hands the same frame object to every viewer (and
+ * to late joiners from its GOP cache), so with N viewers a frame costs one allocation, not N.
+ * Tags carry the publisher's own timestamps for the same reason (no per-viewer rebasing);
+ * players start from whatever the first tag says.
+ */
+const shared = new WeakMap<MediaFrame, Uint8Array | null>();
 
 export function flvFileHeader(hasVideo: boolean, hasAudio: boolean): Uint8Array {
   return flvHeader(hasVideo, hasAudio);
@@ -37,12 +46,17 @@ export function flvConfigTags(video: CodecConfig | undefined, audio: CodecConfig
   return tags;
 }
 
-/** One frame as one tag, its time rebased by `base` ms; undefined when it can't be carried. */
-export function flvFrameTag(frame: MediaFrame, base: number): Uint8Array | undefined {
+/** One frame as one tag (shared, never mutate it); undefined when it can't be carried. */
+export function flvFrameTag(frame: MediaFrame): Uint8Array | undefined {
   if (frame.kind === 'data') return undefined;
-  try {
-    return frameTag(frame, frame.dts - base);
-  } catch {
-    return undefined;
+  let tag = shared.get(frame);
+  if (tag === undefined) {
+    try {
+      tag = frameTag(frame, frame.dts);
+    } catch {
+      tag = null;
+    }
+    shared.set(frame, tag);
   }
+  return tag ?? undefined;
 }
