@@ -100,7 +100,8 @@ export class HttpServer {
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     this.stats.rejectedTotal++;
-    this.log.debug({ code: err.code, msg: err.message }, 'bad HTTP client');
+    const remote = (socket as Socket).remoteAddress;
+    this.log.info({ code: err.code, reason: err.message, remote }, 'http: client refused');
     if (!socket.writable || (socket as Socket).bytesWritten > 0) return void socket.destroy();
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

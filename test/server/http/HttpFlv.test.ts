@@ -124,3 +124,30 @@ test('LL-HLS is mounted under /<app>/<key>/: the playlist answers, with CORS, an
   assert.equal((await httpGet(`http://${base}/live/k/evil.txt`)).status, 404);
   assert.equal((await httpGet(`http://${base}/live/nope/index.m3u8`)).status, 404);
 });
+
+test('a new HTTP-FLV viewer gets its first keyframe within a few tens of ms on loopback', async () => {
+  const { request } = await import('node:http');
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const reader = new FlvReader();
+      const req = request(`http://${base}/live/k.flv`, (res) => {
+        res.on('data', (d: Buffer) => {
+          reader.push(d);
+          if (reader.tags.some((t) => t.type === 9 && t.b1 === 1 && t.b0 >> 4 === 1)) {
+            times.push(performance.now() - t0);
+            req.destroy();
+            resolve();
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  times.sort((a, b) => a - b);
+  console.log(`first keyframe after request: ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+  // The issue's figure is 100 ms; the median is checked against it (the box is shared and loaded).
+  assert.ok(times[2]! < 100, `median ${times[2]} ms`);
+});
