@@ -25,6 +25,12 @@ for (const p of PROTOCOLS) {
   nav.append(a);
 }
 
+function withToken(u) {
+  const url = new URL(u, location.href);
+  if (!url.searchParams.has('token')) url.searchParams.set('token', token);
+  return url.href;
+}
+
 let engine = null;
 let retryTimer = null;
 
@@ -61,7 +67,13 @@ function startHls() {
     return { destroy: () => video.removeAttribute('src'), latency: () => null };
   }
   // The playlist's PART-HOLD-BACK sets how far behind live hls.js plays in low-latency mode.
-  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10 });
+  const hls = new Hls({
+    lowLatencyMode: true,
+    backBufferLength: 10,
+    // Playlist URIs are relative and drop the query: put the play token back on every request.
+    xhrSetup: token ? (xhr, u) => xhr.open('GET', withToken(u), true) : undefined,
+    fetchSetup: token ? (ctx, init) => new Request(withToken(ctx.url), init) : undefined,
+  });
   hls.on(Hls.Events.ERROR, (_e, d) => {
     if (d.fatal) retry(`${d.type} ${d.details}`);
   });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { makeToken } from '../../src/server/auth.js';
 import { parseConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/log.js';
 import { Server } from '../../src/server/Server.js';
@@ -11,6 +12,8 @@ import type { ChildProcess } from 'node:child_process';
 import { pushRtmp, stop, waitFor } from '../server/http/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const secret = 'player-test-secret-0123';
+const playToken = () => makeToken(secret, { action: 'play', app: 'live', key: 'cam', expiresAt: Date.now() + 600_000 });
 let server: Server;
 let base: string;
 let push: ChildProcess;
@@ -19,7 +22,8 @@ let profile: string;
 
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required for this test (apt-get install -y chromium)`);
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0 }), { logger: createLogger('silent') });
+  // Play needs a token: the page must carry it on every FLV and HLS request.
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, auth: { secret, play: true } }), { logger: createLogger('silent') });
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
   // The real path: ffmpeg pushes RTMP, the browser plays what the server makes of it.
@@ -67,7 +71,7 @@ async function plays(proto: string, maxLatency: number): Promise<void> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await page.goto(`${base}/play/live/cam?proto=${proto}`);
+    await page.goto(`${base}/play/live/cam?proto=${proto}&token=${playToken()}`);
     await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 15_000 });
     const t0 = await page.evaluate(() => document.querySelector('video')!.currentTime);
     await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1, t0, { timeout: 10_000 });

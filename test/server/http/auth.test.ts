@@ -75,3 +75,10 @@ test('the API and pages stay open; only media needs a play token', async () => {
   assert.equal((await httpGet(`http://${base}/api/streams`)).status, 200);
   assert.equal((await httpGet(`http://${base}/play/live/k`)).status, 200);
 });
+
+test('LL-HLS files need the play token too', async () => {
+  assert.equal((await status('/live/k/index.m3u8')).status, 401);
+  assert.equal((await status('/live/k/init.mp4')).status, 401);
+  assert.equal((await status(`/live/k/index.m3u8?token=${token({ key: 'x' })}`)).status, 403);
+  assert.equal((await status(`/live/k/index.m3u8?token=${token()}`)).status, 200);
+});
