@@ -22,14 +22,26 @@ export interface BoxLimits {
 export const DEFAULT_BOX_LIMITS: BoxLimits = { maxDepth: 12, maxBoxes: 100_000 };
 
 /** Containers and the bytes to skip before their children (full-box headers, sample entry fields). */
-const CHILD_OFFSET: Record<string, number> = {
+const CHILD_OFFSET = new Map<number, number>(Object.entries({
   moov: 0, trak: 0, mdia: 0, minf: 0, stbl: 0, mvex: 0, moof: 0, traf: 0, dinf: 0, edts: 0, mfra: 0,
   stsd: 8, dref: 8,
   avc1: 78, avc3: 78, hvc1: 78, hev1: 78, mp4a: 28,
-};
+}).map(([t, n]) => [code(t), n]));
 
-function fourcc(buf: Uint8Array, p: number): string {
-  return String.fromCharCode(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
+function code(t: string): number {
+  return ((t.charCodeAt(0) << 24) | (t.charCodeAt(1) << 16) | (t.charCodeAt(2) << 8) | t.charCodeAt(3)) >>> 0;
+}
+
+/** Type strings by code: real files use a few dozen types, so most boxes need no new string. Bounded. */
+const TYPE_NAMES = new Map<number, string>();
+
+function typeName(c: number): string {
+  let name = TYPE_NAMES.get(c);
+  if (name === undefined) {
+    name = String.fromCharCode(c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff);
+    if (TYPE_NAMES.size < 512) TYPE_NAMES.set(c, name);
+  }
+  return name;
 }
 
 /**
@@ -51,7 +63,8 @@ function parseLevel(buf: Uint8Array, start: number, end: number, depth: number, 
     if (end - pos < 8) throw new MediaParseError(`truncated box header at ${pos}`);
     if (++budget.boxes > limits.maxBoxes) throw new MediaParseError(`more than ${limits.maxBoxes} boxes`);
     const size32 = ((buf[pos]! << 24) >>> 0) + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
-    const type = fourcc(buf, pos + 4);
+    const typeCode = ((buf[pos + 4]! << 24) | (buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!) >>> 0;
+    const type = typeName(typeCode);
     let payload = pos + 8;
     let size: number;
     if (size32 === 1) {
@@ -68,8 +81,8 @@ function parseLevel(buf: Uint8Array, start: number, end: number, depth: number, 
     }
     if (size < payload - pos) throw new MediaParseError(`${type} at ${pos}: size ${size} smaller than its header`);
     if (size > end - pos) throw new MediaParseError(`${type} at ${pos}: size ${size} runs past the end (${end - pos} left)`);
-    const box: Mp4Box = { type, start: pos, payload, end: pos + size };
-    const skip = CHILD_OFFSET[type];
+    const box: Mp4Box = { type, start: pos, payload, end: pos + size, children: undefined };
+    const skip = CHILD_OFFSET.get(typeCode);
     if (skip !== undefined) {
       if (box.end - payload < skip) throw new MediaParseError(`${type} at ${pos} too short for its fields`);
       box.children = parseLevel(buf, payload + skip, box.end, depth + 1, limits, budget);
@@ -82,15 +95,31 @@ function parseLevel(buf: Uint8Array, start: number, end: number, depth: number, 
 
 /** The first box along a path of types ("moov/trak/mdia"), or undefined. */
 export function findBox(boxes: readonly Mp4Box[] | undefined, path: string): Mp4Box | undefined {
+  let steps = PATHS.get(path);
+  if (!steps) {
+    steps = path.split('/');
+    if (PATHS.size < 256) PATHS.set(path, steps);
+  }
   let level = boxes;
   let found: Mp4Box | undefined;
-  for (const type of path.split('/')) {
-    found = level?.find((b) => b.type === type);
+  for (const type of steps) {
+    found = undefined;
+    if (level) {
+      for (const b of level) {
+        if (b.type === type) {
+          found = b;
+          break;
+        }
+      }
+    }
     if (!found) return undefined;
     level = found.children;
   }
   return found;
 }
+
+/** Split paths, by path: callers use a handful of constant paths. */
+const PATHS = new Map<string, string[]>();
 
 /** All direct children of one type. */
 export function boxesOf(boxes: readonly Mp4Box[] | undefined, type: string): Mp4Box[] {

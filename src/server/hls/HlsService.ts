@@ -52,7 +52,7 @@ export class HlsService {
 
   constructor(private readonly registry: Registry, options: Partial<HlsServiceOptions> = {}) {
     this.opts = { ...DEFAULTS, ...options };
-    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, this.opts.idleTimeoutMs / 2));
+    this.sweeper = setInterval(() => this.stopIdle(), Math.max(1000, this.opts.idleTimeoutMs / 2));
     this.sweeper.unref();
   }
 
@@ -226,7 +226,8 @@ export class HlsService {
     e.held.failAll(status, message);
   }
 
-  private sweep(): void {
+  /** Stops packagers nobody has asked anything for `idleTimeoutMs` (runs on a timer; callable by tests). */
+  stopIdle(): void {
     const now = this.opts.now();
     for (const e of [...this.entries.values()]) {
       if (e.held.size === 0 && now - e.lastRequest > this.opts.idleTimeoutMs) this.stop(e, 404, 'idle');

@@ -150,6 +150,26 @@ test('held requests are bounded per stream, and time out with 503 when media sto
   assert.ok(waited > 5800 && waited < 7500, `timed out after ${waited.toFixed(0)} ms (3 x target duration)`);
 });
 
+test('a packager nobody asks for is stopped after idleTimeoutMs, and restarts on the next request', async () => {
+  let clock = 1_000_000;
+  const idle = new HlsService(registry, { idleTimeoutMs: 30_000, now: () => clock });
+  try {
+    idle.packager('live', 'k');
+    assert.equal(idle.stats().length, 1);
+    clock += 20_000;
+    idle.stopIdle();
+    assert.equal(idle.stats().length, 1);
+    clock += 20_000;
+    idle.stopIdle();
+    assert.deepEqual(idle.stats(), []);
+    const again = idle.packager('live', 'k')!;
+    assert.ok(again.nextMsn >= 0);
+    assert.equal(idle.stats().length, 1);
+  } finally {
+    idle.close();
+  }
+});
+
 test('unpublishing answers held requests and stops the packager', async () => {
   const p = hls.packager('live', 'k')!;
   const pending = fetch(url(`part${p.current!.msn}.${p.current!.parts.length}.m4s`));
