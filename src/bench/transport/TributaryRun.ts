@@ -1,6 +1,28 @@
-import type { BenchOptions } from './Options.js';
-import type { BenchResult } from './Report.js';
+import { judge } from './Judge.js';
+import { oracle } from './Oracle.js';
+import { type BenchOptions, makeBottleneck, makeLinks, validate } from './Options.js';
+import { type BenchResult, makeResult } from './Report.js';
+import { runReal } from './RealRun.js';
+import { CLIENT_PATH, runVirtual } from './VirtualRun.js';
+import { tributaryPeers } from './tributaryPeers.js';
 
-export async function benchTributary(_o: BenchOptions): Promise<BenchResult> {
-  throw new Error('the tributary transport core (src/transport/index.ts) has not landed yet');
+/** The tributary transport core under the bench: virtual time by default, real sockets with --real. */
+export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
+  validate(o);
+  const bottleneck = makeBottleneck(o);
+  const common = {
+    links: makeLinks(o, bottleneck),
+    seed: o.seed,
+    bitrateBps: o.bitrate * 1e6,
+    nonref: o.nonref,
+    reactionMs: o.adaptive ? o.reaction : undefined,
+    durationMs: o.duration * 1000,
+    latencyMs: o.latency,
+  };
+  const r = o.real
+    ? await runReal({ ...common, peers: tributaryPeers(performance.now(), o.seed, 'link0') })
+    : runVirtual({ ...common, peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
+  const j = judge(r.frames, r.complete, o.latency);
+  const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
+  return makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc);
 }
