@@ -18,6 +18,9 @@ export interface FlvSink {
 export class FlvSubscriber extends Subscriber {
   private headerSent = false;
   private lastTs = 0;
+  /** Configs the viewer has: the stream passes both each time either changes. */
+  private sentVideo: CodecConfig | undefined;
+  private sentAudio: CodecConfig | undefined;
   /** When the queue first went above skipBytes in the current stall, ms. */
   private stalledSince: number | undefined;
   onClosed: ((reason: string) => void) | undefined;
@@ -56,7 +59,11 @@ export class FlvSubscriber extends Subscriber {
       if (md) this.send(md);
     }
     // A config change mid-stream goes out stamped with the latest frame's time.
-    for (const tag of flvConfigTags(video, audio, this.lastTs)) this.send(tag);
+    const newVideo = video !== this.sentVideo ? video : undefined;
+    const newAudio = audio !== this.sentAudio ? audio : undefined;
+    this.sentVideo = video;
+    this.sentAudio = audio;
+    for (const tag of flvConfigTags(newVideo, newAudio, this.lastTs)) this.send(tag);
   }
 
   protected writeFrame(frame: MediaFrame): void {

@@ -22,6 +22,8 @@ export interface RtmpSink {
 export class RtmpSubscriber extends Subscriber {
   private base: number | undefined;
   private lastTs = 0;
+  /** What the player already has: the stream passes both configs each time either changes. */
+  private sent: { video?: CodecConfig; audio?: CodecConfig; metadata?: Record<string, unknown> } = {};
   /** Scratch for a frame's tag-body header (at most 8 bytes for any codec written). */
   private readonly head = new Uint8Array(16);
 
@@ -39,11 +41,18 @@ export class RtmpSubscriber extends Subscriber {
   onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void {
     if (this.isClosed) return;
     const ts = this.lastTs;
-    if (metadata) {
+    if (metadata && metadata !== this.sent.metadata) {
+      this.sent.metadata = metadata;
       this.sink.send({ csid: Csid.Data, type: MessageType.DataAmf0, streamId: this.streamId, timestamp: ts }, encodeAmf0('onMetaData', new Amf0EcmaArray(metadata)));
     }
-    if (video) this.sendConfig(MessageType.Video, video, ts, buildVideoConfigTag);
-    if (audio) this.sendConfig(MessageType.Audio, audio, ts, buildAudioConfigTag);
+    if (video && video !== this.sent.video) {
+      this.sent.video = video;
+      this.sendConfig(MessageType.Video, video, ts, buildVideoConfigTag);
+    }
+    if (audio && audio !== this.sent.audio) {
+      this.sent.audio = audio;
+      this.sendConfig(MessageType.Audio, audio, ts, buildAudioConfigTag);
+    }
   }
 
   private sendConfig(type: number, config: CodecConfig, ts: number, build: (c: CodecConfig) => Uint8Array): void {

@@ -36,10 +36,10 @@ export class RawClient {
     const c1 = Buffer.alloc(1536, 0x5a);
     c1.fill(0, 0, 8);
     this.socket.write(Buffer.concat([Buffer.from([3]), c1]));
-    while (this.hsBuf.length < 3073) {
-      if (this.isClosed) throw new Error('closed during handshake');
-      await once(this.socket, 'data');
+    while (this.hsBuf.length < 3073 && !this.isClosed) {
+      await Promise.race([once(this.socket, 'data'), this.closed]);
     }
+    if (this.hsBuf.length < 3073) throw new Error('closed during handshake');
     this.socket.write(this.hsBuf.subarray(1, 1537));
     const rest = this.hsBuf.subarray(3073);
     this.hsBuf = undefined;

@@ -1,0 +1,16 @@
+/** Hand-made FLV video/audio tag bodies (a 320x240 baseline H.264 stream, AAC-LC 44.1 kHz stereo). */
+const SPS = [0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0xfb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x42, 0xa4, 0x80];
+const PPS = [0x68, 0xcb, 0x83, 0xcb, 0x20];
+
+export const avcConfigTag = new Uint8Array([0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x0d, 0xff, 0xe1, 0, SPS.length, ...SPS, 1, 0, PPS.length, ...PPS]);
+export const aacConfigTag = new Uint8Array([0xaf, 0, 0x12, 0x10]);
+
+export function avcFrameTag(keyframe: boolean, size = 32): Uint8Array {
+  const nal = new Uint8Array(size).fill(0x11);
+  nal[0] = keyframe ? 0x65 : 0x41;
+  return new Uint8Array([keyframe ? 0x17 : 0x27, 1, 0, 0, 0, 0, 0, 0, size, ...nal]);
+}
+
+export function aacFrameTag(size = 16): Uint8Array {
+  return new Uint8Array([0xaf, 1, ...new Uint8Array(size).fill(0x21)]);
+}
