@@ -55,6 +55,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     readonly key: string,
   ) {
     super();
+    // Each viewer listens for 'unpublish' (thousands on a busy stream); the viewer limits bound them.
+    this.setMaxListeners(0);
   }
 
   get path(): string {
