@@ -55,7 +55,7 @@ for (const mode of ['none', 'headers', 'all'] as EncryptionMode[]) {
     const vid = p.client.openStream(p.now, { class: 'video', reliability: 'deadline', priority: 2 });
     p.client.send(p.now, vid, marker, { deadline: p.now + 1000 });
     p.run(p.now + 500);
-    assert.deepEqual(messages(p.serverEvents, vid)[0]?.data, marker);
+    assert.deepEqual(messages(p.serverEvents, vid)[0]?.data, new Uint8Array(marker));
     assert.equal(p.client.stats().encryption, mode);
     assert.equal(seenInClear, mode !== 'all');
   });
