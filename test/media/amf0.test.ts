@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Amf0EcmaArray, decodeAmf0, decodeAmf0Value, encodeAmf0 } from '../../src/media/amf0.js';
 import { MediaParseError } from '../../src/media/frame.js';
+import { xorshift as rng } from '../fuzz.js';
 
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
@@ -80,24 +81,15 @@ test('refuses lying lengths, deep nesting, huge arrays and unknown markers', () 
   assert.throws(() => decodeAmf0(many), /values/);
 });
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
-test('fuzz: 300,000 mutated command payloads throw only MediaParseError', () => {
+test('fuzz: 1,000,000 mutated command payloads throw only MediaParseError', () => {
   const seeds = [
     encodeAmf0('connect', 1, { app: 'live', flashVer: 'FMLE/3.0', tcUrl: 'rtmp://127.0.0.1/live', fpad: false, capabilities: 15, audioCodecs: 3191, videoCodecs: 252, videoFunction: 1 }),
     encodeAmf0('@setDataFrame', 'onMetaData', new Amf0EcmaArray({ width: 320, height: 240, framerate: 30, videocodecid: 7, encoder: 'Lavf61', list: [1, 'a', { b: null }] })),
     encodeAmf0('_result', 1, null, { level: 'status', code: 'NetStream.Publish.Start', when: new Date(0) }),
   ];
   const rand = rng(0xa3f0);
-  const N = 300_000;
+  const N = 1_000_000;
   let ok = 0;
   let refused = 0;
   const stackLimit = Error.stackTraceLimit;

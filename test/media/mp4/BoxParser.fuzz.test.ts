@@ -6,6 +6,7 @@ import { demuxFmp4 } from '../../../src/media/mp4/Fmp4Demuxer.js';
 import { parseBoxes } from '../../../src/media/mp4/BoxParser.js';
 import { trackFromConfig } from '../../../src/media/mp4/track.js';
 import { encodeSource } from './source.js';
+import { xorshift as rng, concat } from '../../fuzz.js';
 
 /** A small valid file (init + two fragments, sample data cut short) so each mutation is cheap. */
 function seed(): Uint8Array {
@@ -18,25 +19,9 @@ function seed(): Uint8Array {
     if (i === 4) parts.push(muxer.flush());
   });
   parts.push(muxer.flushAll());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
-/** xorshift32: a seeded generator so a failure can be replayed. */
-function rng(seedValue: number): () => number {
-  let x = seedValue >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 test('box parser and demuxer survive 1,000,000 mutated files with only MediaParseError', () => {
   const base = seed();

@@ -9,6 +9,7 @@ import { demuxFmp4 } from '../../../src/media/mp4/Fmp4Demuxer.js';
 import { parseBoxes } from '../../../src/media/mp4/BoxParser.js';
 import { codecString, trackFromConfig } from '../../../src/media/mp4/track.js';
 import { encodeSource, ffprobe } from './source.js';
+import { concat } from '../../fuzz.js';
 
 const src = encodeSource({ seconds: 3, gop: 30, bframes: 2 });
 
@@ -27,15 +28,6 @@ function mux(frames: readonly MediaFrame[], every: number): { init: Uint8Array; 
   return { init: muxer.initSegment(), fragments };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
 
 test('ffprobe reads the muxed init + fragments: codecs, resolution and frame counts', () => {
   const { init, fragments } = mux(src.frames, 7);

@@ -2,17 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaParseError } from '../../../src/media/frame.js';
 import { decodeMessage, encodeConfig, encodeFrame, encodeHello, encodeMetadata, encodeText } from '../../../src/media/tributary/index.js';
+import { xorshift as prng } from '../../fuzz.js';
 
-/** xorshift32: the same mutations every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 test('1,000,000 mutated messages: decode returns or throws MediaParseError, nothing else', () => {
   const seeds = [

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ChunkReader, RtmpProtocolError } from '../../../src/server/rtmp/ChunkReader.js';
 import { ChunkWriter } from '../../../src/server/rtmp/ChunkWriter.js';
 import { encodeAmf0 } from '../../../src/media/amf0.js';
+import { xorshift as rng, concat } from '../../fuzz.js';
 
 /** A short valid chunk stream using every header type, extended times, 2/3-byte ids and a chunk-size change. */
 function seed(): Uint8Array {
@@ -19,24 +20,9 @@ function seed(): Uint8Array {
   parts.push(new Uint8Array([0x00, 0x10, 0, 0, 1, 0, 0, 2, 18, 1, 0, 0, 0, 5, 5]));
   parts.push(new Uint8Array([0x01, 0x10, 0x01, 0, 0, 1, 0, 0, 2, 18, 1, 0, 0, 0, 5, 5]));
   parts.push(new Uint8Array([0x02, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 6])); // abort csid 6
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
-function rng(seedValue: number): () => number {
-  let x = seedValue >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 const LIMITS = { maxMessageBytes: 1 << 16, maxChunkStreams: 16, maxBufferedBytes: 1 << 17 };
 
