@@ -106,6 +106,11 @@ export class TransportServer extends EnhancedEmitter<TransportServerEvents> {
     return server;
   }
 
+  /** Datagrams the endpoint dropped before any session took them, by reason (a live object). */
+  get dropped(): Readonly<Record<string, number>> {
+    return (this.machine as { dropped?: Record<string, number> }).dropped ?? {};
+  }
+
   /** The port both UDP and TCP listen on. */
   get port(): number {
     return this.udp.address().port;

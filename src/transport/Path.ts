@@ -10,6 +10,12 @@ import type { PathStats } from './api.js';
 export class Path {
   state: PathStats['state'] = 'probing';
   validated = false;
+  /**
+   * A path this end opened itself (its own link, or the TCP fallback): the anti-amplification
+   * rule protects third parties from answers to forged addresses, so it binds only paths a peer
+   * showed up on, never our own.
+   */
+  local = false;
   readonly rtt: RttEstimator;
   readonly mtu: MtuProber;
   bytesSent = 0;
@@ -38,7 +44,7 @@ export class Path {
 
   /** May `bytes` more go out on this path under the 3x anti-amplification rule? */
   maysend(bytes: number): boolean {
-    return this.validated || this.bytesSent + bytes <= 3 * this.bytesReceived;
+    return this.validated || this.local || this.bytesSent + bytes <= 3 * this.bytesReceived;
   }
 
   onPacketOutcome(lost: boolean): void {

@@ -244,6 +244,7 @@ export class Session implements ISession {
   addPath(now: number, key: string): void {
     if (this.pathByKey.has(key)) return;
     const p = this.addPathInternal(key);
+    p.local = true;
     p.lastReceived = now;
     this.challenge(p);
   }
