@@ -76,7 +76,9 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
         targetBps.push(bps);
         lastTarget = now;
       }
-      for (const f of source.take(Math.min(now - t0, o.durationMs - 1e-9))) {
+      // now was computed as t0 + source time, and (t0 + x) - t0 can fall a hair short of x in
+      // floating point: without the epsilon the frame due now is never taken and time stands still.
+      for (const f of source.take(Math.min(now - t0 + 1e-6, o.durationMs - 1e-9))) {
         frames.push(f);
         const data = new Uint8Array(Math.max(4, f.size));
         new DataView(data.buffer).setUint32(0, f.id);
