@@ -364,11 +364,13 @@ export class Session implements ISession {
       if (this.isClosed) return;
     }
     this.acks.onPacket(now, h.packetNumber, ackEliciting);
+    // Every packet counts toward the loss ratio: ack-only packets and probes take packet
+    // numbers too, and leaving them out made a clean link look 2-5% lossy (and FEC follow it).
+    this.fbReceived++;
+    if (this.fbHighest < 0) this.fbHighest = h.packetNumber - 1;
     if (dataSeen) {
       this.fbBytes += data.length;
-      this.fbReceived++;
       this.fbDataSeen = true;
-      if (this.fbHighest < 0) this.fbHighest = h.packetNumber - 1;
     }
   }
 
