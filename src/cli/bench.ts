@@ -39,5 +39,16 @@ export function registerBench(program: Command): Command {
       console.log(formatTable(results));
       if (o.json) for (const r of results) console.log(JSON.stringify(r));
     });
+  bench
+    .command('core')
+    .description('transport core throughput: datagrams per second through a session pair in virtual time, one thread, per encryption mode')
+    .option('--seconds <s>', 'seconds of virtual time', num, 5)
+    .option('--json', 'end with one JSON line per mode', false)
+    .action(async (o: { seconds: number; json: boolean }) => {
+      const { benchCore } = await import('../bench/core/coreThroughput.js');
+      const results = benchCore(o.seconds);
+      for (const r of results) console.log(`${r.mode.padEnd(8)} ${r.datagrams} datagrams in ${r.wallMs} ms = ${r.packetsPerSecond} datagrams/s (${r.delivered} messages delivered)`);
+      if (o.json) for (const r of results) console.log(JSON.stringify({ impl: 'tributary-core', ...r }));
+    });
   return bench;
 }
