@@ -4,7 +4,7 @@
  *   a window; a queue above max(25 ms, minRtt / 4) that keeps growing is overuse and cuts the
  *   target to 85% of the measured delivery rate. Delay drives the decision before loss does,
  *   because a drop-tail queue on a mobile uplink fills for seconds before it drops.
- * - Loss (wire loss from FEEDBACK): above 10% the target falls by half the loss fraction;
+ * - Loss (wire loss from FEEDBACK, averaged over ~1 s): above 10% the target falls by half the loss fraction;
  *   random loss of a few percent does not cut the rate (FEC and NACK repair it).
  * - Otherwise the target grows 8% per second (at least 10 kbit/s per second), never above
  *   twice the best delivery rate seen recently, so an application-limited sender does not
@@ -12,6 +12,9 @@
  * Pacing runs at 2x the target (at least the delivery ceiling) so keyframes drain quickly.
  */
 import type { AckSample, SendAlgorithm } from './SendAlgorithm.js';
+
+/** Loss is averaged over about this long before it may cut the rate. */
+const LOSS_WINDOW_MS = 1000;
 
 export interface DelayLossOptions {
   initialBps?: number;
@@ -34,6 +37,7 @@ export class DelayLossController implements SendAlgorithm {
   private srtt = 300;
   private cwndBytes = 64 * 1024;
   private loss = 0;
+  private lastFeedback = -1;
 
   constructor(o: DelayLossOptions = {}) {
     this.target = o.initialBps ?? 1_000_000;
@@ -82,9 +86,15 @@ export class DelayLossController implements SendAlgorithm {
   onLoss(): void {}
 
   onFeedback(now: number, lossFraction: number): void {
-    this.loss = lossFraction;
-    if (lossFraction > 0.1 && now - this.lastDecrease > this.srtt) {
-      this.target = Math.max(this.min, this.target * (1 - 0.5 * lossFraction));
+    // Reports come every ~100 ms, about 20 packets each at 2 Mbit/s: one burst of three lost
+    // packets reads as 15%. The decision uses loss averaged over about a second instead, as
+    // GCC does over its report interval, so a bursty but light loss does not halve the rate.
+    const dt = this.lastFeedback < 0 ? 100 : Math.min(1000, Math.max(1, now - this.lastFeedback));
+    this.lastFeedback = now;
+    const a = dt / LOSS_WINDOW_MS;
+    this.loss = (1 - a) * this.loss + a * lossFraction;
+    if (this.loss > 0.1 && now - this.lastDecrease > this.srtt) {
+      this.target = Math.max(this.min, this.target * (1 - 0.5 * this.loss));
       this.lastDecrease = now;
     }
   }
