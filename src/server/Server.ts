@@ -6,17 +6,20 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
+import { TransportIngest } from './transport/TransportIngest.js';
 
 export interface ServerAddresses {
   host: string;
   httpPort: number;
   rtmpPort: number;
+  /** UDP, and TCP for the fallback, of the transport listener. */
+  transportPort: number;
 }
 
 /**
  * One media server process: the Registry every protocol shares, the RTMP listener, the HTTP
- * listener (FLV, WebSocket-FLV, LL-HLS, API, metrics, player page) and one pino logger. (The
- * transport listener, config.transportPort, joins here when that part lands.)
+ * listener (FLV, WebSocket-FLV, LL-HLS, API, metrics, player page), the transport listener
+ * (`tributary send` / `tributary play`) and one pino logger.
  * `start()` and `close()` are idempotent; `close()` kicks every publisher and viewer.
  */
 export class Server {
@@ -26,6 +29,7 @@ export class Server {
   readonly http: HttpServer;
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
+  readonly transport: TransportIngest;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -57,6 +61,17 @@ export class Server {
         messagesDropped: s.messagesDropped,
       };
     });
+    this.transport = new TransportIngest({
+      registry: this.registry,
+      logger: this.logger,
+      auth: config.auth,
+      viewerLimits: { skipBytes: config.viewer.skipBytes, cutBytes: config.viewer.cutBytes },
+    });
+    this.metrics.addListener('transport', () => {
+      const s = this.transport.stats;
+      const dropped = Object.values(this.transport.dropped).reduce((a, b) => a + b, 0);
+      return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
+    });
     this.hls = new HlsService(this.registry);
     this.http.mountHls((req, res, { app, key, file }) => {
       if (!this.hls.handle(req, res, app, key, file)) {
@@ -81,7 +96,8 @@ export class Server {
     const { host } = this.config;
     const httpPort = await this.http.listen(this.config.httpPort, host);
     const rtmpPort = await this.rtmp.listen(this.config.rtmpPort, host);
-    const addresses = { host, httpPort, rtmpPort };
+    const transportPort = await this.transport.listen(this.config.transportPort, host);
+    const addresses = { host, httpPort, rtmpPort, transportPort };
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
@@ -90,7 +106,7 @@ export class Server {
     await this.starting?.catch(() => undefined);
     this.hls.close();
     this.registry.close();
-    await Promise.all([this.http.close(), this.rtmp.close()]);
+    await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close()]);
     this.logger.info('tributary server closed');
   }
 }

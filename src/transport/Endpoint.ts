@@ -103,6 +103,7 @@ export class Endpoint implements SansIo {
       now,
       path,
       psk: pskBytes(psk),
+      identity: hello.identity.slice(),
       random: this.random,
       established: acc.established,
       serverHello: acc.serverHello,

@@ -83,6 +83,8 @@ type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout';
 export class Session implements ISession {
   readonly id: bigint;
   readonly role: 'client' | 'server';
+  /** The identity the client named in its hello (which pre-shared key authenticated it). */
+  readonly identity: string;
   private state: SessionStats['state'] = 'handshake';
   private readonly random: Random;
   private readonly o: Required<Pick<CommonOptions, 'initialMtu' | 'maxMtu' | 'keepaliveMs' | 'idleTimeoutMs' | 'initialRttMs' | 'reorderDelayMs' | 'maxBufferBytes' | 'fec'>>;
@@ -155,6 +157,7 @@ export class Session implements ISession {
   constructor(init: SessionInit) {
     this.id = init.sessionId;
     this.role = init.role;
+    this.identity = new TextDecoder().decode(init.identity ?? new Uint8Array(0));
     this.random = init.random ?? new CryptoRandom();
     this.o = {
       initialMtu: init.initialMtu ?? 1200,

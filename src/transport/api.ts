@@ -105,6 +105,8 @@ export interface SansIo {
 }
 
 export interface Session extends SansIo {
+  /** The identity the client named in its hello (server side: which key authenticated it). */
+  readonly identity?: string;
   readonly id: bigint;
   pollEvent(): SessionEvent | undefined;
   /** Opens a stream; the peer gets a 'stream-opened' event. */

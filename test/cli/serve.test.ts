@@ -14,7 +14,7 @@ function run(args: string[]) {
 }
 
 test('serve starts on the given ports, answers, and exits 0 on SIGTERM', async () => {
-  const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const listening = await new Promise<{ httpPort: number }>((resolve, reject) => {
       let out = '';
@@ -47,11 +47,11 @@ test('an invalid config file is refused naming the nested field, exit code 2', (
   try {
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ viewer: { skipBytes: 'lots' } }));
-    const r = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0']);
+    const r = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0']);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /viewer\.skipBytes: .*expected number/);
     writeFileSync(file, JSON.stringify({ auth: { publish: true } }));
-    const r2 = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0']);
+    const r2 = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0']);
     assert.equal(r2.status, 2, r2.stderr);
     assert.match(r2.stderr, /auth\.secret: required when auth\.publish or auth\.play is true/);
   } finally {

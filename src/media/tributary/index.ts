@@ -1,3 +1,4 @@
 /** The media framing over the transport (frames, configs, metadata and the session hello). */
 export * from './messages.js';
 export { FRAMING_VERSION } from './codes.js';
+export * from './session.js';

@@ -1,0 +1,176 @@
+/**
+ * The server's transport listener: UDP (and the TCP fallback on the same port number) for
+ * `tributary send` (publish) and `tributary play`. The handshake already proved the client holds
+ * the token for its identity (src/media/tributary/session.ts); the first message must be a
+ * hello naming the same role and stream. Publishers feed the same Stream model as RTMP, so
+ * every output serves them; players subscribe like any viewer.
+ */
+import { makeToken, type AuthPolicy } from '../auth.js';
+import { MediaParseError } from '../../media/frame.js';
+import { decodeMessage, encodeText, OPEN_PSK, parseSessionIdentity, type SessionIdentity } from '../../media/tributary/index.js';
+import { TransportServer, type TransportSession } from '../../net/index.js';
+import type { EncryptionMode } from '../../transport/api.js';
+import type { Logger } from '../log.js';
+import { PublishRefusedError } from '../Stream.js';
+import type { Registry } from '../Registry.js';
+import type { BackpressureLimits } from '../Subscriber.js';
+import { TransportPublisher } from './TransportPublisher.js';
+import { TransportSubscriber } from './TransportSubscriber.js';
+
+export interface TransportIngestOptions {
+  registry: Registry;
+  logger: Logger;
+  auth: AuthPolicy;
+  viewerLimits: BackpressureLimits;
+  /** Lowest encryption a client may use (default 'none': the client chooses). */
+  minEncryption?: EncryptionMode;
+  /** Delivery deadline for play sessions that don't ask for one, ms (default 600). */
+  playLatencyMs?: number;
+  /** A session must say hello within this long (default 10 s). */
+  helloTimeoutMs?: number;
+}
+
+export interface TransportIngestStats {
+  sessionsOpen: number;
+  sessionsTotal: number;
+  publishes: number;
+  plays: number;
+  refused: number;
+  /** Messages that did not parse or came out of turn. */
+  messagesDropped: number;
+}
+
+export class TransportIngest {
+  readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0 };
+  private server: TransportServer | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: TransportIngestOptions) {
+    this.log = o.logger.child({ component: 'transport' });
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    this.server = await TransportServer.listen({
+      port,
+      host,
+      encryption: this.o.minEncryption ?? 'none',
+      resolvePsk: (identity) => this.resolvePsk(identity),
+      logger: this.log,
+    });
+    this.server.on('session', (s) => this.onSession(s));
+    return this.server.port;
+  }
+
+  /** Datagrams the endpoint dropped before a session took them, by reason. */
+  get dropped(): Readonly<Record<string, number>> {
+    return this.server?.dropped ?? {};
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
+
+  /** The token the client must hold for this identity, or undefined to refuse the handshake. */
+  private resolvePsk(identity: string): string | undefined {
+    const id = parseSessionIdentity(identity);
+    if (!id) return undefined;
+    const needed = id.role === 'publish' ? this.o.auth.publish : this.o.auth.play;
+    if (id.expiry === undefined) return needed ? undefined : OPEN_PSK;
+    const secret = this.o.auth.secret;
+    if (!secret || id.expiry * 1000 <= Date.now()) return undefined;
+    return makeToken(secret, { action: id.role, app: id.app, key: id.key, expiresAt: id.expiry * 1000 });
+  }
+
+  private onSession(s: TransportSession): void {
+    const id = parseSessionIdentity(s.core.identity ?? '');
+    if (!id) return s.close('bad identity');
+    this.stats.sessionsOpen++;
+    this.stats.sessionsTotal++;
+    const remote = s.stats().paths[0]?.path ?? '?';
+    const name = `tributary-${s.id.toString(16)}`;
+    let role: ((data: Uint8Array) => void) | undefined;
+    let cleanup = (): void => undefined;
+    const timer = setTimeout(() => {
+      if (!role) this.refuse(s, 'no hello');
+    }, this.o.helloTimeoutMs ?? 10_000);
+    timer.unref();
+    s.on('message', (m) => {
+      if (role) return role(m.data);
+      role = this.hello(s, id, m.data, name, remote, (c) => (cleanup = c));
+      if (!role) this.stats.messagesDropped++;
+    });
+    s.on('closed', (reason) => {
+      clearTimeout(timer);
+      this.stats.sessionsOpen--;
+      cleanup();
+      this.log.info({ session: name, reason }, 'transport session closed');
+    });
+  }
+
+  /** Checks the hello against the identity the handshake proved; returns the message handler. */
+  private hello(s: TransportSession, id: SessionIdentity, data: Uint8Array, name: string, remote: string, onCleanup: (f: () => void) => void): ((data: Uint8Array) => void) | undefined {
+    let hello;
+    try {
+      hello = decodeMessage(data);
+    } catch (err) {
+      if (!(err instanceof MediaParseError)) throw err;
+      this.refuse(s, `first message does not parse: ${err.message}`);
+      return undefined;
+    }
+    if (hello.type !== 'hello') {
+      this.refuse(s, `expected hello, got ${hello.type}`);
+      return undefined;
+    }
+    if (hello.role !== id.role || hello.app !== id.app || hello.key !== id.key) {
+      this.refuse(s, 'hello does not match the handshake identity');
+      return undefined;
+    }
+    const app = this.o.registry.app(id.app);
+    const stream = app.stream(id.key);
+    if (id.role === 'publish') {
+      const pub = new TransportPublisher(name, remote, stream, (reason) => this.refuse(s, reason));
+      try {
+        stream.publish(pub);
+      } catch (err) {
+        if (!(err instanceof PublishRefusedError)) throw err;
+        app.release(stream);
+        this.refuse(s, err.message);
+        return undefined;
+      }
+      this.stats.publishes++;
+      s.sendFrame({ kind: 'control', data: encodeText('welcome', `publishing ${stream.path}`) });
+      this.log.info({ session: name, remote, stream: stream.path }, 'transport: publish');
+      onCleanup(() => {
+        stream.unpublish(pub);
+        this.o.registry.apps.get(stream.app)?.release(stream);
+      });
+      return (d) => {
+        const m = pub.handle(d);
+        if (!m) this.stats.messagesDropped++;
+        else if (m.type === 'end') s.close(`publisher ended: ${m.reason}`);
+        else if (m.type === 'hello' || m.type === 'welcome' || m.type === 'refuse') this.stats.messagesDropped++;
+      };
+    }
+    const sub = new TransportSubscriber(name, remote, this.o.viewerLimits, s, this.o.playLatencyMs ?? 600);
+    this.stats.plays++;
+    s.sendFrame({ kind: 'control', data: encodeText('welcome', `playing ${stream.path}`) });
+    this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive }, 'transport: play');
+    stream.subscribe(sub);
+    onCleanup(() => {
+      stream.unsubscribe(sub);
+      sub.close('session closed');
+      this.o.registry.apps.get(stream.app)?.release(stream);
+    });
+    return () => {
+      this.stats.messagesDropped++; // a player has nothing to say after hello but 'end'
+    };
+  }
+
+  private refuse(s: TransportSession, reason: string): void {
+    this.stats.refused++;
+    this.log.info({ session: s.id.toString(16), reason }, 'transport: refused');
+    s.sendFrame({ kind: 'control', data: encodeText('refuse', reason) });
+    // Let the refusal leave before the close frame ends the session.
+    setTimeout(() => s.close(reason), 200).unref();
+  }
+}

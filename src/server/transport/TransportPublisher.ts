@@ -1,0 +1,63 @@
+import { decodeMessage, type TributaryMessage } from '../../media/tributary/index.js';
+import { MediaParseError } from '../../media/frame.js';
+import type { Publisher } from '../Publisher.js';
+import type { Stream } from '../Stream.js';
+
+/** A capture time further than this from the server's clock is a lie or a broken clock: ignored. */
+const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/**
+ * The source side of one publish over the transport: media messages in, configs, metadata and
+ * frames pushed into the Stream. Tracks the ingest delay (server clock minus the sender's
+ * capture stamp). Drops and counts what it can't parse; never throws.
+ */
+export class TransportPublisher implements Publisher {
+  readonly protocol = 'tributary';
+  /** Smoothed age of frames on arrival, ms (undefined until a stamped frame came). */
+  ingestDelayMs: number | undefined;
+  lastIngestDelayMs: number | undefined;
+  dropped = 0;
+  frames = 0;
+
+  constructor(
+    readonly id: string,
+    readonly remoteAddress: string,
+    readonly stream: Stream,
+    private readonly kick: (reason: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  close(reason: string): void {
+    this.kick(reason);
+  }
+
+  /** One message after the hello; returns the decoded message (for the caller's end/hello checks) or undefined when dropped. */
+  handle(data: Uint8Array): TributaryMessage | undefined {
+    let m: TributaryMessage;
+    try {
+      m = decodeMessage(data);
+    } catch (err) {
+      if (!(err instanceof MediaParseError)) throw err;
+      this.dropped++;
+      return undefined;
+    }
+    if (m.type === 'config') this.stream.pushConfig(m.config);
+    else if (m.type === 'metadata') this.stream.pushMetadata(m.values);
+    else if (m.type === 'frame') {
+      const now = this.now();
+      const f = m.frame;
+      if (f.captureTime !== undefined) {
+        const age = now - f.captureTime;
+        if (Math.abs(age) <= MAX_CLOCK_SKEW_MS) {
+          this.lastIngestDelayMs = age;
+          this.ingestDelayMs = this.ingestDelayMs === undefined ? age : 0.9 * this.ingestDelayMs + 0.1 * age;
+        } else f.captureTime = now;
+      } else f.captureTime = now;
+      const before = this.stream.framesDropped;
+      this.stream.pushFrame(f, now);
+      if (this.stream.framesDropped !== before) this.dropped++;
+      else this.frames++;
+    }
+    return m;
+  }
+}
