@@ -1,0 +1,101 @@
+/**
+ * Opens a media session to a Tributary server: transport handshake keyed by the stream token,
+ * then hello -> welcome (or refuse). Used by `tributary send` (publish) and `tributary play`.
+ */
+import { decodeMessage, encodeHello, parseTributaryUrl, sessionIdentity, sessionPsk, tokenExpiry, type Role, type TributaryUrl } from '../media/tributary/index.js';
+import { TransportClient, type TransportSession } from '../net/index.js';
+import type { EncryptionMode } from '../transport/api.js';
+
+export interface ConnectMediaOptions {
+  encryption?: EncryptionMode;
+  /** 'force' = TCP only (--tcp); default 'auto' (UDP, TCP when UDP is blocked). */
+  tcp?: 'auto' | 'force' | 'never';
+  links?: string[];
+  connectTimeoutMs?: number;
+  /** Wait this long for the server's welcome after the handshake (default 5000 ms). */
+  welcomeTimeoutMs?: number;
+}
+
+export class MediaRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`the server refused: ${reason}`);
+    this.name = 'MediaRefusedError';
+  }
+}
+
+export interface MediaConnection {
+  url: TributaryUrl;
+  client: TransportClient;
+  session: TransportSession;
+  welcome: string;
+  /**
+   * Attaches the message handler. Messages that came right behind the welcome (a player's
+   * configs and first frames arrive in the same burst) are held until then and replayed first.
+   */
+  onMessage(handler: (data: Uint8Array) => void): void;
+}
+
+const quietLogger = { warn: () => {}, debug: () => {} };
+
+export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o: ConnectMediaOptions = {}): Promise<MediaConnection> {
+  const url = typeof rawUrl === 'string' ? parseTributaryUrl(rawUrl) : rawUrl;
+  if (url.token !== undefined && tokenExpiry(url.token) * 1000 <= Date.now()) throw new MediaRefusedError('token expired (checked locally; mint a new one with `tributary token`)');
+  const timeout = o.connectTimeoutMs ?? 10_000;
+  let client: TransportClient;
+  try {
+    client = await TransportClient.connect({
+      host: url.host,
+      port: url.port,
+      psk: sessionPsk(url.token),
+      identity: sessionIdentity(role, url.app, url.key, url.token),
+      encryption: o.encryption ?? 'all',
+      tcp: o.tcp ?? 'auto',
+      links: o.links,
+      connectTimeoutMs: timeout,
+      logger: quietLogger,
+    });
+  } catch (err) {
+    const why = url.token === undefined ? 'the server is down or unreachable, or the stream needs a token' : 'the server is down or unreachable, or the token is not valid for this stream';
+    throw new Error(`no session with ${url.host}:${url.port} within ${timeout} ms: ${why} (${(err as Error).message})`);
+  }
+  const session = client.session;
+  const held: Uint8Array[] = [];
+  const hold = (m: { data: Uint8Array }): void => void held.push(m.data);
+  try {
+    const welcome = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the server accepted the session but did not answer the hello')), o.welcomeTimeoutMs ?? 5000);
+      const done = (): void => {
+        clearTimeout(timer);
+        session.off('message', onMessage);
+        session.off('closed', onClosed);
+      };
+      const onMessage = (m: { data: Uint8Array }): void => {
+        let msg;
+        try {
+          msg = decodeMessage(m.data);
+        } catch {
+          return;
+        }
+        if (msg.type === 'welcome') {
+          done();
+          session.on('message', hold);
+          resolve(msg.note);
+        }
+        else if (msg.type === 'refuse') (done(), reject(new MediaRefusedError(msg.reason)));
+      };
+      const onClosed = (reason: string): void => (done(), reject(new Error(`session closed before the welcome: ${reason}`)));
+      session.on('message', onMessage);
+      session.on('closed', onClosed);
+      session.sendFrame({ kind: 'control', data: encodeHello(role, url.app, url.key) });
+    });
+    const onMessage = (handler: (data: Uint8Array) => void): void => {
+      session.off('message', hold);
+      for (const d of held.splice(0)) handler(d);
+      session.on('message', (m) => handler(m.data));
+    };
+    return { url, client, session, welcome, onMessage };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * `tributary send`: one input (the encoder's side) carried to a server over the transport.
+ * The input stays open whatever the network does: while the session is down, frames are dropped
+ * and counted, reconnection runs with exponential backoff, and a new session starts with the
+ * metadata and configs, then video from the next keyframe.
+ */
+import type { CodecConfig, MediaFrame } from '../../media/frame.js';
+import { encodeConfig, encodeFrame, encodeMetadata, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
+import type { EncryptionMode } from '../../transport/api.js';
+import { connectMedia, MediaRefusedError, type MediaConnection } from '../connectMedia.js';
+import { openInput, type MediaInput } from './inputs.js';
+
+export interface SenderOptions {
+  input: string | MediaInput;
+  output: string;
+  /** Delivery deadline of each frame, ms from its capture (default 600). */
+  latencyMs?: number;
+  encryption?: EncryptionMode;
+  /** Force the TCP fallback. */
+  tcp?: boolean;
+  links?: string[];
+  loop?: boolean;
+  /** Human-readable events (connected, lost, refused, retrying). */
+  log?: (line: string) => void;
+  /** Backoff bounds, ms (defaults 500 and 10000). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export type SenderState = 'connecting' | 'live' | 'reconnecting' | 'ended';
+
+export interface SenderStatus {
+  state: SenderState;
+  input: string;
+  server: string;
+  transport: 'udp' | 'tcp' | '-';
+  rttMs: number;
+  lossBeforeRepair: number;
+  lossAfterRepair: number;
+  /** Shares of packets sent that were FEC repairs and retransmissions. */
+  fecShare: number;
+  retransmitShare: number;
+  sendingBps: number;
+  targetBps: number;
+  mtu: number;
+  framesIn: number;
+  framesSent: number;
+  /** Frames dropped: by the transport (deadline/queue) and while no session was up. */
+  framesDropped: number;
+  reconnects: number;
+  lastError: string | undefined;
+}
+
+export class Sender {
+  private conn: MediaConnection | undefined;
+  private readonly url: TributaryUrl;
+  private readonly input: MediaInput;
+  private video: CodecConfig | undefined;
+  private audio: CodecConfig | undefined;
+  private metadata: Record<string, unknown> | undefined;
+  private waitingKeyframe = true;
+  private state: SenderState = 'connecting';
+  private closed = false;
+  private backoff: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private counts = { framesIn: 0, framesSent: 0, droppedOffline: 0, droppedByTransport: 0, reconnects: 0 };
+  private sentBytes = 0;
+  private rate = { at: Date.now(), bytes: 0, bps: 0 };
+  private lastError: string | undefined;
+  private endedResolve: ((reason: string) => void) | undefined;
+  readonly ended: Promise<string>;
+
+  private constructor(private readonly o: SenderOptions) {
+    this.url = parseTributaryUrl(o.output);
+    this.input = typeof o.input === 'string' ? openInput(o.input, { loop: o.loop }) : o.input;
+    this.backoff = o.minBackoffMs ?? 500;
+    this.ended = new Promise((r) => (this.endedResolve = r));
+  }
+
+  /** Opens the input, then connects; resolves once the input listens (the session may still be coming). */
+  static async start(o: SenderOptions): Promise<Sender> {
+    const s = new Sender(o);
+    await s.input.start({
+      config: (c) => s.onConfig(c),
+      metadata: (v) => s.onMetadata(v),
+      frame: (f) => s.onFrame(f),
+      end: (reason) => void s.finish(reason),
+    });
+    void s.connect();
+    return s;
+  }
+
+  get inputDescription(): string {
+    return this.input.describe;
+  }
+
+  /** The input object (tests read the RTMP input's bound port from it). */
+  get mediaInput(): MediaInput {
+    return this.input;
+  }
+
+  status(): SenderStatus {
+    const now = Date.now();
+    if (now - this.rate.at >= 1000) {
+      this.rate.bps = ((this.sentBytes - this.rate.bytes) * 8 * 1000) / (now - this.rate.at);
+      this.rate = { at: now, bytes: this.sentBytes, bps: this.rate.bps };
+    }
+    const st = this.conn && !this.conn.session.isClosed ? this.conn.session.stats() : undefined;
+    const sent = st?.packetsSent ?? 0;
+    return {
+      state: this.state,
+      input: this.input.describe,
+      server: `${this.url.host}:${this.url.port}`,
+      transport: !this.conn ? '-' : this.conn.client.received.tcp > this.conn.client.received.udp ? 'tcp' : 'udp',
+      rttMs: Math.round(st?.srttMs ?? 0),
+      lossBeforeRepair: st?.lossBeforeRepair ?? 0,
+      lossAfterRepair: st?.lossAfterRepair ?? 0,
+      fecShare: sent ? (st?.fecPacketsSent ?? 0) / sent : 0,
+      retransmitShare: sent ? (st?.retransmits ?? 0) / sent : 0,
+      sendingBps: Math.round(this.rate.bps),
+      targetBps: Math.round(st?.targetBitrateBps ?? 0),
+      mtu: st?.mtu ?? 0,
+      framesIn: this.counts.framesIn,
+      framesSent: this.counts.framesSent,
+      framesDropped: this.counts.droppedOffline + this.counts.droppedByTransport,
+      reconnects: this.counts.reconnects,
+      lastError: this.lastError,
+    };
+  }
+
+  async close(reason = 'sender closed'): Promise<void> {
+    await this.finish(reason);
+  }
+
+  private async finish(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'ended';
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const c = this.conn;
+    this.conn = undefined;
+    if (c && !c.session.isClosed) {
+      c.session.sendFrame({ kind: 'control', data: encodeText('end', reason) });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await c?.client.close();
+    await this.input.close();
+    this.endedResolve?.(reason);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const conn = await connectMedia(this.url, 'publish', {
+        encryption: this.o.encryption ?? 'all',
+        tcp: this.o.tcp ? 'force' : 'auto',
+        links: this.o.links,
+        connectTimeoutMs: 5000,
+      });
+      if (this.closed) return void conn.client.close();
+      this.conn = conn;
+      this.state = 'live';
+      this.backoff = this.o.minBackoffMs ?? 500;
+      this.lastError = undefined;
+      this.o.log?.(`connected to ${this.url.host}:${this.url.port}: ${conn.welcome}`);
+      conn.session.on('message-dropped', () => this.counts.droppedByTransport++);
+      conn.session.on('closed', (reason) => this.lost(conn, reason));
+      conn.onMessage(() => undefined);
+      if (this.metadata) this.control(encodeMetadata(this.metadata));
+      for (const c of [this.video, this.audio]) if (c) this.control(encodeConfig(c));
+      this.waitingKeyframe = true;
+    } catch (err) {
+      const e = err as Error;
+      this.lastError = e.message;
+      if (err instanceof MediaRefusedError && /token expired/.test(e.message)) {
+        this.o.log?.(e.message);
+        return void this.finish(e.message);
+      }
+      this.retry(e.message);
+    }
+  }
+
+  private lost(conn: MediaConnection, reason: string): void {
+    if (this.conn !== conn || this.closed) return;
+    this.conn = undefined;
+    void conn.client.close();
+    this.lastError = `session lost: ${reason}`;
+    this.retry(this.lastError);
+  }
+
+  private retry(why: string): void {
+    if (this.closed) return;
+    this.state = 'reconnecting';
+    this.o.log?.(`${why}; retrying in ${(this.backoff / 1000).toFixed(1)} s (the encoder stays connected)`);
+    this.retryTimer = setTimeout(() => {
+      this.counts.reconnects++;
+      void this.connect();
+    }, this.backoff);
+    this.backoff = Math.min(this.o.maxBackoffMs ?? 10_000, this.backoff * 2);
+  }
+
+  private onConfig(c: CodecConfig): void {
+    if (c.kind === 'video') this.video = c;
+    else this.audio = c;
+    if (this.conn) this.control(encodeConfig(c));
+  }
+
+  private onMetadata(v: Record<string, unknown>): void {
+    this.metadata = v;
+    if (this.conn) this.control(encodeMetadata(v));
+  }
+
+  private onFrame(f: MediaFrame): void {
+    this.counts.framesIn++;
+    if (f.kind === 'data') return;
+    const conn = this.conn;
+    if (!conn) return void this.counts.droppedOffline++;
+    if (f.kind === 'video') {
+      if (f.keyframe) this.waitingKeyframe = false;
+      if (this.waitingKeyframe) return void this.counts.droppedOffline++;
+    }
+    f.captureTime ??= Date.now();
+    const data = encodeFrame(f);
+    const latency = this.o.latencyMs ?? this.url.latencyMs ?? 600;
+    // The deadline counts from capture: time the frame already spent here is taken off.
+    const deadlineMs = Math.max(1, latency - (Date.now() - f.captureTime));
+    conn.session.sendFrame({ kind: f.kind, data, deadlineMs, keyframe: f.keyframe, reference: f.reference, timestamp: f.dts });
+    this.sentBytes += data.length;
+    this.counts.framesSent++;
+  }
+
+  private control(data: Uint8Array): void {
+    this.conn?.session.sendFrame({ kind: 'control', data });
+  }
+}
