@@ -56,6 +56,13 @@ export class Metrics {
         for (const s of registry.streams()) for (const [p, n] of Object.entries(s.viewerCounts())) this.inc({ protocol: p }, n);
       },
     });
+    new Gauge({
+      name: 'tributary_ingest_delay_ms', help: 'Age of the latest frame on arrival (server clock minus the sender capture stamp), by stream', labelNames: ['stream'], registers,
+      collect() {
+        this.reset();
+        for (const s of registry.streams()) if (s.isLive && s.ingestDelayMs !== undefined) this.set({ stream: s.path }, s.ingestDelayMs);
+      },
+    });
     const listenerGauge = (name: string, help: string, pick: (s: ListenerStats) => number | undefined) =>
       new Gauge({
         name, help, labelNames: ['listener'], registers,
