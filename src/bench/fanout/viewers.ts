@@ -30,6 +30,8 @@ export class FlvViewer {
     url: string,
     private readonly sentAt: (id: number) => number | undefined,
     private readonly window: { from: number; until: number },
+    /** Every frame with an id, as it arrives (performance.now()): for benches that judge more than delay. */
+    private readonly onFrame?: (id: number, kind: 'video' | 'audio', at: number) => void,
   ) {
     const started = performance.now();
     this.req = request(url, { agent: false }, (res) => {
@@ -64,6 +66,7 @@ export class FlvViewer {
       if (o.type !== 'frame') continue;
       if (o.frame.kind === 'video' && this.stats.joinMs === undefined) this.stats.joinMs = now - started;
       const id = frameId(o.frame);
+      if (id !== undefined && o.frame.kind !== 'data') this.onFrame?.(id, o.frame.kind, now);
       const sent = id === undefined ? undefined : this.sentAt(id);
       if (sent === undefined || sent < this.window.from || sent > this.window.until) continue;
       this.stats.delays.push(now - sent);

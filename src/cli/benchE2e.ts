@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+/** `tributary bench e2e`: sender -> emulated link -> server -> HTTP-FLV and `tributary play` viewers. */
+export function registerBenchE2e(program: Command): void {
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
+  bench
+    .command('e2e')
+    .description('the contribution path on loopback in real time: synthetic source -> tributary send -> link emulator -> server -> HTTP-FLV and tributary play viewers')
+    .option('--trace <file>', 'Mahimahi trace: a path or a name in ../shared/traces')
+    .option('--rate <mbps>', 'link rate, Mbit/s', num)
+    .option('--rtt <ms>', 'round-trip propagation delay', num, 0)
+    .option('--jitter <ms>', 'delay jitter (std dev), ms', num, 0)
+    .option('--loss <pct>', 'random loss, percent', num, 0)
+    .option('--burst <len>', 'mean loss burst length', num, 1)
+    .option('--bitrate <mbps>', 'media bitrate', num, 1.2)
+    .option('--latency <ms>', 'delivery deadline from capture', num, 600)
+    .option('--duration <s>', 'measured seconds', num, 20)
+    .option('--seed <n>', 'random seed', num, 1)
+    .option('--trace-offset <s>', 'where in the trace to start', num, 0)
+    .option('--json', 'end with one JSON line per viewer output', false)
+    .action(async (o) => {
+      const { runE2e, formatE2e } = await import('../bench/e2e/run.js');
+      const results = await runE2e(o);
+      console.log(formatE2e(results));
+      if (o.json) for (const r of results) console.log(JSON.stringify(r));
+      process.exit(0);
+    });
+}
