@@ -17,8 +17,8 @@ export interface ConnectMediaOptions {
 }
 
 export class MediaRefusedError extends Error {
-  constructor(readonly reason: string) {
-    super(`the server refused: ${reason}`);
+  constructor(readonly reason: string, local = false) {
+    super(local ? `not sent: ${reason}` : `the server refused: ${reason}`);
     this.name = 'MediaRefusedError';
   }
 }
@@ -39,7 +39,7 @@ const quietLogger = { warn: () => {}, debug: () => {} };
 
 export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o: ConnectMediaOptions = {}): Promise<MediaConnection> {
   const url = typeof rawUrl === 'string' ? parseTributaryUrl(rawUrl) : rawUrl;
-  if (url.token !== undefined && tokenExpiry(url.token) * 1000 <= Date.now()) throw new MediaRefusedError('token expired (checked locally; mint a new one with `tributary token`)');
+  if (url.token !== undefined && tokenExpiry(url.token) * 1000 <= Date.now()) throw new MediaRefusedError('the token expired (mint a new one with `tributary token`)', true);
   const timeout = o.connectTimeoutMs ?? 10_000;
   let client: TransportClient;
   try {

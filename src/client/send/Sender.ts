@@ -172,7 +172,7 @@ export class Sender {
     } catch (err) {
       const e = err as Error;
       this.lastError = e.message;
-      if (err instanceof MediaRefusedError && /token expired/.test(e.message)) {
+      if (err instanceof MediaRefusedError && /expired/.test(e.message)) {
         this.o.log?.(e.message);
         return void this.finish(e.message);
       }
