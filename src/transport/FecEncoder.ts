@@ -1,8 +1,8 @@
 /**
  * The sending half of FEC: groups consecutive first transmissions of one class (audio or
- * video) into blocks and produces their repair frames when a block closes. A block closes at
- * the end of an audio message (audio cannot wait), at the end of a keyframe, or at the end of a
- * video message once it holds `videoK` sources or is older than `maxAgeMs`.
+ * video) into blocks and produces their repair frames when a block closes: at the end of a
+ * message once the block holds `audioK` audio or `videoK` video sources, at the end of a
+ * keyframe, or once it is older than `maxAgeMs`.
  *
  * Calling rules: `assign` before encoding a DATA frame (it gives the group and index to put in
  * it), `addSource` with the frame's encoding, `endMessage` when the message's last fragment
@@ -28,7 +28,7 @@ export class FecEncoder {
   private blocks = new Map<'audio' | 'video', Block>();
   repairsMade = 0;
 
-  constructor(private readonly policy: FecPolicy, private readonly videoK = 10, private readonly maxAgeMs = 40) {}
+  constructor(private readonly policy: FecPolicy, private readonly videoK = 10, private readonly maxAgeMs = 40, private readonly audioK = 3) {}
 
   /** Group and index for the next source of this class, or undefined if FEC is off for it now. */
   assign(now: number, cls: 'audio' | 'video', lossRate: number): { group: number; index: number } | undefined {
@@ -55,7 +55,10 @@ export class FecEncoder {
   endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number): FecRepairFrame[] {
     const b = this.blocks.get(cls);
     if (!b || b.sources.length === 0) return [];
-    const close = cls === 'audio' || keyframe || b.sources.length >= this.videoK || now - b.openedAt >= this.maxAgeMs || b.sources.length >= MAX_FEC_K;
+    // Audio packets are small and come every ~20 ms: one repair per packet doubled them on the
+    // wire; a group of `audioK` keeps the repair within ~40 ms of its first packet.
+    const full = cls === 'audio' ? b.sources.length >= this.audioK : keyframe || b.sources.length >= this.videoK;
+    const close = full || now - b.openedAt >= this.maxAgeMs || b.sources.length >= MAX_FEC_K;
     if (!close) return [];
     this.blocks.delete(cls);
     const k = b.sources.length;
