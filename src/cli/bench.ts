@@ -2,16 +2,11 @@ import { Command, Option } from 'commander';
 import { DEFAULTS, type BenchOptions } from '../bench/transport/Options.js';
 import { benchTransport } from '../bench/transport/benchTransport.js';
 import { formatTable } from '../bench/transport/Report.js';
-
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
-  return n;
-};
+import { benchCommand, num } from './options.js';
 
 /** Adds `bench` with its subcommands to the CLI. Returns the `bench` command so others can add theirs. */
 export function registerBench(program: Command): Command {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
+  const bench = benchCommand(program);
   bench
     .command('transport')
     .description('live media through the link emulator: tributary vs SRT, judged as a decoder would')

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
-
-const num = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
-  return n;
-};
+import { benchCommand, num } from './options.js';
 
 /** `tributary bench e2e`: sender -> emulated link -> server -> HTTP-FLV and `tributary play` viewers. */
 export function registerBenchE2e(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
+  const bench = benchCommand(program);
   bench
     .command('e2e')
     .description('the contribution path on loopback in real time: synthetic source -> tributary send -> link emulator -> server -> HTTP-FLV and tributary play viewers')

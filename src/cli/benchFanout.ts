@@ -1,14 +1,9 @@
 import { Option, type Command } from 'commander';
-
-const num = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
-  return n;
-};
+import { benchCommand, num } from './options.js';
 
 /** `tributary bench fanout`: one RTMP publisher, N HTTP-FLV viewers; tributary vs Node-Media-Server. */
 export function registerBenchFanout(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
+  const bench = benchCommand(program);
   bench
     .command('fanout')
     .description('one RTMP publisher, many HTTP-FLV viewers on loopback: delay, join time, server CPU and memory; tributary vs node-media-server')

@@ -14,6 +14,7 @@ import { Server } from '../../server/Server.js';
 import { parseConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { summarize, type LatencySummary } from '../percentiles.js';
+import { formatColumns } from '../table.js';
 import { FlvViewer } from '../fanout/viewers.js';
 import { AUDIO_CONFIG, frameId, makeSource, toMediaFrame, VIDEO_CONFIG } from '../fanout/stream.js';
 import { DEFAULTS, makeBottleneck, makeLinks, type BenchOptions } from '../transport/Options.js';
@@ -148,10 +149,7 @@ export function formatE2e(results: E2eResult[]): string {
     ['longest video gap ms', (r) => String(r.maxStallMs)],
     ['sender wire kbit/s', (r) => String(r.wireKbps)],
   ];
-  const header = ['', ...results.map((r) => r.output)];
-  const lines = [header, ...rows.map(([n, f]) => [n, ...results.map(f)])];
-  const w = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return lines.map((l) => l.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n');
+  return formatColumns(results.map((r) => r.output), results, rows);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { RtmpPushClient } from '../../server/rtmp/RtmpPushClient.js';
 import { summarize, type LatencySummary } from '../percentiles.js';
+import { formatColumns } from '../table.js';
 import { startServer, type ServerImpl } from './servers.js';
 import { AUDIO_CONFIG, makeSource, toMediaFrame, VIDEO_CONFIG } from './stream.js';
 import { FlvViewer } from './viewers.js';
@@ -139,10 +140,7 @@ export function formatFanout(results: FanoutResult[]): string {
     ['server RSS MiB', (r) => `${r.serverRssMiB}`],
     ['egress Mbit/s', (r) => `${r.egressMbps}`],
   ];
-  const header = ['', ...results.map((r) => r.impl)];
-  const lines = [header, ...rows.map(([name, f]) => [name, ...results.map(f)])];
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+  return formatColumns(results.map((r) => r.impl), results, rows);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Judgement } from './Judge.js';
 import type { OracleResult } from './Oracle.js';
+import { formatColumns } from '../table.js';
 
 /** One implementation's result, in the issue's JSON shape. */
 export interface BenchResult {
@@ -46,8 +47,5 @@ export function formatTable(results: BenchResult[]): string {
     ['media / wire kbps', (r) => `${r.mediaKbps} / ${r.wireKbps}`],
     ['oracle audio / video', (r) => `${r.oracle.audio.onTimeRatio} / ${r.oracle.video.onTimeRatio}`],
   ];
-  const head = ['', ...results.map((r) => r.impl)];
-  const table = [head, ...rows.map(([name, f]) => [name, ...results.map(f)])];
-  const widths = head.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  return table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')).join('\n');
+  return formatColumns(results.map((r) => r.impl), results, rows);
 }
