@@ -1,13 +1,25 @@
 /**
  * One path of a session: a local link (client) or a peer address (server), with its own RTT,
- * loss, MTU and validation state. Until a path is validated (cookie on the first path, a
- * PATH_CHALLENGE answered on later ones), at most 3x the bytes received on it may be sent.
+ * loss, MTU, validation state and, because links of a bonded uplink differ by 10x in capacity
+ * and RTT, its own congestion controller, pacer, bytes in flight and packet sequence (loss is
+ * detected per path: a slow path's packets are not "lost" because a fast path's later ones
+ * were acked first). Until a path is validated (cookie on the first path, a PATH_CHALLENGE
+ * answered on later ones), at most 3x the bytes received on it may be sent.
  */
 import { MtuProber } from './MtuProber.js';
 import { RttEstimator } from './RttEstimator.js';
+import { Pacer } from './Pacer.js';
+import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import type { PathStats } from './api.js';
 
+/** Rates and shares are measured over windows of this length. */
+const RATE_WINDOW_MS = 1000;
+
 export class Path {
+  /**
+   * probing: not yet validated, or re-admitted after an outage and ramping up from a low rate;
+   * active: carries media; down: silent, out of the schedule, probed until it answers again.
+   */
   state: PathStats['state'] = 'probing';
   validated = false;
   /**
@@ -18,6 +30,7 @@ export class Path {
   local = false;
   readonly rtt: RttEstimator;
   readonly mtu: MtuProber;
+  readonly pacer: Pacer;
   bytesSent = 0;
   bytesReceived = 0;
   lastReceived = -Infinity;
@@ -34,12 +47,45 @@ export class Path {
   lossRate = 0;
   packetsSent = 0;
   packetsLost = 0;
-  sendRateBps = 0;
-  share = 1;
 
-  constructor(readonly key: string, initialMtu: number, maxMtu: number, initialRtt: number) {
+  // Per-path sending state.
+  bytesInFlight = 0;
+  /** Sequence of ack-eliciting packets sent on this path, and the largest of them acked. */
+  nextSeq = 0;
+  largestAckedSeq = -1;
+  /** When a packet sent on this path was last acked (through any path). */
+  lastAckAt = -Infinity;
+  delivered = 0;
+  deliveredTime = 0;
+  /** Outcomes since the last congestion feedback (bonded sessions feed per-path loss). */
+  intervalAcked = 0;
+  intervalLost = 0;
+
+  // Health: silence takes a path down; probes bring it back after a hold that grows with flaps.
+  downAt = -Infinity;
+  downCount = 0;
+  holdUntil = -Infinity;
+  probeOk = 0;
+  nextProbeAt = -Infinity;
+  /** A PING is owed on this path (probe of a down path, or keepalive of an idle bonded one). */
+  probeDue = false;
+  readmittedAt = -Infinity;
+  /** Probe PINGs in flight on a down path: packet number -> send time. */
+  readonly probes = new Map<number, number>();
+
+  // Rate window.
+  private windowStart = 0;
+  private windowBytes = 0;
+  private windowData = 0;
+  /** Data packets sent on this path in the last full window, and all paths' total then. */
+  dataPacketsLastWindow = 0;
+  sendRateBps = 0;
+  share = 0;
+
+  constructor(readonly key: string, initialMtu: number, maxMtu: number, initialRtt: number, public cc: SendAlgorithm) {
     this.rtt = new RttEstimator(initialRtt);
     this.mtu = new MtuProber(initialMtu, maxMtu);
+    this.pacer = new Pacer(cc.pacingRateBps(), 5, initialMtu);
   }
 
   /** May `bytes` more go out on this path under the 3x anti-amplification rule? */
@@ -47,9 +93,51 @@ export class Path {
     return this.validated || this.local || this.bytesSent + bytes <= 3 * this.bytesReceived;
   }
 
+  /** Validated and not down: may carry media. */
+  get usable(): boolean {
+    return this.validated && this.state !== 'down';
+  }
+
   onPacketOutcome(lost: boolean): void {
-    if (lost) this.packetsLost++;
+    if (lost) {
+      this.packetsLost++;
+      this.intervalLost++;
+    } else this.intervalAcked++;
     this.lossRate = 0.98 * this.lossRate + (lost ? 0.02 : 0);
+  }
+
+  /** Loss fraction since the last call (sender's view), or NaN with no outcomes. */
+  takeIntervalLoss(): number {
+    const n = this.intervalAcked + this.intervalLost;
+    const loss = n ? this.intervalLost / n : NaN;
+    this.intervalAcked = this.intervalLost = 0;
+    return loss;
+  }
+
+  /**
+   * How long a path with data in flight may go without an ack before it counts as dead: at
+   * least 250 ms and twice its RTT, and more when its RTT swings (4 variances above the mean),
+   * so a link whose RTT jumps from 100 to 1200 ms is slow, not dead.
+   */
+  silenceLimit(): number {
+    return Math.max(250, 2 * this.rtt.smoothed, this.rtt.smoothed + 4 * this.rtt.rttVar);
+  }
+
+  countSent(now: number, bytes: number, data: boolean): void {
+    this.rollWindow(now);
+    this.windowBytes += bytes;
+    if (data) this.windowData++;
+  }
+
+  /** Closes the rate window when due; returns true if it closed (the session then recomputes shares). */
+  rollWindow(now: number): boolean {
+    if (now - this.windowStart < RATE_WINDOW_MS) return false;
+    const span = Math.max(RATE_WINDOW_MS, now - this.windowStart);
+    this.sendRateBps = Math.round((this.windowBytes * 8000) / span);
+    this.dataPacketsLastWindow = this.windowData;
+    this.windowBytes = this.windowData = 0;
+    this.windowStart = now;
+    return true;
   }
 
   stats(): PathStats {
@@ -62,6 +150,8 @@ export class Path {
       lossRate: this.lossRate,
       sendRateBps: this.sendRateBps,
       share: this.share,
+      targetBitrateBps: Math.round(this.cc.targetBitrateBps()),
+      bytesInFlight: this.bytesInFlight,
     };
   }
 }

@@ -23,15 +23,14 @@ import { MAX_NACKS } from '../wire/nack.js';
 import type { FecRepairFrame } from '../wire/fecRepair.js';
 import { PacketProtection, TAG_LEN } from './crypto/PacketProtection.js';
 import { macEqual } from './crypto/keys.js';
-import type { Datagram, EncryptionMode, MessageMeta, Session as ISession, SessionEvent, SessionStats, StreamOptions } from './api.js';
+import type { Datagram, EncryptionMode, MessageMeta, PathStats, Session as ISession, SessionEvent, SessionStats, StreamOptions } from './api.js';
 import { ClientHandshake, type Established } from './Handshake.js';
 import { ReplayWindow } from './ReplayWindow.js';
 import { AckTracker } from './AckTracker.js';
 import { RecvStream, type Delivered } from './Reassembly.js';
 import { SendQueue, type OutFragment, type OutMessage, type OutStream } from './SendQueue.js';
 import { Path } from './Path.js';
-import { BestPathScheduler, type PathScheduler } from './PathScheduler.js';
-import { Pacer } from './Pacer.js';
+import { bestPath, canTake, copyPaths, mediaPath, targetBitrate, type BondMode } from './Bonding.js';
 import { DelayLossController } from './cc/DelayLossController.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import { BinomialFecPolicy } from './FecPolicy.js';
@@ -57,6 +56,8 @@ interface SentPacket {
   time: number;
   bytes: number;
   path: Path;
+  /** Position among the ack-eliciting packets of its path (per-path loss detection). */
+  seq: number;
   frag: OutFragment | undefined;
   opens: number[] | undefined;
   ackEliciting: boolean;
@@ -78,7 +79,24 @@ export interface SessionInit extends CommonOptions {
   clientPublicKey?: Uint8Array;
 }
 
-type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout';
+type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout' | 'path-down';
+
+/** A media frame waiting to go out again on another path (redundant and auto bonding). */
+interface Copy {
+  path: Path;
+  frag: OutFragment | undefined;
+  frame: DataFrame | FecRepairFrame;
+  /** Worthless after this (the message's deadline), ms. */
+  until: number;
+}
+const MAX_COPIES = 1024;
+/** A down path is probed this often (at least; more with a long RTT). */
+const PROBE_INTERVAL = 200;
+/** Answered probes (and a hold that doubles with each outage) before a down path carries media again. */
+const PROBES_TO_READMIT = 3;
+const MAX_HOLD = 10_000;
+/** A bonded link that sent nothing for this long gets a PING. */
+const IDLE_PING = 500;
 
 export class Session implements ISession {
   readonly id: bigint;
@@ -102,9 +120,15 @@ export class Session implements ISession {
 
   private readonly paths: Path[] = [];
   private readonly pathByKey = new Map<string, Path>();
-  private readonly scheduler: PathScheduler;
-  private readonly cc: SendAlgorithm;
-  private readonly pacer: Pacer;
+  private readonly bond: BondMode;
+  private readonly newCc: (readmit: boolean) => SendAlgorithm;
+  private readonly minBps: number;
+  private readonly copies: Copy[] = [];
+  private copyBytes = 0;
+  private copyWindowBytes = 0;
+  private copyWindowStart = 0;
+  private copyBps = 0;
+  private pathsDowned = 0;
   private readonly fecEnc: FecEncoder | undefined;
   private readonly fecDec = new FecDecoder();
   private readonly repairs: { frame: FecRepairFrame; priority: number }[] = [];
@@ -115,8 +139,6 @@ export class Session implements ISession {
   private largestAcked = -1;
   private lossTimer = Infinity;
   private rtoBackoff = 0;
-  private delivered = 0;
-  private deliveredTime = 0;
   private readonly replay = new ReplayWindow();
   private readonly acks: AckTracker;
 
@@ -151,7 +173,7 @@ export class Session implements ISession {
     packetsSent: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, fecPacketsSent: 0,
     messagesDropped: 0, dataPacketsSent: 0, dataPacketsLost: 0, deadlineMessages: 0, deadlineLost: 0,
   };
-  private readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0 };
+  private readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0, 'path-down': 0 };
   private readonly dropped: Record<string, number> = {};
 
   constructor(init: SessionInit) {
@@ -170,9 +192,13 @@ export class Session implements ISession {
       fec: init.fec ?? true,
     };
     this.mode = init.encryption ?? 'all';
-    this.scheduler = init.scheduler ?? new BestPathScheduler();
-    this.cc = init.congestion ?? new DelayLossController({ initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps });
-    this.pacer = new Pacer(this.cc.pacingRateBps(), 5, this.o.initialMtu);
+    this.bond = init.bond ?? 'single';
+    this.minBps = init.minBitrateBps ?? 100_000;
+    // Each path has its own controller. A path re-admitted after an outage starts low and
+    // earns its rate back, so a flaky link does not get a full share the moment it answers.
+    this.newCc = (readmit) => init.congestion?.() ?? new DelayLossController({
+      initialBps: readmit ? Math.max(this.minBps, 2 * this.minBps) : init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
+    });
     this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.nextStreamId = init.role === 'client' ? 0 : 1;
@@ -280,15 +306,37 @@ export class Session implements ISession {
       retransmitsByCause: { ...this.retransmitCauses },
       fecPacketsSent: this.st.fecPacketsSent,
       fecRecovered: this.fecDec.recovered,
-      targetBitrateBps: this.cc.targetBitrateBps(),
-      pacingRateBps: this.cc.pacingRateBps(),
+      targetBitrateBps: this.targetBitrateBps(),
+      pacingRateBps: this.pacingRateBps(),
       mtu: primary.mtu.mtu,
       messagesDropped: this.st.messagesDropped,
       dropped,
-      paths: this.paths.map((p) => p.stats()),
+      paths: this.pathStats(),
       encryption: this.mode,
       lossEstimate: this.lossEstimate,
+      bond: this.bond,
+      copyBytes: this.copyBytes,
+      pathsDowned: this.pathsDowned,
     };
+  }
+
+  private pathStats(): PathStats[] {
+    let total = 0;
+    for (const p of this.paths) total += p.dataPacketsLastWindow;
+    for (const p of this.paths) p.share = total ? p.dataPacketsLastWindow / total : 0;
+    return this.paths.map((p) => p.stats());
+  }
+
+  private targetBitrateBps(): number {
+    return targetBitrate(this.bond, this.paths, this.primaryPath(), this.copyBps, this.minBps);
+  }
+
+  /** What the paths that carry media can send together (the queue's drain rate). */
+  private pacingRateBps(): number {
+    if (this.bond === 'single') return this.primaryPath().cc.pacingRateBps();
+    let sum = 0;
+    for (const p of this.paths) if (p.usable) sum += p.cc.pacingRateBps();
+    return sum || this.primaryPath().cc.pacingRateBps();
   }
 
   // ---------------------------------------------------------------- receive
@@ -354,7 +402,9 @@ export class Session implements ISession {
     }
     path.bytesReceived += data.length;
     path.lastReceived = now;
-    if (path.state === 'down') path.state = path.validated ? 'active' : 'probing';
+    // A bonded sender brings a down link back only through its probes (hysteresis); otherwise
+    // hearing from a path again is enough.
+    if (path.state === 'down' && (this.role === 'server' || this.bond === 'single')) path.state = path.validated ? 'active' : 'probing';
     let ackEliciting = false;
     let dataSeen = false;
     // STREAM_OPEN first: in 'headers' mode DATA sits in the clear section, ahead of it on the wire.
@@ -479,7 +529,15 @@ export class Session implements ISession {
       case 'feedback': {
         const loss = f.loss / 65535;
         this.lossEstimate = 0.7 * this.lossEstimate + 0.3 * loss;
-        this.cc.onFeedback(now, loss, f.recvRateKbps * 1000);
+        if (this.bond === 'single') {
+          this.primaryPath().cc.onFeedback(now, loss, f.recvRateKbps * 1000);
+          return;
+        }
+        // The receiver's loss mixes all paths; each path's controller gets its own, from acks.
+        for (const p of this.paths) {
+          const l = p.takeIntervalLoss();
+          if (p.usable && !Number.isNaN(l)) p.cc.onFeedback(now, l, NaN);
+        }
         return;
       }
     }
@@ -518,44 +576,92 @@ export class Session implements ISession {
 
   private onAck(now: number, f: AckFrame): void {
     if (f.largest >= this.nextPn) return this.drop('ack-unsent');
+    this.onProbeAcks(now, f);
     const first = this.sent.keys().next();
     const lowest = first.done ? this.nextPn : first.value;
-    let newestAcked: SentPacket | undefined;
-    let ackedBytes = 0;
+    // The newest packet acked on each path gives that path its RTT and delivery-rate sample.
+    const newest = this.ackedNewest;
+    newest.clear();
+    const ackedBytes = this.ackedBytes;
+    ackedBytes.clear();
     forEachAckRange(f, (lo, hi) => {
       for (let pn = Math.max(lo, lowest); pn <= hi; pn++) {
         const p = this.sent.get(pn);
         if (!p) continue;
         this.sent.delete(pn);
-        if (p.ackEliciting) this.bytesInFlight -= p.bytes;
-        ackedBytes += p.bytes;
-        this.delivered += p.bytes;
-        this.deliveredTime = now;
-        if (!newestAcked || p.pn > newestAcked.pn) newestAcked = p;
+        const path = p.path;
+        if (p.ackEliciting) {
+          this.bytesInFlight -= p.bytes;
+          path.bytesInFlight -= p.bytes;
+        }
+        ackedBytes.set(path, (ackedBytes.get(path) ?? 0) + p.bytes);
+        path.delivered += p.bytes;
+        path.deliveredTime = now;
+        path.lastAckAt = now;
+        if (p.seq > path.largestAckedSeq) path.largestAckedSeq = p.seq;
+        const n = newest.get(path);
+        if (!n || p.pn > n.pn) newest.set(path, p);
         this.onAcked(p);
       }
     });
-    if (!newestAcked) return;
+    if (!newest.size) return;
     this.rtoBackoff = 0;
     if (f.largest > this.largestAcked) this.largestAcked = f.largest;
-    const path = newestAcked.path;
-    let rttSample = NaN;
-    if (newestAcked.pn === f.largest && newestAcked.ackEliciting) {
-      rttSample = now - newestAcked.time;
-      path.rtt.update(rttSample, f.ackDelay / 10);
+    for (const [path, p] of newest) {
+      let rttSample = NaN;
+      // Only the largest acked has a trustworthy ack delay; a path whose newest acked packet
+      // is older still gets its sample from the time since it was sent, less nothing: it is
+      // an upper bound, which the estimator's minimum filter and smoothing absorb.
+      if (p.ackEliciting && (p.pn === f.largest || this.bond !== 'single')) {
+        rttSample = now - p.time;
+        path.rtt.update(rttSample, p.pn === f.largest ? f.ackDelay / 10 : 0);
+      }
+      const interval = now - p.deliveredTime;
+      const rate = interval > 0 ? ((path.delivered - p.delivered) * 8000) / interval : NaN;
+      path.cc.onAck(now, {
+        ackedBytes: ackedBytes.get(path)!,
+        rttMs: rttSample,
+        minRttMs: path.rtt.minRtt,
+        srttMs: path.rtt.smoothed,
+        deliveryRateBps: rate,
+        appLimited: p.appLimited,
+        oneWayDelayMs: p.pn === f.largest ? f.recvTime / 10 - p.time : NaN,
+      });
     }
-    const interval = now - newestAcked.deliveredTime;
-    const rate = interval > 0 ? ((this.delivered - newestAcked.delivered) * 8000) / interval : NaN;
-    this.cc.onAck(now, {
-      ackedBytes,
-      rttMs: rttSample,
-      minRttMs: path.rtt.minRtt,
-      srttMs: path.rtt.smoothed,
-      deliveryRateBps: rate,
-      appLimited: newestAcked.appLimited,
-      oneWayDelayMs: newestAcked.pn === f.largest ? f.recvTime / 10 - newestAcked.time : NaN,
-    });
     this.detectLosses(now);
+  }
+
+  private readonly ackedNewest = new Map<Path, SentPacket>();
+  private readonly ackedBytes = new Map<Path, number>();
+
+  /** Probes of down paths that this ACK covers: evidence the path carries packets again. */
+  private onProbeAcks(now: number, f: AckFrame): void {
+    for (const path of this.paths) {
+      if (!path.probes.size) continue;
+      for (const [pn, sentAt] of path.probes) {
+        let covered = false;
+        forEachAckRange(f, (lo, hi) => {
+          if (pn >= lo && pn <= hi) covered = true;
+        });
+        if (!covered) continue;
+        path.probes.delete(pn);
+        path.rtt.update(now - sentAt, 0);
+        path.lastAckAt = now;
+        path.probeOk++;
+      }
+      if (path.state === 'down' && path.probeOk >= PROBES_TO_READMIT && now >= path.holdUntil) this.readmit(now, path);
+    }
+  }
+
+  /** A path that answered its probes carries media again, from a low rate (state 'probing' until it proves itself). */
+  private readmit(now: number, path: Path): void {
+    path.state = 'probing';
+    path.cc = this.newCc(true);
+    path.probes.clear();
+    path.probeOk = 0;
+    path.largestAckedSeq = path.nextSeq - 1;
+    path.readmittedAt = now;
+    this.emit({ type: 'path-up', path: path.key });
   }
 
   private onAcked(p: SentPacket): void {
@@ -573,14 +679,20 @@ export class Session implements ISession {
     if (m.ackedCount === m.frags.length) m.done = true;
   }
 
-  /** Packet threshold (3 later packets acked) and time threshold (9/8 RTT): QUIC's rules. */
+  /**
+   * Packet threshold (3 later packets acked) and time threshold (9/8 RTT): QUIC's rules, applied
+   * within each path, so packets still on a slow path are not declared lost because a faster
+   * path's later packets were acked first.
+   */
   private detectLosses(now: number): void {
     this.lossTimer = Infinity;
     for (const p of this.sent.values()) {
       if (p.pn >= this.largestAcked) break;
-      const rtt = p.path.rtt;
+      const path = p.path;
+      if (p.seq >= path.largestAckedSeq) continue;
+      const rtt = path.rtt;
       const delay = Math.max((9 / 8) * Math.max(rtt.smoothed, rtt.latest), 2);
-      if (this.largestAcked - p.pn >= 3) this.onLost(now, p, 'reorder');
+      if (path.largestAckedSeq - p.seq >= 3) this.onLost(now, p, 'reorder');
       else if (p.time + delay <= now) this.onLost(now, p, 'early');
       else this.lossTimer = Math.min(this.lossTimer, p.time + delay);
     }
@@ -588,9 +700,15 @@ export class Session implements ISession {
 
   private onLost(now: number, p: SentPacket, cause: RetransmitCause): void {
     if (!this.sent.delete(p.pn)) return;
-    if (p.ackEliciting) this.bytesInFlight -= p.bytes;
-    p.path.onPacketOutcome(true);
-    this.cc.onLoss(now, p.bytes);
+    if (p.ackEliciting) {
+      this.bytesInFlight -= p.bytes;
+      p.path.bytesInFlight -= p.bytes;
+    }
+    // A dead path's packets say nothing about its congestion: they were stranded, not dropped by a queue.
+    if (cause !== 'path-down') {
+      p.path.onPacketOutcome(true);
+      p.path.cc.onLoss(now, p.bytes);
+    }
     if (p.opens) for (const id of p.opens) this.pendingOpens.add(id);
     const fr = p.frag;
     if (!fr) return;
@@ -629,17 +747,21 @@ export class Session implements ISession {
     if (now >= this.lossTimer) this.detectLosses(now);
     const rtoAt = this.rtoAt();
     if (now >= rtoAt) {
-      const primary = this.primaryPath();
-      const rto = primary.rtt.rto(this.rtoBackoff);
-      for (const p of this.sent.values()) if (p.ackEliciting && p.time + rto <= now) this.onLost(now, p, 'timeout');
+      for (const p of this.sent.values()) if (p.ackEliciting && p.time + p.path.rtt.rto(this.rtoBackoff) <= now) this.onLost(now, p, 'timeout');
       this.rtoBackoff++;
+    }
+    if (this.paths.length > 1) this.checkPaths(now);
+    for (const p of this.paths) p.rollWindow(now);
+    if (now - this.copyWindowStart >= 1000) {
+      this.copyBps = (this.copyWindowBytes * 8000) / Math.max(1000, now - this.copyWindowStart);
+      this.copyWindowBytes = 0;
+      this.copyWindowStart = now;
     }
     if (this.protection && (this.confirmed || this.role === 'client') && this.lastSent + this.o.keepaliveMs <= now) this.pingDue = true;
     for (const s of this.inStreams.values()) s.expire(now);
     for (const p of this.paths) {
       if (p.validated && p.state !== 'down' && this.paths.length > 1 && now - p.lastReceived > Math.max(3 * p.rtt.rto(), this.o.keepaliveMs * 2)) {
-        p.state = 'down';
-        this.emit({ type: 'path-down', path: p.key });
+        this.takeDown(now, p);
       }
     }
     if (now >= this.nextShed) this.shed(now, false);
@@ -647,8 +769,69 @@ export class Session implements ISession {
 
   private rtoAt(): number {
     if (this.bytesInFlight <= 0) return Infinity;
-    for (const p of this.sent.values()) if (p.ackEliciting) return p.time + p.path.rtt.rto(this.rtoBackoff);
-    return Infinity;
+    let t = Infinity;
+    const seen = this.rtoSeen;
+    seen.clear();
+    for (const p of this.sent.values()) {
+      if (!p.ackEliciting || seen.has(p.path)) continue;
+      seen.add(p.path);
+      t = Math.min(t, p.time + p.path.rtt.rto(this.rtoBackoff));
+      if (seen.size === this.paths.length) break;
+    }
+    return t;
+  }
+
+  private readonly rtoSeen = new Set<Path>();
+
+  /**
+   * Path health, when there is more than one: a path with packets in flight and no ack for
+   * longer than its silence limit is taken out of the schedule and its packets in flight are
+   * queued again at once (for the other paths). A down path is probed; it is re-admitted after
+   * answering several probes and a hold that doubles with each outage (no flapping). A path
+   * re-admitted gets full standing ('active') after two seconds without going down again.
+   */
+  private checkPaths(now: number): void {
+    let usable = 0;
+    for (const p of this.paths) if (p.usable) usable++;
+    for (const p of this.paths) {
+      if (p.state === 'probing' && p.validated && now - p.readmittedAt >= 2000) p.state = 'active';
+      if (!p.usable || p.bytesInFlight <= 0 || usable < 2) continue;
+      const oldest = this.oldestInFlight(p);
+      if (oldest === undefined) continue;
+      if (now - Math.max(p.lastAckAt, oldest) <= p.silenceLimit()) continue;
+      this.takeDown(now, p);
+      usable--;
+    }
+    if (this.role === 'client' && this.bond !== 'single') {
+      // Down paths get probes; idle usable ones a PING now and then, which keeps their RTT
+      // fresh for the scheduler and shows early when one goes silent.
+      for (const p of this.paths) {
+        if (!p.validated || now < p.nextProbeAt) continue;
+        if (p.state === 'down' || now - p.lastSent >= IDLE_PING) {
+          p.nextProbeAt = now + Math.max(PROBE_INTERVAL, p.state === 'down' ? p.rtt.smoothed : 0);
+          p.probeDue = true;
+        }
+      }
+    }
+  }
+
+  private oldestInFlight(path: Path): number | undefined {
+    for (const p of this.sent.values()) if (p.path === path && p.ackEliciting) return p.time;
+    return undefined;
+  }
+
+  private takeDown(now: number, path: Path): void {
+    path.state = 'down';
+    path.downAt = now;
+    path.downCount = now - path.readmittedAt < 30_000 ? path.downCount + 1 : 1;
+    path.holdUntil = now + Math.min(MAX_HOLD, 500 * 2 ** (path.downCount - 1));
+    path.probeOk = 0;
+    path.nextProbeAt = now;
+    this.pathsDowned++;
+    for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
+    path.bytesInFlight = 0;
+    for (let i = this.copies.length - 1; i >= 0; i--) if (this.copies[i]!.path === path) this.copies.splice(i, 1);
+    this.emit({ type: 'path-down', path: path.key });
   }
 
   pollTimeout(): number | undefined {
@@ -671,14 +854,30 @@ export class Session implements ISession {
         if (w !== undefined) t = Math.min(t, w);
       }
     }
-    if (this.repairs.length || !this.queue.empty) {
-      if (this.cc.canSend(this.bytesInFlight)) t = Math.min(t, this.pacer.nextSendTime(this.lastPoll, this.primaryPath().mtu.mtu + 60));
+    for (const p of this.paths) if (p.probeDue) return 0;
+    if (this.repairs.length || !this.queue.empty || this.copies.length) {
+      for (const p of this.mediaPaths()) {
+        if (p.cc.canSend(p.bytesInFlight)) t = Math.min(t, p.pacer.nextSendTime(this.lastPoll, p.mtu.mtu + 60));
+      }
       t = Math.min(t, this.nextShed);
     }
     return t;
   }
 
   private lastPoll = 0;
+
+  private receivingOnSeveralPaths(now: number): boolean {
+    let n = 0;
+    for (const p of this.paths) if (now - p.lastReceived < 1000 && ++n > 1) return true;
+    return false;
+  }
+
+  /** Paths that may carry media now. */
+  private mediaPaths(): readonly Path[] {
+    if (this.bond !== 'single' && this.paths.length > 1) return this.paths.filter((p) => p.usable);
+    const p = this.primaryPath();
+    return p.usable ? [p] : [];
+  }
 
   private renackMs(): number {
     return Math.max(50, 1.5 * this.primaryPath().rtt.smoothed);
@@ -747,6 +946,11 @@ export class Session implements ISession {
       }
     }
     const primary = this.primaryPath();
+    for (const p of this.paths) if (p.probeDue) return this.pollPing(now, p);
+    if (this.copies.length) {
+      const d = this.pollCopy(now);
+      if (d) return d;
+    }
     if (this.confirmed) {
       for (const p of this.paths) {
         if (!p.validated || p.state === 'down') continue;
@@ -758,7 +962,10 @@ export class Session implements ISession {
     const withFinished = this.role === 'client' && !this.confirmed && this.clientMac !== undefined;
     if (withFinished) frames.push({ kind: 'finished', mac: this.clientMac! });
     let controlBytes = frames.length ? 33 : 0;
-    const nacks = this.acks.takeNacks(now, this.renackMs(), MAX_NACKS);
+    let nacks = this.acks.takeNacks(now, this.renackMs(), MAX_NACKS);
+    // Packets of a session arriving over several paths at once come out of order by the
+    // paths' delay difference: a gap is not a loss. The sender detects loss per path instead.
+    if (nacks.length && this.receivingOnSeveralPaths(now)) nacks = [];
     if (nacks.length) {
       frames.push({ kind: 'nack', packetNumbers: nacks });
       controlBytes += 2 + 4 * nacks.length;
@@ -784,33 +991,36 @@ export class Session implements ISession {
       this.pingDue = false;
       controlBytes += 1;
     }
-    // Media: a repair first (it protects what just left), else the next fragment, if paced.
-    const mtu = primary.mtu.mtu;
+    // Media: a repair first (it protects what just left), else the next fragment, on the path
+    // the bonding mode picks among those with room under their window and pacer.
     let media: DataFrame | FecRepairFrame | undefined;
     let frag: OutFragment | undefined;
     let fecRepair = false;
-    const cwndOk = this.cc.canSend(this.bytesInFlight);
+    let urgent = false;
     const dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
     const wantAck = this.acks.wantsAck(now);
     const ackRoom = this.acks.highest >= 0 ? PIGGYBACK_ACK : 0;
-    if (cwndOk && primary.validated) {
-      this.pacer.setRate(now, this.cc.pacingRateBps(), mtu);
-      const room = mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom;
-      const maxRoom = mtu - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
+    let path = primary;
+    this.setPacing(now);
+    const mp = this.mediaPaths();
+    if (mp.length) {
+      const maxRoom = Math.min(...mp.map((p) => p.mtu.mtu)) - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
       while (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 > maxRoom) this.repairs.shift();
-      if (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 <= room) {
-        if (this.pacer.canSend(now, this.repairs[0]!.frame.symbol.length + 40)) {
+      const size = this.repairs.length ? this.repairs[0]!.frame.symbol.length + 11 : this.queue.peekSize(now, dropFn) + DATA_FEC_OVERHEAD;
+      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, this.bond, this.paths, size + 40) : undefined;
+      const room = onPath ? onPath.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom : 0;
+      if (onPath && size <= room) {
+        path = onPath;
+        if (this.repairs.length) {
           media = this.repairs.shift()!.frame;
           fecRepair = true;
-        }
-      }
-      if (!media && !this.repairs.length) {
-        const size = this.queue.peekSize(now, dropFn);
-        if (size > 0 && size + DATA_FEC_OVERHEAD <= room && this.pacer.canSend(now, size + 60)) {
+        } else {
           frag = this.queue.next(now, dropFn)!;
+          const m = frag.msg;
+          urgent = !!m.retx?.[frag.index] && m.meta.deadline !== undefined && m.meta.deadline - now < 2 * path.rtt.smoothed;
           media = this.dataFrame(now, frag);
-          const s = frag.msg.stream;
-          if (!s.openAcked && !this.pendingOpens.has(s.id) && !(opens && opens.includes(s.id)) && controlBytes + 6 + ackRoom + DATA_FEC_OVERHEAD + size <= mtu - 32) {
+          const s = m.stream;
+          if (!s.openAcked && !this.pendingOpens.has(s.id) && !(opens && opens.includes(s.id)) && controlBytes + 6 + ackRoom + size <= path.mtu.mtu - 32) {
             frames.push({ kind: 'stream-open', streamId: s.id, streamClass: CLASS_CODE[s.options.class], reliability: s.options.reliability === 'reliable' ? 0 : 1, priority: s.options.priority });
             (opens ??= []).push(s.id);
           }
@@ -826,9 +1036,67 @@ export class Session implements ISession {
       if (frames.length === 1 && !media && now < this.finishedDue) return undefined;
       this.finishedDue = now + primary.rtt.rto();
     }
-    const d = this.build(now, primary, frames, media, 0, frag, opens);
+    const d = this.build(now, path, frames, media, 0, frag, opens);
     if (fecRepair) this.st.fecPacketsSent++;
-    if (frag) this.afterDataSent(now, frag, media as DataFrame);
+    if (frag) {
+      this.afterDataSent(now, frag, media as DataFrame);
+      const m = frag.msg;
+      const targets = copyPaths(this.bond, this.paths, path, { cls: m.stream.options.class, keyframe: !!m.meta.keyframe, urgent });
+      for (const t of targets) {
+        if (this.copies.length >= MAX_COPIES) break;
+        this.copies.push({ path: t, frag, frame: media!, until: m.meta.deadline ?? now + 2000 });
+      }
+    }
+    return d;
+  }
+
+  /** Pacing per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
+  private setPacing(now: number): void {
+    for (const p of this.paths) {
+      if (!p.usable) continue;
+      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : 1.5 * p.cc.targetBitrateBps();
+      p.pacer.setRate(now, rate, p.mtu.mtu);
+    }
+  }
+
+  /** The next copy some path can take now (expired and already-acked copies are dropped). */
+  private pollCopy(now: number): Datagram | undefined {
+    for (let i = 0; i < this.copies.length; i++) {
+      const c = this.copies[i]!;
+      const m = c.frag?.msg;
+      if (c.until <= now || !c.path.usable || (m && (m.done || m.acked[c.frag!.index]))) {
+        this.copies.splice(i--, 1);
+        continue;
+      }
+      const size = c.frame.kind === 'data' ? c.frame.payload.length + DATA_FEC_OVERHEAD : c.frame.symbol.length + 11;
+      if (size + PROTECTED_HEADER_LEN + TAG_LEN > c.path.mtu.mtu || !canTake(now, c.path, size + 40)) continue;
+      this.copies.splice(i, 1);
+      const d = this.build(now, c.path, [], c.frame, 0, c.frag);
+      if (d) {
+        this.copyBytes += d.data.length;
+        this.copyWindowBytes += d.data.length;
+      }
+      return d;
+    }
+    return undefined;
+  }
+
+  /** A PING on a path: a probe of a down path (kept apart from the packets in flight) or an idle path's keepalive. */
+  private pollPing(now: number, p: Path): Datagram | undefined {
+    p.probeDue = false;
+    if (!p.maysend(64)) return undefined;
+    const pn = this.nextPn;
+    const d = this.build(now, p, [{ kind: 'ping' }], undefined, 0);
+    if (p.state === 'down') {
+      const sp = this.sent.get(pn);
+      if (sp) {
+        this.sent.delete(pn);
+        this.bytesInFlight -= sp.bytes;
+        p.bytesInFlight -= sp.bytes;
+      }
+      for (const [old, at] of p.probes) if (now - at > 3000) p.probes.delete(old);
+      if (p.probes.size < 64) p.probes.set(pn, now);
+    }
     return d;
   }
 
@@ -896,13 +1164,15 @@ export class Session implements ISession {
     const ackEliciting = media !== undefined || frames.some((f) => f.kind !== 'ack' && f.kind !== 'feedback');
     if (ackEliciting) {
       this.sent.set(pn, {
-        pn, time: now, bytes: end, path, frag, opens, ackEliciting,
-        delivered: this.delivered, deliveredTime: this.deliveredTime || now, appLimited: this.queue.empty,
+        pn, time: now, bytes: end, path, seq: path.nextSeq++, frag, opens, ackEliciting,
+        delivered: path.delivered, deliveredTime: path.deliveredTime || now, appLimited: this.queue.empty,
       });
       this.bytesInFlight += end;
-      this.cc.onPacketSent(now, end, this.bytesInFlight);
+      path.bytesInFlight += end;
+      path.cc.onPacketSent(now, end, path.bytesInFlight);
     }
-    if (media) this.pacer.onSent(now, end);
+    if (media) path.pacer.onSent(now, end);
+    path.countSent(now, end, media !== undefined);
     return this.out(now, path, buf.slice(0, end), true);
   }
 
@@ -939,7 +1209,7 @@ export class Session implements ISession {
   // ---------------------------------------------------------------- helpers
 
   private addPathInternal(key: string): Path {
-    const p = new Path(key, this.o.initialMtu, this.o.maxMtu, this.o.initialRttMs);
+    const p = new Path(key, this.o.initialMtu, this.o.maxMtu, this.o.initialRttMs, this.newCc(false));
     this.paths.push(p);
     this.pathByKey.set(key, p);
     return p;
@@ -952,7 +1222,7 @@ export class Session implements ISession {
   }
 
   private primaryPath(): Path {
-    return this.scheduler.choose(this.lastPoll, this.paths, 'data') ?? this.paths[0]!;
+    return bestPath(this.paths) ?? this.paths[0]!;
   }
 
   /** Payload bytes per fragment: the smallest MTU in use, less header, tag, DATA header and room for control frames. */
@@ -967,7 +1237,7 @@ export class Session implements ISession {
     if (!force && now < this.nextShed) return;
     this.nextShed = now + 5;
     const primary = this.primaryPath();
-    this.queue.shed(now, this.cc.pacingRateBps() * 0.9, primary.rtt.smoothed / 2, (m, reason) => this.emitDrop(m.stream, m.id, m.meta, reason));
+    this.queue.shed(now, this.pacingRateBps() * 0.9, primary.rtt.smoothed / 2, (m, reason) => this.emitDrop(m.stream, m.id, m.meta, reason));
   }
 
   private emitDrop(s: OutStream, messageId: number, meta: MessageMeta, reason: 'deadline' | 'queue'): void {

@@ -59,8 +59,13 @@ export interface PathStats {
   rttVarMs: number;
   mtu: number;
   lossRate: number;
+  /** Bytes per second this end sent on the path over the last second, as bit/s. */
   sendRateBps: number;
+  /** Fraction of the media packets of the last second that went on this path. */
   share: number;
+  /** The path's own congestion controller's target. */
+  targetBitrateBps: number;
+  bytesInFlight: number;
 }
 
 export interface SessionStats {
@@ -92,6 +97,12 @@ export interface SessionStats {
   encryption?: EncryptionMode;
   /** Smoothed wire loss the receiver reports (drives the FEC policy), 0..1. */
   lossEstimate?: number;
+  /** How packets are spread over paths (bonding). */
+  bond?: 'single' | 'aggregate' | 'redundant' | 'auto';
+  /** Media bytes sent as extra copies on other paths (redundant/auto bonding). */
+  copyBytes?: number;
+  /** Times a path was taken out of the schedule for silence. */
+  pathsDowned?: number;
 }
 
 /** Both ends of a session, and the server endpoint, are driven the same way. */

@@ -20,8 +20,9 @@
  *
  * Options (ClientOptions / EndpointOptions in options.ts): psk (token or server key),
  * identity, encryption 'none' | 'headers' | 'all', initialMtu / maxMtu, keepaliveMs,
- * idleTimeoutMs, random (SeededRandom for repeatable runs), congestion / fecPolicy /
- * scheduler (pluggable algorithms), fec on/off, initialBitrateBps, reorderDelayMs.
+ * idleTimeoutMs, random (SeededRandom for repeatable runs), congestion / fecPolicy
+ * (pluggable algorithms), bond (single | aggregate | redundant | auto), fec on/off,
+ * initialBitrateBps, reorderDelayMs.
  */
 import { Session } from './Session.js';
 import { CryptoRandom } from './Random.js';
@@ -50,7 +51,6 @@ export type { SendAlgorithm, AckSample } from './cc/SendAlgorithm.js';
 export { DelayLossController } from './cc/DelayLossController.js';
 export type { FecPolicy, FecClass } from './FecPolicy.js';
 export { BinomialFecPolicy } from './FecPolicy.js';
-export type { PathScheduler, PacketKind } from './PathScheduler.js';
-export { BestPathScheduler } from './PathScheduler.js';
+export { BOND_MODES, type BondMode } from './Bonding.js';
 export { Path } from './Path.js';
 export * from './api.js';

@@ -2,7 +2,7 @@
 import type { EncryptionMode } from './api.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import type { FecPolicy } from './FecPolicy.js';
-import type { PathScheduler } from './PathScheduler.js';
+import type { BondMode } from './Bonding.js';
 import type { Random } from './Random.js';
 
 export interface CommonOptions {
@@ -23,10 +23,11 @@ export interface CommonOptions {
   initialBitrateBps?: number;
   minBitrateBps?: number;
   maxBitrateBps?: number;
-  /** Replace the congestion controller, FEC policy or path scheduler. */
-  congestion?: SendAlgorithm;
+  /** Replace the congestion controller (one per path: a factory) or the FEC policy. */
+  congestion?: () => SendAlgorithm;
   fecPolicy?: FecPolicy;
-  scheduler?: PathScheduler;
+  /** How media is spread over several paths (default 'single': the best path only). */
+  bond?: BondMode;
   /** FEC on deadline streams (default true). */
   fec?: boolean;
   /** Receiver waits this long before NACKing a gap (default 10 ms). */
