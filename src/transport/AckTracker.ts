@@ -22,6 +22,8 @@ export class AckTracker {
   private unacked = 0;
   private ackDue = Infinity;
   private missing = new Map<number, Missing>();
+  /** Packet numbers received since the last ACK: their ranges go in the next one first. */
+  private fresh: number[] = [];
   received = 0;
   highest = -1;
 
@@ -39,6 +41,7 @@ export class AckTracker {
       this.largestAt = now;
     } else this.missing.delete(pn);
     this.insert(pn);
+    if (this.fresh.length < 256) this.fresh.push(pn);
     if (!ackEliciting) return;
     this.unacked++;
     if (outOfOrder || this.unacked >= 2) this.ackDue = now;
@@ -86,16 +89,22 @@ export class AckTracker {
     return this.ackDue;
   }
 
-  /** Builds the ACK frame (receive time in 100 us units of the local clock). */
+  /**
+   * Builds the ACK frame (receive time in 100 us units of the local clock). When there are more
+   * ranges than fit, the newest range and those holding packets received since the last ACK go
+   * first: over bonded paths a slow path's packets land in old gaps, many ranges down, and would
+   * otherwise never be acked. Leaving a range out only delays its ack; it never reads as a loss.
+   */
   buildAck(now: number, maxRanges = MAX_ACK_RANGES): AckFrame | undefined {
     const r = this.ranges;
     if (r.length === 0) return undefined;
     this.unacked = 0;
     this.ackDue = Infinity;
+    const pick = this.pickRanges(maxRanges);
     const largest = r[1]!;
     const out: number[] = [];
     let lo = r[0]!;
-    for (let j = 2; j + 1 < r.length && out.length < 2 * maxRanges; j += 2) {
+    for (const j of pick) {
       const hi = r[j + 1]!;
       const gap = lo - hi - 2;
       const len = hi - r[j]!;
@@ -111,6 +120,27 @@ export class AckTracker {
       firstRange: Math.min(0xffff, largest - r[0]!),
       ranges: out,
     };
+  }
+
+  /** Indexes (into `ranges`, descending) of the ranges after the first to put in the next ACK. */
+  private pickRanges(maxRanges: number): number[] {
+    const r = this.ranges;
+    const all = r.length / 2 - 1;
+    const chosen = new Set<number>();
+    if (all > maxRanges) {
+      for (const pn of this.fresh) {
+        if (chosen.size >= maxRanges) break;
+        for (let j = 2; j + 1 < r.length; j += 2) {
+          if (pn >= r[j]! && pn <= r[j + 1]!) {
+            chosen.add(j);
+            break;
+          }
+        }
+      }
+    }
+    for (let j = 2; j + 1 < r.length && chosen.size < maxRanges; j += 2) chosen.add(j);
+    this.fresh.length = 0;
+    return [...chosen].sort((a, b) => a - b);
   }
 
   /** Gaps due for a NACK now (marks them sent). */

@@ -39,15 +39,18 @@ export function canTake(now: number, p: Path, bytes: number): boolean {
   return p.usable && p.cc.canSend(p.bytesInFlight) && p.pacer.canSend(now, bytes);
 }
 
-/** The path for the next media packet, or undefined when none can take it now. */
-export function mediaPath(now: number, mode: BondMode, paths: readonly Path[], bytes: number): Path | undefined {
+/**
+ * The path for the next media packet, or undefined when none can take it now. `fits` says
+ * whether the packet fits a path's MTU (paths probe their MTUs separately).
+ */
+export function mediaPath(now: number, mode: BondMode, paths: readonly Path[], bytes: number, fits: (p: Path) => boolean): Path | undefined {
   if (mode === 'single' || paths.length === 1) {
     const p = bestPath(paths);
-    return p && canTake(now, p, bytes) ? p : undefined;
+    return p && fits(p) && canTake(now, p, bytes) ? p : undefined;
   }
   let pick: Path | undefined;
   for (const p of paths) {
-    if (!canTake(now, p, bytes)) continue;
+    if (!fits(p) || !canTake(now, p, bytes)) continue;
     if (!pick || p.rtt.smoothed < pick.rtt.smoothed) pick = p;
   }
   return pick;

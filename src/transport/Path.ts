@@ -55,6 +55,8 @@ export class Path {
   largestAckedSeq = -1;
   /** When a packet sent on this path was last acked (through any path). */
   lastAckAt = -Infinity;
+  /** Send time of the first ack-eliciting packet after that ack, or -1: the start of a silence. */
+  awaitingSince = -1;
   delivered = 0;
   deliveredTime = 0;
   /** Outcomes since the last congestion feedback (bonded sessions feed per-path loss). */
@@ -119,6 +121,11 @@ export class Path {
    * least 250 ms and twice its RTT, and more when its RTT swings (4 variances above the mean),
    * so a link whose RTT jumps from 100 to 1200 ms is slow, not dead.
    */
+  /** When the path counts as silent, if it is waiting for an ack now. */
+  silentAt(): number {
+    return this.awaitingSince < 0 ? Infinity : this.awaitingSince + this.silenceLimit();
+  }
+
   silenceLimit(): number {
     return Math.max(250, 2 * this.rtt.smoothed, this.rtt.smoothed + 4 * this.rtt.rttVar);
   }

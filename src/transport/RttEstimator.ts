@@ -32,9 +32,13 @@ export class RttEstimator {
     this.srtt = 0.875 * this.srtt + 0.125 * r;
   }
 
-  /** RTO = SRTT + max(G, 4 * RTTVAR), clamped; doubled per backoff step. */
+  /**
+   * RTO = SRTT + max(4 * RTTVAR, SRTT / 4, 10 ms) + the peer's ack delay (5 ms), clamped; doubled
+   * per backoff step. The SRTT / 4 floor matters on a steady link, where RTTVAR decays to a
+   * millisecond or two and a packet acked 6 ms late (one delayed ACK) was declared lost.
+   */
   rto(backoff = 0): number {
-    const base = this.hasSample ? this.srtt + Math.max(1, 4 * this.rttVar) : 2 * this.initialRtt;
+    const base = this.hasSample ? this.srtt + Math.max(10, 4 * this.rttVar, this.srtt / 4) + 5 : 2 * this.initialRtt;
     return Math.min(this.maxRto, Math.max(this.minRto, base) * 2 ** Math.min(backoff, 6));
   }
 

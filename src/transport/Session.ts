@@ -97,6 +97,10 @@ const PROBES_TO_READMIT = 3;
 const MAX_HOLD = 10_000;
 /** A bonded link that sent nothing for this long gets a PING. */
 const IDLE_PING = 500;
+/** Bonded paths pace at this multiple of their target: above 1 so the target can find more, not 2x as a single path does (that fills the fastest link's queue). */
+const PACE_BONDED = 1.1;
+/** A bonded path's queue must stay high this long to count as overuse (see DelayLossController). */
+const OVERUSE_HOLD = 150;
 
 export class Session implements ISession {
   readonly id: bigint;
@@ -198,6 +202,7 @@ export class Session implements ISession {
     // earns its rate back, so a flaky link does not get a full share the moment it answers.
     this.newCc = (readmit) => init.congestion?.() ?? new DelayLossController({
       initialBps: readmit ? Math.max(this.minBps, 2 * this.minBps) : init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
+      overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
     this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
@@ -598,6 +603,7 @@ export class Session implements ISession {
         path.delivered += p.bytes;
         path.deliveredTime = now;
         path.lastAckAt = now;
+        path.awaitingSince = -1;
         if (p.seq > path.largestAckedSeq) path.largestAckedSeq = p.seq;
         const n = newest.get(path);
         if (!n || p.pn > n.pn) newest.set(path, p);
@@ -616,6 +622,11 @@ export class Session implements ISession {
         rttSample = now - p.time;
         path.rtt.update(rttSample, p.pn === f.largest ? f.ackDelay / 10 : 0);
       }
+      // One-way delay needs the receiver's clock, which an ACK gives for its largest packet
+      // only. Over bonded paths that packet is nearly always the fastest path's, so the others
+      // use their RTT as the delay signal: the controller looks at its rise over the minimum,
+      // and the feedback direction is not the congested one.
+      const owd = p.pn === f.largest && this.bond === 'single' ? f.recvTime / 10 - p.time : this.bond === 'single' ? NaN : rttSample;
       const interval = now - p.deliveredTime;
       const rate = interval > 0 ? ((path.delivered - p.delivered) * 8000) / interval : NaN;
       path.cc.onAck(now, {
@@ -625,7 +636,7 @@ export class Session implements ISession {
         srttMs: path.rtt.smoothed,
         deliveryRateBps: rate,
         appLimited: p.appLimited,
-        oneWayDelayMs: p.pn === f.largest ? f.recvTime / 10 - p.time : NaN,
+        oneWayDelayMs: owd,
       });
     }
     this.detectLosses(now);
@@ -700,6 +711,7 @@ export class Session implements ISession {
 
   private onLost(now: number, p: SentPacket, cause: RetransmitCause): void {
     if (!this.sent.delete(p.pn)) return;
+    if (process.env.DBG) console.error('lost', Math.round(now), p.path.key, cause, 'age', Math.round(now - p.time), 'srtt', Math.round(p.path.rtt.smoothed), 'rto', Math.round(p.path.rtt.rto(this.rtoBackoff)), 'seq', p.seq, 'lacked', p.path.largestAckedSeq, 'frag', !!p.frag);
     if (p.ackEliciting) {
       this.bytesInFlight -= p.bytes;
       p.path.bytesInFlight -= p.bytes;
@@ -760,6 +772,9 @@ export class Session implements ISession {
     if (this.protection && (this.confirmed || this.role === 'client') && this.lastSent + this.o.keepaliveMs <= now) this.pingDue = true;
     for (const s of this.inStreams.values()) s.expire(now);
     for (const p of this.paths) {
+      // A bonded sender hears its acks on whichever path the receiver picks, so hearing
+      // nothing on a link says nothing; its health comes from acks of what it sent (checkPaths).
+      if (this.role === 'client' && this.bond !== 'single') break;
       if (p.validated && p.state !== 'down' && this.paths.length > 1 && now - p.lastReceived > Math.max(3 * p.rtt.rto(), this.o.keepaliveMs * 2)) {
         this.takeDown(now, p);
       }
@@ -794,11 +809,10 @@ export class Session implements ISession {
     let usable = 0;
     for (const p of this.paths) if (p.usable) usable++;
     for (const p of this.paths) {
-      if (p.state === 'probing' && p.validated && now - p.readmittedAt >= 2000) p.state = 'active';
-      if (!p.usable || p.bytesInFlight <= 0 || usable < 2) continue;
-      const oldest = this.oldestInFlight(p);
-      if (oldest === undefined) continue;
-      if (now - Math.max(p.lastAckAt, oldest) <= p.silenceLimit()) continue;
+      if (p.state === 'probing' && p.validated && now >= p.readmittedAt + 2000) p.state = 'active';
+      // Silence counts from the first packet sent after the last ack, whether or not the RTO
+      // has since called that packet lost: a dead link's packets all time out, one by one.
+      if (!p.usable || usable < 2 || now < p.silentAt()) continue;
       this.takeDown(now, p);
       usable--;
     }
@@ -815,11 +829,6 @@ export class Session implements ISession {
     }
   }
 
-  private oldestInFlight(path: Path): number | undefined {
-    for (const p of this.sent.values()) if (p.path === path && p.ackEliciting) return p.time;
-    return undefined;
-  }
-
   private takeDown(now: number, path: Path): void {
     path.state = 'down';
     path.downAt = now;
@@ -830,6 +839,7 @@ export class Session implements ISession {
     this.pathsDowned++;
     for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
     path.bytesInFlight = 0;
+    path.awaitingSince = -1;
     for (let i = this.copies.length - 1; i >= 0; i--) if (this.copies[i]!.path === path) this.copies.splice(i, 1);
     this.emit({ type: 'path-down', path: path.key });
   }
@@ -855,11 +865,21 @@ export class Session implements ISession {
       }
     }
     for (const p of this.paths) if (p.probeDue) return 0;
-    if (this.repairs.length || !this.queue.empty || this.copies.length) {
+    if (this.paths.length > 1) t = Math.min(t, this.nextPathCheck());
+    if (this.repairs.length || !this.queue.empty) {
+      const size = this.repairs.length ? this.repairs[0]!.frame.symbol.length + 11 : this.queue.peekSize(this.lastPoll, this.dropFn) + DATA_FEC_OVERHEAD;
       for (const p of this.mediaPaths()) {
+        // Wake for a path only if the next packet fits it (a fragment cut for a larger MTU waits for that path).
+        if (size + PIGGYBACK_ACK > p.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN) continue;
         if (p.cc.canSend(p.bytesInFlight)) t = Math.min(t, p.pacer.nextSendTime(this.lastPoll, p.mtu.mtu + 60));
       }
       t = Math.min(t, this.nextShed);
+    }
+    // Copies wait for their own path only.
+    for (let i = 0; i < this.copies.length && i < 64; i++) {
+      const c = this.copies[i]!;
+      t = Math.min(t, c.until);
+      if (c.path.usable && c.path.cc.canSend(c.path.bytesInFlight)) t = Math.min(t, c.path.pacer.nextSendTime(this.lastPoll, c.path.mtu.mtu + 60));
     }
     return t;
   }
@@ -871,6 +891,22 @@ export class Session implements ISession {
     for (const p of this.paths) if (now - p.lastReceived < 1000 && ++n > 1) return true;
     return false;
   }
+
+  /** When checkPaths has something to do: a silence, a probe or idle PING due, a promotion. */
+  private nextPathCheck(): number {
+    let t = Infinity;
+    const bonded = this.role === 'client' && this.bond !== 'single';
+    let usable = 0;
+    for (const p of this.paths) if (p.usable) usable++;
+    for (const p of this.paths) {
+      if (p.usable && usable >= 2) t = Math.min(t, p.silentAt());
+      if (p.state === 'probing' && p.validated) t = Math.min(t, p.readmittedAt + 2000);
+      if (bonded && p.validated) t = Math.min(t, Math.max(p.nextProbeAt, p.state === 'down' ? -Infinity : p.lastSent + IDLE_PING));
+    }
+    return t;
+  }
+
+  private readonly dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
 
   /** Paths that may carry media now. */
   private mediaPaths(): readonly Path[] {
@@ -1007,9 +1043,9 @@ export class Session implements ISession {
       const maxRoom = Math.min(...mp.map((p) => p.mtu.mtu)) - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
       while (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 > maxRoom) this.repairs.shift();
       const size = this.repairs.length ? this.repairs[0]!.frame.symbol.length + 11 : this.queue.peekSize(now, dropFn) + DATA_FEC_OVERHEAD;
-      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, this.bond, this.paths, size + 40) : undefined;
-      const room = onPath ? onPath.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom : 0;
-      if (onPath && size <= room) {
+      const fits = (p: Path) => size <= p.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom;
+      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, this.bond, this.paths, size + 40, fits) : undefined;
+      if (onPath) {
         path = onPath;
         if (this.repairs.length) {
           media = this.repairs.shift()!.frame;
@@ -1054,7 +1090,7 @@ export class Session implements ISession {
   private setPacing(now: number): void {
     for (const p of this.paths) {
       if (!p.usable) continue;
-      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : 1.5 * p.cc.targetBitrateBps();
+      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : PACE_BONDED * p.cc.targetBitrateBps();
       p.pacer.setRate(now, rate, p.mtu.mtu);
     }
   }
@@ -1069,7 +1105,11 @@ export class Session implements ISession {
         continue;
       }
       const size = c.frame.kind === 'data' ? c.frame.payload.length + DATA_FEC_OVERHEAD : c.frame.symbol.length + 11;
-      if (size + PROTECTED_HEADER_LEN + TAG_LEN > c.path.mtu.mtu || !canTake(now, c.path, size + 40)) continue;
+      if (size + PROTECTED_HEADER_LEN + TAG_LEN > c.path.mtu.mtu) {
+        this.copies.splice(i--, 1);
+        continue;
+      }
+      if (!canTake(now, c.path, size + 40)) continue;
       this.copies.splice(i, 1);
       const d = this.build(now, c.path, [], c.frame, 0, c.frag);
       if (d) {
@@ -1169,6 +1209,7 @@ export class Session implements ISession {
       });
       this.bytesInFlight += end;
       path.bytesInFlight += end;
+      if (path.awaitingSince < 0) path.awaitingSince = now;
       path.cc.onPacketSent(now, end, path.bytesInFlight);
     }
     if (media) path.pacer.onSent(now, end);

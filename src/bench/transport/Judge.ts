@@ -11,6 +11,8 @@ export interface Judgement {
   video: KindResult & { keyframeOnTimeRatio: number };
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   mediaBytes: number;
+  /** Video frame id -> shown on time (it and its references were). */
+  decodable: Map<number, boolean>;
 }
 
 /**
@@ -49,7 +51,7 @@ export function judge(frames: SourceFrame[], complete: Map<number, number>, late
   video.keyframeOnTimeRatio = keys ? keysOnTime / keys : 0;
   lat.sort((a, b) => a - b);
   const pct = (p: number) => (lat.length ? round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!) : 0);
-  return { audio, video, latencyMs: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), max: lat.length ? round(lat[lat.length - 1]!) : 0 }, mediaBytes };
+  return { audio, video, latencyMs: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), max: lat.length ? round(lat[lat.length - 1]!) : 0 }, mediaBytes, decodable };
 }
 
 function round(x: number): number {

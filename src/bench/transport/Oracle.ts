@@ -1,10 +1,19 @@
-import type { Bottleneck } from '../../emulator/Bottleneck.js';
+import type { Bottleneck, Cursor } from '../../emulator/Bottleneck.js';
 import { TRACE_PACKET_BYTES } from '../../emulator/Trace.js';
 import type { SourceFrame } from './Source.js';
 
 export interface OracleResult {
   audio: { onTimeRatio: number };
   video: { onTimeRatio: number };
+  /** Frame id -> whether the oracle delivered it on time (and, for video, decodable). */
+  usable?: Map<number, boolean>;
+}
+
+export interface OracleLink {
+  bottleneck: Bottleneck | undefined;
+  oneWayMs: number;
+  /** [start, end) in ms of media time: the link carries nothing. */
+  outages?: Array<[number, number]>;
 }
 
 /**
@@ -24,10 +33,18 @@ export function oracle(
   latencyMs: number,
   outages: Array<[number, number]> = [],
 ): OracleResult {
-  const cur = bottleneck?.newCursor();
+  const { audio, video } = oracleOver(frames, [{ bottleneck, oneWayMs, outages }], latencyMs);
+  return { audio, video };
+}
+
+/**
+ * The same over several links at once (bonding): each packet takes whichever link delivers it
+ * first, given every link's future opportunities and outages.
+ */
+export function oracleOver(frames: SourceFrame[], links: OracleLink[], latencyMs: number): OracleResult {
+  const cursors = links.map((l) => l.bottleneck?.newCursor());
   const usable = new Map<number, boolean>();
   let audioSent = 0, audioOk = 0, videoSent = 0, videoOk = 0;
-  const outageEnd = (t: number) => outages.find(([a, b]) => t >= a && t < b)?.[1];
   for (const f of frames) {
     if (f.kind === 'audio') audioSent++;
     else videoSent++;
@@ -37,30 +54,29 @@ export function oracle(
       continue;
     }
     const deadline = f.capture + latencyMs;
+    const saved = cursors.map((c) => (c ? c.pos : 0));
     let fits = true;
-    let arrive = f.capture + oneWayMs;
-    const saved = cur ? cur.pos : 0;
-    if (bottleneck && cur) {
-      let left = f.size;
-      while (left > 0) {
-        const n = Math.min(TRACE_PACKET_BYTES, left);
-        left -= n;
-        let leave = bottleneck.serve(cur, f.capture, n);
-        // a packet whose slot falls in an outage waits for the next slot after it
-        for (let end = outageEnd(leave); end !== undefined && leave < deadline; end = outageEnd(leave)) {
-          leave = bottleneck.serve(cur, end, n);
-        }
-        arrive = leave + oneWayMs;
-        if (arrive > deadline) {
-          fits = false;
-          break;
+    let left = f.size;
+    do {
+      const n = Math.min(TRACE_PACKET_BYTES, Math.max(1, left));
+      left -= n;
+      let best = Infinity, bestLink = -1, bestPos = 0;
+      for (let i = 0; i < links.length; i++) {
+        const at = arrival(links[i]!, cursors[i], f.capture, n, deadline);
+        if (at.time < best) {
+          best = at.time;
+          bestLink = i;
+          bestPos = at.pos;
         }
       }
-    } else if (outageEnd(f.capture) !== undefined) {
-      fits = false;
-    }
-    if (arrive > deadline) fits = false;
-    if (!fits && cur) cur.pos = saved;
+      if (best > deadline) {
+        fits = false;
+        break;
+      }
+      const c = cursors[bestLink];
+      if (c) c.pos = bestPos;
+    } while (left > 0);
+    if (!fits) cursors.forEach((c, i) => c && (c.pos = saved[i]!));
     usable.set(f.id, fits);
     if (fits && f.kind === 'audio') audioOk++;
     if (fits && f.kind === 'video') videoOk++;
@@ -68,5 +84,22 @@ export function oracle(
   return {
     audio: { onTimeRatio: audioSent ? audioOk / audioSent : 0 },
     video: { onTimeRatio: videoSent ? videoOk / videoSent : 0 },
+    usable,
   };
+}
+
+/** When a packet ready at `ready` would arrive over a link, and the cursor position it would leave; the cursor is not moved. */
+function arrival(link: OracleLink, cur: Cursor | undefined, ready: number, bytes: number, deadline: number): { time: number; pos: number } {
+  const outageEnd = (t: number) => link.outages?.find(([a, b]) => t >= a && t < b)?.[1];
+  if (!link.bottleneck || !cur) {
+    const end = outageEnd(ready);
+    return { time: (end ?? ready) + link.oneWayMs, pos: 0 };
+  }
+  const probe: Cursor = { pos: cur.pos };
+  let leave = link.bottleneck.serve(probe, ready, bytes);
+  // a packet whose slot falls in an outage waits for the next slot after it
+  for (let end = outageEnd(leave); end !== undefined && leave < deadline; end = outageEnd(leave)) {
+    leave = link.bottleneck.serve(probe, end, bytes);
+  }
+  return { time: leave + link.oneWayMs, pos: probe.pos };
 }

@@ -10,8 +10,8 @@ import { tributaryPeers } from './tributaryPeers.js';
 export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
   validate(o);
   const bottleneck = makeBottleneck(o);
+  const links = makeLinks(o, bottleneck);
   const common = {
-    links: makeLinks(o, bottleneck),
     seed: o.seed,
     bitrateBps: o.bitrate * 1e6,
     nonref: o.nonref,
@@ -20,8 +20,8 @@ export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
     latencyMs: o.latency,
   };
   const r = o.real
-    ? await runReal({ ...common, peers: tributaryPeers(performance.now(), o.seed, 'link0') })
-    : runVirtual({ ...common, peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
+    ? await runReal({ ...common, links, peers: tributaryPeers(performance.now(), o.seed, 'link0') })
+    : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
   const j = judge(r.frames, r.complete, o.latency);
   const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
   return makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc);

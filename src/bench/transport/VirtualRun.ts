@@ -11,9 +11,25 @@ export interface VirtualPeers {
   pollServerEvent(): SessionEvent | undefined;
 }
 
+export interface LinkPair {
+  up: LinkConfig;
+  down: LinkConfig;
+}
+
+/** Link I loses all capacity (kill) or gets it back (revive) at this many ms of media time. */
+export interface LinkEvent {
+  link: number;
+  atMs: number;
+  kind: 'kill' | 'revive';
+}
+
 export interface VirtualRunOptions {
   peers: VirtualPeers;
-  links: { up: LinkConfig; down: LinkConfig };
+  /** One pair per link: the client's path `link<I>` reaches the server as 10.0.0.<I+2>:40000. */
+  links: LinkPair[];
+  events?: LinkEvent[];
+  /** Called after every step (debugging, live figures). */
+  onStep?: (now: number, mediaStart: number) => void;
   seed: number;
   bitrateBps: number;
   nonref: number;
@@ -31,10 +47,13 @@ export interface VirtualRunResult {
   wireBytes: number;
   droppedBySender: number;
   targetBps: number[];
+  /** Datagram bytes the client sent on each link after media start. */
+  linkBytes: number[];
 }
 
 export const CLIENT_PATH = 'link0';
-export const SERVER_SEES = '10.0.0.2:40000';
+export const clientPath = (i: number) => `link${i}`;
+export const serverSees = (i: number) => `10.0.0.${i + 2}:40000`;
 const MAX_STEPS_AT_ONE_TIME = 100_000;
 
 /**
@@ -44,8 +63,12 @@ const MAX_STEPS_AT_ONE_TIME = 100_000;
  */
 export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
   const { client, server } = o.peers;
-  const up = new LinkModel<Uint8Array>(o.links.up, o.seed);
-  const down = new LinkModel<Uint8Array>(o.links.down, o.seed + 0x51ed);
+  const ups = o.links.map((l, i) => new LinkModel<Uint8Array>(l.up, o.seed + 7919 * i));
+  const downs = o.links.map((l, i) => new LinkModel<Uint8Array>(l.down, o.seed + 0x51ed + 7919 * i));
+  const serverIndex = new Map(o.links.map((_, i) => [serverSees(i), i]));
+  const clientIndex = new Map(o.links.map((_, i) => [clientPath(i), i]));
+  const events = [...(o.events ?? [])].sort((a, b) => a.atMs - b.atMs);
+  const linkBytes = o.links.map(() => 0);
   const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs });
   const frames: SourceFrame[] = [];
   const complete = new Map<number, number>();
@@ -57,8 +80,14 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
   const end = () => (t0 < 0 ? 10_000 : t0 + o.durationMs + o.latencyMs + 1000);
 
   while (now <= end()) {
-    for (let d = up.poll(now); d; d = up.poll(now)) server.handleDatagram(now, SERVER_SEES, d.payload);
-    for (let d = down.poll(now); d; d = down.poll(now)) client.handleDatagram(now, CLIENT_PATH, d.payload);
+    while (t0 >= 0 && events.length && t0 + events[0]!.atMs <= now) {
+      const e = events.shift()!;
+      for (const l of [ups[e.link]!, downs[e.link]!]) if (e.kind === 'kill') l.block(); else l.unblock();
+    }
+    for (let i = 0; i < ups.length; i++) {
+      for (let d = ups[i]!.poll(now); d; d = ups[i]!.poll(now)) server.handleDatagram(now, serverSees(i), d.payload);
+      for (let d = downs[i]!.poll(now); d; d = downs[i]!.poll(now)) client.handleDatagram(now, clientPath(i), d.payload);
+    }
     if ((client.pollTimeout() ?? Infinity) <= now) client.handleTimeout(now);
     if ((server.pollTimeout() ?? Infinity) <= now) server.handleTimeout(now);
 
@@ -67,6 +96,7 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
         t0 = now;
         audioId = client.openStream(now, { class: 'audio', reliability: 'deadline', priority: 1 });
         videoId = client.openStream(now, { class: 'video', reliability: 'deadline', priority: 2 });
+        for (let i = 1; i < o.links.length; i++) client.addPath(now, clientPath(i));
       } else if (e.type === 'message-dropped') droppedBySender++;
     }
     if (t0 >= 0 && now - t0 < o.durationMs) {
@@ -91,10 +121,17 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
       }
     }
     for (let d = client.pollTransmit(now); d; d = client.pollTransmit(now)) {
-      if (t0 >= 0) wireBytes += d.data.length;
-      up.send(now, d.data.length, d.data);
+      const i = clientIndex.get(d.path) ?? 0;
+      if (t0 >= 0) {
+        wireBytes += d.data.length;
+        linkBytes[i]! += d.data.length;
+      }
+      ups[i]!.send(now, d.data.length, d.data);
     }
-    for (let d = server.pollTransmit(now); d; d = server.pollTransmit(now)) down.send(now, d.data.length, d.data);
+    for (let d = server.pollTransmit(now); d; d = server.pollTransmit(now)) {
+      const i = serverIndex.get(d.path);
+      if (i !== undefined) downs[i]!.send(now, d.data.length, d.data);
+    }
     for (let e = o.peers.pollServerEvent(); e; e = o.peers.pollServerEvent()) {
       if (e.type === 'message' && e.data.length >= 4 && t0 >= 0) {
         const id = new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0);
@@ -102,9 +139,11 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
       }
     }
 
+    o.onStep?.(now, t0);
     let next = Math.min(
-      up.nextTime() ?? Infinity,
-      down.nextTime() ?? Infinity,
+      ...ups.map((l) => l.nextTime() ?? Infinity),
+      ...downs.map((l) => l.nextTime() ?? Infinity),
+      t0 >= 0 && events.length ? t0 + events[0]!.atMs : Infinity,
       client.pollTimeout() ?? Infinity,
       server.pollTimeout() ?? Infinity,
       t0 >= 0 && now - t0 < o.durationMs ? t0 + source.nextTime() : Infinity,
@@ -119,5 +158,5 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
     }
   }
   if (t0 < 0) throw new Error('the session never connected');
-  return { frames, complete, wireBytes, droppedBySender, targetBps };
+  return { frames, complete, wireBytes, droppedBySender, targetBps, linkBytes };
 }

@@ -20,6 +20,12 @@ export interface DelayLossOptions {
   initialBps?: number;
   minBps?: number;
   maxBps?: number;
+  /**
+   * The queue must stay above the threshold this long before it counts as overuse (default 0).
+   * A bonded path gets a keyframe's share as one burst that queues for ~100 ms and drains; with
+   * no hold each keyframe cut its rate by 15% and the path never reached its capacity.
+   */
+  overuseHoldMs?: number;
 }
 
 export class DelayLossController implements SendAlgorithm {
@@ -38,11 +44,14 @@ export class DelayLossController implements SendAlgorithm {
   private cwndBytes = 64 * 1024;
   private loss = 0;
   private lastFeedback = -1;
+  private readonly overuseHold: number;
+  private overSince = -1;
 
   constructor(o: DelayLossOptions = {}) {
     this.target = o.initialBps ?? 1_000_000;
     this.min = o.minBps ?? 100_000;
     this.max = o.maxBps ?? 50_000_000;
+    this.overuseHold = o.overuseHoldMs ?? 0;
   }
 
   onPacketSent(): void {}
@@ -62,7 +71,10 @@ export class DelayLossController implements SendAlgorithm {
       }
       const queue = s.oneWayDelayMs - this.owdMin;
       const threshold = Math.max(25, (Number.isFinite(s.minRttMs) ? s.minRttMs : 100) / 4);
-      if (queue > threshold && queue >= this.prevQueue && now - this.lastDecrease > this.srtt) {
+      if (queue <= threshold) this.overSince = -1;
+      else if (this.overSince < 0) this.overSince = now;
+      const held = this.overSince >= 0 && now - this.overSince >= this.overuseHold;
+      if (held && queue > threshold && queue >= this.prevQueue && now - this.lastDecrease > this.srtt) {
         const base = this.maxDelivery > 0 ? Math.min(this.target, this.maxDelivery) : this.target;
         this.target = Math.max(this.min, 0.85 * base);
         this.lastDecrease = now;

@@ -1,0 +1,125 @@
+import { judge } from '../transport/Judge.js';
+import { oracleOver, type OracleResult } from '../transport/Oracle.js';
+import { type BenchResult, makeResult } from '../transport/Report.js';
+import type { SourceFrame } from '../transport/Source.js';
+import { runVirtual, type LinkEvent } from '../transport/VirtualRun.js';
+import { tributaryPeers } from '../transport/tributaryPeers.js';
+import { formatColumns } from '../table.js';
+import type { BondMode } from '../../transport/index.js';
+import { type BondBenchOptions, type BondLink, makeBondLinks, outagesOf, parseEvents } from './Options.js';
+
+const FRAME_MS = 1000 / 30;
+
+/** One run's result: `bench transport`'s fields plus the bonding ones the issue names. */
+export interface BondResult extends BenchResult {
+  mode: BondMode;
+  links: string[];
+  /** Longest run of consecutive video frames the oracle delivered on time and this run did not, ms of media time. */
+  maxExcessStallMs: number;
+  /** Fraction of the client's wire bytes that went on each link. */
+  share: number[];
+  /** Extra copies (redundant/auto) as a fraction of the media bytes. */
+  duplicateOverhead: number;
+  pathsDowned: number;
+}
+
+/**
+ * The bonded run, then (unless --no-baseline) each link alone in single mode, of which the
+ * best is reported as `single`. Every run is judged against the same oracle: all links'
+ * delivery opportunities together, so the ratios compare what each run got of the same limit.
+ */
+export function benchBond(o: BondBenchOptions): BondResult[] {
+  const links = makeBondLinks(o);
+  const events = parseEvents(o);
+  const bonded = runOne(o, o.bond, links, events);
+  const orc = oracleOf(o, links, events, bonded.frames);
+  const out = [finish(o, bonded, orc)];
+  if (o.baseline && links.length > 1) {
+    let best: BondResult | undefined;
+    for (let i = 0; i < links.length; i++) {
+      const own = events.filter((e) => e.link === i).map((e) => ({ ...e, link: 0 }));
+      const r = finish(o, runOne(o, 'single', [links[i]!], own), orc);
+      if (!best || r.video.onTimeRatio > best.video.onTimeRatio) best = r;
+    }
+    out.push(best!);
+  }
+  return out;
+}
+
+interface Run {
+  mode: BondMode;
+  links: BondLink[];
+  frames: SourceFrame[];
+  complete: Map<number, number>;
+  wireBytes: number;
+  linkBytes: number[];
+  copyBytes: number;
+  pathsDowned: number;
+}
+
+function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Run {
+  const peers = tributaryPeers(0, o.seed, 'link0', 'all', mode);
+  // Fresh link configs per run: a bottleneck's cursor belongs to one link model.
+  const pairs = links.map((l) => {
+    const b = l.bottleneck();
+    return { up: { ...l.pair.up, bottleneck: b }, down: { ...l.pair.down } };
+  });
+  const r = runVirtual({
+    peers, links: pairs, events, seed: o.seed, bitrateBps: o.bitrate * 1e6, nonref: 0,
+    reactionMs: o.adaptive ? o.reaction : undefined, durationMs: o.duration * 1000, latencyMs: o.latency,
+  });
+  const st = peers.client.stats();
+  return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0 };
+}
+
+function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], frames: SourceFrame[]): OracleResult {
+  const outages = outagesOf(events, links.length);
+  return oracleOver(frames, links.map((l, i) => ({ bottleneck: l.bottleneck(), oneWayMs: l.rttMs / 2, outages: outages[i] })), o.latency);
+}
+
+function finish(o: BondBenchOptions, r: Run, orc: OracleResult): BondResult {
+  const j = judge(r.frames, r.complete, o.latency);
+  const base = makeResult('tributary', 'virtual', j, r.wireBytes, o.duration, orc);
+  const r4 = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    ...base,
+    mode: r.mode,
+    links: r.links.map((l) => l.name),
+    maxExcessStallMs: Math.round(maxExcessStall(r.frames, j.decodable, orc.usable!)),
+    share: r.linkBytes.map((b) => r4(r.wireBytes ? b / r.wireBytes : 0)),
+    duplicateOverhead: r4(j.mediaBytes ? r.copyBytes / j.mediaBytes : 0),
+    pathsDowned: r.pathsDowned,
+  };
+}
+
+/** The longest run of consecutive video frames the oracle showed and the run did not, in ms of media time. */
+export function maxExcessStall(frames: SourceFrame[], shown: Map<number, boolean>, oracleShown: Map<number, boolean>): number {
+  let longest = 0, start = -1, last = -1;
+  for (const f of frames) {
+    if (f.kind !== 'video') continue;
+    const excess = oracleShown.get(f.id) === true && shown.get(f.id) !== true;
+    if (excess) {
+      if (start < 0) start = f.capture;
+      last = f.capture;
+      longest = Math.max(longest, last - start + FRAME_MS);
+    } else start = -1;
+  }
+  return longest;
+}
+
+export function formatBond(results: BondResult[]): string {
+  const rows: Array<[string, (r: BondResult) => string]> = [
+    ['links', (r) => r.links.join(', ')],
+    ['audio on time (oracle)', (r) => `${r.audio.onTimeRatio} (${r.oracle.audio.onTimeRatio})`],
+    ['video on time (oracle)', (r) => `${r.video.onTimeRatio} (${r.oracle.video.onTimeRatio})`],
+    ['video / oracle', (r) => (r.oracle.video.onTimeRatio ? (r.video.onTimeRatio / r.oracle.video.onTimeRatio).toFixed(3) : '-')],
+    ['keyframes on time', (r) => `${r.video.keyframeOnTimeRatio}`],
+    ['latency p50/p95/p99/max ms', (r) => `${r.latencyMs.p50}/${r.latencyMs.p95}/${r.latencyMs.p99}/${r.latencyMs.max}`],
+    ['max excess stall ms', (r) => `${r.maxExcessStallMs}`],
+    ['share per link', (r) => r.share.join(' / ')],
+    ['overhead / copies', (r) => `${r.overhead} / ${r.duplicateOverhead}`],
+    ['media / wire kbps', (r) => `${r.mediaKbps} / ${r.wireKbps}`],
+    ['paths taken down', (r) => `${r.pathsDowned}`],
+  ];
+  return formatColumns(results.map((r) => r.mode), results, rows);
+}

@@ -1,0 +1,39 @@
+import { Option, type Command } from 'commander';
+import { BOND_MODES } from '../transport/index.js';
+import { BOND_DEFAULTS, type BondBenchOptions } from '../bench/bond/Options.js';
+import { benchCommand, num } from './options.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** `tributary bench bond`: one stream over several emulated links, against the best single link. */
+export function registerBenchBond(program: Command): void {
+  const d = BOND_DEFAULTS;
+  benchCommand(program)
+    .command('bond')
+    .description('bonding in virtual time: one stream over N emulated links (aggregate, redundant or auto) vs the best single link, judged against an oracle over all links')
+    .option('--links <n>', 'number of links', num, d.links)
+    .option('--trace <files>', 'Mahimahi traces, comma-separated (one per link, or one for all)')
+    .option('--rate <mbps>', 'link rates, Mbit/s, comma-separated')
+    .option('--rtt <ms>', 'round-trip delays, comma-separated', d.rtt)
+    .option('--jitter <ms>', 'delay jitter, comma-separated', d.jitter)
+    .option('--loss <pct>', 'random loss percent, comma-separated', d.loss)
+    .option('--burst <len>', 'mean loss burst lengths, comma-separated', d.burst)
+    .option('--bitrate <mbps>', 'media bitrate', num, d.bitrate)
+    .option('--latency <ms>', 'deadline from capture', num, d.latency)
+    .option('--duration <s>', 'seconds of media', num, d.duration)
+    .option('--seed <n>', 'random seed', num, d.seed)
+    .addOption(new Option('--bond <mode>', 'how packets use the links').choices(BOND_MODES.filter((m) => m !== 'single')).default(d.bond))
+    .option('--kill <link@sec>', 'link loses all capacity at that time (repeatable)', collect, [])
+    .option('--revive <link@sec>', 'link comes back at that time (repeatable)', collect, [])
+    .option('--adaptive', 'the source follows the target bitrate', false)
+    .option('--reaction <ms>', 'encoder reaction delay with --adaptive', num, d.reaction)
+    .option('--no-baseline', 'skip the single-link runs')
+    .option('--json', 'end with one JSON line per run', false)
+    .action(async (raw: Partial<BondBenchOptions>) => {
+      const { benchBond, formatBond } = await import('../bench/bond/run.js');
+      const o = { ...d, ...raw } as BondBenchOptions;
+      const results = benchBond(o);
+      console.log(formatBond(results));
+      if (o.json) for (const r of results) console.log(JSON.stringify(r));
+    });
+}
