@@ -5,6 +5,7 @@ interface SendFlags {
   encrypt: 'none' | 'headers' | 'all';
   tcp: boolean;
   link: string[];
+  bond?: 'aggregate' | 'redundant' | 'auto';
   loop: boolean;
   statsJson: boolean;
 }
@@ -23,6 +24,7 @@ export function registerSend(program: Command): void {
     .addOption(new Option('--encrypt <mode>', 'encryption: none, headers (media readable, control secret), all').choices(['none', 'headers', 'all']).default('all'))
     .option('--tcp', 'force the TCP fallback', false)
     .option('--link <address>', 'a local address or interface to send from (repeat for several links)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('--bond <mode>', 'with several --link: aggregate (spread by capacity), redundant (every packet on every link), auto (copies of audio, keyframes and late retransmissions)').choices(['aggregate', 'redundant', 'auto']))
     .option('--loop', 'play a file input in a loop', false)
     .option('--stats-json', 'one JSON status object per second on stdout', false)
     .action(async (input: string, output: string, flags: SendFlags) => {
@@ -41,6 +43,7 @@ export function registerSend(program: Command): void {
           encryption: flags.encrypt,
           tcp: flags.tcp,
           links: flags.link.length ? flags.link : undefined,
+          bond: flags.bond,
           loop: flags.loop,
           log: (line) => process.stderr.write(`tributary send: ${line}\n`),
         });
@@ -57,7 +60,11 @@ export function registerSend(program: Command): void {
           `${st.state} ${st.transport} | rtt ${st.rttMs} ms | loss ${pct(st.lossBeforeRepair)} -> ${pct(st.lossAfterRepair)} | ` +
           `fec ${pct(st.fecShare)} rtx ${pct(st.retransmitShare)} | ${mbps(st.sendingBps)}/${mbps(st.targetBps)} Mbit/s (target) | ` +
           `frames ${st.framesSent}/${st.framesIn} dropped ${st.framesDropped}`;
-        process.stderr.write(process.stderr.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
+        // With several links, a row per link under the summary (state, RTT, loss, share, rate).
+        const rows = st.links.length > 1
+          ? st.links.map((l) => `\n  ${l.link.padEnd(16)} ${l.state.padEnd(8)} rtt ${String(l.rttMs).padStart(5)} ms  loss ${pct(l.loss).padStart(6)}  share ${pct(l.share).padStart(6)}  ${mbps(l.sendingBps)} Mbit/s`).join('')
+          : '';
+        process.stderr.write(process.stderr.isTTY && !rows ? `\r${line}\x1b[K` : `${line}${rows}\n`);
       }, 1000);
       const stop = (): void => void s.close('interrupted');
       process.once('SIGINT', stop);

@@ -5,12 +5,15 @@
 import { decodeMessage, encodeHello, parseTributaryUrl, sessionIdentity, sessionPsk, tokenExpiry, type Role, type TributaryUrl } from '../media/tributary/index.js';
 import { TransportClient, type TransportSession } from '../net/index.js';
 import type { EncryptionMode } from '../transport/api.js';
+import type { BondMode } from '../transport/Bonding.js';
 
 export interface ConnectMediaOptions {
   encryption?: EncryptionMode;
   /** 'force' = TCP only (--tcp); default 'auto' (UDP, TCP when UDP is blocked). */
   tcp?: 'auto' | 'force' | 'never';
   links?: string[];
+  /** How media uses several links (default 'single'; see transport/Bonding.ts). */
+  bond?: BondMode;
   connectTimeoutMs?: number;
   /** Wait this long for the server's welcome after the handshake (default 5000 ms). */
   welcomeTimeoutMs?: number;
@@ -51,6 +54,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       encryption: o.encryption ?? 'all',
       tcp: o.tcp ?? 'auto',
       links: o.links,
+      bond: o.bond,
       connectTimeoutMs: timeout,
       logger: quietLogger,
     });

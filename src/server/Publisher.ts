@@ -1,3 +1,4 @@
+import type { PathStats } from '../transport/api.js';
 /**
  * The source of a Stream: an RTMP connection, a transport session, a relay. The protocol
  * handler creates it, hands it to `Stream.publish()`, then calls `stream.pushConfig/pushFrame`.
@@ -8,6 +9,8 @@ export interface Publisher {
   readonly protocol: string;
   /** "ip:port" of the peer, for the API. */
   readonly remoteAddress: string;
+  /** Transport publishers: the session's paths (several for a bonded sender). */
+  paths?(): PathStats[];
   /** Ends the publishing connection (kicked by an operator, or the stream closed). Idempotent. */
   close(reason: string): void;
 }

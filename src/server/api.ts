@@ -7,7 +7,7 @@ export interface StreamInfo {
   app: string;
   key: string;
   live: boolean;
-  publisher: { id: string; protocol: string; address: string } | null;
+  publisher: { id: string; protocol: string; address: string; paths?: PathInfo[] } | null;
   uptimeMs: number | null;
   video: { codec: string; codecString?: string; width?: number; height?: number; profile?: string; level?: number } | null;
   audio: { codec: string; codecString?: string; sampleRate?: number; channels?: number } | null;
@@ -20,6 +20,19 @@ export interface StreamInfo {
   framesIn: number;
   bytesIn: number;
   framesDropped: number;
+}
+
+/** One path of a transport publisher's session, as the server receives it. */
+export interface PathInfo {
+  address: string;
+  state: string;
+  receiveKbps: number;
+  bytesReceived: number;
+}
+
+function paths(s: Stream): PathInfo[] | undefined {
+  const p = s.publisher?.paths?.();
+  return p?.map((x) => ({ address: x.path, state: x.state, receiveKbps: Math.round(x.receiveRateBps / 1000), bytesReceived: x.bytesReceived }));
 }
 
 function num(v: unknown): number | undefined {
@@ -56,7 +69,7 @@ export function streamInfo(s: Stream, now = Date.now()): StreamInfo {
     app: s.app,
     key: s.key,
     live: s.isLive,
-    publisher: s.publisher ? { id: s.publisher.id, protocol: s.publisher.protocol, address: s.publisher.remoteAddress } : null,
+    publisher: s.publisher ? { id: s.publisher.id, protocol: s.publisher.protocol, address: s.publisher.remoteAddress, ...(paths(s) ? { paths: paths(s) } : {}) } : null,
     uptimeMs: s.publishedAt !== undefined ? now - s.publishedAt : null,
     video: video(s.videoConfig, s.metadata),
     audio: audio(s.audioConfig),

@@ -63,6 +63,13 @@ export class Metrics {
         for (const s of registry.streams()) if (s.isLive && s.ingestDelayMs !== undefined) this.set({ stream: s.path }, s.ingestDelayMs);
       },
     });
+    new Gauge({
+      name: 'tributary_publisher_path_receive_bps', help: 'Bits per second arriving on each path of a transport publisher (several for a bonded sender), by stream and path', labelNames: ['stream', 'path'], registers,
+      collect() {
+        this.reset();
+        for (const s of registry.streams()) for (const p of s.publisher?.paths?.() ?? []) this.set({ stream: s.path, path: p.path }, p.receiveRateBps);
+      },
+    });
     const listenerGauge = (name: string, help: string, pick: (s: ListenerStats) => number | undefined) =>
       new Gauge({
         name, help, labelNames: ['listener'], registers,

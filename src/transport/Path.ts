@@ -83,6 +83,9 @@ export class Path {
   dataPacketsLastWindow = 0;
   sendRateBps = 0;
   share = 0;
+  private rxWindowStart = 0;
+  private rxWindowBytes = 0;
+  receiveRateBps = 0;
 
   constructor(readonly key: string, initialMtu: number, maxMtu: number, initialRtt: number, public cc: SendAlgorithm) {
     this.rtt = new RttEstimator(initialRtt);
@@ -147,6 +150,17 @@ export class Path {
     return true;
   }
 
+  countReceived(now: number, bytes: number): void {
+    this.bytesReceived += bytes;
+    this.lastReceived = now;
+    if (now - this.rxWindowStart >= RATE_WINDOW_MS) {
+      this.receiveRateBps = Math.round((this.rxWindowBytes * 8000) / Math.max(RATE_WINDOW_MS, now - this.rxWindowStart));
+      this.rxWindowBytes = 0;
+      this.rxWindowStart = now;
+    }
+    this.rxWindowBytes += bytes;
+  }
+
   stats(): PathStats {
     return {
       path: this.key,
@@ -159,6 +173,8 @@ export class Path {
       share: this.share,
       targetBitrateBps: Math.round(this.cc.targetBitrateBps()),
       bytesInFlight: this.bytesInFlight,
+      bytesReceived: this.bytesReceived,
+      receiveRateBps: this.receiveRateBps,
     };
   }
 }

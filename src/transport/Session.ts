@@ -94,11 +94,13 @@ const MAX_COPIES = 1024;
 const PROBE_INTERVAL = 200;
 /** Answered probes (and a hold that doubles with each outage) before a down path carries media again. */
 const PROBES_TO_READMIT = 3;
-const MAX_HOLD = 10_000;
+const MAX_HOLD = 4000;
 /** A bonded link that sent nothing for this long gets a PING. */
 const IDLE_PING = 500;
 /** Bonded paths pace at this multiple of their target: above 1 so the target can find more, not 2x as a single path does (that fills the fastest link's queue). */
 const PACE_BONDED = 1.1;
+/** Queued media beyond this many ms of the paths' summed target counts as a backlog (see setPacing). */
+const BACKLOG_MS = 250;
 /** A bonded path's queue must stay high this long to count as overuse (see DelayLossController). */
 const OVERUSE_HOLD = 150;
 
@@ -125,7 +127,7 @@ export class Session implements ISession {
   private readonly paths: Path[] = [];
   private readonly pathByKey = new Map<string, Path>();
   private readonly bond: BondMode;
-  private readonly newCc: (readmit: boolean) => SendAlgorithm;
+  private readonly newCc: () => SendAlgorithm;
   private readonly minBps: number;
   private readonly copies: Copy[] = [];
   private copyBytes = 0;
@@ -198,10 +200,9 @@ export class Session implements ISession {
     this.mode = init.encryption ?? 'all';
     this.bond = init.bond ?? 'single';
     this.minBps = init.minBitrateBps ?? 100_000;
-    // Each path has its own controller. A path re-admitted after an outage starts low and
-    // earns its rate back, so a flaky link does not get a full share the moment it answers.
-    this.newCc = (readmit) => init.congestion?.() ?? new DelayLossController({
-      initialBps: readmit ? Math.max(this.minBps, 2 * this.minBps) : init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
+    // Each path has its own controller: links of a bond differ by 10x in capacity and RTT.
+    this.newCc = () => init.congestion?.() ?? new DelayLossController({
+      initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
     this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
@@ -405,8 +406,7 @@ export class Session implements ISession {
       path = this.addPathInternal(pathKey);
       this.challenge(path);
     }
-    path.bytesReceived += data.length;
-    path.lastReceived = now;
+    path.countReceived(now, data.length);
     // A bonded sender brings a down link back only through its probes (hysteresis); otherwise
     // hearing from a path again is enough.
     if (path.state === 'down' && (this.role === 'server' || this.bond === 'single')) path.state = path.validated ? 'active' : 'probing';
@@ -664,10 +664,14 @@ export class Session implements ISession {
     }
   }
 
-  /** A path that answered its probes carries media again, from a low rate (state 'probing' until it proves itself). */
+  /**
+   * A path that answered its probes carries media again. It keeps its controller's estimates
+   * (a cellular outage does not change what the link carries after it), but for two seconds
+   * ('probing') it counts for half its target and paces at half, so a link that comes back
+   * worse than it left does not take a full share at once.
+   */
   private readmit(now: number, path: Path): void {
     path.state = 'probing';
-    path.cc = this.newCc(true);
     path.probes.clear();
     path.probeOk = 0;
     path.largestAckedSeq = path.nextSeq - 1;
@@ -711,7 +715,6 @@ export class Session implements ISession {
 
   private onLost(now: number, p: SentPacket, cause: RetransmitCause): void {
     if (!this.sent.delete(p.pn)) return;
-    if (process.env.DBG) console.error('lost', Math.round(now), p.path.key, cause, 'age', Math.round(now - p.time), 'srtt', Math.round(p.path.rtt.smoothed), 'rto', Math.round(p.path.rtt.rto(this.rtoBackoff)), 'seq', p.seq, 'lacked', p.path.largestAckedSeq, 'frag', !!p.frag);
     if (p.ackEliciting) {
       this.bytesInFlight -= p.bytes;
       p.path.bytesInFlight -= p.bytes;
@@ -1088,9 +1091,15 @@ export class Session implements ISession {
 
   /** Pacing per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
   private setPacing(now: number): void {
+    // A backlog (a link just died, or a keyframe) lets the bonded paths pace at the single
+    // path's 2x headroom until it drains; their controllers still watch the queues they make.
+    let sum = 0;
+    if (this.bond !== 'single') for (const p of this.paths) if (p.usable) sum += p.cc.targetBitrateBps();
+    const backlogged = sum > 0 && (this.queue.bytes * 8000) / sum > BACKLOG_MS;
     for (const p of this.paths) {
       if (!p.usable) continue;
-      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : PACE_BONDED * p.cc.targetBitrateBps();
+      const pace = backlogged ? 2 : PACE_BONDED;
+      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
       p.pacer.setRate(now, rate, p.mtu.mtu);
     }
   }
@@ -1250,7 +1259,7 @@ export class Session implements ISession {
   // ---------------------------------------------------------------- helpers
 
   private addPathInternal(key: string): Path {
-    const p = new Path(key, this.o.initialMtu, this.o.maxMtu, this.o.initialRttMs, this.newCc(false));
+    const p = new Path(key, this.o.initialMtu, this.o.maxMtu, this.o.initialRttMs, this.newCc());
     this.paths.push(p);
     this.pathByKey.set(key, p);
     return p;

@@ -66,6 +66,9 @@ export interface PathStats {
   /** The path's own congestion controller's target. */
   targetBitrateBps: number;
   bytesInFlight: number;
+  bytesReceived: number;
+  /** What arrived on the path over the last full second, bit/s (the receiver's view of a bonded link). */
+  receiveRateBps: number;
 }
 
 export interface SessionStats {

@@ -6,7 +6,8 @@
  */
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
 import { encodeConfig, encodeFrame, encodeMetadata, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
-import type { EncryptionMode } from '../../transport/api.js';
+import type { EncryptionMode, PathStats } from '../../transport/api.js';
+import type { BondMode } from '../../transport/Bonding.js';
 import { connectMedia, MediaRefusedError, type MediaConnection } from '../connectMedia.js';
 import { openInput, type MediaInput } from './inputs.js';
 
@@ -19,6 +20,8 @@ export interface SenderOptions {
   /** Force the TCP fallback. */
   tcp?: boolean;
   links?: string[];
+  /** With several links: aggregate, redundant or auto (default aggregate); one link: single. */
+  bond?: BondMode;
   loop?: boolean;
   /** Human-readable events (connected, lost, refused, retrying). */
   log?: (line: string) => void;
@@ -49,6 +52,20 @@ export interface SenderStatus {
   framesDropped: number;
   reconnects: number;
   lastError: string | undefined;
+  bond: BondMode;
+  /** One row per link (path) of the session. */
+  links: LinkStatus[];
+}
+
+export interface LinkStatus {
+  link: string;
+  state: PathStats['state'];
+  rttMs: number;
+  loss: number;
+  /** Share of the media packets of the last second. */
+  share: number;
+  sendingBps: number;
+  targetBps: number;
 }
 
 export class Sender {
@@ -125,7 +142,16 @@ export class Sender {
       framesDropped: this.counts.droppedOffline + this.counts.droppedByTransport,
       reconnects: this.counts.reconnects,
       lastError: this.lastError,
+      bond: this.bond,
+      links: (st?.paths ?? []).map((p) => ({
+        link: p.path, state: p.state, rttMs: Math.round(p.srttMs), loss: Math.round(p.lossRate * 10000) / 10000,
+        share: Math.round(p.share * 1000) / 1000, sendingBps: p.sendRateBps, targetBps: p.targetBitrateBps,
+      })),
     };
+  }
+
+  private get bond(): BondMode {
+    return this.o.bond ?? ((this.o.links?.length ?? 0) > 1 ? 'aggregate' : 'single');
   }
 
   async close(reason = 'sender closed'): Promise<void> {
@@ -155,6 +181,7 @@ export class Sender {
         encryption: this.o.encryption ?? 'all',
         tcp: this.o.tcp ? 'force' : 'auto',
         links: this.o.links,
+        bond: this.bond,
         connectTimeoutMs: 5000,
       });
       if (this.closed) return void conn.client.close();

@@ -128,7 +128,7 @@ export class TransportIngest {
     const app = this.o.registry.app(id.app);
     const stream = app.stream(id.key);
     if (id.role === 'publish') {
-      const pub = new TransportPublisher(name, remote, stream, (reason) => this.refuse(s, reason));
+      const pub = new TransportPublisher(name, remote, stream, (reason) => this.refuse(s, reason), Date.now, () => (s.isClosed ? [] : s.stats().paths));
       try {
         stream.publish(pub);
       } catch (err) {

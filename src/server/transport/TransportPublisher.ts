@@ -2,6 +2,7 @@ import { decodeMessage, type TributaryMessage } from '../../media/tributary/inde
 import { MediaParseError } from '../../media/frame.js';
 import type { Publisher } from '../Publisher.js';
 import type { Stream } from '../Stream.js';
+import type { PathStats } from '../../transport/api.js';
 
 /** A capture time further than this from the server's clock is a lie or a broken clock: ignored. */
 const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
@@ -25,7 +26,12 @@ export class TransportPublisher implements Publisher {
     readonly stream: Stream,
     private readonly kick: (reason: string) => void,
     private readonly now: () => number = Date.now,
+    private readonly pathStats: () => PathStats[] = () => [],
   ) {}
+
+  paths(): PathStats[] {
+    return this.pathStats();
+  }
 
   close(reason: string): void {
     this.kick(reason);
