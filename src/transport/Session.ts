@@ -422,6 +422,7 @@ export class Session implements ISession {
       if (this.isClosed) return;
     }
     this.acks.onPacket(now, h.packetNumber, ackEliciting);
+    if (ackEliciting && !this.ackPath) this.ackPath = path;
     // Every packet counts toward the loss ratio: ack-only packets and probes take packet
     // numbers too, and leaving them out made a clean link look 2-5% lossy (and FEC follow it).
     this.fbReceived++;
@@ -643,6 +644,8 @@ export class Session implements ISession {
   }
 
   private readonly ackedNewest = new Map<Path, SentPacket>();
+  /** Path of the first ack-eliciting packet since the last ACK went out. */
+  private ackPath: Path | undefined;
   private readonly ackedBytes = new Map<Path, number>();
 
   /** Probes of down paths that this ACK covers: evidence the path carries packets again. */
@@ -672,6 +675,8 @@ export class Session implements ISession {
    */
   private readmit(now: number, path: Path): void {
     path.state = 'probing';
+    // Probes are not packets in flight: the silence clock starts again with the first media.
+    path.awaitingSince = -1;
     path.probes.clear();
     path.probeOk = 0;
     path.largestAckedSeq = path.nextSeq - 1;
@@ -1068,7 +1073,14 @@ export class Session implements ISession {
     }
     if (wantAck || ((frames.length > 0 || media) && this.acks.highest >= 0)) {
       const ack = this.acks.buildAck(now, media ? PIGGYBACK_RANGES : 32);
-      if (ack) frames.unshift(ack);
+      if (ack) {
+        frames.unshift(ack);
+        // An ACK with nothing else goes back on the path of the first packet it answers: over
+        // bonded links the most recent arrival is often the slowest link's, and acks riding
+        // it made the fast links look silent.
+        if (!media && this.ackPath?.usable) path = this.ackPath;
+        this.ackPath = undefined;
+      }
     }
     if (frames.length === 0 && !media) return undefined;
     if (withFinished) {
