@@ -34,9 +34,14 @@ export function bestPath(paths: readonly Path[]): Path | undefined {
   return best;
 }
 
-/** Room under the path's congestion window and pacer for a packet of `bytes` now. */
+/** Room under the path's windows (its controller's and, bonded, its delay budget). */
+export function hasWindow(p: Path): boolean {
+  return p.bytesInFlight < p.windowCap && p.cc.canSend(p.bytesInFlight);
+}
+
+/** Room under the path's windows and pacer for a packet of `bytes` now. */
 export function canTake(now: number, p: Path, bytes: number): boolean {
-  return p.usable && p.cc.canSend(p.bytesInFlight) && p.pacer.canSend(now, bytes);
+  return p.usable && hasWindow(p) && p.pacer.canSend(now, bytes);
 }
 
 /**

@@ -50,6 +50,8 @@ export class Path {
 
   // Per-path sending state.
   bytesInFlight = 0;
+  /** Bonded paths: at most this much in flight (about the path's target over its RTT plus a queue budget). */
+  windowCap = Infinity;
   /** Sequence of ack-eliciting packets sent on this path, and the largest of them acked. */
   nextSeq = 0;
   largestAckedSeq = -1;

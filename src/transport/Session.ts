@@ -30,7 +30,7 @@ import { AckTracker } from './AckTracker.js';
 import { RecvStream, type Delivered } from './Reassembly.js';
 import { SendQueue, type OutFragment, type OutMessage, type OutStream } from './SendQueue.js';
 import { Path } from './Path.js';
-import { bestPath, canTake, copyPaths, mediaPath, targetBitrate, type BondMode } from './Bonding.js';
+import { bestPath, canTake, copyPaths, hasWindow, mediaPath, targetBitrate, type BondMode } from './Bonding.js';
 import { DelayLossController } from './cc/DelayLossController.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import { BinomialFecPolicy } from './FecPolicy.js';
@@ -101,6 +101,8 @@ const IDLE_PING = 500;
 const PACE_BONDED = 1.1;
 /** Queued media beyond this many ms of the paths' summed target counts as a backlog (see setPacing). */
 const BACKLOG_MS = 250;
+/** A path's window allows the queue its controller tolerates (max(25 ms, base RTT / 4)) plus this, ms. */
+const QUEUE_SLACK_MS = 25;
 /** A bonded path's queue must stay high this long to count as overuse (see DelayLossController). */
 const OVERUSE_HOLD = 150;
 
@@ -644,6 +646,7 @@ export class Session implements ISession {
   }
 
   private readonly ackedNewest = new Map<Path, SentPacket>();
+  private backlogged = false;
   /** Path of the first ack-eliciting packet since the last ACK went out. */
   private ackPath: Path | undefined;
   private readonly ackedBytes = new Map<Path, number>();
@@ -879,7 +882,7 @@ export class Session implements ISession {
       for (const p of this.mediaPaths()) {
         // Wake for a path only if the next packet fits it (a fragment cut for a larger MTU waits for that path).
         if (size + PIGGYBACK_ACK > p.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN) continue;
-        if (p.cc.canSend(p.bytesInFlight)) t = Math.min(t, p.pacer.nextSendTime(this.lastPoll, p.mtu.mtu + 60));
+        if (hasWindow(p)) t = Math.min(t, p.pacer.nextSendTime(this.lastPoll, p.mtu.mtu + 60));
       }
       t = Math.min(t, this.nextShed);
     }
@@ -887,7 +890,7 @@ export class Session implements ISession {
     for (let i = 0; i < this.copies.length && i < 64; i++) {
       const c = this.copies[i]!;
       t = Math.min(t, c.until);
-      if (c.path.usable && c.path.cc.canSend(c.path.bytesInFlight)) t = Math.min(t, c.path.pacer.nextSendTime(this.lastPoll, c.path.mtu.mtu + 60));
+      if (c.path.usable && hasWindow(c.path)) t = Math.min(t, c.path.pacer.nextSendTime(this.lastPoll, c.path.mtu.mtu + 60));
     }
     return t;
   }
@@ -1101,17 +1104,31 @@ export class Session implements ISession {
     return d;
   }
 
-  /** Pacing per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
+  /** Pacing and window per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
   private setPacing(now: number): void {
     // A backlog (a link just died, or a keyframe) lets the bonded paths pace at the single
     // path's 2x headroom until it drains; their controllers still watch the queues they make.
     let sum = 0;
     if (this.bond !== 'single') for (const p of this.paths) if (p.usable) sum += p.cc.targetBitrateBps();
     const backlogged = sum > 0 && (this.queue.bytes * 8000) / sum > BACKLOG_MS;
+    // Paths that were app-limited do not know their capacity: a new backlog (a link died)
+    // makes them probe upward at the startup pace until a queue or loss shows the limit.
+    if (backlogged && !this.backlogged) for (const p of this.paths) if (p.usable) p.cc.probe?.();
+    this.backlogged = backlogged;
     for (const p of this.paths) {
       if (!p.usable) continue;
       const pace = backlogged ? 2 : PACE_BONDED;
       const rate = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
+      // A path's window holds what it carries (its target or its measured delivery rate,
+      // whichever is larger) over its base RTT plus a small queue: pacing may run ahead, but a
+      // cellular link's deep buffer is never filled (seconds of delay, then bursts of loss; in
+      // an outage the sender's queue sheds video by deadline instead, and audio still leaves).
+      const base = Number.isFinite(p.rtt.minRtt) ? p.rtt.minRtt : p.rtt.smoothed;
+      const carries = Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps());
+      // The queue budget matches the controller's overuse threshold: a window that allowed a
+      // deeper standing queue made the controller cut again and again, far below capacity.
+      const budget = Math.max(25, base / 4) + QUEUE_SLACK_MS;
+      p.windowCap = Math.max(4 * p.mtu.mtu, (carries / 8) * ((base + budget) / 1000));
       p.pacer.setRate(now, rate, p.mtu.mtu);
     }
   }

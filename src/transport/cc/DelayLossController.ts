@@ -1,11 +1,16 @@
 /**
  * A GCC-like controller with a BBR-like ceiling.
- * - Delay: tracks the one-way delay (receiver time minus send time) against its minimum over
- *   a window; a queue above max(25 ms, minRtt / 4) that keeps growing is overuse and cuts the
- *   target to 85% of the measured delivery rate. Delay drives the decision before loss does,
- *   because a drop-tail queue on a mobile uplink fills for seconds before it drops.
- * - Loss (wire loss from FEEDBACK, averaged over ~1 s): above 10% the target falls by half the loss fraction;
- *   random loss of a few percent does not cut the rate (FEC and NACK repair it).
+ * - Startup: until the first decrease the target doubles per RTT (BBR's and WebRTC's probing),
+ *   so a link is found in seconds rather than the minute 8%/s takes from the initial rate.
+ * - Delay: tracks the one-way delay (receiver time minus send time; a bonded path uses its RTT)
+ *   against its minimum over a window; a queue above max(25 ms, minRtt / 4) that keeps growing
+ *   (for `overuseHoldMs`, 0 by default) is overuse and cuts the target to 85% of the measured
+ *   delivery rate. Delay drives the decision before loss does, because a drop-tail queue on a
+ *   mobile uplink fills for seconds before it drops.
+ * - Loss (wire loss from FEEDBACK, averaged over ~1 s): above 10% the target falls by half the
+ *   loss fraction; random loss of a few percent does not cut the rate (FEC and NACK repair it).
+ *   Once the loss is gone the target climbs back to where it was at the startup pace: loss
+ *   alone (an outage, a burst) does not say the link got smaller.
  * - Otherwise the target grows 8% per second (at least 10 kbit/s per second), never above
  *   twice the best delivery rate seen recently, so an application-limited sender does not
  *   run the estimate away from reality.
@@ -46,6 +51,13 @@ export class DelayLossController implements SendAlgorithm {
   private lastFeedback = -1;
   private readonly overuseHold: number;
   private overSince = -1;
+  private startup = true;
+  /** Startup's plateau check (BBR): rounds of one RTT in which the delivery rate grew < 25%. */
+  private roundAt = -1;
+  private roundDelivery = 0;
+  private plateaus = 0;
+  /** Target before the latest run of loss-only cuts (0 = none to recover). */
+  private recoverTo = 0;
 
   constructor(o: DelayLossOptions = {}) {
     this.target = o.initialBps ?? 1_000_000;
@@ -78,6 +90,8 @@ export class DelayLossController implements SendAlgorithm {
         const base = this.maxDelivery > 0 ? Math.min(this.target, this.maxDelivery) : this.target;
         this.target = Math.max(this.min, 0.85 * base);
         this.lastDecrease = now;
+        this.startup = false;
+        this.recoverTo = 0;
       }
       this.prevQueue = queue;
     }
@@ -85,12 +99,53 @@ export class DelayLossController implements SendAlgorithm {
     this.cwndBytes = Math.max(64 * 1024, ((4 * this.pacingRateBps()) / 8) * (Math.max(this.srtt, 50) / 1000));
   }
 
+  /**
+   * Startup ends after three RTTs in which the delivery rate did not grow by a quarter: the
+   * link is full, or the application sends less than the link carries (then the target falls
+   * back to what was delivered, since nothing showed more).
+   */
+  private checkPlateau(now: number): void {
+    if (!this.startup) return;
+    if (this.roundAt < 0) {
+      this.roundAt = now;
+      this.roundDelivery = this.maxDelivery;
+      return;
+    }
+    if (now - this.roundAt < Math.max(this.srtt, 50)) return;
+    this.plateaus = this.maxDelivery >= 1.25 * this.roundDelivery ? 0 : this.plateaus + 1;
+    this.roundAt = now;
+    this.roundDelivery = this.maxDelivery;
+    if (this.plateaus >= 3) {
+      this.startup = false;
+      if (this.maxDelivery > 0) this.target = Math.max(this.min, Math.min(this.target, this.maxDelivery));
+    }
+  }
+
+  /** More is wanted than the target allows (a backlog): probe upward again at the startup pace. */
+  probe(): void {
+    if (this.startup) return;
+    this.startup = true;
+    this.roundAt = -1;
+    this.plateaus = 0;
+  }
+
   private grow(now: number): void {
+    this.checkPlateau(now);
     if (this.lastUpdate < 0) this.lastUpdate = now;
     const dt = Math.min(1000, now - this.lastUpdate) / 1000;
     this.lastUpdate = now;
     if (now - this.lastDecrease < this.srtt || this.loss > 0.1) return;
-    const next = this.target + Math.max(this.target * 0.08, 10_000) * dt;
+    // Startup (until the first decrease): double per RTT, as BBR and WebRTC's probing do, so a
+    // link is found in seconds rather than the minute 8%/s takes from the initial rate.
+    // Recovery: after cuts by loss alone (a cellular outage or a burst, not a queue), the rate
+    // climbs back to where it was at the same pace, once the loss is gone.
+    const fast = this.startup || (this.target < this.recoverTo && this.loss < 0.02);
+    const gain = fast ? this.target * (2 ** ((dt * 1000) / Math.max(this.srtt, 50)) - 1) : Math.max(this.target * 0.08, 10_000) * dt;
+    let next = this.target + gain;
+    if (!this.startup && this.recoverTo > 0 && fast) {
+      next = Math.min(next, this.recoverTo);
+      if (next >= this.recoverTo) this.recoverTo = 0;
+    }
     const ceiling = this.maxDelivery > 0 ? Math.max(2 * this.maxDelivery, this.min) : this.max;
     this.target = Math.min(this.max, Math.max(this.target, Math.min(next, ceiling)));
   }
@@ -106,8 +161,10 @@ export class DelayLossController implements SendAlgorithm {
     const a = dt / LOSS_WINDOW_MS;
     this.loss = (1 - a) * this.loss + a * lossFraction;
     if (this.loss > 0.1 && now - this.lastDecrease > this.srtt) {
+      this.recoverTo = Math.max(this.recoverTo, this.target);
       this.target = Math.max(this.min, this.target * (1 - 0.5 * this.loss));
       this.lastDecrease = now;
+      this.startup = false;
     }
   }
 
@@ -121,5 +178,9 @@ export class DelayLossController implements SendAlgorithm {
 
   targetBitrateBps(): number {
     return this.target;
+  }
+
+  deliveryRateBps(): number {
+    return this.maxDelivery;
   }
 }

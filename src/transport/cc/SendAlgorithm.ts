@@ -28,4 +28,8 @@ export interface SendAlgorithm {
   canSend(bytesInFlight: number): boolean;
   pacingRateBps(): number;
   targetBitrateBps(): number;
+  /** The best delivery rate measured recently, bit/s (0 when unknown). */
+  deliveryRateBps(): number;
+  /** The sender has more to send than the target allows: look for more capacity, quickly. */
+  probe?(): void;
 }
