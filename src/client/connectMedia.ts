@@ -14,6 +14,8 @@ export interface ConnectMediaOptions {
   links?: string[];
   /** How media uses several links (default 'single'; see transport/Bonding.ts). */
   bond?: BondMode;
+  /** Where the congestion controller starts (default 1 Mbit/s): the encoder's bitrate when known. */
+  initialBitrateBps?: number;
   connectTimeoutMs?: number;
   /** Wait this long for the server's welcome after the handshake (default 5000 ms). */
   welcomeTimeoutMs?: number;
@@ -55,6 +57,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       tcp: o.tcp ?? 'auto',
       links: o.links,
       bond: o.bond,
+      initialBitrateBps: o.initialBitrateBps,
       connectTimeoutMs: timeout,
       logger: quietLogger,
     });

@@ -71,7 +71,7 @@ export interface CopyInfo {
 /** Paths that get a copy of a media packet sent on `chosen`. */
 export function copyPaths(mode: BondMode, paths: readonly Path[], chosen: Path, info: CopyInfo): Path[] {
   if (mode === 'single' || mode === 'aggregate') return [];
-  const others = paths.filter((p) => p !== chosen && p.usable && p.state === 'active');
+  const others = paths.filter((p) => p !== chosen && p.usable);
   if (mode === 'redundant') return others;
   if (info.cls === 'video' && !info.keyframe && !info.urgent) return [];
   let best: Path | undefined;

@@ -100,9 +100,17 @@ export class Path {
     return this.validated || this.local || this.bytesSent + bytes <= 3 * this.bytesReceived;
   }
 
-  /** Validated and not down: may carry media. */
+  /**
+   * A bonded sender's own link carries media before its challenge is answered: validation
+   * protects a peer's address from amplification, and this end's own link needs no such
+   * proof (the receiver accepts any authenticated packet from a new address). A link that does
+   * not work goes silent and is taken down like any other.
+   */
+  eager = false;
+
+  /** Validated (or an eager own link) and not down: may carry media. */
   get usable(): boolean {
-    return this.validated && this.state !== 'down';
+    return (this.validated || (this.eager && this.local)) && this.state !== 'down';
   }
 
   onPacketOutcome(lost: boolean): void {

@@ -282,6 +282,7 @@ export class Session implements ISession {
     if (this.pathByKey.has(key)) return;
     const p = this.addPathInternal(key);
     p.local = true;
+    p.eager = this.bond !== 'single';
     p.lastReceived = now;
     this.challenge(p);
   }
@@ -425,6 +426,7 @@ export class Session implements ISession {
     }
     this.acks.onPacket(now, h.packetNumber, ackEliciting);
     if (ackEliciting && !this.ackPath) this.ackPath = path;
+    if (ackEliciting) this.lastRxPath = path;
     // Every packet counts toward the loss ratio: ack-only packets and probes take packet
     // numbers too, and leaving them out made a clean link look 2-5% lossy (and FEC follow it).
     this.fbReceived++;
@@ -647,6 +649,9 @@ export class Session implements ISession {
 
   private readonly ackedNewest = new Map<Path, SentPacket>();
   private backlogged = false;
+  private lastRxPath: Path | undefined;
+  /** An ACK to send once more, on another path (see pollProtected). */
+  private ackEcho: { path: Path; ack: Frame } | undefined;
   /** Path of the first ack-eliciting packet since the last ACK went out. */
   private ackPath: Path | undefined;
   private readonly ackedBytes = new Map<Path, number>();
@@ -862,15 +867,17 @@ export class Session implements ISession {
     if (this.client && !this.protection) return Math.min(idle, this.initialDue);
     if (this.serverHelloDue) return 0;
     if (this.role === 'server' && !this.confirmed) return Math.min(idle, this.createdAt + HANDSHAKE_TIMEOUT);
-    if (this.pendingOpens.size || this.pingDue) return 0;
-    if (this.role === 'client' && !this.confirmed && this.finishedDue >= 0) return Math.min(idle, this.finishedDue);
-    let t = Math.min(idle, this.acks.nextAckTime(), this.acks.nextNackTime(this.renackMs()), this.lossTimer, this.rtoAt());
+    if (this.pendingOpens.size || this.pingDue || this.ackEcho) return 0;
+    // Until the server confirms, FINISHED is repeated; media queued meanwhile is paced as usual
+    // (returning here left it waiting for the next frame from the application to wake us).
+    let t = this.role === 'client' && !this.confirmed && this.finishedDue >= 0 ? Math.min(idle, this.finishedDue) : idle;
+    t = Math.min(t, this.acks.nextAckTime(), this.acks.nextNackTime(this.renackMs()), this.lossTimer, this.rtoAt());
     t = Math.min(t, this.lastSent + this.o.keepaliveMs);
     if (this.fbDataSeen) t = Math.min(t, this.fbLastAt + FEEDBACK_INTERVAL);
     for (const p of this.paths) {
       if (p.pendingResponse || p.pendingProbeAck) return 0;
       if (p.challenge) t = Math.min(t, p.challengeSentAt + Math.max(2 * p.rtt.smoothed, 100));
-      if (p.validated && p.state !== 'down') {
+      if (this.confirmed && p.validated && p.state !== 'down') {
         const w = p.mtu.wakeAt(this.probeTimeout(p));
         if (w !== undefined) t = Math.min(t, w);
       }
@@ -993,6 +1000,11 @@ export class Session implements ISession {
       }
     }
     const primary = this.primaryPath();
+    if (this.ackEcho) {
+      const { path, ack } = this.ackEcho;
+      this.ackEcho = undefined;
+      if (path.usable) return this.build(now, path, [ack], undefined, 0);
+    }
     for (const p of this.paths) if (p.probeDue) return this.pollPing(now, p);
     if (this.copies.length) {
       const d = this.pollCopy(now);
@@ -1081,7 +1093,14 @@ export class Session implements ISession {
         // An ACK with nothing else goes back on the path of the first packet it answers: over
         // bonded links the most recent arrival is often the slowest link's, and acks riding
         // it made the fast links look silent.
-        if (!media && this.ackPath?.usable) path = this.ackPath;
+        if (!media && this.ackPath?.usable) {
+          path = this.ackPath;
+          // Packets came in over several paths: the same ACK also goes back on the latest one,
+          // so one lossy link's return direction cannot starve the others of their acks (their
+          // senders would read the missing acks as loss and cut their rates).
+          const other = this.lastRxPath;
+          if (other && other !== path && other.usable && this.receivingOnSeveralPaths(now)) this.ackEcho = { path: other, ack };
+        }
         this.ackPath = undefined;
       }
     }
@@ -1108,9 +1127,10 @@ export class Session implements ISession {
   private setPacing(now: number): void {
     // A backlog (a link just died, or a keyframe) lets the bonded paths pace at the single
     // path's 2x headroom until it drains; their controllers still watch the queues they make.
-    let sum = 0;
-    if (this.bond !== 'single') for (const p of this.paths) if (p.usable) sum += p.cc.targetBitrateBps();
-    const backlogged = sum > 0 && (this.queue.bytes * 8000) / sum > BACKLOG_MS;
+    // The backlog counts copies too, against what the mode can carry (redundant: the weakest path).
+    const rate = this.bond === 'single' ? 0 : this.targetBitrateBps();
+    const waiting = this.queue.bytes + this.copyQueueBytes();
+    const backlogged = rate > 0 && (waiting * 8000) / rate > BACKLOG_MS;
     // Paths that were app-limited do not know their capacity: a new backlog (a link died)
     // makes them probe upward at the startup pace until a queue or loss shows the limit.
     if (backlogged && !this.backlogged) for (const p of this.paths) if (p.usable) p.cc.probe?.();
@@ -1118,7 +1138,7 @@ export class Session implements ISession {
     for (const p of this.paths) {
       if (!p.usable) continue;
       const pace = backlogged ? 2 : PACE_BONDED;
-      const rate = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
+      const pacing = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
       // A path's window holds what it carries (its target or its measured delivery rate,
       // whichever is larger) over its base RTT plus a small queue: pacing may run ahead, but a
       // cellular link's deep buffer is never filled (seconds of delay, then bursts of loss; in
@@ -1129,8 +1149,14 @@ export class Session implements ISession {
       // deeper standing queue made the controller cut again and again, far below capacity.
       const budget = Math.max(25, base / 4) + QUEUE_SLACK_MS;
       p.windowCap = Math.max(4 * p.mtu.mtu, (carries / 8) * ((base + budget) / 1000));
-      p.pacer.setRate(now, rate, p.mtu.mtu);
+      p.pacer.setRate(now, pacing, p.mtu.mtu);
     }
+  }
+
+  private copyQueueBytes(): number {
+    let n = 0;
+    for (const c of this.copies) n += c.frame.kind === 'data' ? c.frame.payload.length : c.frame.symbol.length;
+    return n;
   }
 
   /** The next copy some path can take now (expired and already-acked copies are dropped). */

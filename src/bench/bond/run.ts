@@ -58,7 +58,9 @@ interface Run {
 }
 
 function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Run {
-  const peers = tributaryPeers(0, o.seed, 'link0', 'all', mode);
+  // The controller starts at the stream's bitrate plus a quarter, as `tributary send` does when
+  // the encoder's onMetaData states its bitrate (a real encoder's setting is known).
+  const peers = tributaryPeers(0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6);
   // Fresh link configs per run: a bottleneck's cursor belongs to one link model.
   const pairs = links.map((l) => {
     const b = l.bottleneck();

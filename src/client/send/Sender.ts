@@ -150,6 +150,20 @@ export class Sender {
     };
   }
 
+  /**
+   * The encoder's own bitrate from onMetaData (videodatarate + audiodatarate, kbit/s) with a
+   * quarter on top for FEC and headers: the controller starts there instead of at 1 Mbit/s, so
+   * the first keyframe of a 3 Mbit/s stream is not held back while the rate ramps up.
+   */
+  private encoderBitrate(): number | undefined {
+    const kbps = (k: string) => {
+      const v = this.metadata?.[k];
+      return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 100_000 ? v : 0;
+    };
+    const total = kbps('videodatarate') + kbps('audiodatarate');
+    return total > 0 ? Math.max(300_000, total * 1000 * 1.25) : undefined;
+  }
+
   private get bond(): BondMode {
     return this.o.bond ?? ((this.o.links?.length ?? 0) > 1 ? 'aggregate' : 'single');
   }
@@ -182,6 +196,7 @@ export class Sender {
         tcp: this.o.tcp ? 'force' : 'auto',
         links: this.o.links,
         bond: this.bond,
+        initialBitrateBps: this.encoderBitrate(),
         connectTimeoutMs: 5000,
       });
       if (this.closed) return void conn.client.close();
