@@ -89,7 +89,7 @@ export function targetBitrate(mode: BondMode, paths: readonly Path[], primary: P
   let sum = 0, min = Infinity, n = 0;
   for (const p of paths) {
     if (!p.usable) continue;
-    const t = p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
+    const t = p.cc.targetBitrateBps() * (p.state === 'probing' && p.validated ? 0.5 : 1);
     sum += t;
     min = Math.min(min, t);
     n++;

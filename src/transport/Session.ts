@@ -1138,7 +1138,7 @@ export class Session implements ISession {
     for (const p of this.paths) {
       if (!p.usable) continue;
       const pace = backlogged ? 2 : PACE_BONDED;
-      const pacing = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (p.state === 'probing' ? 0.5 : 1);
+      const pacing = this.bond === 'single' ? p.cc.pacingRateBps() : pace * p.cc.targetBitrateBps() * (this.readmitting(now, p) ? 0.5 : 1);
       // A path's window holds what it carries (its target or its measured delivery rate,
       // whichever is larger) over its base RTT plus a small queue: pacing may run ahead, but a
       // cellular link's deep buffer is never filled (seconds of delay, then bursts of loss; in
@@ -1151,6 +1151,11 @@ export class Session implements ISession {
       p.windowCap = Math.max(4 * p.mtu.mtu, (carries / 8) * ((base + budget) / 1000));
       p.pacer.setRate(now, pacing, p.mtu.mtu);
     }
+  }
+
+  /** Re-admitted after an outage less than two seconds ago: half weight (a new link is not). */
+  private readmitting(now: number, p: Path): boolean {
+    return p.state === 'probing' && now < p.readmittedAt + 2000;
   }
 
   private copyQueueBytes(): number {
