@@ -18,6 +18,11 @@ export interface UdpLinkProxyOptions {
   up: LinkConfig;
   /** Target -> client direction. */
   down: LinkConfig;
+  /**
+   * Links of their own for datagrams from these client IPs (a bonded sender's local
+   * addresses, e.g. 127.0.0.2-4): each gets its own pair of link models; others use up/down.
+   */
+  bySource?: Record<string, { up: LinkConfig; down: LinkConfig }>;
   seed?: number;
   /** Clock in ms; default performance.now. */
   now?: () => number;
@@ -41,6 +46,7 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
   readonly downLink: LinkModel<Hop>;
   private readonly listener: Socket;
   private readonly upstream = new Map<string, Socket>();
+  private readonly sourceLinks = new Map<string, { up: LinkModel<Hop>; down: LinkModel<Hop> }>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -51,6 +57,11 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
     const seed = opts.seed ?? 1;
     this.upLink = new LinkModel<Hop>(opts.up, seed);
     this.downLink = new LinkModel<Hop>(opts.down, seed + 0x51ed);
+    let i = 1;
+    for (const [ip, l] of Object.entries(opts.bySource ?? {})) {
+      this.sourceLinks.set(ip, { up: new LinkModel<Hop>(l.up, seed + 7919 * i), down: new LinkModel<Hop>(l.down, seed + 0x51ed + 7919 * i) });
+      i++;
+    }
     this.now = opts.now ?? (() => performance.now());
     this.listener = createSocket('udp4');
     this.listener.on('message', (data, rinfo) => this.fromClient(data, rinfo));
@@ -78,6 +89,26 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
     this.downLink.unblock();
   }
 
+  /** Blocks (or unblocks) only the link of one client IP given in `bySource` (a link dies). */
+  blockSource(ip: string, blocked = true): void {
+    const l = this.sourceLinks.get(ip);
+    if (!l) throw new Error(`no link for ${ip}`);
+    for (const m of [l.up, l.down]) if (blocked) m.block(); else m.unblock();
+  }
+
+  private linksOf(ip: string): { up: LinkModel<Hop>; down: LinkModel<Hop> } {
+    return this.sourceLinks.get(ip) ?? { up: this.upLink, down: this.downLink };
+  }
+
+  private *allLinks(): Generator<LinkModel<Hop>> {
+    yield this.upLink;
+    yield this.downLink;
+    for (const l of this.sourceLinks.values()) {
+      yield l.up;
+      yield l.down;
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -89,6 +120,7 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
 
   private fromClient(data: Buffer, rinfo: RemoteInfo): void {
     const key = `${rinfo.address}:${rinfo.port}`;
+    const links = this.linksOf(rinfo.address);
     let up = this.upstream.get(key);
     if (!up) {
       if (this.upstream.size >= 1024) return;
@@ -96,29 +128,30 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
       up.on('error', () => {});
       up.bind(0, '127.0.0.1');
       const back = { address: rinfo.address, port: rinfo.port };
-      up.on('message', (d) => this.offer(this.downLink, { socket: this.listener, ...back, data: d }));
+      up.on('message', (d) => this.offer(links.down, { socket: this.listener, ...back, data: d }));
       this.upstream.set(key, up);
     }
-    this.offer(this.upLink, { socket: up, address: this.opts.target.host, port: this.opts.target.port, data });
+    this.offer(links.up, { socket: up, address: this.opts.target.host, port: this.opts.target.port, data });
   }
 
   private offer(link: LinkModel<Hop>, hop: Hop): void {
     if (this.closed) return;
     const copies = link.send(this.now(), hop.data.length, hop);
     this.flush();
-    this.safeEmit('datagram', link === this.upLink ? 'up' : 'down', copies);
+    this.safeEmit('datagram', link === this.upLink || [...this.sourceLinks.values()].some((l) => l.up === link) ? 'up' : 'down', copies);
   }
 
   private flush(): void {
     if (this.closed) return;
     const now = this.now();
-    for (const link of [this.upLink, this.downLink]) {
+    let next = Infinity;
+    for (const link of this.allLinks()) {
       for (let d = link.poll(now); d; d = link.poll(now)) {
         const h = d.payload;
         h.socket.send(h.data, h.port, h.address, () => {});
       }
     }
-    const next = Math.min(this.upLink.nextTime() ?? Infinity, this.downLink.nextTime() ?? Infinity);
+    for (const link of this.allLinks()) next = Math.min(next, link.nextTime() ?? Infinity);
     if (next === Infinity) return;
     if (this.timer && next >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
