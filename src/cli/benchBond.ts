@@ -10,7 +10,7 @@ export function registerBenchBond(program: Command): void {
   const d = BOND_DEFAULTS;
   benchCommand(program)
     .command('bond')
-    .description('bonding in virtual time: one stream over N emulated links (aggregate, redundant or auto) vs the best single link, judged against an oracle over all links')
+    .description('bonding (virtual time, or --real): one stream over N emulated links (aggregate, redundant or auto) vs the best single link, judged against an oracle over all links')
     .option('--links <n>', 'number of links', num, d.links)
     .option('--trace <files>', 'Mahimahi traces, comma-separated (one per link, or one for all)')
     .option('--rate <mbps>', 'link rates, Mbit/s, comma-separated')
@@ -28,11 +28,12 @@ export function registerBenchBond(program: Command): void {
     .option('--adaptive', 'the source follows the target bitrate', false)
     .option('--reaction <ms>', 'encoder reaction delay with --adaptive', num, d.reaction)
     .option('--no-baseline', 'skip the single-link runs')
+    .option('--real', 'real sockets and real time: link I sends from 127.0.0.<I+2> through its own emulator', false)
     .option('--json', 'end with one JSON line per run', false)
     .action(async (raw: Partial<BondBenchOptions>) => {
       const { benchBond, formatBond } = await import('../bench/bond/run.js');
       const o = { ...d, ...raw } as BondBenchOptions;
-      const results = benchBond(o);
+      const results = await benchBond(o);
       console.log(formatBond(results));
       if (o.json) for (const r of results) console.log(JSON.stringify(r));
     });

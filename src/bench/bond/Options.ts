@@ -23,12 +23,14 @@ export interface BondBenchOptions {
   reaction: number;
   /** Also run each link alone ('single' mode) and report the best (default true). */
   baseline: boolean;
+  /** Real sockets and real time: link I leaves from 127.0.0.<I+2> through its own emulator. */
+  real: boolean;
   json: boolean;
 }
 
 export const BOND_DEFAULTS: BondBenchOptions = {
   links: 3, rtt: '300', jitter: '0', loss: '0', burst: '1', bitrate: 2, latency: 1000, duration: 60, seed: 1,
-  bond: 'aggregate', kill: [], revive: [], adaptive: false, reaction: 500, baseline: true, json: false,
+  bond: 'aggregate', kill: [], revive: [], adaptive: false, reaction: 500, baseline: true, real: false, json: false,
 };
 
 /** One link as the run and the oracle see it. */

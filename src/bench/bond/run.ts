@@ -3,6 +3,7 @@ import { oracleOver, type OracleResult } from '../transport/Oracle.js';
 import { type BenchResult, makeResult } from '../transport/Report.js';
 import type { SourceFrame } from '../transport/Source.js';
 import { runVirtual, type LinkEvent } from '../transport/VirtualRun.js';
+import { runReal } from '../transport/RealRun.js';
 import { tributaryPeers } from '../transport/tributaryPeers.js';
 import { formatColumns } from '../table.js';
 import type { BondMode } from '../../transport/index.js';
@@ -28,17 +29,17 @@ export interface BondResult extends BenchResult {
  * best is reported as `single`. Every run is judged against the same oracle: all links'
  * delivery opportunities together, so the ratios compare what each run got of the same limit.
  */
-export function benchBond(o: BondBenchOptions): BondResult[] {
+export async function benchBond(o: BondBenchOptions): Promise<BondResult[]> {
   const links = makeBondLinks(o);
   const events = parseEvents(o);
-  const bonded = runOne(o, o.bond, links, events);
+  const bonded = await runOne(o, o.bond, links, events);
   const orc = oracleOf(o, links, events, bonded.frames);
   const out = [finish(o, bonded, orc)];
   if (o.baseline && links.length > 1) {
     let best: BondResult | undefined;
     for (let i = 0; i < links.length; i++) {
       const own = events.filter((e) => e.link === i).map((e) => ({ ...e, link: 0 }));
-      const r = finish(o, runOne(o, 'single', [links[i]!], own), orc);
+      const r = finish(o, await runOne(o, 'single', [links[i]!], own), orc);
       if (!best || r.video.onTimeRatio > best.video.onTimeRatio) best = r;
     }
     out.push(best!);
@@ -57,19 +58,20 @@ interface Run {
   pathsDowned: number;
 }
 
-function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Run {
+async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Promise<Run> {
   // The controller starts at the stream's bitrate plus a quarter, as `tributary send` does when
   // the encoder's onMetaData states its bitrate (a real encoder's setting is known).
-  const peers = tributaryPeers(0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6);
+  const peers = tributaryPeers(o.real ? performance.now() : 0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6);
   // Fresh link configs per run: a bottleneck's cursor belongs to one link model.
   const pairs = links.map((l) => {
     const b = l.bottleneck();
     return { up: { ...l.pair.up, bottleneck: b }, down: { ...l.pair.down } };
   });
-  const r = runVirtual({
+  const common = {
     peers, links: pairs, events, seed: o.seed, bitrateBps: o.bitrate * 1e6, nonref: 0,
     reactionMs: o.adaptive ? o.reaction : undefined, durationMs: o.duration * 1000, latencyMs: o.latency,
-  });
+  };
+  const r = o.real ? await runReal(common) : runVirtual(common);
   const st = peers.client.stats();
   return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0 };
 }
@@ -81,7 +83,7 @@ function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], f
 
 function finish(o: BondBenchOptions, r: Run, orc: OracleResult): BondResult {
   const j = judge(r.frames, r.complete, o.latency);
-  const base = makeResult('tributary', 'virtual', j, r.wireBytes, o.duration, orc);
+  const base = makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc);
   const r4 = (x: number) => Math.round(x * 10000) / 10000;
   return {
     ...base,

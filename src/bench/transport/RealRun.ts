@@ -3,11 +3,16 @@ import { once } from 'node:events';
 import { UdpLinkProxy } from '../../emulator/UdpLinkProxy.js';
 import type { LinkConfig } from '../../emulator/LinkConfig.js';
 import { SyntheticSource, type SourceFrame } from './Source.js';
-import type { VirtualPeers } from './VirtualRun.js';
+import { clientPath, type LinkEvent, type VirtualPeers } from './VirtualRun.js';
 
 export interface RealRunOptions {
   peers: VirtualPeers;
-  links: { up: LinkConfig; down: LinkConfig };
+  /**
+   * One pair per link. With several, link I's socket is bound to 127.0.0.<I+2> and the proxy
+   * gives that address its own link models (a bonded sender's local addresses).
+   */
+  links: Array<{ up: LinkConfig; down: LinkConfig }>;
+  events?: LinkEvent[];
   seed: number;
   bitrateBps: number;
   nonref: number;
@@ -20,11 +25,12 @@ export interface RealRunResult {
   frames: SourceFrame[];
   complete: Map<number, number>;
   wireBytes: number;
+  linkBytes: number[];
 }
 
-async function udp(): Promise<Socket> {
+async function udp(address = '127.0.0.1'): Promise<Socket> {
   const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
+  s.bind(0, address);
   await once(s, 'listening');
   return s;
 }
@@ -36,9 +42,16 @@ async function udp(): Promise<Socket> {
  */
 export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
   const { client, server } = o.peers;
-  const cs = await udp();
+  const bonded = o.links.length > 1;
+  const ips = o.links.map((_, i) => (bonded ? `127.0.0.${i + 2}` : '127.0.0.1'));
+  const sockets = await Promise.all(ips.map((ip) => udp(ip)));
   const ss = await udp();
-  const proxy = new UdpLinkProxy({ target: { host: '127.0.0.1', port: ss.address().port }, up: o.links.up, down: o.links.down, seed: o.seed });
+  const proxy = new UdpLinkProxy({
+    target: { host: '127.0.0.1', port: ss.address().port }, up: o.links[0]!.up, down: o.links[0]!.down, seed: o.seed,
+    bySource: bonded ? Object.fromEntries(o.links.map((l, i) => [ips[i]!, l])) : undefined,
+  });
+  const events = [...(o.events ?? [])].sort((a, b) => a.atMs - b.atMs);
+  const linkBytes = o.links.map(() => 0);
   const proxyPort = await proxy.listen();
   const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs });
   const frames: SourceFrame[] = [];
@@ -59,7 +72,14 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
         t0 = now;
         audioId = client.openStream(now, { class: 'audio', reliability: 'deadline', priority: 1 });
         videoId = client.openStream(now, { class: 'video', reliability: 'deadline', priority: 2 });
+        for (let i = 1; i < o.links.length; i++) client.addPath(now, clientPath(i));
       }
+    }
+    while (t0 >= 0 && events.length && t0 + events[0]!.atMs <= now) {
+      const e = events.shift()!;
+      if (bonded) proxy.blockSource(ips[e.link]!, e.kind === 'kill');
+      else if (e.kind === 'kill') proxy.block();
+      else proxy.unblock();
     }
     if (t0 >= 0 && now - t0 < o.durationMs) {
       if (o.reactionMs !== undefined && now - lastTarget >= 100) {
@@ -76,8 +96,12 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
       }
     }
     for (let d = client.pollTransmit(now); d; d = client.pollTransmit(now)) {
-      if (t0 >= 0) wireBytes += d.data.length;
-      cs.send(d.data, proxyPort, '127.0.0.1');
+      const i = Math.max(0, Number(d.path.slice(4)) || 0);
+      if (t0 >= 0) {
+        wireBytes += d.data.length;
+        linkBytes[i]! += d.data.length;
+      }
+      sockets[i]?.send(d.data, proxyPort, '127.0.0.1');
     }
     for (let d = server.pollTransmit(now); d; d = server.pollTransmit(now)) {
       const i = d.path.lastIndexOf(':');
@@ -98,14 +122,17 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
       server.pollTimeout() ?? Infinity,
       t0 >= 0 && now - t0 < o.durationMs ? t0 + source.nextTime() : Infinity,
       t0 >= 0 ? deadlineAll() : now + 1000,
+      t0 >= 0 && events.length ? t0 + events[0]!.atMs : Infinity,
     );
     if (timer) clearTimeout(timer);
     timer = setTimeout(pump, Math.max(0, Math.min(next, now + 1000) - now));
   };
-  cs.on('message', (m) => {
-    client.handleDatagram(clock(), 'link0', m);
-    pump();
-  });
+  sockets.forEach((sock, i) =>
+    sock.on('message', (m) => {
+      client.handleDatagram(clock(), clientPath(i), m);
+      pump();
+    }),
+  );
   ss.on('message', (m, r) => {
     server.handleDatagram(clock(), `${r.address}:${r.port}`, m);
     pump();
@@ -116,11 +143,11 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
     await done;
     clearTimeout(fail);
     if (t0 < 0) throw new Error('the session never connected over real sockets');
-    return { frames, complete, wireBytes };
+    return { frames, complete, wireBytes, linkBytes };
   } finally {
     if (timer) clearTimeout(timer);
     proxy.close();
-    cs.close();
+    for (const sock of sockets) sock.close();
     ss.close();
   }
 }

@@ -20,7 +20,7 @@ export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
     latencyMs: o.latency,
   };
   const r = o.real
-    ? await runReal({ ...common, links, peers: tributaryPeers(performance.now(), o.seed, 'link0') })
+    ? await runReal({ ...common, links: [links], peers: tributaryPeers(performance.now(), o.seed, 'link0') })
     : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
   const j = judge(r.frames, r.complete, o.latency);
   const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
