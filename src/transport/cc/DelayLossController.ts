@@ -56,6 +56,7 @@ export class DelayLossController implements SendAlgorithm {
   private roundAt = -1;
   private roundDelivery = 0;
   private plateaus = 0;
+  private roundAppLimited = false;
   /** Target before the latest run of loss-only cuts (0 = none to recover). */
   private recoverTo = 0;
 
@@ -95,26 +96,31 @@ export class DelayLossController implements SendAlgorithm {
       }
       this.prevQueue = queue;
     }
+    this.checkPlateau(now, s.appLimited);
     this.grow(now);
     this.cwndBytes = Math.max(64 * 1024, ((4 * this.pacingRateBps()) / 8) * (Math.max(this.srtt, 50) / 1000));
   }
 
   /**
-   * Startup ends after three RTTs in which the delivery rate did not grow by a quarter: the
-   * link is full, or the application sends less than the link carries (then the target falls
-   * back to what was delivered, since nothing showed more).
+   * Startup ends after three RTTs in which the sender had more to send than it sent and the
+   * delivery rate still did not grow by a quarter: the link is full, and the target falls back
+   * to what it delivered. Rounds in which the application sent less than the target allowed
+   * say nothing about the link (BBR skips them too); counting them took a session whose
+   * encoder had not started yet down to the minimum rate.
    */
-  private checkPlateau(now: number): void {
+  private checkPlateau(now: number, appLimited: boolean): void {
     if (!this.startup) return;
+    if (appLimited) this.roundAppLimited = true;
     if (this.roundAt < 0) {
       this.roundAt = now;
       this.roundDelivery = this.maxDelivery;
       return;
     }
     if (now - this.roundAt < Math.max(this.srtt, 50)) return;
-    this.plateaus = this.maxDelivery >= 1.25 * this.roundDelivery ? 0 : this.plateaus + 1;
+    if (!this.roundAppLimited) this.plateaus = this.maxDelivery >= 1.25 * this.roundDelivery ? 0 : this.plateaus + 1;
     this.roundAt = now;
     this.roundDelivery = this.maxDelivery;
+    this.roundAppLimited = false;
     if (this.plateaus >= 3) {
       this.startup = false;
       if (this.maxDelivery > 0) this.target = Math.max(this.min, Math.min(this.target, this.maxDelivery));
@@ -130,7 +136,6 @@ export class DelayLossController implements SendAlgorithm {
   }
 
   private grow(now: number): void {
-    this.checkPlateau(now);
     if (this.lastUpdate < 0) this.lastUpdate = now;
     const dt = Math.min(1000, now - this.lastUpdate) / 1000;
     this.lastUpdate = now;
