@@ -35,6 +35,8 @@ export interface E2eResult {
   video: KindCount;
   audio: KindCount;
   maxStallMs: number;
+  /** The frame that ended the longest gap was a keyframe (about 8x a P frame: its wire time is part of the gap). */
+  maxStallEndsOnKeyframe: boolean;
   wireKbps: number;
 }
 
@@ -44,7 +46,7 @@ const GRACE_MS = 1500;
 /** Emits the synthetic source in real time and records when each frame entered the sender. */
 class SyntheticInput implements MediaInput {
   readonly describe = 'synthetic source';
-  readonly sent = new Map<number, { at: number; kind: 'video' | 'audio' }>();
+  readonly sent = new Map<number, { at: number; kind: 'video' | 'audio'; keyframe: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   constructor(private readonly bitrateBps: number, private readonly seed: number) {}
   async start(sink: MediaSink): Promise<void> {
@@ -55,7 +57,7 @@ class SyntheticInput implements MediaInput {
     this.timer = setInterval(() => {
       const now = performance.now();
       for (const f of source.take(now - t0)) {
-        this.sent.set(f.id, { at: now, kind: f.kind });
+        this.sent.set(f.id, { at: now, kind: f.kind, keyframe: f.keyframe });
         sink.frame({ ...toMediaFrame(f), captureTime: Date.now() });
       }
     }, 2);
@@ -71,6 +73,7 @@ class Tally {
   private readonly onTime = { video: 0, audio: 0 };
   private lastVideoAt: number | undefined;
   maxStallMs = 0;
+  maxStallKeyframe = false;
   constructor(private readonly input: SyntheticInput, private readonly window: { from: number; until: number }, private readonly latencyMs: number) {}
 
   arrive(id: number, at: number): void {
@@ -81,7 +84,10 @@ class Tally {
     this.delays.push(d);
     if (d <= this.latencyMs) this.onTime[s.kind]++;
     if (s.kind === 'video') {
-      if (this.lastVideoAt !== undefined) this.maxStallMs = Math.max(this.maxStallMs, at - this.lastVideoAt);
+      if (this.lastVideoAt !== undefined && at - this.lastVideoAt > this.maxStallMs) {
+        this.maxStallMs = at - this.lastVideoAt;
+        this.maxStallKeyframe = s.keyframe;
+      }
       this.lastVideoAt = at;
     }
   }
@@ -90,7 +96,7 @@ class Tally {
     const sent = { video: 0, audio: 0 };
     for (const s of this.input.sent.values()) if (s.at >= this.window.from && s.at <= this.window.until) sent[s.kind]++;
     const kind = (k: 'video' | 'audio'): KindCount => ({ sent: sent[k], onTime: this.onTime[k], onTimeRatio: sent[k] ? Math.round((this.onTime[k] / sent[k]) * 1e4) / 1e4 : 0 });
-    return { output, latencyMs: summarize(this.delays), video: kind('video'), audio: kind('audio'), maxStallMs: Math.round(this.maxStallMs), wireKbps };
+    return { output, latencyMs: summarize(this.delays), video: kind('video'), audio: kind('audio'), maxStallMs: Math.round(this.maxStallMs), maxStallEndsOnKeyframe: this.maxStallKeyframe, wireKbps };
   }
 }
 
@@ -146,7 +152,7 @@ export function formatE2e(results: E2eResult[]): string {
     ['delay p50/p95/p99/max ms', (r) => `${r.latencyMs.p50}/${r.latencyMs.p95}/${r.latencyMs.p99}/${r.latencyMs.max}`],
     ['video on time', (r) => `${r.video.onTime}/${r.video.sent} (${r.video.onTimeRatio})`],
     ['audio on time', (r) => `${r.audio.onTime}/${r.audio.sent} (${r.audio.onTimeRatio})`],
-    ['longest video gap ms', (r) => String(r.maxStallMs)],
+    ['longest video gap ms', (r) => `${r.maxStallMs}${r.maxStallEndsOnKeyframe ? ' (ends on a keyframe)' : ''}`],
     ['sender wire kbit/s', (r) => String(r.wireKbps)],
   ];
   return formatColumns(results.map((r) => r.output), results, rows);
