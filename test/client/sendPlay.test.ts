@@ -133,3 +133,26 @@ test('a wrong or missing token is refused with a clear error; an expired one is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('send over two local links (--link 127.0.0.2 --link 127.0.0.3, aggregate): the status has a row per link, the API and metrics show both paths of the publisher', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-send-'));
+  const { server, http, transport } = await startServer();
+  const sender = await Sender.start({ input: makeFlv(dir), loop: true, output: `tributary://127.0.0.1:${transport}/live/bond?token=${token('bond')}`, links: ['127.0.0.2', '127.0.0.3'] });
+  try {
+    await until(() => server.registry.find('live', 'bond')?.isLive === true, 10_000, 'live');
+    await until(() => sender.status().links.filter((l) => l.share > 0).length === 2, 10_000, 'media on both links');
+    const st = sender.status();
+    assert.equal(st.bond, 'aggregate', 'several links default to aggregate');
+    assert.deepEqual(st.links.map((l) => l.link).sort(), ['127.0.0.2', '127.0.0.3']);
+    for (const l of st.links) assert.ok(l.state === 'active' && l.rttMs >= 0 && l.sendingBps > 0, JSON.stringify(l));
+    const info = (await (await fetch(`http://127.0.0.1:${http}/api/streams/live/bond`)).json()) as { publisher: { paths?: Array<{ address: string; receiveKbps: number }> } };
+    const addrs = (info.publisher.paths ?? []).map((p) => p.address.split(':')[0]).sort();
+    assert.deepEqual(addrs, ['127.0.0.2', '127.0.0.3'], JSON.stringify(info.publisher));
+    const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+    assert.match(metrics, /tributary_publisher_path_receive_bps\{stream="live\/bond",path="127\.0\.0\.2:\d+"\}/);
+  } finally {
+    await sender.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
