@@ -31,8 +31,8 @@ export class FecEncoder {
   constructor(private readonly policy: FecPolicy, private readonly videoK = 10, private readonly maxAgeMs = 40, private readonly audioK = 3) {}
 
   /** Group and index for the next source of this class, or undefined if FEC is off for it now. */
-  assign(now: number, cls: 'audio' | 'video', lossRate: number): { group: number; index: number } | undefined {
-    if (this.policy.repairCount(cls === 'audio' ? 1 : this.videoK, cls === 'audio' ? 'audio' : 'keyframe', lossRate) === 0) {
+  assign(now: number, cls: 'audio' | 'video', lossRate: number, rounds = 0): { group: number; index: number } | undefined {
+    if (this.policy.repairCount(cls === 'audio' ? 1 : this.videoK, cls === 'audio' ? 'audio' : 'keyframe', lossRate, rounds) === 0) {
       if (!this.blocks.has(cls)) return undefined;
     }
     let b = this.blocks.get(cls);
@@ -52,7 +52,7 @@ export class FecEncoder {
     if (keyframe) b.keyframe = true;
   }
 
-  endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number): FecRepairFrame[] {
+  endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number, rounds = 0): FecRepairFrame[] {
     const b = this.blocks.get(cls);
     if (!b || b.sources.length === 0) return [];
     // Audio packets are small and come every ~20 ms: one repair per packet doubled them on the
@@ -63,7 +63,7 @@ export class FecEncoder {
     this.blocks.delete(cls);
     const k = b.sources.length;
     const fc: FecClass = cls === 'audio' ? 'audio' : b.keyframe ? 'keyframe' : 'video';
-    const r = Math.min(254 - k, this.policy.repairCount(k, fc, lossRate));
+    const r = Math.min(254 - k, this.policy.repairCount(k, fc, lossRate, rounds));
     if (r <= 0) return [];
     const code: FecCode = r === 1 ? xorCode : rsCode;
     let symLen = 0;

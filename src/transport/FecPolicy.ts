@@ -8,8 +8,11 @@
 export type FecClass = 'audio' | 'keyframe' | 'video';
 
 export interface FecPolicy {
-  /** Repair packets for a block of k sources of this class, given wire loss p (0..1). */
-  repairCount(k: number, cls: FecClass, p: number): number;
+  /**
+   * Repair packets for a block of k sources of this class, given wire loss p (0..1) and how
+   * many retransmission rounds still fit before the block's deadline.
+   */
+  repairCount(k: number, cls: FecClass, p: number, retransmitRounds?: number): number;
 }
 
 export class BinomialFecPolicy implements FecPolicy {
@@ -20,10 +23,18 @@ export class BinomialFecPolicy implements FecPolicy {
     private readonly maxRepair = 16,
   ) {}
 
-  repairCount(k: number, cls: FecClass, p: number): number {
+  /**
+   * With time for retransmission, FEC only has to leave what retransmission cannot repair: a
+   * packet FEC misses is lost for good only if each of its retransmissions is lost too, so the
+   * residual FEC must reach is the class target / p^rounds. A stream with a generous deadline
+   * pays for FEC only on what retransmission cannot reach in time.
+   */
+  repairCount(k: number, cls: FecClass, p: number, retransmitRounds = 0): number {
     if (!(p >= this.minLoss)) return 0;
     p = Math.min(p, 0.5);
-    const target = this.targets[cls];
+    const rounds = Math.max(0, Math.min(3, retransmitRounds));
+    const target = Math.min(1, this.targets[cls] / Math.pow(p, rounds));
+    if (target >= 1) return 0;
     for (let r = 0; r < this.maxRepair; r++) {
       if (tail(k + r, r, p) <= target) return r;
     }
