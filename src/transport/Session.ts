@@ -744,6 +744,10 @@ export class Session implements ISession {
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
     if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + p.path.rtt.smoothed / 2 >= m.meta.deadline) {
+      // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
+      // nothing about the others: giving the message up here threw away copies still in
+      // flight or queued, and the rest of its GOP with it.
+      if (this.bond === 'redundant' || this.bond === 'auto') return;
       this.queue.discard(m);
       this.emitDrop(m.stream, m.id, m.meta, 'deadline');
       return;
@@ -837,7 +841,7 @@ export class Session implements ISession {
       // fresh for the scheduler and shows early when one goes silent.
       for (const p of this.paths) {
         if (!p.validated || now < p.nextProbeAt) continue;
-        if (p.state === 'down' || now - p.lastSent >= IDLE_PING) {
+        if (p.state === 'down' || now >= p.lastSent + IDLE_PING) {
           p.nextProbeAt = now + Math.max(PROBE_INTERVAL, p.state === 'down' ? p.rtt.smoothed : 0);
           p.probeDue = true;
         }
@@ -1353,7 +1357,9 @@ export class Session implements ISession {
   /** Payload bytes per fragment: the smallest MTU in use, less header, tag, DATA header and room for control frames. */
   private fragmentRoom(): number {
     let mtu = Infinity;
-    for (const p of this.paths) if (p.validated && p.state !== 'down') mtu = Math.min(mtu, p.mtu.mtu);
+    // Every path that may carry media (a bonded link before its challenge is answered
+    // included): a fragment cut for a larger MTU cannot be copied to a smaller path.
+    for (const p of this.paths) if (p.usable) mtu = Math.min(mtu, p.mtu.mtu);
     if (!Number.isFinite(mtu)) mtu = this.o.initialMtu;
     return mtu - PROTECTED_HEADER_LEN - TAG_LEN - DATA_FEC_OVERHEAD - CONTROL_RESERVE;
   }
