@@ -25,6 +25,7 @@ export function registerBenchBond(program: Command): void {
     .addOption(new Option('--bond <mode>', 'how packets use the links').choices(BOND_MODES.filter((m) => m !== 'single')).default(d.bond))
     .option('--kill <link@sec>', 'link loses all capacity at that time (repeatable)', collect, [])
     .option('--revive <link@sec>', 'link comes back at that time (repeatable)', collect, [])
+    .option('--flap <link>', 'link whose RTT alternates every 2 s between 100 and 1200 ms; also runs the bond without it', num)
     .option('--adaptive', 'the source follows the target bitrate', false)
     .option('--reaction <ms>', 'encoder reaction delay with --adaptive', num, d.reaction)
     .option('--no-baseline', 'skip the single-link runs')

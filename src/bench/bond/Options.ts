@@ -19,6 +19,8 @@ export interface BondBenchOptions {
   bond: BondMode;
   kill: string[];
   revive: string[];
+  /** Link whose RTT alternates every 2 s between 100 and 1200 ms (the flapping case). */
+  flap?: number;
   adaptive: boolean;
   reaction: number;
   /** Also run each link alone ('single' mode) and report the best (default true). */

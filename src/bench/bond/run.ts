@@ -22,7 +22,12 @@ export interface BondResult extends BenchResult {
   /** Extra copies (redundant/auto) as a fraction of the media bytes. */
   duplicateOverhead: number;
   pathsDowned: number;
+  /** 'without link I': the same bond with the flapping link left out, for comparison. */
+  variant?: string;
 }
+
+/** The issue's flapping link: RTT 100 ms and 1200 ms in turns of 2 s (one-way 50 / 600 ms). */
+const FLAP = { lowMs: 50, highMs: 600, periodMs: 2000 };
 
 /**
  * The bonded run, then (unless --no-baseline) each link alone in single mode, of which the
@@ -35,6 +40,13 @@ export async function benchBond(o: BondBenchOptions): Promise<BondResult[]> {
   const bonded = await runOne(o, o.bond, links, events);
   const orc = oracleOf(o, links, events, bonded.frames);
   const out = [finish(o, bonded, orc)];
+  if (o.flap !== undefined) {
+    if (!(Number.isInteger(o.flap) && o.flap >= 0 && o.flap < links.length)) throw new RangeError(`--flap: no link ${o.flap}`);
+    const others = links.filter((_, i) => i !== o.flap);
+    const own = events.filter((e) => e.link !== o.flap).map((e) => ({ ...e, link: e.link > o.flap! ? e.link - 1 : e.link }));
+    const without = finish({ ...o, flap: undefined }, await runOne({ ...o, flap: undefined }, o.bond, others, own), orc);
+    out.push({ ...without, variant: `without link ${o.flap}` });
+  }
   if (o.baseline && links.length > 1) {
     let best: BondResult | undefined;
     for (let i = 0; i < links.length; i++) {
@@ -71,7 +83,14 @@ async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], ev
     peers, links: pairs, events, seed: o.seed, bitrateBps: o.bitrate * 1e6, nonref: 0,
     reactionMs: o.adaptive ? o.reaction : undefined, durationMs: o.duration * 1000, latencyMs: o.latency,
   };
-  const r = o.real ? await runReal(common) : runVirtual(common);
+  const flap = o.flap;
+  if (flap !== undefined && o.real) throw new RangeError('--flap runs in virtual time only');
+  const onStep = flap === undefined ? undefined : (now: number, t0: number) => {
+    const d = t0 >= 0 && Math.floor((now - t0) / FLAP.periodMs) % 2 === 1 ? FLAP.highMs : FLAP.lowMs;
+    pairs[flap]!.up.delayMs = d;
+    pairs[flap]!.down.delayMs = d;
+  };
+  const r = o.real ? await runReal(common) : runVirtual({ ...common, onStep });
   const st = peers.client.stats();
   return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0 };
 }
@@ -125,5 +144,5 @@ export function formatBond(results: BondResult[]): string {
     ['media / wire kbps', (r) => `${r.mediaKbps} / ${r.wireKbps}`],
     ['paths taken down', (r) => `${r.pathsDowned}`],
   ];
-  return formatColumns(results.map((r) => r.mode), results, rows);
+  return formatColumns(results.map((r) => (r.variant ? `${r.mode}, ${r.variant}` : r.mode)), results, rows);
 }
