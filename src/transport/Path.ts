@@ -71,6 +71,8 @@ export class Path {
   holdUntil = -Infinity;
   probeOk = 0;
   nextProbeAt = -Infinity;
+  /** An ack-eliciting packet arrived on this path since the last ACK went out. */
+  ackPending = false;
   /** A PING is owed on this path (probe of a down path, or keepalive of an idle bonded one). */
   probeDue = false;
   readmittedAt = -Infinity;

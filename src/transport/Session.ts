@@ -425,8 +425,7 @@ export class Session implements ISession {
       if (this.isClosed) return;
     }
     this.acks.onPacket(now, h.packetNumber, ackEliciting);
-    if (ackEliciting && !this.ackPath) this.ackPath = path;
-    if (ackEliciting) this.lastRxPath = path;
+    if (ackEliciting) path.ackPending = true;
     // Every packet counts toward the loss ratio: ack-only packets and probes take packet
     // numbers too, and leaving them out made a clean link look 2-5% lossy (and FEC follow it).
     this.fbReceived++;
@@ -492,7 +491,7 @@ export class Session implements ISession {
       case 'ping':
       case 'finished':
         return;
-      case 'ack': return this.onAck(now, f);
+      case 'ack': return this.onAck(now, f, path);
       case 'nack':
         for (const pn of f.packetNumbers) {
           const p = this.sent.get(pn);
@@ -584,7 +583,7 @@ export class Session implements ISession {
     }
   }
 
-  private onAck(now: number, f: AckFrame): void {
+  private onAck(now: number, f: AckFrame, via: Path): void {
     if (f.largest >= this.nextPn) return this.drop('ack-unsent');
     this.onProbeAcks(now, f);
     const first = this.sent.keys().next();
@@ -623,7 +622,10 @@ export class Session implements ISession {
       // Only the largest acked has a trustworthy ack delay; a path whose newest acked packet
       // is older still gets its sample from the time since it was sent, less nothing: it is
       // an upper bound, which the estimator's minimum filter and smoothing absorb.
-      if (p.ackEliciting && (p.pn === f.largest || this.bond !== 'single')) {
+      // Over bonded paths a sample counts only from an ACK that came back on the packet's own
+      // path: an ACK returning over another link measures this link's way out plus that link's
+      // way back (a fast return made a 300 ms link look 200 ms, and then "silent").
+      if (p.ackEliciting && (this.bond === 'single' ? p.pn === f.largest : via === path)) {
         rttSample = now - p.time;
         path.rtt.update(rttSample, p.pn === f.largest ? f.ackDelay / 10 : 0);
       }
@@ -649,11 +651,8 @@ export class Session implements ISession {
 
   private readonly ackedNewest = new Map<Path, SentPacket>();
   private backlogged = false;
-  private lastRxPath: Path | undefined;
-  /** An ACK to send once more, on another path (see pollProtected). */
-  private ackEcho: { path: Path; ack: Frame } | undefined;
-  /** Path of the first ack-eliciting packet since the last ACK went out. */
-  private ackPath: Path | undefined;
+  /** The same ACK, still to go out on other paths (see pollProtected). */
+  private readonly ackEcho: Array<{ path: Path; ack: Frame }> = [];
   private readonly ackedBytes = new Map<Path, number>();
 
   /** Probes of down paths that this ACK covers: evidence the path carries packets again. */
@@ -871,7 +870,7 @@ export class Session implements ISession {
     if (this.client && !this.protection) return Math.min(idle, this.initialDue);
     if (this.serverHelloDue) return 0;
     if (this.role === 'server' && !this.confirmed) return Math.min(idle, this.createdAt + HANDSHAKE_TIMEOUT);
-    if (this.pendingOpens.size || this.pingDue || this.ackEcho) return 0;
+    if (this.pendingOpens.size || this.pingDue || this.ackEcho.length) return 0;
     // Until the server confirms, FINISHED is repeated; media queued meanwhile is paced as usual
     // (returning here left it waiting for the next frame from the application to wake us).
     let t = this.role === 'client' && !this.confirmed && this.finishedDue >= 0 ? Math.min(idle, this.finishedDue) : idle;
@@ -1004,9 +1003,8 @@ export class Session implements ISession {
       }
     }
     const primary = this.primaryPath();
-    if (this.ackEcho) {
-      const { path, ack } = this.ackEcho;
-      this.ackEcho = undefined;
+    while (this.ackEcho.length) {
+      const { path, ack } = this.ackEcho.shift()!;
       if (path.usable) return this.build(now, path, [ack], undefined, 0);
     }
     for (const p of this.paths) if (p.probeDue) return this.pollPing(now, p);
@@ -1094,18 +1092,18 @@ export class Session implements ISession {
       const ack = this.acks.buildAck(now, media ? PIGGYBACK_RANGES : 32);
       if (ack) {
         frames.unshift(ack);
-        // An ACK with nothing else goes back on the path of the first packet it answers: over
-        // bonded links the most recent arrival is often the slowest link's, and acks riding
-        // it made the fast links look silent.
-        if (!media && this.ackPath?.usable) {
-          path = this.ackPath;
-          // Packets came in over several paths: the same ACK also goes back on the latest one,
-          // so one lossy link's return direction cannot starve the others of their acks (their
-          // senders would read the missing acks as loss and cut their rates).
-          const other = this.lastRxPath;
-          if (other && other !== path && other.usable && this.receivingOnSeveralPaths(now)) this.ackEcho = { path: other, ack };
+        // An ACK with nothing else goes back on every path that brought packets since the last
+        // one (the same frame on each): each path's packets are then acked over its own return
+        // direction, so a slow or lossy link delays or loses only its own acks. Acks riding one
+        // shared path made the others look silent, inflated their RTT and cut their rates.
+        if (!media) {
+          const pending = this.paths.filter((p) => p.ackPending && p.usable);
+          if (pending.length) {
+            path = pending[0]!;
+            for (const p of pending.slice(1)) this.ackEcho.push({ path: p, ack });
+          }
         }
-        this.ackPath = undefined;
+        for (const p of this.paths) p.ackPending = false;
       }
     }
     if (frames.length === 0 && !media) return undefined;
