@@ -30,7 +30,8 @@ import { AckTracker } from './AckTracker.js';
 import { RecvStream, type Delivered } from './Reassembly.js';
 import { SendQueue, type OutFragment, type OutMessage, type OutStream } from './SendQueue.js';
 import { Path } from './Path.js';
-import { bestPath, canTake, copyPaths, hasWindow, mediaPath, targetBitrate, type BondMode } from './Bonding.js';
+import { bestPath, copyPaths, hasWindow, mediaPath, targetBitrate, type BondMode } from './Bonding.js';
+import { CopyQueue } from './CopyQueue.js';
 import { DelayLossController } from './cc/DelayLossController.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import { BinomialFecPolicy } from './FecPolicy.js';
@@ -81,15 +82,6 @@ export interface SessionInit extends CommonOptions {
 
 type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout' | 'path-down';
 
-/** A media frame waiting to go out again on another path (redundant and auto bonding). */
-interface Copy {
-  path: Path;
-  frag: OutFragment | undefined;
-  frame: DataFrame | FecRepairFrame;
-  /** Worthless after this (the message's deadline), ms. */
-  until: number;
-}
-const MAX_COPIES = 1024;
 /** A down path is probed this often (at least; more with a long RTT). */
 const PROBE_INTERVAL = 200;
 /** Answered probes (and a hold that doubles with each outage) before a down path carries media again. */
@@ -131,7 +123,7 @@ export class Session implements ISession {
   private readonly bond: BondMode;
   private readonly newCc: () => SendAlgorithm;
   private readonly minBps: number;
-  private readonly copies: Copy[] = [];
+  private readonly copies = new CopyQueue();
   private copyBytes = 0;
   private copyWindowBytes = 0;
   private copyWindowStart = 0;
@@ -859,7 +851,7 @@ export class Session implements ISession {
     for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
     path.bytesInFlight = 0;
     path.awaitingSince = -1;
-    for (let i = this.copies.length - 1; i >= 0; i--) if (this.copies[i]!.path === path) this.copies.splice(i, 1);
+    this.copies.dropPath(path);
     this.emit({ type: 'path-down', path: path.key });
   }
 
@@ -897,12 +889,7 @@ export class Session implements ISession {
       t = Math.min(t, this.nextShed);
     }
     // Copies wait for their own path only.
-    for (let i = 0; i < this.copies.length && i < 64; i++) {
-      const c = this.copies[i]!;
-      t = Math.min(t, c.until);
-      if (c.path.usable && hasWindow(c.path)) t = Math.min(t, c.path.pacer.nextSendTime(this.lastPoll, c.path.mtu.mtu + 60));
-    }
-    return t;
+    return Math.min(t, this.copies.wakeAt(this.lastPoll));
   }
 
   private lastPoll = 0;
@@ -1118,7 +1105,6 @@ export class Session implements ISession {
       const m = frag.msg;
       const targets = copyPaths(this.bond, this.paths, path, { cls: m.stream.options.class, keyframe: !!m.meta.keyframe, urgent });
       for (const t of targets) {
-        if (this.copies.length >= MAX_COPIES) break;
         this.copies.push({ path: t, frag, frame: media!, until: m.meta.deadline ?? now + 2000 });
       }
     }
@@ -1146,7 +1132,7 @@ export class Session implements ISession {
     // path's 2x headroom until it drains; their controllers still watch the queues they make.
     // The backlog counts copies too, against what the mode can carry (redundant: the weakest path).
     const rate = this.bond === 'single' ? 0 : this.targetBitrateBps();
-    const waiting = this.queue.bytes + this.copyQueueBytes();
+    const waiting = this.queue.bytes + this.copies.bytes();
     const backlogged = rate > 0 && (waiting * 8000) / rate > BACKLOG_MS;
     // Paths that were app-limited do not know their capacity: a new backlog (a link died)
     // makes them probe upward at the startup pace until a queue or loss shows the limit.
@@ -1175,36 +1161,16 @@ export class Session implements ISession {
     return p.state === 'probing' && now < p.readmittedAt + 2000;
   }
 
-  private copyQueueBytes(): number {
-    let n = 0;
-    for (const c of this.copies) n += c.frame.kind === 'data' ? c.frame.payload.length : c.frame.symbol.length;
-    return n;
-  }
-
-  /** The next copy some path can take now (expired and already-acked copies are dropped). */
+  /** The next copy some path can take now, as a packet of its own. */
   private pollCopy(now: number): Datagram | undefined {
-    for (let i = 0; i < this.copies.length; i++) {
-      const c = this.copies[i]!;
-      const m = c.frag?.msg;
-      if (c.until <= now || !c.path.usable || (m && (m.done || m.acked[c.frag!.index]))) {
-        this.copies.splice(i--, 1);
-        continue;
-      }
-      const size = c.frame.kind === 'data' ? c.frame.payload.length + DATA_FEC_OVERHEAD : c.frame.symbol.length + 11;
-      if (size + PROTECTED_HEADER_LEN + TAG_LEN > c.path.mtu.mtu) {
-        this.copies.splice(i--, 1);
-        continue;
-      }
-      if (!canTake(now, c.path, size + 40)) continue;
-      this.copies.splice(i, 1);
-      const d = this.build(now, c.path, [], c.frame, 0, c.frag);
-      if (d) {
-        this.copyBytes += d.data.length;
-        this.copyWindowBytes += d.data.length;
-      }
-      return d;
+    const c = this.copies.take(now);
+    if (!c) return undefined;
+    const d = this.build(now, c.path, [], c.frame, 0, c.frag);
+    if (d) {
+      this.copyBytes += d.data.length;
+      this.copyWindowBytes += d.data.length;
     }
-    return undefined;
+    return d;
   }
 
   /** A PING on a path: a probe of a down path (kept apart from the packets in flight) or an idle path's keepalive. */
