@@ -128,17 +128,17 @@ export class UdpLinkProxy extends EnhancedEmitter<ProxyEvents> {
       up.on('error', () => {});
       up.bind(0, '127.0.0.1');
       const back = { address: rinfo.address, port: rinfo.port };
-      up.on('message', (d) => this.offer(links.down, { socket: this.listener, ...back, data: d }));
+      up.on('message', (d) => this.offer(links.down, 'down', { socket: this.listener, ...back, data: d }));
       this.upstream.set(key, up);
     }
-    this.offer(links.up, { socket: up, address: this.opts.target.host, port: this.opts.target.port, data });
+    this.offer(links.up, 'up', { socket: up, address: this.opts.target.host, port: this.opts.target.port, data });
   }
 
-  private offer(link: LinkModel<Hop>, hop: Hop): void {
+  private offer(link: LinkModel<Hop>, direction: 'up' | 'down', hop: Hop): void {
     if (this.closed) return;
     const copies = link.send(this.now(), hop.data.length, hop);
     this.flush();
-    this.safeEmit('datagram', link === this.upLink || [...this.sourceLinks.values()].some((l) => l.up === link) ? 'up' : 'down', copies);
+    this.safeEmit('datagram', direction, copies);
   }
 
   private flush(): void {

@@ -100,11 +100,14 @@ export class AckTracker {
     if (r.length === 0) return undefined;
     this.unacked = 0;
     this.ackDue = Infinity;
-    const pick = this.pickRanges(maxRanges);
+    // Every range fits (the usual case): newest first, no choosing to do.
+    const pick = r.length / 2 - 1 > maxRanges ? this.pickRanges(maxRanges) : undefined;
+    this.fresh.length = 0;
     const largest = r[1]!;
     const out: number[] = [];
     let lo = r[0]!;
-    for (const j of pick) {
+    for (let i = 0, j = 2; pick ? i < pick.length : j + 1 < r.length; i++, j += 2) {
+      if (pick) j = pick[i]!;
       const hi = r[j + 1]!;
       const gap = lo - hi - 2;
       const len = hi - r[j]!;
@@ -125,21 +128,17 @@ export class AckTracker {
   /** Indexes (into `ranges`, descending) of the ranges after the first to put in the next ACK. */
   private pickRanges(maxRanges: number): number[] {
     const r = this.ranges;
-    const all = r.length / 2 - 1;
     const chosen = new Set<number>();
-    if (all > maxRanges) {
-      for (const pn of this.fresh) {
-        if (chosen.size >= maxRanges) break;
-        for (let j = 2; j + 1 < r.length; j += 2) {
-          if (pn >= r[j]! && pn <= r[j + 1]!) {
-            chosen.add(j);
-            break;
-          }
+    for (const pn of this.fresh) {
+      if (chosen.size >= maxRanges) break;
+      for (let j = 2; j + 1 < r.length; j += 2) {
+        if (pn >= r[j]! && pn <= r[j + 1]!) {
+          chosen.add(j);
+          break;
         }
       }
     }
     for (let j = 2; j + 1 < r.length && chosen.size < maxRanges; j += 2) chosen.add(j);
-    this.fresh.length = 0;
     return [...chosen].sort((a, b) => a - b);
   }
 

@@ -45,17 +45,18 @@ export function canTake(now: number, p: Path, bytes: number): boolean {
 }
 
 /**
- * The path for the next media packet, or undefined when none can take it now. `fits` says
- * whether the packet fits a path's MTU (paths probe their MTUs separately).
+ * The path for the next media packet, or undefined when none can take it now. The packet
+ * needs `room` bytes of a path's MTU (paths probe their MTUs separately) and `bytes` of its
+ * pacer.
  */
-export function mediaPath(now: number, mode: BondMode, paths: readonly Path[], bytes: number, fits: (p: Path) => boolean): Path | undefined {
+export function mediaPath(now: number, mode: BondMode, paths: readonly Path[], bytes: number, room: number): Path | undefined {
   if (mode === 'single' || paths.length === 1) {
     const p = bestPath(paths);
-    return p && fits(p) && canTake(now, p, bytes) ? p : undefined;
+    return p && room <= p.mtu.mtu && canTake(now, p, bytes) ? p : undefined;
   }
   let pick: Path | undefined;
   for (const p of paths) {
-    if (!fits(p) || !canTake(now, p, bytes)) continue;
+    if (room > p.mtu.mtu || !canTake(now, p, bytes)) continue;
     if (!pick || p.rtt.smoothed < pick.rtt.smoothed) pick = p;
   }
   return pick;

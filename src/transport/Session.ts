@@ -916,12 +916,20 @@ export class Session implements ISession {
 
   private readonly dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
 
-  /** Paths that may carry media now. */
+  /** Paths that may carry media now (in a reused array: this runs for every packet). */
   private mediaPaths(): readonly Path[] {
-    if (this.bond !== 'single' && this.paths.length > 1) return this.paths.filter((p) => p.usable);
-    const p = this.primaryPath();
-    return p.usable ? [p] : [];
+    const out = this.mediaScratch;
+    out.length = 0;
+    if (this.bond !== 'single' && this.paths.length > 1) {
+      for (const p of this.paths) if (p.usable) out.push(p);
+    } else {
+      const p = this.primaryPath();
+      if (p.usable) out.push(p);
+    }
+    return out;
   }
+
+  private readonly mediaScratch: Path[] = [];
 
   private renackMs(): number {
     return Math.max(50, 1.5 * this.primaryPath().rtt.smoothed);
@@ -1045,18 +1053,20 @@ export class Session implements ISession {
     let frag: OutFragment | undefined;
     let fecRepair = false;
     let urgent = false;
-    const dropFn = (m: OutMessage, reason: 'deadline' | 'queue') => this.emitDrop(m.stream, m.id, m.meta, reason);
+    const dropFn = this.dropFn;
     const wantAck = this.acks.wantsAck(now);
     const ackRoom = this.acks.highest >= 0 ? PIGGYBACK_ACK : 0;
     let path = primary;
     this.setPacing(now);
     const mp = this.mediaPaths();
     if (mp.length) {
-      const maxRoom = Math.min(...mp.map((p) => p.mtu.mtu)) - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
+      let minMtu = Infinity;
+      for (const p of mp) minMtu = Math.min(minMtu, p.mtu.mtu);
+      const maxRoom = minMtu - PROTECTED_HEADER_LEN - TAG_LEN - PIGGYBACK_ACK;
       while (this.repairs.length && this.repairs[0]!.frame.symbol.length + 11 > maxRoom) this.repairs.shift();
       const size = this.repairs.length ? this.repairs[0]!.frame.symbol.length + 11 : this.queue.peekSize(now, dropFn) + DATA_FEC_OVERHEAD;
-      const fits = (p: Path) => size <= p.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN - controlBytes - ackRoom;
-      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, this.bond, this.paths, size + 40, fits) : undefined;
+      const room = size + PROTECTED_HEADER_LEN + TAG_LEN + controlBytes + ackRoom;
+      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, this.bond, this.paths, size + 40, room) : undefined;
       if (onPath) {
         path = onPath;
         if (this.repairs.length) {
@@ -1084,10 +1094,12 @@ export class Session implements ISession {
         // direction, so a slow or lossy link delays or loses only its own acks. Acks riding one
         // shared path made the others look silent, inflated their RTT and cut their rates.
         if (!media) {
-          const pending = this.paths.filter((p) => p.ackPending && p.usable);
-          if (pending.length) {
-            path = pending[0]!;
-            for (const p of pending.slice(1)) this.ackEcho.push({ path: p, ack });
+          let first = true;
+          for (const p of this.paths) {
+            if (!p.ackPending || !p.usable) continue;
+            if (first) path = p;
+            else this.ackEcho.push({ path: p, ack });
+            first = false;
           }
         }
         for (const p of this.paths) p.ackPending = false;
