@@ -81,6 +81,11 @@ export class AckTracker {
     void i;
   }
 
+  /** Ack-eliciting packets arrived since the last ACK (packets with only ACKs need none back). */
+  get owesAck(): boolean {
+    return this.unacked > 0;
+  }
+
   wantsAck(now: number): boolean {
     return now >= this.ackDue;
   }

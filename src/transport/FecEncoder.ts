@@ -13,11 +13,18 @@ import type { FecCode } from './fec/index.js';
 import { FEC_CODE_RS, FEC_CODE_XOR, MAX_FEC_K, type FecRepairFrame } from '../wire/fecRepair.js';
 import type { FecClass, FecPolicy } from './FecPolicy.js';
 
+const FRAME_INTERVAL_MS = 35;
+
 interface Block {
+  key: string;
   group: number;
   sources: Uint8Array[];
   openedAt: number;
   keyframe: boolean;
+  /** Fewest retransmission rounds any of its sources had time for (the block is sized for that one). */
+  rounds: number;
+  /** Latest time its repairs may leave and still reach the receiver before its first deadline. */
+  closeBy: number;
 }
 
 export const xorCode = new XorCode();
@@ -25,45 +32,70 @@ export const rsCode = new ReedSolomonCode();
 
 export class FecEncoder {
   private nextGroup = 1;
-  private blocks = new Map<'audio' | 'video', Block>();
+  /**
+   * Open blocks by class and by whether their sources have time for a resend: those that do
+   * need little or no FEC, those that do not need it all, and one block mixing them was sized
+   * for its most exposed source, paying full FEC for the rest.
+   */
+  private blocks = new Map<string, Block>();
+  /** The block the last `assign` of each class chose (addSource and endMessage use it). */
+  private current = new Map<'audio' | 'video', Block>();
   repairsMade = 0;
 
-  constructor(private readonly policy: FecPolicy, private readonly videoK = 10, private readonly maxAgeMs = 40, private readonly audioK = 3) {}
+  constructor(private readonly policy: FecPolicy, private readonly videoK = 32, private readonly maxAgeMs = 200, private readonly audioK = 6, private readonly audioMaxAgeMs = 100) {}
 
   /** Group and index for the next source of this class, or undefined if FEC is off for it now. */
-  assign(now: number, cls: 'audio' | 'video', lossRate: number, rounds = 0): { group: number; index: number } | undefined {
+  assign(now: number, cls: 'audio' | 'video', lossRate: number, rounds = 0, closeBy = Infinity): { group: number; index: number } | undefined {
+    const key = rounds > 0 ? `${cls}+` : cls;
+    this.current.delete(cls);
     if (this.policy.repairCount(cls === 'audio' ? 1 : this.videoK, cls === 'audio' ? 'audio' : 'keyframe', lossRate, rounds) === 0) {
-      if (!this.blocks.has(cls)) return undefined;
+      if (!this.blocks.has(key)) return undefined;
     }
-    let b = this.blocks.get(cls);
+    let b = this.blocks.get(key);
     if (!b) {
-      b = { group: this.nextGroup, sources: [], openedAt: now, keyframe: false };
+      b = { key, group: this.nextGroup, sources: [], openedAt: now, keyframe: false, rounds, closeBy };
       this.nextGroup = (this.nextGroup + 1) >>> 0 || 1;
-      this.blocks.set(cls, b);
+      this.blocks.set(key, b);
     }
     if (b.sources.length >= MAX_FEC_K) return undefined;
+    b.rounds = Math.min(b.rounds, rounds);
+    b.closeBy = Math.min(b.closeBy, closeBy);
+    this.current.set(cls, b);
     return { group: b.group, index: b.sources.length };
   }
 
   addSource(cls: 'audio' | 'video', frameBytes: Uint8Array, keyframe: boolean): void {
-    const b = this.blocks.get(cls);
+    const b = this.current.get(cls);
     if (!b) return;
     b.sources.push(frameBytes.slice());
     if (keyframe) b.keyframe = true;
   }
 
-  endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number, rounds = 0): FecRepairFrame[] {
-    const b = this.blocks.get(cls);
-    if (!b || b.sources.length === 0) return [];
-    // Audio packets are small and come every ~20 ms: one repair per packet doubled them on the
-    // wire; a group of `audioK` keeps the repair within ~40 ms of its first packet.
-    const full = cls === 'audio' ? b.sources.length >= this.audioK : keyframe || b.sources.length >= this.videoK;
-    const close = full || now - b.openedAt >= this.maxAgeMs || b.sources.length >= MAX_FEC_K;
-    if (!close) return [];
-    this.blocks.delete(cls);
+  /** Closes the current block of the class if it is due, and any other of the class past its age. */
+  endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number): FecRepairFrame[] {
+    const out: FecRepairFrame[] = [];
+    const cur = this.current.get(cls);
+    for (const b of [...this.blocks.values()]) {
+      if (!b.key.startsWith(cls) || b.sources.length === 0) continue;
+      // Audio packets are small and come every ~20 ms: one repair per packet doubled them on
+      // the wire; a group of `audioK` keeps the repair within ~100 ms of its first packet.
+      const full = b === cur && (cls === 'audio' ? b.sources.length >= this.audioK : keyframe || b.sources.length >= this.videoK);
+      // A block may grow (fewer repairs per source for the same residual loss) while its first
+      // source can still be repaired in time; the next message is about a frame interval away.
+      const late = now + FRAME_INTERVAL_MS >= b.closeBy;
+      const close = full || late || now - b.openedAt >= (cls === 'audio' ? this.audioMaxAgeMs : this.maxAgeMs) || b.sources.length >= MAX_FEC_K;
+      if (close) out.push(...this.close(b, lossRate));
+    }
+    return out;
+  }
+
+  private close(b: Block, lossRate: number): FecRepairFrame[] {
+    this.blocks.delete(b.key);
+    const cls = b.key.startsWith('audio') ? 'audio' : 'video';
+    if (this.current.get(cls) === b) this.current.delete(cls);
     const k = b.sources.length;
     const fc: FecClass = cls === 'audio' ? 'audio' : b.keyframe ? 'keyframe' : 'video';
-    const r = Math.min(254 - k, this.policy.repairCount(k, fc, lossRate, rounds));
+    const r = Math.min(254 - k, this.policy.repairCount(k, fc, lossRate, b.rounds));
     if (r <= 0) return [];
     const code: FecCode = r === 1 ? xorCode : rsCode;
     let symLen = 0;

@@ -17,7 +17,7 @@ export interface FecPolicy {
 
 export class BinomialFecPolicy implements FecPolicy {
   constructor(
-    private readonly targets: Record<FecClass, number> = { audio: 1e-3, keyframe: 1e-3, video: 1e-2 },
+    private readonly targets: Record<FecClass, number> = { audio: 1e-3, keyframe: 1e-5, video: 1e-4 },
     /** Below this loss no FEC is sent at all (retransmission alone is enough). */
     private readonly minLoss = 0.001,
     private readonly maxRepair = 16,

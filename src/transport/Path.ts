@@ -145,7 +145,32 @@ export class Path {
     return Math.max(250, 2 * this.rtt.smoothed, this.rtt.smoothed + 4 * this.rtt.rttVar);
   }
 
+  /**
+   * Bytes the path's bottleneck likely still holds: a fluid model fed by what this end sent and
+   * drained at the path's delivery rate. It sees a keyframe's queue the moment it is sent, where
+   * RTT samples show it an RTT late, and bytes in flight miss it on a link that was not full.
+   */
+  queueMs(now: number): number {
+    const rate = this.cc.deliveryRateBps();
+    if (!(rate > 0)) return 0;
+    this.drainModel(now, rate);
+    return (this.modelQueue * 8000) / rate;
+  }
+
+  private modelQueue = 0;
+  private modelAt = 0;
+
+  private drainModel(now: number, rate: number): void {
+    this.modelQueue = Math.max(0, this.modelQueue - (rate / 8000) * (now - this.modelAt));
+    this.modelAt = now;
+  }
+
   countSent(now: number, bytes: number, data: boolean): void {
+    const rate = this.cc.deliveryRateBps();
+    if (rate > 0) {
+      this.drainModel(now, rate);
+      this.modelQueue += bytes;
+    }
     this.rollWindow(now);
     this.windowBytes += bytes;
     if (data) this.windowData++;

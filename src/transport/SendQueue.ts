@@ -27,6 +27,8 @@ export interface OutMessage {
   bytes: number;
   /** Fragments queued for retransmission and not yet resent (allocated on first loss). */
   retx?: Uint8Array;
+  /** Resend rounds FEC was sized for, judged once at its first fragment (its fragments share a block). */
+  fecRounds?: number;
 }
 
 export interface OutFragment {
