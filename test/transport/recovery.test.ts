@@ -67,3 +67,52 @@ test('FEC repairs losses once the receiver reports them', () => {
   assert.ok(got >= 297, `video ${got}/300`);
   console.log(`fec: sent ${cs.fecPacketsSent} repairs, recovered ${ss.fecRecovered}, retransmits ${cs.retransmits}, video ${got}/300, audio ${messages(p.serverEvents, a).length}/300`);
 });
+
+/** Sends one 1000-byte video message with this deadline over a 200 ms RTT link that loses its first copy; returns the client's stats and how many copies of it left. */
+function resendOnce(deadlineMs: number) {
+  let copies = 0;
+  // The message's own packets, by size (MTU probes are 1200 bytes and more).
+  const ours = (d: Uint8Array) => d[1] === PacketType.PROTECTED && d.length > 1000 && d.length < 1150;
+  const p = new Pair({
+    client: { fec: false },
+    up: { delayMs: 100, filter: (d) => !(ours(d) && copies++ === 0) },
+    down: { delayMs: 100 },
+  });
+  p.connect();
+  const id = p.client.openStream(p.now, { class: 'video', reliability: 'deadline', priority: 2 });
+  p.run(p.now + 500);
+  p.client.send(p.now, id, new Uint8Array(1000).fill(7), { deadline: p.now + deadlineMs });
+  p.run(p.now + deadlineMs + 500);
+  return { copies, got: messages(p.serverEvents).length };
+}
+
+test('a resend with no time left for another round goes twice; with time for one more, once', () => {
+  // Lost at once, NACKed ~220 ms later: with a 520 ms deadline a lost resend could not be
+  // resent again in time (100 ms there, 220 ms for the next round), so it goes twice.
+  const tight = resendOnce(520);
+  assert.equal(tight.got, 1);
+  assert.equal(tight.copies, 3, `copies ${tight.copies}`);
+  const loose = resendOnce(3000);
+  assert.equal(loose.got, 1);
+  assert.equal(loose.copies, 2, `copies ${loose.copies}`);
+});
+
+test('FEC goes to sources a resend cannot reach before their deadline, not to those it can', () => {
+  const run = (deadlineMs: number) => {
+    const p = new Pair({ seed: 5, up: { delayMs: 40 }, down: { delayMs: 40 } });
+    p.connect();
+    const v = p.client.openStream(p.now, { class: 'video', reliability: 'deadline', priority: 2 });
+    for (let i = 0; i < 90; i++) {
+      p.client.send(p.now, v, new Uint8Array(3000).fill(i & 0xff), { deadline: p.now + deadlineMs });
+      p.run(p.now + 33);
+    }
+    p.run(p.now + 1000);
+    return p.client.stats().fecPacketsSent;
+  };
+  // No loss on the wire: what FEC is sent is sized for the 2% loss assumed before the
+  // receiver's first reports and the average that follows them down.
+  const short = run(100);
+  const long = run(2000);
+  assert.ok(short > 10, `short deadline: ${short} repairs`);
+  assert.ok(long < short / 4, `long deadline: ${long} repairs vs ${short}`);
+});
