@@ -61,6 +61,7 @@ export class FecEncoder {
     b.rounds = Math.min(b.rounds, rounds);
     b.closeBy = Math.min(b.closeBy, closeBy);
     this.current.set(cls, b);
+    this.midMessage.add(cls);
     return { group: b.group, index: b.sources.length };
   }
 
@@ -75,18 +76,54 @@ export class FecEncoder {
   endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number): FecRepairFrame[] {
     const out: FecRepairFrame[] = [];
     const cur = this.current.get(cls);
+    this.midMessage.delete(cls);
     for (const b of [...this.blocks.values()]) {
       if (!b.key.startsWith(cls) || b.sources.length === 0) continue;
       // Audio packets are small and come every ~20 ms: one repair per packet doubled them on
       // the wire; a group of `audioK` keeps the repair within ~100 ms of its first packet.
       const full = b === cur && (cls === 'audio' ? b.sources.length >= this.audioK : keyframe || b.sources.length >= this.videoK);
-      // A block may grow (fewer repairs per source for the same residual loss) while its first
-      // source can still be repaired in time; the next message is about a frame interval away.
-      const late = now + FRAME_INTERVAL_MS >= b.closeBy;
-      const close = full || late || now - b.openedAt >= (cls === 'audio' ? this.audioMaxAgeMs : this.maxAgeMs) || b.sources.length >= MAX_FEC_K;
-      if (close) out.push(...this.close(b, lossRate));
+      if (full || now >= this.dueAt(b) || b.sources.length >= MAX_FEC_K) out.push(...this.close(b, lossRate));
     }
     return out;
+  }
+
+  /**
+   * Closes the blocks that are due when no message of their class comes to close them: a
+   * block of sources out of a resend's reach stayed open behind messages that needed no FEC
+   * and its repairs left two seconds late.
+   */
+  closeDue(now: number, lossRate: number): FecRepairFrame[] {
+    const out: FecRepairFrame[] = [];
+    for (const b of [...this.blocks.values()]) {
+      if (b.sources.length === 0 || now < this.dueAt(b) || this.filling(b)) continue;
+      out.push(...this.close(b, lossRate));
+    }
+    return out;
+  }
+
+  /** A message is being cut into this block: it closes at the message's end (one frame, one block). */
+  private filling(b: Block): boolean {
+    const cls = b.key.startsWith('audio') ? 'audio' : 'video';
+    return this.current.get(cls) === b && this.midMessage.has(cls);
+  }
+
+  private readonly midMessage = new Set<'audio' | 'video'>();
+
+  /** When the next open block is due (closeDue has work), or Infinity. */
+  nextDue(): number {
+    let t = Infinity;
+    for (const b of this.blocks.values()) if (b.sources.length > 0 && !this.filling(b)) t = Math.min(t, this.dueAt(b));
+    return t;
+  }
+
+  /**
+   * A block may grow (fewer repairs per source for the same residual loss) while its first
+   * source can still be repaired in time (the next message is about a frame interval away),
+   * and up to its class's age limit.
+   */
+  private dueAt(b: Block): number {
+    const audio = b.key.startsWith('audio');
+    return Math.min(b.closeBy - FRAME_INTERVAL_MS, b.openedAt + (audio ? this.audioMaxAgeMs : this.maxAgeMs));
   }
 
   private close(b: Block, lossRate: number): FecRepairFrame[] {

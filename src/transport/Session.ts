@@ -99,6 +99,9 @@ const QUEUE_SLACK_MS = 25;
 const OVERUSE_HOLD = 150;
 /** Second copy of a last-round resend goes this much later (outside a short loss burst). */
 const DUPLICATE_SPACING_MS = 20;
+/** A packet should be lost for good (first copy and every resend) at most this often. */
+const RESIDUAL_LOSS = 2e-6;
+const MAX_RESEND_COPIES = 2;
 /** Time for the receiver to see a gap (the next packet) and answer with a NACK, ms. */
 const NACK_DETECT_MS = 20;
 /** A FEC block's repairs leave at least this long before its first source's deadline less the one-way delay. */
@@ -767,14 +770,26 @@ export class Session implements ISession {
     this.queue.pushRetransmit(fr);
     this.st.retransmits++;
     this.retransmitCauses[cause]++;
-    // The last resend that can make the deadline goes twice, a little apart: a lost resend
-    // cannot be resent again in time, and on one link with 1% loss one resend left 1 in 10^4
-    // packets lost (a frame a minute, and its GOP with it); two leave 1 in 10^6 for 1% more bytes.
+    // The last resend that can make the deadline goes several times, a little apart: a lost
+    // resend cannot be resent again in time, and on one link with 1% loss one resend left 1 in
+    // 10^4 packets lost (a frame a minute, and its GOP with it). Copies cost p x copies of the
+    // bytes, where FEC on every first transmission cost a quarter of them.
     if (this.bond === 'single' && m.meta.deadline !== undefined && !this.anotherRoundFits(now, m.meta.deadline, p.path)) {
-      m.retx[fr.index] = 2;
-      this.dupes.push({ frag: fr, at: now + DUPLICATE_SPACING_MS });
-      this.st.retransmits++;
+      const copies = this.resendCopies();
+      m.retx[fr.index] = copies;
+      for (let i = 1; i < copies; i++) this.dupes.push({ frag: fr, at: now + i * DUPLICATE_SPACING_MS });
+      this.st.retransmits += copies - 1;
     }
+  }
+
+  /**
+   * Copies of a last-round resend: the fewest with which a packet is lost for good (lost, then
+   * every copy lost) at most RESIDUAL_LOSS of the time, at the loss FEC is sized for.
+   */
+  private resendCopies(): number {
+    const p = Math.min(0.5, this.lossEstimate);
+    if (!(p > 0)) return 1;
+    return Math.max(1, Math.min(MAX_RESEND_COPIES, Math.ceil(Math.log(RESIDUAL_LOSS / p) / Math.log(p))));
   }
 
   /** Queues the spaced second copies of last-round resends that are due. */
@@ -934,6 +949,7 @@ export class Session implements ISession {
     t = Math.min(t, this.acks.nextAckTime(), this.acks.nextNackTime(this.renackMs()), this.lossTimer, this.rtoAt());
     t = Math.min(t, this.lastSent + this.o.keepaliveMs);
     if (this.dupes.length) t = Math.min(t, this.dupes[0]!.at);
+    if (this.fecEnc) t = Math.min(t, this.fecEnc.nextDue());
     if (this.fbDataSeen) t = Math.min(t, this.fbLastAt + FEEDBACK_INTERVAL);
     for (const p of this.paths) {
       if (p.pendingResponse || p.pendingProbeAck) return 0;
@@ -1124,6 +1140,9 @@ export class Session implements ISession {
     const ackRoom = this.acks.highest >= 0 ? PIGGYBACK_ACK : 0;
     let path = primary;
     this.releaseDupes(now);
+    if (this.fecEnc && now >= this.fecEnc.nextDue()) {
+      for (const frame of this.fecEnc.closeDue(now, this.lossEstimate)) this.repairs.push({ frame, priority: 0 });
+    }
     this.setPacing(now);
     const mp = this.mediaPaths();
     if (mp.length) {
@@ -1209,11 +1228,13 @@ export class Session implements ISession {
       return Math.max(0, Math.floor((m.meta.deadline - now - queueMs - rtt / 2) / (1.25 * rtt + 10)));
     }
     // One link: the first copy arrives after the sender's queue and the one-way delay; each
-    // round costs a NACK back and a resend forward. The last round's resend goes twice
-    // (onLost), so it leaves p^2 where a plain resend leaves p: one round counts as two.
+    // round costs a NACK back and a resend forward. The last round's resend goes in several
+    // copies (onLost), each a chance of its own: that round counts once per copy.
+    // Until the first ACKs nothing is known of the path's delay or queue: FEC carries it all.
+    if (!path.rtt.sampled || !(path.cc.deliveryRateBps() > 0)) return 0;
     const queueMs = (this.queue.bytes * 8000) / Math.max(1, path.cc.targetBitrateBps());
     const rounds = Math.max(0, Math.floor((m.meta.deadline - now - queueMs - this.oneWayMs(path)) / this.roundMs(path)));
-    return rounds > 0 ? rounds + 1 : 0;
+    return rounds > 0 ? rounds - 1 + this.resendCopies() : 0;
   }
 
   /** Pacing and window per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
@@ -1291,6 +1312,7 @@ export class Session implements ISession {
     let fecGroup = 0, fecIndex = 0;
     const cls = m.stream.options.class;
     const firstCopy = !m.retx || !m.retx[fr.index];
+    this.sentFirstCopy = firstCopy;
     if (m.retx && m.retx[fr.index]) m.retx[fr.index]!--;
     if (this.fecEnc && firstCopy && cls !== 'control' && m.stream.options.reliability === 'deadline' && fr.index + 1 === m.next) {
       const path = this.primaryPath();
@@ -1309,14 +1331,21 @@ export class Session implements ISession {
     };
   }
 
+  /** Whether the DATA frame dataFrame built last is a fragment's first transmission. */
+  private sentFirstCopy = false;
+
   private afterDataSent(now: number, fr: OutFragment, f: DataFrame): void {
     this.st.dataPacketsSent++;
-    if (!this.fecEnc || !(f.flags & DATA_FLAG_FEC)) return;
-    const cls = fr.msg.stream.options.class as 'audio' | 'video';
-    const w = new Writer(this.frameScratch2);
-    encodeData(w, f);
-    this.fecEnc.addSource(cls, this.frameScratch2.subarray(0, w.pos), !!fr.msg.meta.keyframe);
-    if (fr.msg.next === fr.msg.frags.length) {
+    const cls = fr.msg.stream.options.class;
+    if (!this.fecEnc || cls === 'control') return;
+    if (f.flags & DATA_FLAG_FEC) {
+      const w = new Writer(this.frameScratch2);
+      encodeData(w, f);
+      this.fecEnc.addSource(cls, this.frameScratch2.subarray(0, w.pos), !!fr.msg.meta.keyframe);
+    }
+    // A message's last first transmission ends it for FEC, protected or not: that closes the
+    // blocks that are due (and lets the timer close the one it was filling).
+    if (this.sentFirstCopy && fr.index === fr.msg.frags.length - 1) {
       for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.lossEstimate)) {
         this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
       }
