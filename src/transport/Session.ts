@@ -106,6 +106,9 @@ const MAX_RESEND_COPIES = 2;
 const NACK_DETECT_MS = 20;
 /** A FEC block's repairs leave at least this long before its first source's deadline less the one-way delay. */
 const FEC_CLOSE_MARGIN_MS = 60;
+/** A bottleneck queue (modelled) above this for CONGESTED_FOR_MS means one link is saturated: no FEC then, ms. */
+const CONGESTED_MS = 60;
+const CONGESTED_FOR_MS = 1000;
 /** Wire loss assumed before the first receiver report. */
 const PRIOR_LOSS = 0.02;
 
@@ -1141,7 +1144,7 @@ export class Session implements ISession {
     let path = primary;
     this.releaseDupes(now);
     if (this.fecEnc && now >= this.fecEnc.nextDue()) {
-      for (const frame of this.fecEnc.closeDue(now, this.lossEstimate)) this.repairs.push({ frame, priority: 0 });
+      for (const frame of this.fecEnc.closeDue(now, this.fecLoss(now))) this.repairs.push({ frame, priority: 0 });
     }
     this.setPacing(now);
     const mp = this.mediaPaths();
@@ -1258,7 +1261,12 @@ export class Session implements ISession {
       // cellular link's deep buffer is never filled (seconds of delay, then bursts of loss; in
       // an outage the sender's queue sheds video by deadline instead, and audio still leaves).
       const base = Number.isFinite(p.rtt.minRtt) ? p.rtt.minRtt : p.rtt.smoothed;
-      const carries = Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps());
+      // In startup (one path) the window holds what the pacer lets out: sized from the initial
+      // target, it held back a source sending above that target, and the backlog it built was
+      // dumped into the bottleneck once startup had doubled the target (300 ms of queue; video
+      // shed a second into the stream).
+      const startup = this.bond === 'single' && p.cc.inStartup === true;
+      const carries = startup ? p.cc.pacingRateBps() : Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps());
       // The queue budget matches the controller's overuse threshold: a window that allowed a
       // deeper standing queue made the controller cut again and again, far below capacity.
       const budget = Math.max(25, base / 4) + QUEUE_SLACK_MS;
@@ -1331,6 +1339,21 @@ export class Session implements ISession {
     };
   }
 
+  /**
+   * The loss FEC is sized for, or 0 while one link is saturated: with a queue standing at the
+   * bottleneck, repairs only deepen the queue that made them needed. On the mobile profile a startup queue turned every block into one out of
+   * a resend's reach, FEC took the link to capacity and the queue never drained.
+   */
+  private fecLoss(now: number): number {
+    if (this.bond !== 'single') return this.lossEstimate;
+    const path = this.primaryPath();
+    // A keyframe's queue drains in well under a second; a standing one means the link is full.
+    if (path.queueMs(now) <= CONGESTED_MS) this.uncongestedAt = now;
+    return now - this.uncongestedAt > CONGESTED_FOR_MS ? 0 : this.lossEstimate;
+  }
+
+  private uncongestedAt = 0;
+
   /** Whether the DATA frame dataFrame built last is a fragment's first transmission. */
   private sentFirstCopy = false;
 
@@ -1346,7 +1369,7 @@ export class Session implements ISession {
     // A message's last first transmission ends it for FEC, protected or not: that closes the
     // blocks that are due (and lets the timer close the one it was filling).
     if (this.sentFirstCopy && fr.index === fr.msg.frags.length - 1) {
-      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.lossEstimate)) {
+      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.fecLoss(now))) {
         this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
       }
     }

@@ -32,4 +32,6 @@ export interface SendAlgorithm {
   deliveryRateBps(): number;
   /** The sender has more to send than the target allows: look for more capacity, quickly. */
   probe?(): void;
+  /** Still looking for the path's capacity (before the first cut). */
+  readonly inStartup?: boolean;
 }
