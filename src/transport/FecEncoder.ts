@@ -42,7 +42,7 @@ export class FecEncoder {
   private current = new Map<'audio' | 'video', Block>();
   repairsMade = 0;
 
-  constructor(private readonly policy: FecPolicy, private readonly videoK = 32, private readonly maxAgeMs = 200, private readonly audioK = 6, private readonly audioMaxAgeMs = 100) {}
+  constructor(private readonly policy: FecPolicy, private readonly videoK = 48, private readonly maxAgeMs = 200, private readonly audioK = 6, private readonly audioMaxAgeMs = 100) {}
 
   /** Group and index for the next source of this class, or undefined if FEC is off for it now. */
   assign(now: number, cls: 'audio' | 'video', lossRate: number, rounds = 0, closeBy = Infinity): { group: number; index: number } | undefined {
@@ -81,7 +81,9 @@ export class FecEncoder {
       if (!b.key.startsWith(cls) || b.sources.length === 0) continue;
       // Audio packets are small and come every ~20 ms: one repair per packet doubled them on
       // the wire; a group of `audioK` keeps the repair within ~100 ms of its first packet.
-      const full = b === cur && (cls === 'audio' ? b.sources.length >= this.audioK : keyframe || b.sources.length >= this.videoK);
+      // A keyframe's block stays open for the frames behind it while its deadline allows: they
+      // wait out its queue too, and one block of 40 needs fewer repairs than 26 and 4 apart.
+      const full = b === cur && (cls === 'audio' ? b.sources.length >= this.audioK : b.sources.length >= this.videoK);
       if (full || now >= this.dueAt(b) || b.sources.length >= MAX_FEC_K) out.push(...this.close(b, lossRate));
     }
     return out;

@@ -546,9 +546,10 @@ export class Session implements ISession {
         return;
       case 'feedback': {
         const loss = f.loss / 65535;
-        // FEC follows the larger of a fast and a slow average: 100 ms intervals of a 1% link
-        // mostly show 0, and a fast average alone turned FEC off between losses.
-        this.lossFast = 0.7 * this.lossFast + 0.3 * loss;
+        // FEC follows the larger of a fast (~1 s) and a slow average: 100 ms intervals of a 1%
+        // link mostly show 0, and a fast average alone turned FEC off between losses (and a
+        // faster one turned it on for every pair of losses).
+        this.lossFast = 0.9 * this.lossFast + 0.1 * loss;
         this.lossSlow = 0.99 * this.lossSlow + 0.01 * loss;
         // FEC is sized for the slow average plus two standard errors (~2,000 packets in its
         // 10 s): sized for the mean alone, a link at 1% read as 0.6% now and then, and blocks
