@@ -94,11 +94,11 @@ export class FecEncoder {
    * block of sources out of a resend's reach stayed open behind messages that needed no FEC
    * and its repairs left two seconds late.
    */
-  closeDue(now: number, lossRate: number): FecRepairFrame[] {
+  closeDue(now: number, audioLoss: number, videoLoss: number): FecRepairFrame[] {
     const out: FecRepairFrame[] = [];
     for (const b of [...this.blocks.values()]) {
       if (b.sources.length === 0 || now < this.dueAt(b) || this.filling(b)) continue;
-      out.push(...this.close(b, lossRate));
+      out.push(...this.close(b, b.key.startsWith('audio') ? audioLoss : videoLoss));
     }
     return out;
   }

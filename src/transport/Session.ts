@@ -109,6 +109,8 @@ const FEC_CLOSE_MARGIN_MS = 60;
 /** A bottleneck queue (modelled) above this for CONGESTED_FOR_MS means one link is saturated: no FEC then, ms. */
 const CONGESTED_MS = 60;
 const CONGESTED_FOR_MS = 1000;
+/** The window of one path holds the application's offered rate times this (FEC and headers). */
+const OFFERED_HEADROOM = 1.3;
 /** Wire loss assumed before the first receiver report. */
 const PRIOR_LOSS = 0.02;
 
@@ -283,9 +285,32 @@ export class Session implements ISession {
       acked: new Uint8Array(count), ackedCount: 0, done: false, bytes: data.length,
     };
     this.queue.push(m);
+    this.countOffered(now, data.length);
     if (deadlineStream) this.shed(now, true);
     return true;
   }
+
+  /** What the application hands over, per second (a window must not hold back a source the controller has not caught up with). */
+  private countOffered(now: number, bytes: number): void {
+    if (now - this.offeredStart >= 1000) {
+      this.offeredBps = (this.offeredBytes * 8000) / Math.max(1000, now - this.offeredStart);
+      this.offeredBytes = 0;
+      this.offeredStart = now;
+    }
+    this.offeredBytes += bytes;
+    // In the first second there is no full window yet: what came so far (a stream's first
+    // second is when a backlog behind the initial target forms).
+    if (!this.offeredFull) {
+      if (now - this.createdAt >= 1000) this.offeredFull = true;
+      else this.offeredBps = Math.max(this.offeredBps, (this.offeredBytes * 8000) / Math.max(500, now - this.offeredStart));
+    }
+  }
+
+  private offeredFull = false;
+
+  private offeredBytes = 0;
+  private offeredStart = -Infinity;
+  private offeredBps = 0;
 
   addPath(now: number, key: string): void {
     if (this.pathByKey.has(key)) return;
@@ -1148,7 +1173,7 @@ export class Session implements ISession {
     let path = primary;
     this.releaseDupes(now);
     if (this.fecEnc && now >= this.fecEnc.nextDue()) {
-      for (const frame of this.fecEnc.closeDue(now, this.fecLoss(now))) this.repairs.push({ frame, priority: 0 });
+      for (const frame of this.fecEnc.closeDue(now, this.lossEstimate, this.fecLoss(now, 'video'))) this.repairs.push({ frame, priority: 0 });
     }
     this.setPacing(now);
     const mp = this.mediaPaths();
@@ -1265,12 +1290,14 @@ export class Session implements ISession {
       // cellular link's deep buffer is never filled (seconds of delay, then bursts of loss; in
       // an outage the sender's queue sheds video by deadline instead, and audio still leaves).
       const base = Number.isFinite(p.rtt.minRtt) ? p.rtt.minRtt : p.rtt.smoothed;
-      // In startup (one path) the window holds what the pacer lets out: sized from the initial
-      // target, it held back a source sending above that target, and the backlog it built was
-      // dumped into the bottleneck once startup had doubled the target (300 ms of queue; video
-      // shed a second into the stream).
-      const startup = this.bond === 'single' && p.cc.inStartup === true;
-      const carries = startup ? p.cc.pacingRateBps() : Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps());
+      // One path: the window also holds what the application offers, with room for FEC and
+      // headers. Sized from a 1 Mbit/s initial target it held back a 1.2 Mbit/s source, and the
+      // backlog it built was dumped into the bottleneck once startup had doubled the target
+      // (300 ms of queue; video shed a second into the stream). (A window of all the pacer lets
+      // out in startup did that too, and on a cellular trace filled its deep buffer: audio on
+      // time 0.77 -> 0.72.)
+      const offered = this.bond === 'single' ? OFFERED_HEADROOM * this.offeredBps : 0;
+      const carries = Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps(), offered);
       // The queue budget matches the controller's overuse threshold: a window that allowed a
       // deeper standing queue made the controller cut again and again, far below capacity.
       const budget = Math.max(25, base / 4) + QUEUE_SLACK_MS;
@@ -1348,8 +1375,9 @@ export class Session implements ISession {
    * bottleneck, repairs only deepen the queue that made them needed. On the mobile profile a startup queue turned every block into one out of
    * a resend's reach, FEC took the link to capacity and the queue never drained.
    */
-  private fecLoss(now: number): number {
-    if (this.bond !== 'single') return this.lossEstimate;
+  private fecLoss(now: number, cls: 'audio' | 'video'): number {
+    // Audio keeps its repairs: they are small, and audio is what plays through an outage.
+    if (this.bond !== 'single' || cls === 'audio') return this.lossEstimate;
     const path = this.primaryPath();
     // A keyframe's queue drains in well under a second; a standing one means the link is full.
     if (path.queueMs(now) <= CONGESTED_MS) this.uncongestedAt = now;
@@ -1373,7 +1401,7 @@ export class Session implements ISession {
     // A message's last first transmission ends it for FEC, protected or not: that closes the
     // blocks that are due (and lets the timer close the one it was filling).
     if (this.sentFirstCopy && fr.index === fr.msg.frags.length - 1) {
-      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.fecLoss(now))) {
+      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.fecLoss(now, cls))) {
         this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
       }
     }
