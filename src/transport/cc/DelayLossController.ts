@@ -195,8 +195,4 @@ export class DelayLossController implements SendAlgorithm {
   deliveryRateBps(): number {
     return this.maxDelivery;
   }
-
-  get inStartup(): boolean {
-    return this.startup;
-  }
 }

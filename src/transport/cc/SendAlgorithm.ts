@@ -32,6 +32,4 @@ export interface SendAlgorithm {
   deliveryRateBps(): number;
   /** The sender has more to send than the target allows: look for more capacity, quickly. */
   probe?(): void;
-  /** Still looking for the path's capacity (before the first cut). */
-  readonly inStartup?: boolean;
 }
