@@ -179,11 +179,6 @@ export class DelayLossController implements SendAlgorithm {
     return bytesInFlight < this.cwndBytes;
   }
 
-  /**
-   * Twice the target (a keyframe leaves quickly), but no more than half again above the best
-   * delivery rate seen: startup doubles an app-limited target far past the link (3.5 Mbit/s on
-   * a 2 Mbit/s link), and a backlog paced out at twice that filled the bottleneck with 230 ms.
-   */
   pacingRateBps(): number {
     return Math.max(2 * this.target, this.maxDelivery);
   }
