@@ -1296,8 +1296,11 @@ export class Session implements ISession {
       // (300 ms of queue; video shed a second into the stream). (A window of all the pacer lets
       // out in startup did that too, and on a cellular trace filled its deep buffer: audio on
       // time 0.77 -> 0.72.)
-      const offered = this.bond === 'single' ? OFFERED_HEADROOM * this.offeredBps : 0;
-      const carries = Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps(), offered);
+      // Never beyond twice what the path is known to carry: a 2 Mbit/s source on a 200 kbit/s
+      // link would otherwise fill the link's deep buffer and hold audio behind it for seconds.
+      const known = Math.max(p.cc.targetBitrateBps(), p.cc.deliveryRateBps());
+      const offered = this.bond === 'single' ? Math.min(OFFERED_HEADROOM * this.offeredBps, 2 * known) : 0;
+      const carries = Math.max(known, offered);
       // The queue budget matches the controller's overuse threshold: a window that allowed a
       // deeper standing queue made the controller cut again and again, far below capacity.
       const budget = Math.max(25, base / 4) + QUEUE_SLACK_MS;
