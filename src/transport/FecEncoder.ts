@@ -15,8 +15,11 @@ import type { FecClass, FecPolicy } from './FecPolicy.js';
 
 const FRAME_INTERVAL_MS = 35;
 
+const NONE: readonly FecRepairFrame[] = Object.freeze([]);
+
 interface Block {
   key: string;
+  cls: 'audio' | 'video';
   group: number;
   sources: Uint8Array[];
   openedAt: number;
@@ -46,14 +49,14 @@ export class FecEncoder {
 
   /** Group and index for the next source of this class, or undefined if FEC is off for it now. */
   assign(now: number, cls: 'audio' | 'video', lossRate: number, rounds = 0, closeBy = Infinity): { group: number; index: number } | undefined {
-    const key = rounds > 0 ? `${cls}+` : cls;
+    const key = rounds > 0 ? (cls === 'audio' ? 'audio+' : 'video+') : cls;
     this.current.delete(cls);
     if (this.policy.repairCount(cls === 'audio' ? 1 : this.videoK, cls === 'audio' ? 'audio' : 'keyframe', lossRate, rounds) === 0) {
       if (!this.blocks.has(key)) return undefined;
     }
     let b = this.blocks.get(key);
     if (!b) {
-      b = { key, group: this.nextGroup, sources: [], openedAt: now, keyframe: false, rounds, closeBy };
+      b = { key, cls, group: this.nextGroup, sources: [], openedAt: now, keyframe: false, rounds, closeBy };
       this.nextGroup = (this.nextGroup + 1) >>> 0 || 1;
       this.blocks.set(key, b);
     }
@@ -73,20 +76,21 @@ export class FecEncoder {
   }
 
   /** Closes the current block of the class if it is due, and any other of the class past its age. */
-  endMessage(now: number, cls: 'audio' | 'video', keyframe: boolean, lossRate: number): FecRepairFrame[] {
-    const out: FecRepairFrame[] = [];
+  endMessage(now: number, cls: 'audio' | 'video', lossRate: number): readonly FecRepairFrame[] {
+    let out: FecRepairFrame[] | undefined;
     const cur = this.current.get(cls);
     this.midMessage.delete(cls);
-    for (const b of [...this.blocks.values()]) {
-      if (!b.key.startsWith(cls) || b.sources.length === 0) continue;
+    // (Deleting the entry being visited is safe in a Map's iteration; this runs per message, so no copies.)
+    for (const b of this.blocks.values()) {
+      if (b.cls !== cls || b.sources.length === 0) continue;
       // Audio packets are small and come every ~20 ms: one repair per packet doubled them on
       // the wire; a group of `audioK` keeps the repair within ~100 ms of its first packet.
       // A keyframe's block stays open for the frames behind it while its deadline allows: they
       // wait out its queue too, and one block of 40 needs fewer repairs than 26 and 4 apart.
       const full = b === cur && (cls === 'audio' ? b.sources.length >= this.audioK : b.sources.length >= this.videoK);
-      if (full || now >= this.dueAt(b) || b.sources.length >= MAX_FEC_K) out.push(...this.close(b, lossRate));
+      if (full || now >= this.dueAt(b) || b.sources.length >= MAX_FEC_K) (out ??= []).push(...this.close(b, lossRate));
     }
-    return out;
+    return out ?? NONE;
   }
 
   /**
@@ -94,19 +98,18 @@ export class FecEncoder {
    * block of sources out of a resend's reach stayed open behind messages that needed no FEC
    * and its repairs left two seconds late.
    */
-  closeDue(now: number, audioLoss: number, videoLoss: number): FecRepairFrame[] {
-    const out: FecRepairFrame[] = [];
-    for (const b of [...this.blocks.values()]) {
+  closeDue(now: number, audioLoss: number, videoLoss: number): readonly FecRepairFrame[] {
+    let out: FecRepairFrame[] | undefined;
+    for (const b of this.blocks.values()) {
       if (b.sources.length === 0 || now < this.dueAt(b) || this.filling(b)) continue;
-      out.push(...this.close(b, b.key.startsWith('audio') ? audioLoss : videoLoss));
+      (out ??= []).push(...this.close(b, b.cls === 'audio' ? audioLoss : videoLoss));
     }
-    return out;
+    return out ?? NONE;
   }
 
   /** A message is being cut into this block: it closes at the message's end (one frame, one block). */
   private filling(b: Block): boolean {
-    const cls = b.key.startsWith('audio') ? 'audio' : 'video';
-    return this.current.get(cls) === b && this.midMessage.has(cls);
+    return this.current.get(b.cls) === b && this.midMessage.has(b.cls);
   }
 
   private readonly midMessage = new Set<'audio' | 'video'>();
@@ -124,13 +127,12 @@ export class FecEncoder {
    * and up to its class's age limit.
    */
   private dueAt(b: Block): number {
-    const audio = b.key.startsWith('audio');
-    return Math.min(b.closeBy - FRAME_INTERVAL_MS, b.openedAt + (audio ? this.audioMaxAgeMs : this.maxAgeMs));
+    return Math.min(b.closeBy - FRAME_INTERVAL_MS, b.openedAt + (b.cls === 'audio' ? this.audioMaxAgeMs : this.maxAgeMs));
   }
 
   private close(b: Block, lossRate: number): FecRepairFrame[] {
     this.blocks.delete(b.key);
-    const cls = b.key.startsWith('audio') ? 'audio' : 'video';
+    const cls = b.cls;
     if (this.current.get(cls) === b) this.current.delete(cls);
     const k = b.sources.length;
     const fc: FecClass = cls === 'audio' ? 'audio' : b.keyframe ? 'keyframe' : 'video';

@@ -178,6 +178,7 @@ export class Session implements ISession {
   private lossEstimate = PRIOR_LOSS;
   private lossFast = PRIOR_LOSS;
   private lossSlow = PRIOR_LOSS;
+  private lossReports = 0;
   private fbLastAt: number;
   private fbBytes = 0;
   private fbReceived = 0;
@@ -578,7 +579,10 @@ export class Session implements ISession {
         // estimate kept FEC high and cost the clean links a sixth of their rate.)
         const a = this.bond === 'single' ? 0.1 : 0.3;
         this.lossFast = (1 - a) * this.lossFast + a * loss;
-        this.lossSlow = 0.99 * this.lossSlow + 0.01 * loss;
+        // A running mean over the first reports (the prior counts as one), then ~10 s: the
+        // prior is forgotten within a second on a clean link instead of keeping FEC on for 20.
+        const w = Math.max(0.01, 1 / (++this.lossReports + 1));
+        this.lossSlow = (1 - w) * this.lossSlow + w * loss;
         // FEC is sized for the slow average plus two standard errors (~2,000 packets in its
         // 10 s): sized for the mean alone, a link at 1% read as 0.6% now and then, and blocks
         // one repair short failed.
@@ -1404,7 +1408,7 @@ export class Session implements ISession {
     // A message's last first transmission ends it for FEC, protected or not: that closes the
     // blocks that are due (and lets the timer close the one it was filling).
     if (this.sentFirstCopy && fr.index === fr.msg.frags.length - 1) {
-      for (const frame of this.fecEnc.endMessage(now, cls, !!fr.msg.meta.keyframe, this.fecLoss(now, cls))) {
+      for (const frame of this.fecEnc.endMessage(now, cls, this.fecLoss(now, cls))) {
         this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
       }
     }
