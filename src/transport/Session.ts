@@ -219,7 +219,7 @@ export class Session implements ISession {
       initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
-    this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? new BinomialFecPolicy()) : undefined;
+    this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? (this.bond === 'single' ? new BinomialFecPolicy() : new BinomialFecPolicy({ audio: 1e-3, keyframe: 1e-3, video: 1e-2 }))) : undefined;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.nextStreamId = init.role === 'client' ? 0 : 1;
     this.lastSent = this.lastReceived = this.fbLastAt = this.createdAt = init.now;
@@ -791,7 +791,7 @@ export class Session implements ISession {
     this.st.dataPacketsLost++;
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
-    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + this.oneWayMs(p.path, 0.5) >= m.meta.deadline) {
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (this.bond === 'single' ? this.oneWayMs(p.path, 0.5) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
       // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
       // nothing about the others: giving the message up here threw away copies still in
       // flight or queued, and the rest of its GOP with it.
