@@ -157,6 +157,15 @@ export class Path {
     return (this.modelQueue * 8000) / rate;
   }
 
+  /**
+   * What the bottleneck drains: the best delivery rate seen, but at least half the target. The
+   * first delivery samples span the idle start (76 kbit/s on a 2 Mbit/s link) and read as a
+   * queue of seconds: resends were given up and FEC switched off.
+   */
+  drainRate(): number {
+    return Math.max(this.cc.deliveryRateBps(), this.cc.targetBitrateBps() / 2);
+  }
+
   private modelQueue = 0;
   private modelAt = 0;
 

@@ -299,15 +299,15 @@ export class Session implements ISession {
       this.offeredStart = now;
     }
     this.offeredBytes += bytes;
-    // In the first second there is no full window yet: what came so far (a stream's first
-    // second is when a backlog behind the initial target forms).
-    if (!this.offeredFull) {
-      if (now - this.createdAt >= 1000) this.offeredFull = true;
-      else this.offeredBps = Math.max(this.offeredBps, (this.offeredBytes * 8000) / Math.max(500, now - this.offeredStart));
+    // In the first second of media there is no full window yet: what came so far (a stream's
+    // first second is when a backlog behind the initial target forms).
+    if (this.offeredSince < 0) this.offeredSince = now;
+    if (now - this.offeredSince < 1000) {
+      this.offeredBps = Math.max(this.offeredBps, (this.offeredBytes * 8000) / Math.max(500, now - this.offeredStart));
     }
   }
 
-  private offeredFull = false;
+  private offeredSince = -1;
 
   private offeredBytes = 0;
   private offeredStart = -Infinity;
@@ -791,7 +791,7 @@ export class Session implements ISession {
     this.st.dataPacketsLost++;
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
-    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (this.bond === 'single' ? this.oneWayMs(p.path, 0.5) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (this.bond === 'single' ? this.oneWayMs(p.path, false) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
       // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
       // nothing about the others: giving the message up here threw away copies still in
       // flight or queued, and the rest of its GOP with it.
@@ -840,7 +840,14 @@ export class Session implements ISession {
    * shows, not half the smoothed RTT (which lags a keyframe's queue by seconds and gave up on
    * resends that would have arrived in time).
    */
-  private oneWayMs(path: Path, queueShare = 1): number {
+  /**
+   * One-way delay now: `pessimistic` (deciding what FEC must cover) takes the larger of both
+   * queue estimates; otherwise (deciding whether a resend is still worth sending, where being
+   * wrong costs only bytes) half the in-flight one. The fluid model drains at the measured
+   * delivery rate, which reads far too low in the first second: it made the first frames look
+   * seconds from the receiver, so resends in time were given up.
+   */
+  private oneWayMs(path: Path, pessimistic = true): number {
     const r = path.rtt;
     if (!Number.isFinite(r.minRtt)) return r.smoothed / 2;
     // The queue sits in the media direction: all of it is one-way delay. It is read from what
@@ -848,9 +855,9 @@ export class Session implements ISession {
     // delivery rate, not from RTT samples: those show a queue an RTT late (a keyframe's peaked
     // in them half a second after it had drained), and with them most frames after a keyframe
     // looked out of reach of a resend.
-    const rate = Math.max(path.cc.deliveryRateBps(), this.minBps);
+    const rate = path.drainRate();
     const inFlightQueue = ((path.bytesInFlight - (rate / 8) * (r.minRtt / 1000)) * 8000) / rate;
-    return r.minRtt / 2 + queueShare * Math.max(0, inFlightQueue, path.queueMs(this.lastPoll));
+    return r.minRtt / 2 + (pessimistic ? Math.max(0, inFlightQueue, path.queueMs(this.lastPoll)) : Math.max(0, inFlightQueue) / 2);
   }
 
   /**
@@ -1387,11 +1394,15 @@ export class Session implements ISession {
     if (this.bond !== 'single' || cls === 'audio') return this.lossEstimate;
     const path = this.primaryPath();
     // A keyframe's queue drains in well under a second; a standing one means the link is full.
-    if (path.queueMs(now) <= CONGESTED_MS) this.uncongestedAt = now;
-    return now - this.uncongestedAt > CONGESTED_FOR_MS ? 0 : this.lossEstimate;
+    // (Timed from the queue's first sight above the limit: timed from the last sight below it,
+    // a session's first keyframe, a second or more after the session began, read as saturation
+    // and went out without repairs.)
+    if (path.queueMs(now) <= CONGESTED_MS) this.congestedSince = -1;
+    else if (this.congestedSince < 0) this.congestedSince = now;
+    return this.congestedSince >= 0 && now - this.congestedSince > CONGESTED_FOR_MS ? 0 : this.lossEstimate;
   }
 
-  private uncongestedAt = 0;
+  private congestedSince = -1;
 
   /** Whether the DATA frame dataFrame built last is a fragment's first transmission. */
   private sentFirstCopy = false;
