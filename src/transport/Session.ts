@@ -37,6 +37,7 @@ import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import { BinomialFecPolicy } from './FecPolicy.js';
 import { FecEncoder } from './FecEncoder.js';
 import { FecDecoder } from './FecDecoder.js';
+import { RepairPlanner } from './RepairPlanner.js';
 import { CryptoRandom, type Random } from './Random.js';
 import { MODE_CODE, MODE_NAME, type CommonOptions } from './options.js';
 
@@ -99,20 +100,10 @@ const QUEUE_SLACK_MS = 25;
 const OVERUSE_HOLD = 150;
 /** Second copy of a last-round resend goes this much later (outside a short loss burst). */
 const DUPLICATE_SPACING_MS = 20;
-/** A packet should be lost for good (first copy and every resend) at most this often. */
-const RESIDUAL_LOSS = 2e-6;
-const MAX_RESEND_COPIES = 2;
-/** Time for the receiver to see a gap (the next packet) and answer with a NACK, ms. */
-const NACK_DETECT_MS = 20;
 /** A FEC block's repairs leave at least this long before its first source's deadline less the one-way delay. */
 const FEC_CLOSE_MARGIN_MS = 60;
-/** A bottleneck queue (modelled) above this for CONGESTED_FOR_MS means one link is saturated: no FEC then, ms. */
-const CONGESTED_MS = 60;
-const CONGESTED_FOR_MS = 1000;
 /** The window of one path holds the application's offered rate times this (FEC and headers). */
 const OFFERED_HEADROOM = 1.3;
-/** Wire loss assumed before the first receiver report. */
-const PRIOR_LOSS = 0.02;
 
 export class Session implements ISession {
   readonly id: bigint;
@@ -174,11 +165,7 @@ export class Session implements ISession {
   private closeFrame: { code: number; reason: string } | undefined;
   private closedReason = '';
   private nextShed = 0;
-  /** Wire loss FEC is sized for; a prior until the receiver reports (the first keyframe needs FEC most). */
-  private lossEstimate = PRIOR_LOSS;
-  private lossFast = PRIOR_LOSS;
-  private lossSlow = PRIOR_LOSS;
-  private lossReports = 0;
+  private readonly repair: RepairPlanner;
   private fbLastAt: number;
   private fbBytes = 0;
   private fbReceived = 0;
@@ -219,6 +206,7 @@ export class Session implements ISession {
       initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
+    this.repair = new RepairPlanner(this.bond === 'single');
     this.fecEnc = this.o.fec ? new FecEncoder(init.fecPolicy ?? (this.bond === 'single' ? new BinomialFecPolicy() : new BinomialFecPolicy({ audio: 1e-3, keyframe: 1e-3, video: 1e-2 }))) : undefined;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.nextStreamId = init.role === 'client' ? 0 : 1;
@@ -357,7 +345,7 @@ export class Session implements ISession {
       dropped,
       paths: this.pathStats(),
       encryption: this.mode,
-      lossEstimate: this.lossEstimate,
+      lossEstimate: this.repair.loss,
       bond: this.bond,
       copyBytes: this.copyBytes,
       pathsDowned: this.pathsDowned,
@@ -572,21 +560,7 @@ export class Session implements ISession {
         return;
       case 'feedback': {
         const loss = f.loss / 65535;
-        // FEC follows the larger of a fast (~1 s) and a slow average: 100 ms intervals of a 1%
-        // link mostly show 0, and a fast average alone turned FEC off between losses (and a
-        // faster one turned it on for every pair of losses).
-        // (Bonded sessions keep a 300 ms one: with one lossy link of three, the steadier
-        // estimate kept FEC high and cost the clean links a sixth of their rate.)
-        const a = this.bond === 'single' ? 0.1 : 0.3;
-        this.lossFast = (1 - a) * this.lossFast + a * loss;
-        // A running mean over the first reports (the prior counts as one), then ~10 s: the
-        // prior is forgotten within a second on a clean link instead of keeping FEC on for 20.
-        const w = Math.max(0.01, 1 / (++this.lossReports + 1));
-        this.lossSlow = (1 - w) * this.lossSlow + w * loss;
-        // FEC is sized for the slow average plus two standard errors (~2,000 packets in its
-        // 10 s): sized for the mean alone, a link at 1% read as 0.6% now and then, and blocks
-        // one repair short failed.
-        this.lossEstimate = Math.max(this.lossFast, this.lossSlow + 2 * Math.sqrt(this.lossSlow / 2000));
+        this.repair.onReport(loss);
         if (this.bond === 'single') {
           this.primaryPath().cc.onFeedback(now, loss, f.recvRateKbps * 1000);
           return;
@@ -791,7 +765,7 @@ export class Session implements ISession {
     this.st.dataPacketsLost++;
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
-    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (this.bond === 'single' ? this.oneWayMs(p.path, false) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (this.bond === 'single' ? this.repair.oneWayMs(p.path, this.lastPoll, false) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
       // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
       // nothing about the others: giving the message up here threw away copies still in
       // flight or queued, and the rest of its GOP with it.
@@ -810,22 +784,12 @@ export class Session implements ISession {
     // resend cannot be resent again in time, and on one link with 1% loss one resend left 1 in
     // 10^4 packets lost (a frame a minute, and its GOP with it). Copies cost p x copies of the
     // bytes, where FEC on every first transmission cost a quarter of them.
-    if (this.bond === 'single' && m.meta.deadline !== undefined && !this.anotherRoundFits(now, m.meta.deadline, p.path)) {
-      const copies = this.resendCopies();
+    if (this.bond === 'single' && m.meta.deadline !== undefined && !this.repair.anotherRoundFits(now, m.meta.deadline, p.path, this.lastPoll)) {
+      const copies = this.repair.resendCopies();
       m.retx[fr.index] = copies;
       for (let i = 1; i < copies; i++) this.dupes.push({ frag: fr, at: now + i * DUPLICATE_SPACING_MS });
       this.st.retransmits += copies - 1;
     }
-  }
-
-  /**
-   * Copies of a last-round resend: the fewest with which a packet is lost for good (lost, then
-   * every copy lost) at most RESIDUAL_LOSS of the time, at the loss FEC is sized for.
-   */
-  private resendCopies(): number {
-    const p = Math.min(0.5, this.lossEstimate);
-    if (!(p > 0)) return 1;
-    return Math.max(1, Math.min(MAX_RESEND_COPIES, Math.ceil(Math.log(RESIDUAL_LOSS / p) / Math.log(p))));
   }
 
   /** Queues the spaced second copies of last-round resends that are due. */
@@ -834,44 +798,6 @@ export class Session implements ISession {
   }
 
   private readonly dupes: { frag: OutFragment; at: number }[] = [];
-
-  /**
-   * One-way delay a resend should take: half the lowest RTT plus the queue the latest sample
-   * shows, not half the smoothed RTT (which lags a keyframe's queue by seconds and gave up on
-   * resends that would have arrived in time).
-   */
-  /**
-   * One-way delay now: `pessimistic` (deciding what FEC must cover) takes the larger of both
-   * queue estimates; otherwise (deciding whether a resend is still worth sending, where being
-   * wrong costs only bytes) half the in-flight one. The fluid model drains at the measured
-   * delivery rate, which reads far too low in the first second: it made the first frames look
-   * seconds from the receiver, so resends in time were given up.
-   */
-  private oneWayMs(path: Path, pessimistic = true): number {
-    const r = path.rtt;
-    if (!Number.isFinite(r.minRtt)) return r.smoothed / 2;
-    // The queue sits in the media direction: all of it is one-way delay. It is read from what
-    // this end sent (Path.queueMs) and the bytes in flight beyond what the path holds at its
-    // delivery rate, not from RTT samples: those show a queue an RTT late (a keyframe's peaked
-    // in them half a second after it had drained), and with them most frames after a keyframe
-    // looked out of reach of a resend.
-    const rate = path.drainRate();
-    const inFlightQueue = ((path.bytesInFlight - (rate / 8) * (r.minRtt / 1000)) * 8000) / rate;
-    return r.minRtt / 2 + (pessimistic ? Math.max(0, inFlightQueue, path.queueMs(this.lastPoll)) : Math.max(0, inFlightQueue) / 2);
-  }
-
-  /**
-   * Whether a resend sent now, if lost, could be resent once more before the deadline: the
-   * receiver sees the gap on the next packet, its NACK takes half an RTT back, the second
-   * resend half an RTT forward (the queue counted in both).
-   */
-  private anotherRoundFits(now: number, deadline: number, path: Path): boolean {
-    return now + this.oneWayMs(path) + this.roundMs(path) <= deadline;
-  }
-
-  private roundMs(path: Path): number {
-    return path.rtt.smoothed / 2 + this.oneWayMs(path) + NACK_DETECT_MS;
-  }
 
   // ---------------------------------------------------------------- timers
 
@@ -1184,7 +1110,7 @@ export class Session implements ISession {
     let path = primary;
     this.releaseDupes(now);
     if (this.fecEnc && now >= this.fecEnc.nextDue()) {
-      for (const frame of this.fecEnc.closeDue(now, this.lossEstimate, this.fecLoss(now, 'video'))) this.repairs.push({ frame, priority: 0 });
+      for (const frame of this.fecEnc.closeDue(now, this.repair.loss, this.repair.fecLoss(now, this.primaryPath(), 'video'))) this.repairs.push({ frame, priority: 0 });
     }
     this.setPacing(now);
     const mp = this.mediaPaths();
@@ -1254,30 +1180,10 @@ export class Session implements ISession {
     return d;
   }
 
-  /**
-   * Retransmission rounds that still fit before a message's deadline: a loss is seen about
-   * 9/8 RTT after sending and the resend takes half an RTT more, so each round costs ~1.25 RTT
-   * after the first half RTT (the queue ahead counted in). Bonded sessions only: there a
-   * resend can take another link, and on the three-trace bond it doubled video on time by
-   * freeing capacity (0.046 -> 0.096, 120 s); on one link it cost video more than the overhead
-   * it saved (mobile profile, 6 seeds x 120 s: video 0.959 -> 0.863 for overhead 0.31 -> 0.18).
-   */
+  /** Resend rounds FEC may count on for this message (RepairPlanner.rounds). */
   private retransmitRounds(now: number, m: OutMessage): number {
     if (m.meta.deadline === undefined) return 0;
-    const path = this.primaryPath();
-    if (this.bond !== 'single') {
-      const rtt = path.rtt.smoothed;
-      const queueMs = (this.queue.bytes * 8000) / Math.max(1, this.pacingRateBps());
-      return Math.max(0, Math.floor((m.meta.deadline - now - queueMs - rtt / 2) / (1.25 * rtt + 10)));
-    }
-    // One link: the first copy arrives after the sender's queue and the one-way delay; each
-    // round costs a NACK back and a resend forward. The last round's resend goes in several
-    // copies (onLost), each a chance of its own: that round counts once per copy.
-    // Until the first ACKs nothing is known of the path's delay or queue: FEC carries it all.
-    if (!path.rtt.sampled || !(path.cc.deliveryRateBps() > 0)) return 0;
-    const queueMs = (this.queue.bytes * 8000) / Math.max(1, path.cc.targetBitrateBps());
-    const rounds = Math.max(0, Math.floor((m.meta.deadline - now - queueMs - this.oneWayMs(path)) / this.roundMs(path)));
-    return rounds > 0 ? rounds - 1 + this.resendCopies() : 0;
+    return this.repair.rounds(now, m.meta.deadline, this.queue.bytes, this.primaryPath(), this.pacingRateBps(), this.lastPoll);
   }
 
   /** Pacing and window per path: single mode keeps the controller's 2x headroom for keyframes; bonded paths pace nearer their share, so the fastest link does not take twice its part. */
@@ -1369,8 +1275,8 @@ export class Session implements ISession {
     if (m.retx && m.retx[fr.index]) m.retx[fr.index]!--;
     if (this.fecEnc && firstCopy && cls !== 'control' && m.stream.options.reliability === 'deadline' && fr.index + 1 === m.next) {
       const path = this.primaryPath();
-      const closeBy = dl === undefined ? Infinity : dl - this.oneWayMs(path) - FEC_CLOSE_MARGIN_MS;
-      const a = this.fecEnc.assign(now, cls, this.lossEstimate, (m.fecRounds ??= this.retransmitRounds(now, m)), closeBy);
+      const closeBy = dl === undefined ? Infinity : dl - this.repair.oneWayMs(path, this.lastPoll) - FEC_CLOSE_MARGIN_MS;
+      const a = this.fecEnc.assign(now, cls, this.repair.loss, (m.fecRounds ??= this.retransmitRounds(now, m)), closeBy);
       if (a) {
         flags |= DATA_FLAG_FEC;
         fecGroup = a.group;
@@ -1384,25 +1290,6 @@ export class Session implements ISession {
     };
   }
 
-  /**
-   * The loss FEC is sized for, or 0 while one link is saturated: with a queue standing at the
-   * bottleneck, repairs only deepen the queue that made them needed. On the mobile profile a startup queue turned every block into one out of
-   * a resend's reach, FEC took the link to capacity and the queue never drained.
-   */
-  private fecLoss(now: number, cls: 'audio' | 'video'): number {
-    // Audio keeps its repairs: they are small, and audio is what plays through an outage.
-    if (this.bond !== 'single' || cls === 'audio') return this.lossEstimate;
-    const path = this.primaryPath();
-    // A keyframe's queue drains in well under a second; a standing one means the link is full.
-    // (Timed from the queue's first sight above the limit: timed from the last sight below it,
-    // a session's first keyframe, a second or more after the session began, read as saturation
-    // and went out without repairs.)
-    if (path.queueMs(now) <= CONGESTED_MS) this.congestedSince = -1;
-    else if (this.congestedSince < 0) this.congestedSince = now;
-    return this.congestedSince >= 0 && now - this.congestedSince > CONGESTED_FOR_MS ? 0 : this.lossEstimate;
-  }
-
-  private congestedSince = -1;
 
   /** Whether the DATA frame dataFrame built last is a fragment's first transmission. */
   private sentFirstCopy = false;
@@ -1419,7 +1306,7 @@ export class Session implements ISession {
     // A message's last first transmission ends it for FEC, protected or not: that closes the
     // blocks that are due (and lets the timer close the one it was filling).
     if (this.sentFirstCopy && fr.index === fr.msg.frags.length - 1) {
-      for (const frame of this.fecEnc.endMessage(now, cls, this.fecLoss(now, cls))) {
+      for (const frame of this.fecEnc.endMessage(now, cls, this.repair.fecLoss(now, this.primaryPath(), cls))) {
         this.repairs.push({ frame, priority: fr.msg.stream.options.priority });
       }
     }
