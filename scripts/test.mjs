@@ -20,5 +20,14 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Real-time checks of timing against a peer (SRT's 40 ms margin, a link killed mid-stream on
+// real sockets) run after the others, one at a time: next to a Chromium test on 2 cores,
+// scheduling alone made SRT miss its margin in both of the fairness test's runs.
+const QUIET = ['test/bench/transport/SrtRun.test.ts', 'test/net/bonding.test.ts'];
+const quiet = files.filter((f) => QUIET.includes(f.split('\\').join('/')));
+const rest = files.filter((f) => !quiet.includes(f));
+const run = (list, concurrency) =>
+  list.length === 0 ? 0 : (spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...list], { stdio: 'inherit' }).status ?? 1);
+const first = run(rest, 2);
+const second = run(quiet, 1);
+process.exit(first || second);
