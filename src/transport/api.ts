@@ -98,7 +98,7 @@ export interface SessionStats {
   retransmitsByCause?: { nack: number; reorder: number; early: number; timeout: number };
   /** The encryption mode both ends agreed on. */
   encryption?: EncryptionMode;
-  /** Smoothed wire loss the receiver reports (drives the FEC policy), 0..1. */
+  /** The wire loss FEC is sized for, 0..1: from the receiver's reports, with a margin (2% assumed before the first). */
   lossEstimate?: number;
   /** How packets are spread over paths (bonding). */
   bond?: 'single' | 'aggregate' | 'redundant' | 'auto';
