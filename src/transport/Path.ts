@@ -158,9 +158,10 @@ export class Path {
   }
 
   /**
-   * What the bottleneck drains: the best delivery rate seen, but at least half the target. The
-   * first delivery samples span the idle start (76 kbit/s on a 2 Mbit/s link) and read as a
-   * queue of seconds: resends were given up and FEC switched off.
+   * What the bottleneck drains, for reading bytes in flight as a queue: the best delivery rate
+   * seen, but at least half the target. The first delivery samples span the idle start (76
+   * kbit/s on a 2 Mbit/s link) and read as a queue of seconds, and resends that would have
+   * arrived were given up. (The fluid model above keeps the measured rate: see RepairPlanner.)
    */
   drainRate(): number {
     return Math.max(this.cc.deliveryRateBps(), this.cc.targetBitrateBps() / 2);
