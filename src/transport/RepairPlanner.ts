@@ -43,8 +43,9 @@ export class RepairPlanner {
     // links a sixth of their rate.
     const a = this.single ? 0.1 : 0.3;
     this.fast = (1 - a) * this.fast + a * loss;
-    // A running mean over the first reports (the prior counts as one), then ~10 s: the prior is
-    // forgotten within a second on a clean link instead of keeping FEC on for 20.
+    // A running mean over the first reports (the prior counts as one), then ~10 s: on a clean
+    // link this average lets go of the prior within a second (the fast one within about two),
+    // where a plain 10 s average kept FEC on for 20 s.
     const w = Math.max(0.01, 1 / (++this.reports + 1));
     this.slow = (1 - w) * this.slow + w * loss;
     // Sized for the slow average plus two standard errors (~2,000 packets in its 10 s): sized
