@@ -1,12 +1,14 @@
 /**
- * The sending half of FEC: groups consecutive first transmissions of one class (audio or
- * video) into blocks and produces their repair frames when a block closes: at the end of a
- * message once the block holds `audioK` audio or `videoK` video sources, at the end of a
- * keyframe, or once it is older than `maxAgeMs`.
+ * The sending half of FEC: groups first transmissions of one class (audio or video), kept
+ * apart by whether a resend can still reach them, into blocks and produces their repair frames
+ * when a block closes: at the end of a message once the block holds `audioK` audio or `videoK`
+ * video sources, when its repairs must leave for its first source's deadline (`closeBy`), or
+ * once it is older than its class's age limit.
  *
  * Calling rules: `assign` before encoding a DATA frame (it gives the group and index to put in
- * it), `addSource` with the frame's encoding, `endMessage` when the message's last fragment
- * went out; repairs come back from `endMessage`.
+ * it), `addSource` with the frame's encoding, `endMessage` when a message's last fragment
+ * first went out (FEC'd or not), `closeDue` when `nextDue` has come; repairs come back from
+ * `endMessage` and `closeDue`.
  */
 import { ReedSolomonCode, XorCode } from './fec/index.js';
 import type { FecCode } from './fec/index.js';
