@@ -33,7 +33,8 @@ export class AckTracker {
     this.received++;
     const outOfOrder = pn < this.highest || pn > this.highest + 1;
     if (pn > this.highest) {
-      for (let g = Math.max(this.highest + 1, pn - MAX_MISSING); g < pn; g++) {
+      // PROTECTED packet numbers start at 1 (0 is the handshake's): 0 is never a gap.
+      for (let g = Math.max(this.highest + 1, 1, pn - MAX_MISSING); g < pn; g++) {
         if (this.missing.size >= MAX_MISSING) break;
         this.missing.set(g, { since: now, lastNack: -Infinity, tries: 0 });
       }
