@@ -9,9 +9,18 @@ import { TRACE_PACKET_BYTES, type Trace } from './Trace.js';
  * State is a plain cursor so a caller (the oracle) can try a placement and roll it back.
  */
 export interface Cursor {
-  /** Rate links: time the link is free. Trace links: index of the next unused opportunity. */
+  /** Rate links: time the link is free. Trace links: index of the opportunity last served from. */
   pos: number;
+  /** Trace links: bytes of opportunity `pos` already used (0 for rate links). */
+  used: number;
 }
+
+/** A trace opportunity's byte budget, as Mahimahi's PACKET_SIZE (1500-byte MTU + TUN framing). */
+export const OPPORTUNITY_BYTES = 1504;
+/** What a trace link charges a datagram beyond its UDP payload: IPv4 20 + UDP 8 + TUN 4. */
+export const PER_PACKET_BYTES = 32;
+/** The largest UDP payload that fits one opportunity. */
+export const FULL_PAYLOAD_BYTES = OPPORTUNITY_BYTES - PER_PACKET_BYTES;
 
 export interface Bottleneck {
   /** Departure time of a packet of `size` bytes ready at `ready`; advances the cursor. */
@@ -19,6 +28,8 @@ export interface Bottleneck {
   newCursor(): Cursor;
   /** Mean capacity, bits per second (for reports). */
   readonly meanBps: number;
+  /** Mean capacity between run times a and b (ms), bits per second. */
+  meanBpsBetween(a: number, b: number): number;
 }
 
 /** A constant bit rate; Infinity means no limit. */
@@ -26,7 +37,11 @@ export class RateBottleneck implements Bottleneck {
   constructor(readonly meanBps: number) {}
 
   newCursor(): Cursor {
-    return { pos: -Infinity };
+    return { pos: -Infinity, used: 0 };
+  }
+
+  meanBpsBetween(): number {
+    return this.meanBps;
   }
 
   serve(cur: Cursor, ready: number, size: number): number {
@@ -38,8 +53,14 @@ export class RateBottleneck implements Bottleneck {
 }
 
 /**
- * Mahimahi replay: each opportunity carries one packet of up to 1500 bytes (a bigger one takes
- * several). Opportunities that pass with an empty queue are lost, as on the real link.
+ * Mahimahi replay, byte for byte as its `LinkQueue::rationalize` (src/frontend/link_queue.cc):
+ * each opportunity is a budget of OPPORTUNITY_BYTES that the packets queued at its time share;
+ * a packet larger than what is left of it continues into the next opportunity, and what is
+ * left when the queue runs empty is lost, as on the real link. A packet is charged its UDP
+ * payload plus PER_PACKET_BYTES (IPv4 + UDP headers and the 4 bytes of TUN framing Mahimahi
+ * reads with each packet), so a full 1500-byte IP packet takes exactly one opportunity and a
+ * 200-byte audio packet about a seventh of one (the earlier replay burnt a whole opportunity
+ * per packet: 50 audio packets a second cost 600 kbit/s of a trace).
  * `offsetMs` is where in the trace time 0 of the run falls.
  */
 export class TraceBottleneck implements Bottleneck {
@@ -55,7 +76,7 @@ export class TraceBottleneck implements Bottleneck {
   }
 
   newCursor(): Cursor {
-    return { pos: this.firstAtOrAfter(0) };
+    return { pos: this.firstAtOrAfter(0), used: 0 };
   }
 
   /** Run time of opportunity g (a global index over repeated periods). */
@@ -65,18 +86,44 @@ export class TraceBottleneck implements Bottleneck {
   }
 
   serve(cur: Cursor, ready: number, size: number): number {
-    let g = Math.max(cur.pos, this.firstAtOrAfter(ready));
-    const slots = Math.max(1, Math.ceil(size / TRACE_PACKET_BYTES));
-    g += slots - 1;
-    cur.pos = g + 1;
+    const first = this.firstAtOrAfter(ready);
+    let g = cur.pos;
+    let left = OPPORTUNITY_BYTES - cur.used;
+    // The opportunity the cursor is in went by before this packet was queued (the queue ran
+    // empty at it): its remainder is lost, service starts at the first one at or after `ready`.
+    if (g < first || left <= 0) {
+      g = Math.max(first, left <= 0 ? g + 1 : g);
+      left = OPPORTUNITY_BYTES;
+    }
+    let need = size + PER_PACKET_BYTES;
+    while (need > left) {
+      need -= left;
+      g++;
+      left = OPPORTUNITY_BYTES;
+    }
+    cur.pos = g;
+    cur.used = OPPORTUNITY_BYTES - (left - need);
     return this.timeOf(g);
+  }
+
+  /** Mean capacity between run times a and b (ms), bits per second, in IP bytes as meanBps. */
+  meanBpsBetween(a: number, b: number): number {
+    if (!(b > a)) return 0;
+    const count = this.firstAtOrAfter(b) - this.firstAtOrAfter(a);
+    return (count * TRACE_PACKET_BYTES * 8 * 1000) / (b - a);
   }
 
   /** Global index of the first opportunity at run time >= t. */
   firstAtOrAfter(t: number): number {
     const local = t + this.offsetMs;
-    const cycle = Math.max(0, Math.floor(local / this.trace.periodMs));
-    const within = local - cycle * this.trace.periodMs;
+    let cycle = Math.max(0, Math.floor(local / this.trace.periodMs));
+    let within = local - cycle * this.trace.periodMs;
+    // The period is the trace's last time, so a time on a period boundary is also that last
+    // opportunity of the cycle before: look there first.
+    if (within === 0 && cycle > 0) {
+      cycle--;
+      within = this.trace.periodMs;
+    }
     const times = this.trace.times;
     let lo = 0;
     let hi = this.n;

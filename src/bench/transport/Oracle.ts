@@ -1,5 +1,5 @@
 import type { Bottleneck, Cursor } from '../../emulator/Bottleneck.js';
-import { TRACE_PACKET_BYTES } from '../../emulator/Trace.js';
+import { FULL_PAYLOAD_BYTES } from '../../emulator/Bottleneck.js';
 import type { SourceFrame } from './Source.js';
 
 export interface OracleResult {
@@ -24,7 +24,8 @@ export interface OracleLink {
  * decoded, so their bytes would only be wasted). Outages still apply: a packet cannot leave
  * inside one.
  *
- * Each frame goes out as packets of up to 1500 bytes, the bottleneck's unit.
+ * Each frame goes out as datagrams of up to FULL_PAYLOAD_BYTES, which fill a trace link's
+ * opportunity exactly (the link charges IP and UDP headers, as Mahimahi does).
  */
 export function oracle(
   frames: SourceFrame[],
@@ -54,13 +55,13 @@ export function oracleOver(frames: SourceFrame[], links: OracleLink[], latencyMs
       continue;
     }
     const deadline = f.capture + latencyMs;
-    const saved = cursors.map((c) => (c ? c.pos : 0));
+    const saved = cursors.map((c) => (c ? { ...c } : undefined));
     let fits = true;
     let left = f.size;
     do {
-      const n = Math.min(TRACE_PACKET_BYTES, Math.max(1, left));
+      const n = Math.min(FULL_PAYLOAD_BYTES, Math.max(1, left));
       left -= n;
-      let best = Infinity, bestLink = -1, bestPos = 0;
+      let best = Infinity, bestLink = -1, bestPos: Cursor | undefined;
       for (let i = 0; i < links.length; i++) {
         const at = arrival(links[i]!, cursors[i], f.capture, n, deadline);
         if (at.time < best) {
@@ -74,9 +75,9 @@ export function oracleOver(frames: SourceFrame[], links: OracleLink[], latencyMs
         break;
       }
       const c = cursors[bestLink];
-      if (c) c.pos = bestPos;
+      if (c && bestPos) Object.assign(c, bestPos);
     } while (left > 0);
-    if (!fits) cursors.forEach((c, i) => c && (c.pos = saved[i]!));
+    if (!fits) cursors.forEach((c, i) => c && Object.assign(c, saved[i]!));
     usable.set(f.id, fits);
     if (fits && f.kind === 'audio') audioOk++;
     if (fits && f.kind === 'video') videoOk++;
@@ -89,17 +90,17 @@ export function oracleOver(frames: SourceFrame[], links: OracleLink[], latencyMs
 }
 
 /** When a packet ready at `ready` would arrive over a link, and the cursor position it would leave; the cursor is not moved. */
-function arrival(link: OracleLink, cur: Cursor | undefined, ready: number, bytes: number, deadline: number): { time: number; pos: number } {
+function arrival(link: OracleLink, cur: Cursor | undefined, ready: number, bytes: number, deadline: number): { time: number; pos: Cursor | undefined } {
   const outageEnd = (t: number) => link.outages?.find(([a, b]) => t >= a && t < b)?.[1];
   if (!link.bottleneck || !cur) {
     const end = outageEnd(ready);
-    return { time: (end ?? ready) + link.oneWayMs, pos: 0 };
+    return { time: (end ?? ready) + link.oneWayMs, pos: undefined };
   }
-  const probe: Cursor = { pos: cur.pos };
+  const probe: Cursor = { ...cur };
   let leave = link.bottleneck.serve(probe, ready, bytes);
   // a packet whose slot falls in an outage waits for the next slot after it
   for (let end = outageEnd(leave); end !== undefined && leave < deadline; end = outageEnd(leave)) {
     leave = link.bottleneck.serve(probe, end, bytes);
   }
-  return { time: leave + link.oneWayMs, pos: probe.pos };
+  return { time: leave + link.oneWayMs, pos: probe };
 }
