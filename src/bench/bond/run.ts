@@ -1,6 +1,6 @@
 import { judge } from '../transport/Judge.js';
 import { oracleOver, type OracleResult } from '../transport/Oracle.js';
-import { type BenchResult, makeResult } from '../transport/Report.js';
+import { type BenchResult, capacityCell, makeResult } from '../transport/Report.js';
 import type { SourceFrame } from '../transport/Source.js';
 import { runVirtual, type LinkEvent } from '../transport/VirtualRun.js';
 import { runReal } from '../transport/RealRun.js';
@@ -68,6 +68,7 @@ interface Run {
   linkBytes: number[];
   copyBytes: number;
   pathsDowned: number;
+  events: LinkEvent[];
 }
 
 async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Promise<Run> {
@@ -92,7 +93,28 @@ async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], ev
   };
   const r = o.real ? await runReal(common) : runVirtual({ ...common, onStep });
   const st = peers.client.stats();
-  return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0 };
+  return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0, events };
+}
+
+/**
+ * What the run's links offered, summed, bit/s: each link's mean capacity over the run, less
+ * what its outages (--kill) took away. A link without a bottleneck makes it unlimited (0).
+ */
+function capacityOfLinks(o: BondBenchOptions, links: BondLink[], events: LinkEvent[]): number {
+  const end = o.duration * 1000;
+  const outages = outagesOf(events, links.length);
+  let sum = 0;
+  for (let i = 0; i < links.length; i++) {
+    const b = links[i]!.bottleneck();
+    if (!b) return 0;
+    let bits = b.meanBpsBetween(0, end) * end;
+    for (const [a, z] of outages[i]!) {
+      const from = Math.max(0, a), to = Math.min(end, z);
+      if (to > from) bits -= b.meanBpsBetween(from, to) * (to - from);
+    }
+    sum += bits / end;
+  }
+  return sum;
 }
 
 function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], frames: SourceFrame[]): OracleResult {
@@ -102,7 +124,7 @@ function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], f
 
 function finish(o: BondBenchOptions, r: Run, orc: OracleResult): BondResult {
   const j = judge(r.frames, r.complete, o.latency);
-  const base = makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc);
+  const base = makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOfLinks(o, r.links, r.events));
   const r4 = (x: number) => Math.round(x * 10000) / 10000;
   return {
     ...base,
@@ -142,6 +164,7 @@ export function formatBond(results: BondResult[]): string {
     ['share per link', (r) => r.share.join(' / ')],
     ['overhead / copies', (r) => `${r.overhead} / ${r.duplicateOverhead}`],
     ['media / wire kbps', (r) => `${r.mediaKbps} / ${r.wireKbps}`],
+    ['capacity kbps (used)', (r) => capacityCell(r)],
     ['paths taken down', (r) => `${r.pathsDowned}`],
   ];
   return formatColumns(results.map((r) => (r.variant ? `${r.mode}, ${r.variant}` : r.mode)), results, rows);

@@ -42,6 +42,11 @@ export function makeBottleneck(o: BenchOptions): Bottleneck | undefined {
   return undefined;
 }
 
+/** Mean capacity of the media direction over the run, bit/s (0 = unlimited). */
+export function capacityOf(o: BenchOptions): number {
+  return makeBottleneck(o)?.meanBpsBetween(0, o.duration * 1000) ?? 0;
+}
+
 /**
  * Both directions: the media direction carries the bottleneck and its queue; the feedback
  * direction has the same delay and loss but no capacity limit. The default queue holds about

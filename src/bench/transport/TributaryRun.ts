@@ -1,6 +1,6 @@
 import { judge } from './Judge.js';
 import { oracle } from './Oracle.js';
-import { type BenchOptions, makeBottleneck, makeLinks, validate } from './Options.js';
+import { type BenchOptions, capacityOf, makeBottleneck, makeLinks, validate } from './Options.js';
 import { type BenchResult, makeResult } from './Report.js';
 import { runReal } from './RealRun.js';
 import { CLIENT_PATH, runVirtual } from './VirtualRun.js';
@@ -24,5 +24,5 @@ export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
     : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
   const j = judge(r.frames, r.complete, o.latency);
   const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
-  return makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc);
+  return makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOf(o));
 }

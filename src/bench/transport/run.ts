@@ -1,6 +1,6 @@
 import { judge } from './Judge.js';
 import { oracle } from './Oracle.js';
-import { type BenchOptions, makeBottleneck, makeLinks, validate } from './Options.js';
+import { type BenchOptions, capacityOf, makeBottleneck, makeLinks, validate } from './Options.js';
 import { type BenchResult, makeResult } from './Report.js';
 import { SyntheticSource, type SourceFrame } from './Source.js';
 import { runSrt } from './SrtRun.js';
@@ -31,5 +31,5 @@ export async function benchSrt(o: BenchOptions): Promise<BenchResult> {
   });
   const j = judge(frames, r.complete, o.latency);
   const orc = oracle(frames, makeBottleneck(o), o.rtt / 2, o.latency);
-  return makeResult('srt', 'real', j, r.wireBytes, o.duration, orc);
+  return makeResult('srt', 'real', j, r.wireBytes, o.duration, orc, capacityOf(o));
 }
