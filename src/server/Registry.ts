@@ -1,4 +1,4 @@
-import { App } from './App.js';
+import { App, DEFAULT_APP_OPTIONS, type AppOptions } from './App.js';
 import type { Stream } from './Stream.js';
 
 /** Stream names are URL path parts: keep them to a safe alphabet and a sane length. */
@@ -15,10 +15,12 @@ export function isValidName(name: string): boolean {
 export class Registry {
   readonly apps = new Map<string, App>();
 
+  constructor(private readonly appOptions: AppOptions = DEFAULT_APP_OPTIONS) {}
+
   app(name: string): App {
     let a = this.apps.get(name);
     if (!a) {
-      a = new App(name);
+      a = new App(name, this.appOptions);
       this.apps.set(name, a);
     }
     return a;

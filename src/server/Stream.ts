@@ -6,6 +6,13 @@ import type { Subscriber } from './Subscriber.js';
 /** The GOP cache never holds more than this, whatever the publisher sends. */
 const MAX_GOP_BYTES = 16 << 20;
 const MAX_GOP_FRAMES = 3000;
+/**
+ * With no video keyframe to start from (an audio-only stream), the cache keeps only this much
+ * of the newest audio, so a late joiner starts near live instead of at the stream's start.
+ */
+const AUDIO_WINDOW_MS = 1500;
+/** Where a returning publisher's first frame lands: just after the last frame viewers had. */
+const RESTART_STEP_MS = 40;
 /** Window of the bitrate / fps estimates. */
 const RATE_WINDOW_MS = 2000;
 
@@ -29,6 +36,12 @@ export class PublishRefusedError extends Error {
 /**
  * One live stream (app/key). Keeps the codec configs and the frames since the last keyframe,
  * so a new viewer starts on a keyframe at once, and fans frames out to its subscribers.
+ *
+ * Viewers outlive a publisher: when one leaves and another publishes the same key (its App
+ * closes the stream if none does within the grace), viewers get the new publisher's configs,
+ * then its media from its first keyframe on, on one timeline: the new publisher's timestamps
+ * are offset so they continue just after the last frame viewers had. Players see a pause of
+ * the restart's length, never a jump back in time, so no output rebases per viewer.
  */
 export class Stream extends EnhancedEmitter<StreamEvents> {
   readonly subscribers = new Map<string, Subscriber>();
@@ -48,6 +61,12 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Frames refused because their timestamps went backwards or they came before config. */
   framesDropped = 0;
   private lastDts = { video: -Infinity, audio: -Infinity };
+  /** Newest dts handed to viewers, on the stream's timeline (after the offset). */
+  private lastOutDts = -Infinity;
+  /** Added to the current publisher's timestamps (0 for the first publisher). */
+  private tsOffset = 0;
+  /** A publisher left after frames went out: the next publisher's first frame sets tsOffset. */
+  private rebase = false;
   private closed = false;
 
   constructor(
@@ -73,7 +92,11 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (this.publisher) throw new PublishRefusedError(`stream ${this.path} is already being published`);
     this.publisher = publisher;
     this.publishedAt = Date.now();
-    this.lastDts = { video: -Infinity, audio: -Infinity };
+    // The previous publisher's configs are not this one's: frames wait for its own.
+    this.videoConfig = undefined;
+    this.audioConfig = undefined;
+    this.metadata = undefined;
+    if (this.rebase) for (const sub of this.subscribers.values()) sub.resync();
     this.safeEmit('publish', publisher);
   }
 
@@ -84,6 +107,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.publishedAt = undefined;
     this.gop = [];
     this.gopBytes = 0;
+    if (this.lastOutDts > -Infinity) this.rebase = true;
     this.safeEmit('unpublish', publisher);
   }
 
@@ -107,11 +131,17 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   pushFrame(frame: MediaFrame, now = Date.now()): void {
     if (frame.kind === 'video' && !this.videoConfig) return void this.framesDropped++;
     if (frame.kind === 'audio' && !this.audioConfig) return void this.framesDropped++;
+    if (this.rebase) {
+      this.rebase = false;
+      this.tsOffset = this.lastOutDts + RESTART_STEP_MS - frame.dts;
+    }
+    if (this.tsOffset !== 0) frame = { ...frame, dts: frame.dts + this.tsOffset, pts: frame.pts + this.tsOffset };
     if (frame.kind === 'video' || frame.kind === 'audio') {
       const last = this.lastDts[frame.kind];
       if (frame.dts < last - 1000) return void this.framesDropped++;
       this.lastDts[frame.kind] = Math.max(last, frame.dts);
     }
+    this.lastOutDts = Math.max(this.lastOutDts, frame.dts);
     this.framesIn++;
     this.bytesIn += frame.data.length;
     if (frame.captureTime !== undefined) this.ingestDelayMs = now - frame.captureTime;
@@ -154,7 +184,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (this.closed) return;
     this.closed = true;
     this.publisher?.close(reason);
-    for (const sub of [...this.subscribers.values()]) sub.close(reason);
+    for (const sub of [...this.subscribers.values()]) sub.close(reason, true);
     this.subscribers.clear();
     this.safeEmit('close');
   }
@@ -163,6 +193,14 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (frame.kind === 'video' && frame.keyframe) {
       this.gop = [];
       this.gopBytes = 0;
+    }
+    const head = this.gop[0];
+    if (head && !(head.kind === 'video' && head.keyframe)) {
+      // No keyframe to start from (audio-only, or audio before the first keyframe): a sliding
+      // window of the newest audio instead of a cache that fills once and then goes stale.
+      let drop = 0;
+      while (drop < this.gop.length && this.gop[drop]!.dts < frame.dts - AUDIO_WINDOW_MS) this.gopBytes -= this.gop[drop++]!.data.length;
+      if (drop > 0) this.gop.splice(0, drop);
     }
     if (this.gop.length >= MAX_GOP_FRAMES || this.gopBytes + frame.data.length > MAX_GOP_BYTES) {
       // A publisher that never sends a keyframe: stop caching rather than grow without bound.

@@ -44,8 +44,12 @@ export abstract class Subscriber {
   protected abstract writeFrame(frame: MediaFrame): void;
   /** Bytes accepted but not yet handed to the network (socket buffer, pending queue). */
   abstract pendingBytes(): number;
-  /** The stream ended (publisher left) or the viewer was cut. */
-  protected abstract onClose(reason: string): void;
+  /**
+   * The viewer leaves: `clean` when the stream ended (its publisher did not come back within
+   * the grace, or the server is shutting down), so the connection may be ended politely;
+   * otherwise it was cut or its socket went away, and whatever it still holds is thrown away.
+   */
+  protected abstract onClose(reason: string, clean: boolean): void;
 
   /** Called by the Stream for every frame (and for the GOP replay on join). */
   deliver(frame: MediaFrame): void {
@@ -69,10 +73,18 @@ export abstract class Subscriber {
     this.writeFrame(frame);
   }
 
+  /**
+   * A new publisher took over the stream: its first video frames may not be keyframes, and a
+   * decoder fed a P-frame of the new encoder with the old one's references shows garbage.
+   */
+  resync(): void {
+    this.waitingForKeyframe = true;
+  }
+
   /** Idempotent. */
-  close(reason: string): void {
+  close(reason: string, clean = false): void {
     if (this.closed) return;
     this.closed = true;
-    this.onClose(reason);
+    this.onClose(reason, clean);
   }
 }

@@ -39,8 +39,13 @@ interface Entry {
 /**
  * LL-HLS output. The HTTP router calls `handle` for `/<app>/<key>/<file>`; a packager per
  * stream starts on the first request, follows the stream's 'frame' events (in-process, so the
- * slow-viewer policy never cuts it), and stops when the stream unpublishes or closes, or when
- * nobody has asked for `idleTimeoutMs`. Every response carries CORS headers.
+ * slow-viewer policy never cuts it), and stops when the stream closes, or when nobody has asked
+ * for `idleTimeoutMs`. A publisher that leaves and returns within the grace (see App) does not
+ * stop it: the Stream keeps one timeline, so the packager carries on with the same init
+ * segment and media sequence, and players see a pause, not a new playlist. If the returning
+ * publisher's codec configuration differs, the packager restarts as on any config change: a
+ * new init<G>.mp4 and a playlist whose media sequence continues. Every response carries CORS
+ * headers.
  */
 export class HlsService {
   private readonly opts: HlsServiceOptions;
@@ -201,14 +206,12 @@ export class HlsService {
     };
     stream.on('frame', onFrame);
     stream.on('config', onConfig);
-    stream.on('unpublish', onEnd);
     stream.on('close', onClose);
     const e: Entry = {
       stream, packager, generation: ++this.generation, held: new HeldRequests(this.opts.maxHeldRequests), lastRequest: now(),
       detach: () => {
         stream.off('frame', onFrame);
         stream.off('config', onConfig);
-        stream.off('unpublish', onEnd);
         stream.off('close', onClose);
       },
     };

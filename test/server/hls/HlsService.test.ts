@@ -170,11 +170,14 @@ test('a packager nobody asks for is stopped after idleTimeoutMs, and restarts on
   }
 });
 
-test('unpublishing answers held requests and stops the packager', async () => {
+test('a publisher leaving keeps the packager through the grace; the stream closing answers held requests and stops it', async () => {
   const p = hls.packager('live', 'k')!;
   const pending = fetch(url(`part${p.current!.msn}.${p.current!.parts.length}.m4s`));
   await new Promise((r) => setTimeout(r, 50));
   stream.unpublish(stream.publisher!);
+  assert.equal(hls.stats().length, 1, 'a publisher may come back within the grace');
+  assert.equal(hls.packager('live', 'k'), p);
+  stream.close('publisher did not return');
   assert.equal((await pending).status, 404);
   assert.deepEqual(hls.stats(), []);
   assert.equal((await playlist()).status, 404);
