@@ -4,16 +4,29 @@ import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from './flv
 
 /** Where an FLV viewer's bytes go: an HTTP response or a WebSocket. */
 export interface FlvSink {
+  /** Hands one batch to the socket; the sink calls the subscriber's `drained()` once it has gone. */
   write(chunk: Uint8Array): void;
-  /** Bytes written but not yet on the network (the slow-viewer policy reads it). */
-  pending(): number;
-  /** Ends the connection; called once, from `onClose`. */
-  end(reason: string): void;
+  /** Bytes the socket holds that the kernel has not taken yet. */
+  buffered(): number;
+  /** Ends the connection, once: politely when `clean` (stream ended), else destroyed (cut). */
+  end(reason: string, clean: boolean): void;
 }
+
+/**
+ * A batch goes to the socket only while it holds less than this. Above it the kernel's send
+ * buffer is full (the viewer is not reading fast enough) and tags wait here instead, where a
+ * keyframe can replace them, rather than in the socket, where nothing can.
+ */
+export const WRITE_CAP_BYTES = 64 << 10;
 
 /**
  * One HTTP-FLV or WebSocket-FLV viewer: the FLV header, onMetaData and the codec configs on
  * join, then a tag per frame, shared with every other FLV viewer of the stream (see flvOut).
+ *
+ * Tags of one turn of the event loop go out as one write (a GOP replay on join, a burst from
+ * the publisher's socket), and only while the socket takes them (WRITE_CAP_BYTES). A viewer
+ * whose socket has not drained for `stallCutMs` is cut; until then, each keyframe replaces
+ * the media still queued here, so a slow viewer skips to live instead of falling behind.
  */
 export class FlvSubscriber extends Subscriber {
   private headerSent = false;
@@ -21,8 +34,14 @@ export class FlvSubscriber extends Subscriber {
   /** Configs the viewer has: the stream passes both each time either changes. */
   private sentVideo: CodecConfig | undefined;
   private sentAudio: CodecConfig | undefined;
-  /** When the queue first went above skipBytes in the current stall, ms. */
-  private stalledSince: number | undefined;
+  private sentMetadata: Record<string, unknown> | undefined;
+  /** Tags not yet handed to the socket, and which of them a keyframe must not replace. */
+  private queue: Uint8Array[] = [];
+  private keep: boolean[] = [];
+  private queuedBytes = 0;
+  private flushQueued = false;
+  /** When a flush first found the socket full, ms; cleared when a batch goes out. */
+  private blockedSince: number | undefined;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -31,7 +50,7 @@ export class FlvSubscriber extends Subscriber {
     remoteAddress: string,
     limits: BackpressureLimits,
     private readonly sink: FlvSink,
-    /** A viewer over skipBytes for this long has stopped reading: it is cut, not kept skipping. */
+    /** A viewer whose socket stays full this long has stopped reading: it is cut. */
     private readonly stallCutMs = 10_000,
     private readonly now: () => number = Date.now,
   ) {
@@ -40,12 +59,10 @@ export class FlvSubscriber extends Subscriber {
 
   override deliver(frame: MediaFrame): void {
     if (this.isClosed) return;
-    if (this.sink.pending() > this.limits.skipBytes) {
-      const t = this.now();
-      this.stalledSince ??= t;
-      if (t - this.stalledSince >= this.stallCutMs) return this.close(`viewer stalled for ${t - this.stalledSince} ms`);
-    } else {
-      this.stalledSince = undefined;
+    if (this.blockedSince !== undefined) {
+      const stalled = this.now() - this.blockedSince;
+      if (stalled >= this.stallCutMs) return this.close(`viewer stalled: its socket did not drain for ${stalled} ms`);
+      if (frame.kind === 'video' && frame.keyframe) this.dropQueuedMedia();
     }
     super.deliver(frame);
   }
@@ -54,36 +71,99 @@ export class FlvSubscriber extends Subscriber {
     if (this.isClosed) return;
     if (!this.headerSent) {
       this.headerSent = true;
-      this.send(flvFileHeader(video !== undefined, audio !== undefined));
+      this.send(flvFileHeader(video !== undefined, audio !== undefined), true);
+      this.sentMetadata = metadata;
       const md = flvMetadataTag(metadata, video, audio);
-      if (md) this.send(md);
+      if (md) this.send(md, true);
+    } else if (metadata && metadata !== this.sentMetadata) {
+      // A new publisher's onMetaData (players take a second one mid-stream).
+      this.sentMetadata = metadata;
+      const md = flvMetadataTag(metadata, video, audio);
+      if (md) this.send(md, true);
     }
     // A config change mid-stream goes out stamped with the latest frame's time.
     const newVideo = video !== this.sentVideo ? video : undefined;
     const newAudio = audio !== this.sentAudio ? audio : undefined;
-    this.sentVideo = video;
-    this.sentAudio = audio;
-    for (const tag of flvConfigTags(newVideo, newAudio, this.lastTs)) this.send(tag);
+    if (video) this.sentVideo = video;
+    if (audio) this.sentAudio = audio;
+    for (const tag of flvConfigTags(newVideo, newAudio, this.lastTs)) this.send(tag, true);
+  }
+
+  /** The socket took what it held: send what waited. */
+  drained(): void {
+    if (!this.isClosed) this.flush();
   }
 
   protected writeFrame(frame: MediaFrame): void {
     if (!this.headerSent) return;
     this.lastTs = frame.dts;
     const tag = flvFrameTag(frame);
-    if (tag) this.send(tag);
+    if (tag) this.send(tag, false);
   }
 
   pendingBytes(): number {
-    return this.sink.pending();
+    return this.queuedBytes + this.sink.buffered();
   }
 
-  protected onClose(reason: string): void {
-    this.sink.end(reason);
+  protected onClose(reason: string, clean: boolean): void {
+    // A clean end sends what the socket can still take now; a cut throws it all away.
+    if (clean && this.blockedSince === undefined && this.queuedBytes > 0 && this.sink.buffered() < WRITE_CAP_BYTES) this.sink.write(this.takeQueue());
+    this.queue = [];
+    this.keep = [];
+    this.queuedBytes = 0;
+    this.sink.end(reason, clean);
     this.onClosed?.(reason);
   }
 
-  private send(chunk: Uint8Array): void {
+  private send(chunk: Uint8Array, keep: boolean): void {
     this.bytesSent += chunk.length;
-    this.sink.write(chunk);
+    this.queue.push(chunk);
+    this.keep.push(keep);
+    this.queuedBytes += chunk.length;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // After the current fan-out: everything delivered in this turn leaves in one write.
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.isClosed) this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.queuedBytes === 0) return;
+    if (this.sink.buffered() >= WRITE_CAP_BYTES) {
+      this.blockedSince ??= this.now();
+      return; // the sink calls drained() when the socket empties
+    }
+    this.blockedSince = undefined;
+    this.sink.write(this.takeQueue());
+  }
+
+  private takeQueue(): Uint8Array {
+    const chunk = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queuedBytes);
+    this.queue = [];
+    this.keep = [];
+    this.queuedBytes = 0;
+    return chunk;
+  }
+
+  /** A keyframe is coming to a blocked viewer: the media queued before it is stale. */
+  private dropQueuedMedia(): void {
+    let bytes = 0;
+    const queue: Uint8Array[] = [];
+    const keep: boolean[] = [];
+    for (let i = 0; i < this.queue.length; i++) {
+      if (!this.keep[i]) {
+        this.skippedFrames++;
+        this.bytesSent -= this.queue[i]!.length;
+        continue;
+      }
+      queue.push(this.queue[i]!);
+      keep.push(true);
+      bytes += this.queue[i]!.length;
+    }
+    this.queue = queue;
+    this.keep = keep;
+    this.queuedBytes = bytes;
   }
 }

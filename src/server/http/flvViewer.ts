@@ -4,7 +4,8 @@ import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
 import type { BackpressureLimits } from '../Subscriber.js';
 import type { Logger } from '../log.js';
-import { FlvSubscriber, type FlvSink } from './FlvSubscriber.js';
+import { FlvSubscriber, WRITE_CAP_BYTES, type FlvSink } from './FlvSubscriber.js';
+import { endSoon } from './teardown.js';
 
 let nextId = 1;
 
@@ -18,14 +19,12 @@ export interface FlvViewerDeps {
 
 /**
  * Attaches a viewer to a live stream and detaches it on every way out: the socket closes, the
- * publisher leaves (players reconnect to the next one, whose clock differs), the viewer is cut
- * as too slow, or the stream closes.
+ * viewer is cut as too slow, or the stream closes (its publisher did not come back within the
+ * grace). A publisher that leaves and returns in time is not one of them: the Stream carries
+ * the viewer over to the next publisher on one timeline (see Stream).
  */
 function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
-  const onUnpublish = () => sub.close('publisher left');
-  stream.once('unpublish', onUnpublish);
   sub.onClosed = (reason) => {
-    stream.off('unpublish', onUnpublish);
     stream.unsubscribe(sub);
     deps.registry.apps.get(stream.app)?.release(stream);
     deps.onViewerClosed?.(sub);
@@ -47,30 +46,38 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
     Connection: 'close',
   });
   res.flushHeaders();
-  // One frame per write: no Nagle delay between a frame and the viewer.
+  // One batch per write: no Nagle delay between a frame and the viewer.
   res.socket?.setNoDelay(true);
   const sink: FlvSink = {
     write: (chunk) => void res.write(chunk),
-    pending: () => res.writableLength,
-    end: () => {
-      // A cut viewer may have megabytes queued; destroy instead of flushing them.
-      if (!res.destroyed) res.destroy();
+    buffered: () => res.writableLength,
+    end: (_reason, clean) => {
+      if (res.destroyed) return;
+      // A clean end with little queued sends the chunked terminator; a cut (or a socket that
+      // would hold the end back) is destroyed, a few per turn (see teardown.ts).
+      if (clean && res.writableLength < WRITE_CAP_BYTES) res.end();
+      else endSoon(() => res.destroy());
     },
   };
   const sub = new FlvSubscriber(`http-flv-${nextId++}`, 'http-flv', remote(req), deps.limits, sink, deps.limits.stallCutMs);
+  res.on('drain', () => sub.drained());
   res.on('close', () => sub.close('viewer disconnected'));
   res.on('error', () => sub.close('socket error'));
   attach(deps, stream, sub);
 }
 
-/** WebSocket-FLV: the same bytes as HTTP-FLV, one binary message per tag. */
+/**
+ * WebSocket-FLV: the same bytes as HTTP-FLV, one binary message per batch of tags (players
+ * such as mpegts.js read the messages as one FLV byte stream, not a tag each).
+ */
 export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMessage, ws: WebSocket): void {
   const sink: FlvSink = {
-    write: (chunk) => ws.send(chunk, { binary: true }),
-    pending: () => ws.bufferedAmount,
-    end: (reason) => {
-      if (ws.readyState === ws.OPEN && ws.bufferedAmount < 65536) ws.close(1000, reason.slice(0, 100));
-      else ws.terminate();
+    // The callback runs once the socket has taken the message: the cue to send what waited.
+    write: (chunk) => ws.send(chunk, { binary: true }, (err) => void (err ? undefined : sub.drained())),
+    buffered: () => ws.bufferedAmount,
+    end: (reason, clean) => {
+      if (clean && ws.readyState === ws.OPEN && ws.bufferedAmount < WRITE_CAP_BYTES) ws.close(1000, reason.slice(0, 100));
+      else endSoon(() => ws.terminate());
     },
   };
   const sub = new FlvSubscriber(`ws-flv-${nextId++}`, 'ws-flv', remote(req), deps.limits, sink, deps.limits.stallCutMs);
