@@ -16,9 +16,29 @@ export interface ChunkReaderLimits {
   maxMessageBytes: number;
   /** Chunk streams one connection may use. Default 64. */
   maxChunkStreams: number;
-  /** Bytes of unfinished messages held across all chunk streams. Default 16 MiB. */
+  /**
+   * Bytes this reader holds for unfinished messages across all chunk streams: the buffers'
+   * capacity plus a fixed cost per buffer and per chunk stream, not just the payload bytes
+   * that arrived. Default 16 MiB.
+   */
   maxBufferedBytes: number;
 }
+
+/**
+ * Where the reader asks before it allocates, so that many connections together stay within a
+ * server-wide budget (MemoryBudget's BudgetAccount fits). A false from `grow` ends the
+ * connection with 'memory budget'.
+ */
+export interface MemoryAccount {
+  grow(bytes: number): boolean;
+  shrink(bytes: number): void;
+}
+
+/** What one assembly buffer costs beyond its bytes (the Uint8Array and its ArrayBuffer), and one chunk stream's state. */
+export const BUFFER_OVERHEAD = 128;
+export const CHUNK_STREAM_OVERHEAD = 160;
+/** An unfinished message's first buffer is at most this, or what arrived, whichever is larger. */
+const FIRST_BUFFER = 4096;
 
 export const DEFAULT_CHUNK_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 << 20, maxChunkStreams: 64, maxBufferedBytes: 16 << 20 };
 
@@ -33,8 +53,8 @@ interface ChunkStream {
   type: number;
   streamId: number;
   extended: boolean;
-  /** Parts of the message being assembled, and their total. */
-  parts: Uint8Array[];
+  /** The message being assembled: bytes [0, received) are in; undefined between messages. */
+  buf: Uint8Array | undefined;
   received: number;
 }
 
@@ -49,7 +69,12 @@ const MESSAGE_HEADER = [11, 7, 3, 0];
  * Handles chunk types 0-3, 1-3 byte basic headers, extended timestamps (repeated on type-3
  * chunks when the stream's last header used one), per-stream state. Throws RtmpProtocolError on
  * anything that makes the rest of the byte stream meaningless; the caller closes the connection.
- * Never allocates from a claimed length: payload parts are copied as they arrive.
+ *
+ * Memory: an unfinished message is one buffer that grows geometrically with what arrived (never
+ * sized from the claimed length beyond FIRST_BUFFER), into which each chunk's bytes are copied,
+ * so no view on a socket's read buffer outlives `push` and chunk size 1 costs O(1) objects per
+ * message. `retained` is what that holds, counted before each allocation against
+ * `maxBufferedBytes` and the optional MemoryAccount.
  */
 export class ChunkReader {
   chunkSize = 128;
@@ -60,24 +85,27 @@ export class ChunkReader {
   private current: ChunkStream | undefined;
   private currentCsid = 0;
   private chunkLeft = 0;
-  private buffered = 0;
+  /** Bytes held for unfinished messages, overheads included (see maxBufferedBytes). */
+  retained = 0;
+  private disposed = false;
   /** Messages dropped by an Abort or a new header over an unfinished one. */
   dropped = 0;
 
   constructor(
     private readonly onMessage: (msg: RtmpMessage) => void,
     private readonly limits: ChunkReaderLimits = DEFAULT_CHUNK_LIMITS,
+    private readonly account?: MemoryAccount,
   ) {}
 
   push(data: Uint8Array): void {
     let pos = 0;
-    while (pos < data.length) {
+    while (pos < data.length && !this.disposed) {
       if (this.current) {
         const take = Math.min(this.chunkLeft, data.length - pos);
         const cs = this.current;
-        cs.parts.push(data.slice(pos, pos + take));
+        this.ensure(cs, cs.received + take);
+        cs.buf!.set(data.subarray(pos, pos + take), cs.received);
         cs.received += take;
-        this.buffered += take;
         this.chunkLeft -= take;
         pos += take;
         if (this.chunkLeft === 0) this.endChunk(cs);
@@ -138,11 +166,12 @@ export class ChunkReader {
     if (!cs) {
       if (fmt !== 0) throw new RtmpProtocolError('bad chunk header', `type ${fmt} chunk opens chunk stream ${csid}`);
       if (this.streams.size >= this.limits.maxChunkStreams) throw new RtmpProtocolError('too many chunk streams', `more than ${this.limits.maxChunkStreams}`);
-      cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, parts: [], received: 0 };
+      this.charge(CHUNK_STREAM_OVERHEAD);
+      cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, buf: undefined, received: 0 };
       this.streams.set(csid, cs);
     }
     const p = basic;
-    const inProgress = cs.parts.length > 0 || (cs.received > 0 && cs.received < cs.length);
+    const inProgress = cs.buf !== undefined;
     if (fmt < 3) {
       if (inProgress) this.discard(cs);
       let field = (h[p]! << 16) | (h[p + 1]! << 8) | h[p + 2]!;
@@ -173,15 +202,45 @@ export class ChunkReader {
     if (this.chunkLeft === 0) this.endChunk(cs);
   }
 
+  /**
+   * Makes cs.buf hold at least `need` bytes: the first buffer is what arrived or FIRST_BUFFER,
+   * each growth doubles, never past the message's length. Charged before allocating.
+   */
+  private ensure(cs: ChunkStream, need: number): void {
+    const old = cs.buf;
+    if (old && old.length >= need) return;
+    const cap = Math.min(cs.length, Math.max(need, old ? old.length * 2 : FIRST_BUFFER));
+    this.charge(cap - (old?.length ?? 0) + (old ? 0 : BUFFER_OVERHEAD));
+    const buf = new Uint8Array(cap);
+    if (old) buf.set(old.subarray(0, cs.received));
+    cs.buf = buf;
+  }
+
+  private charge(bytes: number): void {
+    if (this.retained + bytes > this.limits.maxBufferedBytes) {
+      throw new RtmpProtocolError('too much buffered', `${this.retained + bytes} bytes for unfinished messages > ${this.limits.maxBufferedBytes}`);
+    }
+    if (this.account && !this.account.grow(bytes)) {
+      throw new RtmpProtocolError('memory budget', `the server's budget for unfinished input refused ${bytes} more bytes (this connection holds ${this.retained})`);
+    }
+    this.retained += bytes;
+  }
+
+  /** Frees cs.buf's charge; its bytes live on only if handed out as a message. */
+  private release(cs: ChunkStream): void {
+    if (!cs.buf) return;
+    const bytes = cs.buf.length + BUFFER_OVERHEAD;
+    this.retained -= bytes;
+    this.account?.shrink(bytes);
+    cs.buf = undefined;
+  }
+
   private endChunk(cs: ChunkStream): void {
     this.current = undefined;
-    if (cs.received < cs.length) {
-      if (this.buffered > this.limits.maxBufferedBytes) throw new RtmpProtocolError('too much buffered', `${this.buffered} bytes in unfinished messages`);
-      return;
-    }
-    const payload = cs.parts.length === 1 ? cs.parts[0]! : concat(cs.parts, cs.length);
-    this.buffered -= cs.received;
-    cs.parts = [];
+    if (cs.received < cs.length) return;
+    // The buffer never grows past the length, so a complete message fills it exactly.
+    const payload = cs.buf ?? new Uint8Array(0);
+    this.release(cs);
     const msg: RtmpMessage = { csid: this.currentCsid, type: cs.type, streamId: cs.streamId, timestamp: cs.timestamp, payload };
     if (msg.type === MessageType.SetChunkSize) this.setChunkSize(payload);
     else if (msg.type === MessageType.Abort) this.abort(payload);
@@ -198,23 +257,22 @@ export class ChunkReader {
   private abort(payload: Uint8Array): void {
     if (payload.length < 4) return;
     const cs = this.streams.get(new DataView(payload.buffer, payload.byteOffset).getUint32(0));
-    if (cs && cs.received < cs.length && cs.parts.length > 0) this.discard(cs);
+    if (cs?.buf) this.discard(cs);
   }
 
   private discard(cs: ChunkStream): void {
-    this.buffered -= cs.received;
-    cs.parts = [];
+    this.release(cs);
     cs.received = 0;
     this.dropped++;
   }
-}
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
+  /** Gives back every charge (the connection is going away); the reader is unusable after. */
+  dispose(): void {
+    for (const cs of this.streams.values()) this.release(cs);
+    this.account?.shrink(this.streams.size * CHUNK_STREAM_OVERHEAD);
+    this.retained = 0;
+    this.streams.clear();
+    this.current = undefined;
+    this.disposed = true;
   }
-  return out;
 }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { decodeAmf0 } from '../../media/amf0.js';
 import { MediaParseError } from '../../media/frame.js';
-import { ChunkReader, RtmpProtocolError } from './ChunkReader.js';
+import { ChunkReader, RtmpProtocolError, type MemoryAccount } from './ChunkReader.js';
 import { ChunkWriter } from './ChunkWriter.js';
 import { ServerHandshake } from './handshake.js';
 import { Csid, MessageType, UserControlEvent, ackBody, userControlBody, type RtmpMessage } from './messages.js';
@@ -38,9 +38,11 @@ export class RtmpConnection implements SessionHost {
     private readonly socket: Socket,
     readonly log: RtmpLogger,
     private readonly ctx: SessionContext,
+    /** Where unfinished messages are charged (the server's MemoryBudget); none: only the per-connection limit. */
+    account?: MemoryAccount,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.reader = new ChunkReader((m) => this.onMessage(m), ctx.options);
+    this.reader = new ChunkReader((m) => this.onMessage(m), ctx.options, account);
     this.session = new RtmpSession(this, ctx);
     socket.setNoDelay(true);
     socket.setTimeout(ctx.options.idleTimeoutMs, () => this.fail('idle timeout', `no traffic for ${ctx.options.idleTimeoutMs} ms`));
@@ -172,6 +174,7 @@ export class RtmpConnection implements SessionHost {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    this.reader.dispose();
     this.session.dispose(reason);
     this.log.debug({ conn: this.id, reason }, 'rtmp: connection closed');
     if (this.socket.destroyed) clearTimeout(this.destroyTimer);

@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { AddressLimiter } from '../limits/AddressLimiter.js';
+import { MemoryBudget } from '../limits/MemoryBudget.js';
 import type { Registry } from '../Registry.js';
 import { DEFAULT_LIMITS } from '../Subscriber.js';
 import { DEFAULT_CHUNK_LIMITS } from './ChunkReader.js';
@@ -11,7 +13,18 @@ export interface RtmpServerOptions extends Partial<RtmpOptions> {
   logger?: RtmpLogger;
   /** Publish/play gate; default: everything allowed. */
   authorize?: RtmpAuthorize;
+  /** The server-wide budget for unfinished input, shared with the other listeners. Default: one of its own (512 MiB). */
+  budget?: MemoryBudget;
+  /** The per-address connection cap, shared with the other listeners. Default: one of its own (64, loopback exempt). */
+  addresses?: AddressLimiter;
 }
+
+/**
+ * What an accepted connection is charged before it sends a byte: the socket, the handshake
+ * buffer, the reader, the session, one read in flight (measured: about 9 KiB of RSS per idle
+ * connection on Node 20, see test/server/limits/budget.test.ts; reads are up to 64 KiB).
+ */
+export const RTMP_CONNECTION_BYTES = 16 << 10;
 
 export const DEFAULT_RTMP_OPTIONS: RtmpOptions = {
   ...DEFAULT_CHUNK_LIMITS,
@@ -35,6 +48,8 @@ export class RtmpServer {
   private readonly server: Server;
   private readonly connections = new Set<RtmpConnection>();
   private readonly logger: RtmpLogger;
+  readonly budget: MemoryBudget;
+  readonly addresses: AddressLimiter;
   private nextId = 1;
   private closing: Promise<void> | undefined;
 
@@ -42,22 +57,44 @@ export class RtmpServer {
     const { registry, logger, authorize, ...rest } = opts;
     this.options = { ...DEFAULT_RTMP_OPTIONS, ...stripUndefined(rest) };
     this.logger = logger ?? silentLogger;
+    this.budget = opts.budget ?? new MemoryBudget();
+    this.addresses = opts.addresses ?? new AddressLimiter(64, ['127.0.0.1', '::1']);
     const ctx = { registry, authorize, options: this.options, stats: this.stats };
-    this.server = createServer((socket: Socket) => {
-      if (this.closing || this.connections.size >= this.options.maxConnections) {
-        this.stats.connectionsRefused++;
-        socket.destroy();
-        return;
-      }
-      const conn = new RtmpConnection(`rtmp-${this.nextId++}`, socket, this.logger, ctx);
-      this.connections.add(conn);
-      this.stats.connectionsOpen++;
-      this.stats.connectionsTotal++;
-      conn.onClose = () => {
-        if (this.connections.delete(conn)) this.stats.connectionsOpen--;
-      };
-    });
+    this.server = createServer((socket: Socket) => this.accept(socket, ctx));
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'rtmp: listener error'));
+  }
+
+  private accept(socket: Socket, ctx: ConstructorParameters<typeof RtmpConnection>[3]): void {
+    if (this.closing || this.connections.size >= this.options.maxConnections) {
+      this.stats.connectionsRefused++;
+      socket.destroy();
+      return;
+    }
+    const address = socket.remoteAddress;
+    if (!this.addresses.tryAcquire(address)) return this.refuse(socket, 'address limit', `${this.addresses.maxPerAddress} connections open from ${address}`);
+    const account = this.budget.open(address ?? '?');
+    if (!account.grow(RTMP_CONNECTION_BYTES)) {
+      this.addresses.release(address);
+      return this.refuse(socket, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(account.key)} by ${address})`);
+    }
+    const conn = new RtmpConnection(`rtmp-${this.nextId++}`, socket, this.logger, ctx, account);
+    this.connections.add(conn);
+    this.stats.connectionsOpen++;
+    this.stats.connectionsTotal++;
+    conn.onClose = () => {
+      account.close();
+      this.addresses.release(address);
+      if (this.connections.delete(conn)) this.stats.connectionsOpen--;
+    };
+  }
+
+  /** Refused at accept: counted by reason (stats.refusedBy) and logged, the socket dropped. */
+  private refuse(socket: Socket, reason: string, detail: string): void {
+    this.stats.connectionsRefused++;
+    const n = (this.stats.refusedBy[reason] = (this.stats.refusedBy[reason] ?? 0) + 1);
+    // A flood of refusals must not flood the log: the 1st, 2nd, 4th, 8th ... are logged.
+    if ((n & (n - 1)) === 0) this.logger.warn({ remote: socket.remoteAddress, reason, detail, refused: n }, `rtmp: connection refused: ${reason} (${n} so far)`);
+    socket.destroy();
   }
 
   /** Listens (port 0: any free port); resolves with the port bound. */
@@ -83,7 +120,7 @@ export class RtmpServer {
 
   /** A copy of the counters, safe to serialise or diff. */
   snapshot(): RtmpStats {
-    return { ...this.stats, errors: { ...this.stats.errors } };
+    return { ...this.stats, errors: { ...this.stats.errors }, refusedBy: { ...this.stats.refusedBy } };
   }
 
   close(): Promise<void> {

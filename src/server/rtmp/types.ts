@@ -53,6 +53,8 @@ export interface RtmpStats {
   messagesDropped: number;
   /** Connections closed for a protocol violation or timeout, by reason. */
   errors: Record<string, number>;
+  /** Connections refused at accept, by reason ('address limit', 'memory budget'); included in connectionsRefused. */
+  refusedBy: Record<string, number>;
 }
 
 export function emptyStats(): RtmpStats {
@@ -71,5 +73,6 @@ export function emptyStats(): RtmpStats {
     messagesIn: 0,
     messagesDropped: 0,
     errors: {},
+    refusedBy: {},
   };
 }
