@@ -2,6 +2,8 @@ import { authorize } from './auth.js';
 import type { Config } from './config.js';
 import { HlsService } from './hls/HlsService.js';
 import { HttpServer } from './http/HttpServer.js';
+import { AddressLimiter } from './limits/AddressLimiter.js';
+import { MemoryBudget } from './limits/MemoryBudget.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
@@ -30,6 +32,10 @@ export class Server {
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
   readonly transport: TransportIngest;
+  /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
+  readonly budget: MemoryBudget;
+  /** Concurrent connections per peer address, across RTMP and HTTP. */
+  readonly addresses: AddressLimiter;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -39,7 +45,10 @@ export class Server {
   ) {
     this.logger = opts.logger ?? createLogger(config.logLevel);
     this.metrics = new Metrics(this.registry);
-    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config });
+    // One budget and one per-address cap for every TCP listener: a peer's RTMP and HTTP connections add up.
+    this.budget = new MemoryBudget({ totalBytes: config.limits.memoryBudgetBytes, perKeyBytes: config.limits.memoryPerAddressBytes });
+    this.addresses = new AddressLimiter(config.limits.maxConnectionsPerAddress, config.limits.exemptAddresses);
+    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config, budget: this.budget, addresses: this.addresses });
     this.rtmp = new RtmpServer({
       registry: this.registry,
       logger: this.logger.child({ component: 'rtmp' }),
@@ -49,6 +58,20 @@ export class Server {
         return r.ok ? undefined : r.reason;
       },
       viewerLimits: { skipBytes: config.viewer.skipBytes, cutBytes: config.viewer.cutBytes },
+      budget: this.budget,
+      addresses: this.addresses,
+    });
+    this.metrics.addLimits(() => {
+      const e = this.rtmp.stats.errors;
+      return {
+        budgetUsedBytes: this.budget.used,
+        budgetPeakBytes: this.budget.peak,
+        budgetLimitBytes: this.budget.limits.totalBytes,
+        refused: {
+          rtmp: { ...this.rtmp.stats.refusedBy, 'memory budget closed': e['memory budget'] ?? 0, 'too much buffered closed': e['too much buffered'] ?? 0 },
+          http: this.http.refusedBy,
+        },
+      };
     });
     this.metrics.addListener('rtmp', () => {
       const s = this.rtmp.stats;

@@ -14,6 +14,15 @@ export interface ListenerStats {
   messagesDropped?: number;
 }
 
+/** The input limits' figures (MemoryBudget, AddressLimiter and what they refused); read at scrape time. */
+export interface LimitStats {
+  budgetUsedBytes: number;
+  budgetPeakBytes: number;
+  budgetLimitBytes: number;
+  /** Connections refused at accept or closed later by a limit, by listener, then by reason. */
+  refused: Record<string, Record<string, number>>;
+}
+
 /**
  * The Prometheus view of a server, on its own prom-client registry (two servers in one
  * process, as tests run them, don't mix their figures). Stream and viewer figures are read
@@ -87,6 +96,30 @@ export class Metrics {
     listenerGauge('tributary_listener_bytes_received', 'Bytes received per listener', (s) => s.bytesIn);
     listenerGauge('tributary_listener_bytes_sent', 'Bytes sent per listener', (s) => s.bytesOut);
     listenerGauge('tributary_listener_messages_dropped', 'Protocol messages dropped without closing the connection', (s) => s.messagesDropped);
+  }
+
+  /** Exposes the input budget and per-address cap (once per server). */
+  addLimits(read: () => LimitStats): void {
+    const registers = [this.prom];
+    new Gauge({
+      name: 'tributary_input_budget_bytes', help: 'Bytes unauthenticated peers make the server hold (unfinished messages, connection state), by kind: used, peak, limit', labelNames: ['kind'], registers,
+      collect() {
+        const s = read();
+        this.set({ kind: 'used' }, s.budgetUsedBytes);
+        this.set({ kind: 'peak' }, s.budgetPeakBytes);
+        this.set({ kind: 'limit' }, s.budgetLimitBytes);
+      },
+    });
+    new Counter({
+      name: 'tributary_connections_limited_total', help: 'Connections refused at accept or closed by an input limit (address limit, memory budget, too much buffered, ws input), by listener and reason', labelNames: ['listener', 'reason'], registers,
+      collect() {
+        // The figures are monotonic counts kept by the listeners; the counter mirrors them.
+        this.reset();
+        for (const [listener, byReason] of Object.entries(read().refused)) {
+          for (const [reason, n] of Object.entries(byReason)) if (n > 0) this.inc({ listener, reason: reason.replace(/ /g, '_') }, n);
+        }
+      },
+    });
   }
 
   /** Adds a protocol listener whose stats are read at each scrape. */

@@ -5,6 +5,9 @@ import { WebSocketServer } from 'ws';
 import { listStreams, streamInfo } from '../api.js';
 import { authorize, type AuthPolicy } from '../auth.js';
 import type { Config } from '../config.js';
+import { AddressLimiter } from '../limits/AddressLimiter.js';
+import { MemoryBudget, type BudgetAccount } from '../limits/MemoryBudget.js';
+import { WsInputGuard } from '../limits/WsInputGuard.js';
 import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
 import type { Registry } from '../Registry.js';
@@ -24,7 +27,20 @@ export interface HttpServerDeps {
   logger: Logger;
   metrics: Metrics;
   config: Pick<Config, 'http' | 'viewer'> & { auth: AuthPolicy };
+  /** The server-wide budget for unauthenticated input, shared with RTMP. Default: one of its own (512 MiB). */
+  budget?: MemoryBudget;
+  /** The per-address connection cap, shared with RTMP. Default: one of its own (64, loopback exempt). */
+  addresses?: AddressLimiter;
 }
+
+/** WebSocket messages from viewers: they have nothing to say, so a small cap. */
+const WS_MAX_PAYLOAD = 4096;
+/** Reads one WebSocket frame may span before the connection is closed (see WsInputGuard). */
+const WS_MAX_READS_PER_FRAME = 64;
+/** Charged per HTTP connection at accept, beyond the header cap: socket, parser, one read in flight. */
+const HTTP_CONNECTION_BYTES = 16 << 10;
+/** Charged on upgrade: what `ws` may hold of one frame (payload plus a buffer object per read). */
+const WS_INPUT_BYTES = WS_MAX_PAYLOAD + WS_MAX_READS_PER_FRAME * 256;
 
 type Refusal = { status: number; message: string };
 
@@ -35,12 +51,18 @@ type Refusal = { status: number; message: string };
  */
 export class HttpServer {
   readonly server: NodeHttpServer;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 65536, perMessageDeflate: false, clientTracking: true });
+  // autoPong off: a viewer that pings without reading would grow the socket's queue of pongs.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: true, autoPong: false });
   private readonly files = new StaticFiles();
   private readonly flvDeps: FlvViewerDeps;
   private hls: HlsHandler | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
+  readonly budget: MemoryBudget;
+  readonly addresses: AddressLimiter;
+  /** Connections refused at accept or upgrade, or closed, by a limit: by reason. */
+  readonly refusedBy: Record<string, number> = {};
+  private readonly accounts = new WeakMap<Socket, BudgetAccount>();
 
   constructor(private readonly deps: HttpServerDeps) {
     const h = deps.config.http;
@@ -55,11 +77,9 @@ export class HttpServer {
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(h.headersTimeoutMs / 2))),
     });
     this.server.maxConnections = h.maxConnections;
-    this.server.on('connection', (s: Socket) => {
-      this.stats.connections++;
-      this.stats.connectionsTotal++;
-      s.once('close', () => this.stats.connections--);
-    });
+    this.budget = deps.budget ?? new MemoryBudget();
+    this.addresses = deps.addresses ?? new AddressLimiter(64, ['127.0.0.1', '::1']);
+    this.server.on('connection', (s: Socket) => this.onConnection(s));
     this.server.on('drop', () => this.stats.rejectedTotal++);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     this.server.on('request', (req, res) => this.onRequest(req, res));
@@ -96,6 +116,33 @@ export class HttpServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
+  }
+
+  /** Per-address cap and budget at accept; what the connection took is given back when it closes. */
+  private onConnection(s: Socket): void {
+    const address = s.remoteAddress;
+    if (!this.addresses.tryAcquire(address)) return this.limited(s, 'address limit', `${this.addresses.maxPerAddress} connections open from ${address}`);
+    const account = this.budget.open(address ?? '?');
+    if (!account.grow(this.deps.config.http.maxHeaderSize + HTTP_CONNECTION_BYTES)) {
+      this.addresses.release(address);
+      return this.limited(s, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(account.key)} by ${address})`);
+    }
+    this.accounts.set(s, account);
+    this.stats.connections++;
+    this.stats.connectionsTotal++;
+    s.once('close', () => {
+      this.stats.connections--;
+      account.close();
+      this.addresses.release(address);
+    });
+  }
+
+  /** A connection a limit refused or ended: counted by reason, logged (the 1st, 2nd, 4th, ...), destroyed. */
+  private limited(s: Duplex, reason: string, detail: string): void {
+    this.stats.rejectedTotal++;
+    const n = (this.refusedBy[reason] = (this.refusedBy[reason] ?? 0) + 1);
+    if ((n & (n - 1)) === 0) this.log.warn({ remote: (s as Socket).remoteAddress, reason, detail, refused: n }, `http: connection refused: ${reason} (${n} so far)`);
+    s.destroy();
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -224,7 +271,8 @@ export class HttpServer {
       this.stats.rejectedTotal++;
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: String(status) });
       const body = message + '\n';
-      socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Bad Request'}\r\n` +
+      const text = status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\n` +
         `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
     let url: URL;
@@ -237,10 +285,31 @@ export class HttpServer {
     if (r.kind !== 'flv') return refuse(404, 'WebSocket is served on /<app>/<key>.flv only');
     const c = this.checkPlay(r.app, r.key, url);
     if (!('stream' in c)) return refuse(c.status, c.message);
+    const account = this.accounts.get(socket as Socket);
+    if (account && !account.grow(WS_INPUT_BYTES)) {
+      const n = (this.refusedBy['memory budget'] = (this.refusedBy['memory budget'] ?? 0) + 1);
+      if ((n & (n - 1)) === 0) this.log.warn({ remote: req.socket.remoteAddress, reason: 'memory budget', refused: n }, `http: WebSocket refused: memory budget (${n} so far)`);
+      return refuse(503, 'server busy');
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.guardInput(socket);
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
       if (!c.stream.isLive) return ws.close(1011, 'stream ended');
       serveWsFlv(this.flvDeps, c.stream, req, ws);
+    });
+  }
+
+  /** Closes a WebSocket whose input would make `ws` hold more than it should (see WsInputGuard). */
+  private guardInput(socket: Duplex): void {
+    const guard = new WsInputGuard({ maxPayload: WS_MAX_PAYLOAD, maxReadsPerFrame: WS_MAX_READS_PER_FRAME });
+    let done = false;
+    // Before ws's own listener, so a violation is seen before ws keeps the bytes.
+    socket.prependListener('data', (d: Buffer) => {
+      if (done) return;
+      const violation = guard.push(d);
+      if (violation === undefined) return;
+      done = true;
+      this.limited(socket, 'ws input', violation);
     });
   }
 }
