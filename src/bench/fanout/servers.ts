@@ -18,6 +18,8 @@ export interface RunningServer {
   impl: ServerImpl;
   rtmpPort: number;
   httpPort: number;
+  /** UDP (and TCP fallback) port of the transport listener (tributary only). */
+  transportPort: number;
   /** The HTTP-FLV URL of app/key on this server. */
   flvUrl(app: string, key: string): string;
   /** CPU seconds (user + system) the process has used so far. */
@@ -27,13 +29,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(impl: ServerImpl): Promise<RunningServer> {
+/** `extraArgs` go to `tributary serve` after the ports (e.g. `--config FILE`); ignored for nms. */
+export async function startServer(impl: ServerImpl, extraArgs: string[] = []): Promise<RunningServer> {
   const [rtmpPort, httpPort, transportPort] = await Promise.all([freePort(), freePort(), freePort()]);
   let child: ChildProcess;
   let cleanup = (): void => undefined;
   if (impl === 'tributary') {
     const { main, execArgv } = tributaryEntry();
-    const args = [...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--log-level', 'warn'];
+    const args = [...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--log-level', 'warn', ...extraArgs];
     child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-nms-'));
@@ -59,6 +62,7 @@ export async function startServer(impl: ServerImpl): Promise<RunningServer> {
     impl,
     rtmpPort,
     httpPort,
+    transportPort,
     flvUrl: (app, key) => `http://127.0.0.1:${httpPort}/${app}/${key}.flv`,
     cpuSeconds: () => procCpuSeconds(pid),
     rssMiB: () => procRssMiB(pid),

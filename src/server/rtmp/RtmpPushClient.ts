@@ -2,6 +2,8 @@
  * Publishes a stream to an RTMP server, as ffmpeg's `-f flv rtmp://...` does: simple handshake,
  * connect, releaseStream/FCPublish/createStream, publish, then onMetaData, configs and frames.
  * Used by the fanout benchmark to push the same synthetic stream into any server, and by relays.
+ * `play` is the viewer's side of the same exchange (createStream, play), as ffplay does; the
+ * soak benchmark's RTMP viewers use it.
  *
  *   const c = await RtmpPushClient.publish('rtmp://127.0.0.1:1935/live/key');
  *   c.sendConfig(videoConfig); c.sendFrame(frame);
@@ -26,6 +28,8 @@ export class RtmpPushClient {
   private waiters: { pred: (m: RtmpMessage) => boolean; resolve: (m: RtmpMessage) => void; reject: (e: Error) => void }[] = [];
   private streamId = 0;
   private closedError: Error | undefined;
+  /** A player's audio, video and data messages, once play has started. */
+  private onMedia: ((m: RtmpMessage) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     this.reader = new ChunkReader((m) => this.onMessage(m));
@@ -36,6 +40,26 @@ export class RtmpPushClient {
 
   /** Connects and publishes; rejects with the server's status description when it refuses. */
   static async publish(url: string, timeoutMs = 5000): Promise<RtmpPushClient> {
+    return RtmpPushClient.open(url, timeoutMs, (c, tcUrl, app, key) => c.start(tcUrl, app, key));
+  }
+
+  /**
+   * Connects and plays: `onMedia` gets every audio, video and data message from the first one
+   * on. Rejects with the server's status description when it refuses.
+   */
+  static async play(url: string, onMedia: (m: RtmpMessage) => void, timeoutMs = 5000): Promise<RtmpPushClient> {
+    return RtmpPushClient.open(url, timeoutMs, (c, tcUrl, app, key) => c.startPlay(tcUrl, app, key, onMedia));
+  }
+
+  /** Resolves when the connection has closed, with why. */
+  get closed(): Promise<Error> {
+    if (this.closedError) return Promise.resolve(this.closedError);
+    return new Promise((resolve) => this.socket.once('close', () => resolve(this.closedError ?? new Error('RTMP connection closed'))));
+  }
+
+  private static async open(
+    url: string, timeoutMs: number, begin: (c: RtmpPushClient, tcUrl: string, app: string, key: string) => Promise<void>,
+  ): Promise<RtmpPushClient> {
     const u = new URL(url);
     if (u.protocol !== 'rtmp:') throw new Error(`not an rtmp:// URL: ${url}`);
     const parts = u.pathname.split('/').filter(Boolean);
@@ -48,7 +72,7 @@ export class RtmpPushClient {
       await once(socket, 'connect');
       const c = new RtmpPushClient(socket);
       await c.handshake();
-      await c.start(`rtmp://${u.host}/${app}`, app, key);
+      await begin(c, `rtmp://${u.host}/${app}`, app, key);
       return c;
     } catch (e) {
       socket.destroy();
@@ -120,6 +144,21 @@ export class RtmpPushClient {
     if (info?.code !== 'NetStream.Publish.Start') throw new Error(`RTMP publish refused: ${describe(info)}`);
   }
 
+  private async startPlay(tcUrl: string, app: string, key: string, onMedia: (m: RtmpMessage) => void): Promise<void> {
+    this.command(0, 'connect', 1, { app, flashVer: 'LNX 9,0,124,2', tcUrl, fpad: false, capabilities: 15, audioCodecs: 4071, videoCodecs: 252, videoFunction: 1 });
+    const connected = await this.reply(1);
+    if (connected[0] !== '_result') throw new Error(`RTMP connect refused: ${describe(connected[3])}`);
+    this.command(0, 'createStream', 2, null);
+    const created = await this.reply(2);
+    if (created[0] !== '_result' || typeof created[3] !== 'number') throw new Error('RTMP createStream refused');
+    this.streamId = created[3];
+    this.onMedia = onMedia;
+    this.command(this.streamId, 'play', 3, null, key, -2);
+    const status = await this.waitFor((m) => m.type === MessageType.CommandAmf0 && decodeAmf0(m.payload)[0] === 'onStatus');
+    const info = decodeAmf0(status.payload)[3] as { code?: string } | undefined;
+    if (info?.code !== 'NetStream.Play.Start' && info?.code !== 'NetStream.Play.Reset') throw new Error(`RTMP play refused: ${describe(info)}`);
+  }
+
   private read(d: Uint8Array): void {
     try {
       this.reader.push(d);
@@ -131,6 +170,10 @@ export class RtmpPushClient {
   private onMessage(m: RtmpMessage): void {
     if (m.type === MessageType.SetChunkSize && m.payload.length >= 4) {
       this.reader.chunkSize = new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0) & 0x7fffffff;
+      return;
+    }
+    if (this.onMedia && (m.type === MessageType.Audio || m.type === MessageType.Video || m.type === MessageType.DataAmf0)) {
+      this.onMedia(m);
       return;
     }
     this.waiters = this.waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));

@@ -1,0 +1,79 @@
+/**
+ * What each soak publisher sent, as runs of consecutive frame ids (one run per publisher
+ * session; a session starts at a keyframe, and ids passed while the publisher was down were
+ * never sent), and a viewer's account of what it missed.
+ *
+ * A viewer owes nothing before its first frame. In each publisher session it saw, it owes
+ * every id from the session's start (or its own first frame, if later) to the highest id it
+ * got: the tail of a session that ended in a restart is excused (it may have died in the killed
+ * connection), and so is the tail of the session still running. Arrival order does not matter
+ * (transport viewers get audio and video on separate streams), and memory is per session.
+ */
+export class SentLedger {
+  /** [first, last] ids of each session, in order; the last one may still be growing. */
+  private readonly runs: Array<[number, number]> = [];
+
+  startSession(firstId: number): void {
+    this.runs.push([firstId, firstId - 1]);
+  }
+
+  sent(id: number): void {
+    const r = this.runs[this.runs.length - 1];
+    if (r && id > r[1]) r[1] = id;
+  }
+
+  get sessions(): number {
+    return this.runs.length;
+  }
+
+  /** Index of the session holding id, or -1 (not sent). */
+  sessionOf(id: number): number {
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const [a, b] = this.runs[i]!;
+      if (id >= a && id <= b) return i;
+      if (id > b) return -1;
+    }
+    return -1;
+  }
+
+  startOf(session: number): number {
+    return this.runs[session]![0];
+  }
+}
+
+interface SessionSeen {
+  lo: number;
+  max: number;
+  count: number;
+}
+
+/** One viewer connection's count of frames received and lost, by the ledger of its stream. */
+export class ViewerAccount {
+  received = 0;
+  private first: number | undefined;
+  private readonly seen = new Map<number, SessionSeen>();
+
+  constructor(private readonly ledger: SentLedger) {}
+
+  onFrame(id: number): void {
+    this.received++;
+    const s = this.ledger.sessionOf(id);
+    if (s < 0) return;
+    this.first ??= id;
+    let e = this.seen.get(s);
+    if (!e) {
+      e = { lo: Math.max(this.first, this.ledger.startOf(s)), max: -1, count: 0 };
+      this.seen.set(s, e);
+    }
+    if (id < e.lo) return;
+    e.count++;
+    if (id > e.max) e.max = id;
+  }
+
+  /** Frames this viewer should have had and did not get. */
+  get lost(): number {
+    let n = 0;
+    for (const e of this.seen.values()) if (e.max >= e.lo) n += Math.max(0, e.max - e.lo + 1 - e.count);
+    return n;
+  }
+}
