@@ -17,7 +17,7 @@ import { EnhancedEmitter } from '../util/EnhancedEmitter.js';
 import { Driver } from './Driver.js';
 import { StreamConn } from './StreamConn.js';
 import { TransportSession } from './TransportSession.js';
-import { bindUdp, defaultLogger, familyOf, parsePeerKey, peerKey, type NetLogger } from './udp.js';
+import { SERVER_RECV_BUFFER, bindUdp, defaultLogger, familyOf, parsePeerKey, peerKey, type NetLogger } from './udp.js';
 
 /** What the server drives: the core Endpoint, or anything with the same shape. */
 export interface SessionSource extends SansIo {
@@ -37,6 +37,8 @@ export interface ServerListenOptions extends Omit<EndpointOptions, 'now'> {
   /** A TCP peer stalled this long with a full queue is cut (default 2000 ms). */
   stallCutMs?: number;
   logger?: NetLogger;
+  /** UDP receive buffer asked of the kernel (default 8 MiB; capped by it, e.g. Linux net.core.rmem_max). */
+  recvBufferBytes?: number;
   /** Builds the machine to drive (default: the core Endpoint). */
   endpoint?: (now: number) => SessionSource;
 }
@@ -80,7 +82,7 @@ export class TransportServer extends EnhancedEmitter<TransportServerEvents> {
     const host = o.host ?? '0.0.0.0';
     const family = familyOf(host);
     for (let attempt = 0; ; attempt++) {
-      const udp = await bindUdp(family, o.port, host);
+      const udp = await bindUdp(family, o.port, host, o.recvBufferBytes ?? SERVER_RECV_BUFFER);
       const port = udp.address().port;
       if (o.tcp === false) return TransportServer.make(o, udp, undefined);
       const tcp = createServer();
@@ -109,6 +111,11 @@ export class TransportServer extends EnhancedEmitter<TransportServerEvents> {
   /** Datagrams the endpoint dropped before any session took them, by reason (a live object). */
   get dropped(): Readonly<Record<string, number>> {
     return (this.machine as { dropped?: Record<string, number> }).dropped ?? {};
+  }
+
+  /** The UDP receive buffer the kernel granted, bytes. */
+  get recvBufferBytes(): number {
+    return this.udp.getRecvBufferSize();
   }
 
   /** The port both UDP and TCP listen on. */

@@ -15,13 +15,38 @@ export function defaultLogger(): NetLogger {
   return pino({ level: 'warn', base: { component: 'net' } }, pino.destination(2));
 }
 
-export async function bindUdp(family: 4 | 6, port: number, address?: string): Promise<Socket> {
+export async function bindUdp(family: 4 | 6, port: number, address?: string, recvBufferBytes?: number): Promise<Socket> {
   const s = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: false });
   const failed = once(s, 'error').then(([e]) => Promise.reject(e as Error));
   s.bind(port, address);
   await Promise.race([once(s, 'listening'), failed]);
   failed.catch(() => {});
+  if (recvBufferBytes) growRecvBuffer(s, recvBufferBytes);
   return s;
+}
+
+/** What a server socket asks the kernel for: a burst of 1200-byte hellos the default (~200 KiB) drops beyond ~90 of. */
+export const SERVER_RECV_BUFFER = 8 * 1024 * 1024;
+
+/**
+ * Asks for a receive buffer of `bytes`, halving down to the default if the kernel refuses.
+ * Linux caps the request at net.core.rmem_max without an error (it then reports twice the
+ * cap); other systems throw above their limit. Returns the size the socket reports.
+ */
+export function growRecvBuffer(s: Socket, bytes: number): number {
+  for (let want = bytes; want >= 256 * 1024; want = Math.floor(want / 2)) {
+    try {
+      s.setRecvBufferSize(want);
+      break;
+    } catch {
+      // too large for this kernel: try half
+    }
+  }
+  try {
+    return s.getRecvBufferSize();
+  } catch {
+    return 0;
+  }
 }
 
 /** "ip:port" (IPv6 without brackets: the port is after the last colon). */

@@ -2,7 +2,8 @@
  * The server side: one endpoint per UDP socket (or TCP listener). Demultiplexes datagrams by
  * session id, answers a CLIENT HELLO without a valid cookie with a stateless RETRY (a few dozen
  * bytes for a 1200-byte hello, well under the 3x limit), creates a Session for a hello with a
- * valid cookie, and limits sessions that have not finished the handshake.
+ * valid cookie, and limits sessions that have not finished the handshake, in all and per peer
+ * address (AddressLimits: counts kept as sessions come and go, no scan per hello).
  *
  * New sessions come out of pollEvent() as { type: 'session', session }; the caller drives each
  * session's events with session.pollEvent(), while datagrams and timers of every session go
@@ -13,11 +14,12 @@ import { MAX_DATAGRAM, PacketType, SHORT_HEADER_LEN, VERSION, decodeHeader, enco
 import { MIN_INITIAL_SIZE, decodeClientHello } from '../wire/clientHello.js';
 import { encodeRetry } from '../wire/retry.js';
 import type { Datagram, SansIo } from './api.js';
+import { AddressLimits, addressOfPath } from './AddressLimits.js';
 import { CookieJar } from './Cookie.js';
 import { acceptClientHello } from './Handshake.js';
 import { CryptoRandom, type Random } from './Random.js';
 import { Session } from './Session.js';
-import { MODE_CODE, pskBytes, type EndpointOptions } from './options.js';
+import { MODE_CODE, pskBytes, resolvedPsk, type EndpointOptions } from './options.js';
 
 export type EndpointEvent = { type: 'session'; session: Session };
 
@@ -29,12 +31,21 @@ export class Endpoint implements SansIo {
   private readonly events: EndpointEvent[] = [];
   private readonly cookies: CookieJar;
   private readonly random: Random;
+  private readonly limits: AddressLimits<Session>;
+  private readonly addressOf: (path: string) => string;
   readonly dropped: Record<string, number> = {};
   retriesSent = 0;
 
   constructor(private readonly opts: EndpointOptions) {
     this.random = opts.random ?? new CryptoRandom();
     this.cookies = new CookieJar(this.random, opts.now);
+    this.limits = new AddressLimits(opts);
+    this.addressOf = opts.addressOf ?? addressOfPath;
+  }
+
+  /** Sessions past SERVER HELLO that have not shown FINISHED yet. */
+  get halfOpenCount(): number {
+    return this.limits.halfOpen;
   }
 
   pollEvent(): EndpointEvent | undefined {
@@ -64,9 +75,18 @@ export class Endpoint implements SansIo {
     const r = new Reader(data);
     const h = decodeHeader(r);
     const existing = this.sessions.get(h.sessionId);
-    if (existing) return existing.handleDatagram(now, path, data);
+    if (existing) {
+      existing.handleDatagram(now, path, data);
+      // Only half-open sessions are asked, once per datagram they get (FINISHED is the first).
+      if (this.limits.isHalfOpen(existing) && existing.stats().state !== 'handshake') this.limits.confirmed(existing);
+      return;
+    }
     if (h.type !== PacketType.INITIAL) return this.drop('unknown-session');
     if (data.length < MIN_INITIAL_SIZE) return this.drop('small-initial');
+    // An address at its half-open share gets nothing more until one of its handshakes ends:
+    // no RETRY, no cookie check, so a flood from it costs a map lookup per datagram.
+    const full = this.limits.refuse(this.addressOf(path), false);
+    if (full) return this.drop(full);
     const hello = decodeClientHello(r);
     if (hello.cookie.length === 0 || !this.cookies.verify(now, path, h.sessionId, hello.cookie)) {
       if (hello.cookie.length > 0) this.drop('bad-cookie');
@@ -88,11 +108,12 @@ export class Endpoint implements SansIo {
   }
 
   private accept(now: number, path: string, sessionId: bigint, hello: ReturnType<typeof decodeClientHello>): void {
-    let halfOpen = 0;
-    for (const s of this.list) if (s.stats().state === 'handshake') halfOpen++;
-    if (halfOpen >= (this.opts.maxHalfOpen ?? 256)) return this.drop('half-open-limit');
-    const psk = this.opts.resolvePsk(new TextDecoder().decode(hello.identity));
-    if (psk === undefined) return this.drop('unknown-identity');
+    const address = this.addressOf(path);
+    const answer = resolvedPsk(this.opts.resolvePsk(new TextDecoder().decode(hello.identity)));
+    if (answer === undefined) return this.drop('unknown-identity');
+    const { psk, open } = answer;
+    const capped = open ? this.limits.refuse(address, true) : undefined;
+    if (capped) return this.drop(capped);
     const minMode = MODE_CODE[this.opts.encryption ?? 'none'];
     const acc = acceptClientHello(this.random, sessionId, hello, pskBytes(psk), minMode);
     if (!acc) return this.drop('bad-key');
@@ -111,6 +132,7 @@ export class Endpoint implements SansIo {
     });
     this.sessions.set(sessionId, session);
     this.list.push(session);
+    this.limits.add(session, address, open);
     this.events.push({ type: 'session', session });
   }
 
@@ -155,6 +177,7 @@ export class Endpoint implements SansIo {
       if (s.isClosed) {
         this.list.splice(i, 1);
         this.sessions.delete(s.id);
+        this.limits.removed(s);
       }
     }
   }

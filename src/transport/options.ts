@@ -4,6 +4,7 @@ import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import type { FecPolicy } from './FecPolicy.js';
 import type { BondMode } from './Bonding.js';
 import type { Random } from './Random.js';
+import type { AddressLimitOptions } from './AddressLimits.js';
 
 export interface CommonOptions {
   /** Encryption mode asked for (client) or the minimum accepted (server). Default 'all'. */
@@ -46,14 +47,26 @@ export interface ClientOptions extends CommonOptions {
   identity?: string;
 }
 
-export interface EndpointOptions extends CommonOptions {
+/**
+ * What resolvePsk answers: the psk, or { psk, open: true } when that psk is public (a stream
+ * that needs no token), so the session proves nothing about the client and counts against
+ * maxOpenSessionsPerAddress.
+ */
+export type PskAnswer = Uint8Array | string | { psk: Uint8Array | string; open: boolean };
+
+export interface EndpointOptions extends CommonOptions, AddressLimitOptions {
   now: number;
   /** The psk for an identity, or undefined to refuse the client. */
-  resolvePsk: (identity: string) => Uint8Array | string | undefined;
-  /** Sessions past SERVER HELLO but not yet FINISHED (default 256). */
-  maxHalfOpen?: number;
+  resolvePsk: (identity: string) => PskAnswer | undefined;
+  /** The peer address of a path key, which the per-address limits count by (default: the IP of "ip:port" / "tcp:ip:port"). */
+  addressOf?: (path: string) => string;
   /** Require a retry cookie before any state is kept (default true). */
   requireRetry?: boolean;
+}
+
+export function resolvedPsk(a: PskAnswer | undefined): { psk: Uint8Array | string; open: boolean } | undefined {
+  if (a === undefined) return undefined;
+  return typeof a === 'string' || a instanceof Uint8Array ? { psk: a, open: false } : a;
 }
 
 export function pskBytes(psk: Uint8Array | string): Uint8Array {

@@ -71,11 +71,12 @@ export class TransportIngest {
   }
 
   /** The token the client must hold for this identity, or undefined to refuse the handshake. */
-  private resolvePsk(identity: string): string | undefined {
+  private resolvePsk(identity: string): string | { psk: string; open: true } | undefined {
     const id = parseSessionIdentity(identity);
     if (!id) return undefined;
     const needed = id.role === 'publish' ? this.o.auth.publish : this.o.auth.play;
-    if (id.expiry === undefined) return needed ? undefined : OPEN_PSK;
+    // A public key proves nothing: such sessions are capped per address by the endpoint.
+    if (id.expiry === undefined) return needed ? undefined : { psk: OPEN_PSK, open: true };
     const secret = this.o.auth.secret;
     if (!secret || id.expiry * 1000 <= Date.now()) return undefined;
     return makeToken(secret, { action: id.role, app: id.app, key: id.key, expiresAt: id.expiry * 1000 });
