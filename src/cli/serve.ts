@@ -31,6 +31,7 @@ export function register(program: Command): void {
         config = loadConfig(
           { rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, host: flags.host, logLevel: flags.logLevel },
           flags.config,
+          process.env,
         );
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isValidName } from './Registry.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const ms = z.coerce.number().int().min(1).max(3_600_000);
+// No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
+// error, never port 1 or a random port). Text from flags and the environment is parsed
+// explicitly, before the schema sees it (see TEXT_SETTINGS).
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(1).max(3_600_000);
+/** API tokens travel in headers, cookies and URLs: keep them to characters none of those mangle. */
+const API_TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
 
 /**
  * Everything a server process can be told. Defaults are the embedded ones `npm start` runs
@@ -30,36 +36,44 @@ export const ConfigSchema = z
         headersTimeoutMs: ms.default(10_000),
         requestTimeoutMs: ms.default(30_000),
         keepAliveTimeoutMs: ms.default(5_000),
-        maxHeaderSize: z.coerce.number().int().min(1024).max(65536).default(16384),
+        maxHeaderSize: z.number().int().min(1024).max(65536).default(16384),
         /** Open sockets beyond this are refused by the kernel accept path. */
-        maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
         corsOrigin: z.string().min(1).default('*'),
       })
       .prefault({}),
-    /**
-     * What unauthenticated peers may make the server hold (RTMP, HTTP, WebSocket): one budget
-     * for everything, a share of it per address, and a cap on connections per address.
-     */
-    limits: z
+    api: z
       .strictObject({
-        /** Bytes of unfinished input and connection state all peers together may hold. */
-        memoryBudgetBytes: z.number().int().min(1 << 20).max(2 ** 40).default(512 << 20),
-        /** Bytes of that budget one address may hold. */
-        memoryPerAddressBytes: z.number().int().min(1 << 20).max(2 ** 40).default(128 << 20),
-        /** Concurrent TCP connections (RTMP and HTTP together) from one address (IPv6: one /64). */
-        maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(64),
-        /** Addresses the per-address cap leaves alone: loopback, where a reverse proxy or a local relay connects from. */
-        exemptAddresses: z.array(z.string().min(1)).max(1000).default(['127.0.0.1', '::1']),
+        /**
+         * Bearer token for /api/*, /metrics and the stream list page. Unset: those answer only
+         * clients on loopback (127.0.0.0/8, ::1), so `npm start` works on one machine and a
+         * server on a public address does not list its stream keys to everyone.
+         */
+        token: z.string().regex(API_TOKEN, 'must be 16..256 characters of A-Z a-z 0-9 . _ ~ + / = -').optional(),
       })
-      .prefault({})
-      .refine((l) => l.memoryPerAddressBytes <= l.memoryBudgetBytes, { message: 'memoryPerAddressBytes must not exceed memoryBudgetBytes', path: ['memoryPerAddressBytes'] }),
+      .prefault({}),
+    /**
+     * Per-app settings, by app name. `listed: false` keeps an app's streams out of
+     * /api/streams and the stream list; they still play by their key.
+     */
+    apps: z
+      .record(
+        z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
+        z.strictObject({ listed: z.boolean().default(true) }),
+      )
+      .default({}),
+    /**
+     * A publisher that leaves (an encoder restart, a reconnect) may come back within this long
+     * and find its viewers still connected, ms; then they are closed. 0: closed at once.
+     */
+    publisherGraceMs: z.number().int().min(0).max(600_000).default(10_000),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
-        skipBytes: z.coerce.number().int().min(1024).default(2 << 20),
+        skipBytes: z.number().int().min(1024).default(2 << 20),
         /** Queued bytes above which a viewer is cut. */
-        cutBytes: z.coerce.number().int().min(1024).default(8 << 20),
-        /** A viewer that stays above skipBytes this long (it stopped reading) is cut. */
+        cutBytes: z.number().int().min(1024).default(8 << 20),
+        /** A viewer whose socket has not drained for this long (it stopped reading) is cut. */
         stallCutMs: ms.default(10_000),
       })
       .prefault({})
@@ -86,34 +100,101 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown): Config {
   const r = ConfigSchema.safeParse(input);
   if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+  throw new ConfigError(issues(r.error));
+}
+
+function issues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
 }
 
 /**
- * The file (JSON) merged with flags: a flag that was given wins over the file. Flags use the
- * same names as the file (rtmpPort, httpPort, ...); undefined flags are ignored.
+ * Settings that may arrive as text (command-line flags, environment variables), with how the
+ * text is read. This is the only place text becomes a number: the schema never coerces.
  */
-export function loadConfig(flags: Record<string, unknown>, file?: string): Config {
-  let fromFile: Record<string, unknown> = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError([`config file ${file}: ${(err as Error).message}`]);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new ConfigError([`config file ${file}: not valid JSON (${(err as Error).message})`]);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError([`config file ${file}: must hold a JSON object`]);
-    }
-    fromFile = parsed as Record<string, unknown>;
+export const TEXT_SETTINGS: readonly TextSetting[] = [
+  { name: 'host', type: 'string', flag: '--host', env: 'TRIBUTARY_HOST' },
+  { name: 'rtmpPort', type: 'integer', flag: '--rtmp-port', env: 'TRIBUTARY_RTMP_PORT' },
+  { name: 'httpPort', type: 'integer', flag: '--http-port', env: 'TRIBUTARY_HTTP_PORT' },
+  { name: 'transportPort', type: 'integer', flag: '--transport-port', env: 'TRIBUTARY_TRANSPORT_PORT' },
+  { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
+  // No flag for the token: a command line is visible to every user of the machine (ps).
+  { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
+];
+
+export interface TextSetting {
+  /** The config path, dotted (`api.token`). */
+  name: string;
+  type: 'integer' | 'string';
+  flag?: string;
+  env: string;
+}
+
+/** Whole decimal numbers only: "", " 1", "1e3", "0x10", "1.5" and "-1" are not ports or sizes. */
+const INTEGER_TEXT = /^\d{1,15}$/;
+
+function fromText(s: TextSetting, text: string, source: string): { value: unknown } | { problem: string } {
+  if (s.type === 'string') return { value: text };
+  if (!INTEGER_TEXT.test(text)) return { problem: `${s.name}: expected a whole number, got ${JSON.stringify(text)} (from ${source})` };
+  return { value: Number(text) };
+}
+
+/** Sets a dotted path in a plain object tree; fails (returns false) where the tree holds a non-object. */
+function setPath(target: Record<string, unknown>, name: string, value: unknown): boolean {
+  const parts = name.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === undefined) node = node[part] = {};
+    else if (typeof next === 'object' && next !== null && !Array.isArray(next)) node = node[part] = { ...(next as Record<string, unknown>) };
+    else return false;
   }
-  const merged: Record<string, unknown> = { ...fromFile };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
-  return parseConfig(merged);
+  node[parts[parts.length - 1]!] = value;
+  return true;
+}
+
+function readFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`config file ${file}: ${(err as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`config file ${file}: not valid JSON (${(err as Error).message})`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`config file ${file}: must hold a JSON object`]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The config a server starts with: defaults, then the JSON file, then environment variables
+ * (TEXT_SETTINGS' `env` names), then flags; later sources win. `flags` holds the text of the
+ * flags that were given, keyed by setting name (`httpPort`, `api.token`); undefined ones are
+ * ignored, as are names not in TEXT_SETTINGS (a programming error, reported as a problem).
+ * Every problem, from any source, is reported in one ConfigError.
+ */
+export function loadConfig(flags: Record<string, string | undefined>, file?: string, env: Record<string, string | undefined> = {}): Config {
+  const merged: Record<string, unknown> = file === undefined ? {} : readFile(file);
+  const problems: string[] = [];
+  const apply = (s: TextSetting, text: string | undefined, source: string): void => {
+    if (text === undefined) return;
+    const r = fromText(s, text, source);
+    if ('problem' in r) return void problems.push(r.problem);
+    if (!setPath(merged, s.name, r.value)) problems.push(`${s.name}: the config file's ${s.name.split('.')[0]} is not an object (cannot set it from ${source})`);
+  };
+  for (const s of TEXT_SETTINGS) apply(s, env[s.env], s.env);
+  for (const [name, text] of Object.entries(flags)) {
+    const s = TEXT_SETTINGS.find((t) => t.name === name);
+    if (!s?.flag) problems.push(`${name}: not a setting flags can give`);
+    else apply(s, text, s.flag);
+  }
+  const r = ConfigSchema.safeParse(merged);
+  if (r.success && problems.length === 0) return r.data;
+  if (!r.success) problems.push(...issues(r.error));
+  throw new ConfigError(problems);
 }

@@ -13,6 +13,10 @@ function run(args: string[]) {
   return spawnSync(process.execPath, [...cli, ...args], { encoding: 'utf8', timeout: 20_000 });
 }
 
+function run2(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [...cli, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
+}
+
 test('serve starts on the given ports, answers, and exits 0 on SIGTERM', async () => {
   const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
@@ -54,6 +58,22 @@ test('an invalid config file is refused naming the nested field, exit code 2', (
     const r2 = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0']);
     assert.equal(r2.status, 2, r2.stderr);
     assert.match(r2.stderr, /auth\.secret: required when auth\.publish or auth\.play is true/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('serve refuses a config whose numbers are booleans, null or empty, listing each field', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-cli-'));
+  try {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ httpPort: true, rtmpPort: null, transportPort: '', http: { headersTimeoutMs: true } }));
+    const r = run(['serve', '--config', file]);
+    assert.equal(r.status, 2, r.stderr);
+    for (const f of ['httpPort', 'rtmpPort', 'transportPort', 'http\\.headersTimeoutMs']) assert.match(r.stderr, new RegExp(`\\n\\s+${f}: .*expected number`), f);
+    const env = run2(['serve', '--host', '127.0.0.1'], { TRIBUTARY_HTTP_PORT: 'eighty' });
+    assert.equal(env.status, 2, env.stderr);
+    assert.match(env.stderr, /httpPort: expected a whole number, got "eighty" \(from TRIBUTARY_HTTP_PORT\)/);
   } finally {
     rmSync(dir, { recursive: true });
   }
