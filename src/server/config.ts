@@ -67,6 +67,23 @@ export const ConfigSchema = z
      * and find its viewers still connected, ms; then they are closed. 0: closed at once.
      */
     publisherGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+    /**
+     * What unauthenticated peers may make the server hold (RTMP, HTTP, WebSocket): one budget
+     * for everything, a share of it per address, and a cap on connections per address.
+     */
+    limits: z
+      .strictObject({
+        /** Bytes of unfinished input and connection state all peers together may hold. */
+        memoryBudgetBytes: z.number().int().min(1 << 20).max(2 ** 40).default(512 << 20),
+        /** Bytes of that budget one address may hold. */
+        memoryPerAddressBytes: z.number().int().min(1 << 20).max(2 ** 40).default(128 << 20),
+        /** Concurrent TCP connections (RTMP and HTTP together) from one address (IPv6: one /64). */
+        maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(64),
+        /** Addresses the per-address cap leaves alone: loopback, where a reverse proxy or a local relay connects from. */
+        exemptAddresses: z.array(z.string().min(1)).max(1000).default(['127.0.0.1', '::1']),
+      })
+      .prefault({})
+      .refine((l) => l.memoryPerAddressBytes <= l.memoryBudgetBytes, { message: 'memoryPerAddressBytes must not exceed memoryBudgetBytes', path: ['memoryPerAddressBytes'] }),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
