@@ -12,7 +12,7 @@ test('limits: defaults (512 MiB budget, 128 MiB per address, 64 connections per 
   bad({ maxConnectionsPerAddress: '64' }, /limits\.maxConnectionsPerAddress/);
   bad({ maxConnectionsPerAddress: 0 }, /limits\.maxConnectionsPerAddress/);
   bad({ memoryBudgetBytes: 1000 }, /limits\.memoryBudgetBytes/);
-  bad({ memoryBudgetBytes: 64 << 20, memoryPerAddressBytes: 128 << 20 }, /limits\.memoryPerAddressBytes: must not exceed/);
+  bad({ memoryBudgetBytes: 64 << 20, memoryPerAddressBytes: 128 << 20 }, /limits\.memoryPerAddressBytes: memoryPerAddressBytes must not exceed memoryBudgetBytes/);
   bad({ exemptAddresses: '127.0.0.1' }, /limits\.exemptAddresses/);
   bad({ budget: 1 }, /limits/);
 });
