@@ -19,7 +19,7 @@ export interface ChunkReaderLimits {
   /**
    * Bytes this reader holds for unfinished messages across all chunk streams: the buffers'
    * capacity plus a fixed cost per buffer and per chunk stream, not just the payload bytes
-   * that arrived. Default 16 MiB.
+   * that arrived. Default 16 MiB + 64 KiB: two messages of the largest size and the fixed costs.
    */
   maxBufferedBytes: number;
 }
@@ -40,7 +40,7 @@ export const CHUNK_STREAM_OVERHEAD = 160;
 /** An unfinished message's first buffer is at most this, or what arrived, whichever is larger. */
 const FIRST_BUFFER = 4096;
 
-export const DEFAULT_CHUNK_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 << 20, maxChunkStreams: 64, maxBufferedBytes: 16 << 20 };
+export const DEFAULT_CHUNK_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 << 20, maxChunkStreams: 64, maxBufferedBytes: (16 << 20) + (64 << 10) };
 
 /** Chunk sizes outside this range end the connection (0 would loop forever; huge is abuse). */
 export const MAX_CHUNK_SIZE = 1 << 24;

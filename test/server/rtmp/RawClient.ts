@@ -24,8 +24,9 @@ export class RawClient {
     socket.on('data', (d: Buffer) => this.onData(d));
   }
 
-  static async open(port: number): Promise<RawClient> {
-    const s = connect(port, '127.0.0.1');
+  /** Connects to 127.0.0.1:port, from `localAddress` when given (another loopback address, 127.0.0.2...). */
+  static async open(port: number, localAddress?: string): Promise<RawClient> {
+    const s = connect({ port, host: '127.0.0.1', localAddress });
     await once(s, 'connect');
     return new RawClient(s);
   }
