@@ -36,7 +36,16 @@ function row(s) {
 async function refresh() {
   const body = document.getElementById('streams');
   try {
-    const res = await fetch('/api/streams', { cache: 'no-store' });
+    // Same origin, so the tributary_api cookie (set by opening /?token=...) goes with it.
+    const res = await fetch('/api/streams', { cache: 'no-store', credentials: 'same-origin' });
+    if (!res.ok) {
+      const tr = document.createElement('tr');
+      const td = cell(`${res.status}: ${(await res.text()).trim()}`);
+      td.colSpan = 8;
+      td.className = 'muted';
+      tr.append(td);
+      return void body.replaceChildren(tr);
+    }
     const { streams } = await res.json();
     body.replaceChildren(...streams.map(row));
     if (streams.length === 0) {

@@ -84,9 +84,13 @@ export function streamInfo(s: Stream, now = Date.now()): StreamInfo {
   };
 }
 
-/** Every stream with a publisher or a viewer, sorted by path. */
-export function listStreams(registry: Registry, now = Date.now()): StreamInfo[] {
+/**
+ * Every stream with a publisher or a viewer, sorted by path; `listed` says which apps may
+ * appear (unlisted apps' streams are left out, though they still play by their key).
+ */
+export function listStreams(registry: Registry, now = Date.now(), listed: (app: string) => boolean = () => true): StreamInfo[] {
   return [...registry.streams()]
+    .filter((s) => listed(s.app))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((s) => streamInfo(s, now));
 }

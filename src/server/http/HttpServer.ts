@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
 import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
+import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
 import { route, type Route } from './routes.js';
 import { StaticFiles } from './staticFiles.js';
@@ -26,7 +27,7 @@ export interface HttpServerDeps {
   registry: Registry;
   logger: Logger;
   metrics: Metrics;
-  config: Pick<Config, 'http' | 'viewer'> & { auth: AuthPolicy };
+  config: Pick<Config, 'http' | 'viewer'> & { auth: AuthPolicy } & Partial<Pick<Config, 'api' | 'apps'>>;
   /** The server-wide budget for unauthenticated input, shared with RTMP. Default: one of its own (512 MiB). */
   budget?: MemoryBudget;
   /** The per-address connection cap, shared with RTMP. Default: one of its own (64, loopback exempt). */
@@ -211,7 +212,37 @@ export class HttpServer {
     }
   }
 
+  /**
+   * The API gate (apiAccess.ts) for the routes that list stream keys. Returns true when it
+   * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
+   */
+  private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
+    if (!listsKeys) return false;
+    const token = this.deps.config.api?.token;
+    const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
+    if (token !== undefined && fromQuery !== null) {
+      const v = checkApiAccess(token, { remoteAddress: req.socket.remoteAddress, authorization: `Bearer ${fromQuery}`, cookie: undefined });
+      if (!v.ok) return this.send(res, r.kind, v.status, 'text/plain', v.message + '\n', head), true;
+      // The token leaves the address bar (and the history) at once; the cookie carries it on.
+      this.deps.metrics.httpRequests.inc({ route: r.kind, status: '303' });
+      res.writeHead(303, { Location: url.pathname, 'Set-Cookie': apiCookie(token, req.headers['x-forwarded-proto'] === 'https'), 'Content-Length': 0, 'Cache-Control': 'no-store' });
+      return res.end(), true;
+    }
+    const v = checkApiAccess(token, { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, cookie: req.headers.cookie });
+    if (v.ok) return false;
+    if (v.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="tributary"');
+    this.send(res, r.kind, v.status, 'text/plain', v.message + '\n', head);
+    return true;
+  }
+
+  /** Apps are listed unless the config says `apps.<name>.listed: false`. */
+  private listed(app: string): boolean {
+    return this.deps.config.apps?.[app]?.listed ?? true;
+  }
+
   private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
+    if (this.gateApi(r, url, req, res, head)) return;
     switch (r.kind) {
       case 'healthz':
         return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);
@@ -225,7 +256,7 @@ export class HttpServer {
         );
         return;
       case 'api-streams':
-        return this.json(res, r.kind, 200, { streams: listStreams(this.deps.registry) }, head);
+        return this.json(res, r.kind, 200, { streams: listStreams(this.deps.registry, Date.now(), (app) => this.listed(app)) }, head);
       case 'api-stream': {
         const s = this.deps.registry.find(r.app, r.key);
         if (!s) return this.json(res, r.kind, 404, { error: `no stream ${r.app}/${r.key}` }, head);
