@@ -12,10 +12,22 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 export const TAG_LEN = 16;
+/** Packet numbers are 32 bits on the wire; the nonce of a number past this would repeat. */
+export const MAX_PACKET_NUMBER = 0xffff_ffff;
+
+/** Thrown instead of sealing under a nonce already used: the session must close (or rekey) first. */
+export class NonceReuseError extends Error {
+  constructor(pn: number, last: number) {
+    super(`packet number ${pn} after ${last}: its nonce would repeat under this key`);
+    this.name = 'NonceReuseError';
+  }
+}
 
 export class PacketProtection {
   private readonly sendNonce = Buffer.alloc(12);
   private readonly recvNonce = Buffer.alloc(12);
+  /** Highest packet number sealed: numbers must rise, so no nonce is used twice. */
+  private lastSealed = -1;
   constructor(
     private readonly sendKey: Uint8Array,
     private readonly sendIv: Uint8Array,
@@ -23,8 +35,13 @@ export class PacketProtection {
     private readonly recvIv: Uint8Array,
   ) {}
 
-  /** Encrypts buf[aadEnd, end) in place and writes the tag at end. Returns the new end. */
+  /**
+   * Encrypts buf[aadEnd, end) in place and writes the tag at end. Returns the new end.
+   * `pn` must be above every number sealed before and at most MAX_PACKET_NUMBER (else it throws).
+   */
   seal(buf: Uint8Array, pn: number, aadEnd: number, end: number): number {
+    if (!Number.isInteger(pn) || pn <= this.lastSealed || pn > MAX_PACKET_NUMBER) throw new NonceReuseError(pn, this.lastSealed);
+    this.lastSealed = pn;
     nonce(this.sendNonce, this.sendIv, pn);
     const c = createCipheriv('aes-256-gcm', this.sendKey, this.sendNonce);
     c.setAAD(buf.subarray(0, aadEnd));
