@@ -71,6 +71,17 @@ export function handshakeMac(macKey: Uint8Array, label: 'server' | 'client', tra
   return new Uint8Array(createHmac('sha256', macKey).update(`tributary ${label}`).update(transcript).digest());
 }
 
+/** A server key's fingerprint: base64url of SHA-256 of its 32 raw public bytes (43 characters). */
+export function fingerprint(staticPublicKey: Uint8Array): string {
+  return createHash('sha256').update(staticPublicKey).digest('base64url');
+}
+
+/** The public half of a private key (e.g. one loaded from a file). */
+export function keyPairOf(privateKey: KeyObject): KeyPair {
+  const x = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
+  return { privateKey, publicKey: new Uint8Array(Buffer.from(x, 'base64url')) };
+}
+
 export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
