@@ -84,6 +84,15 @@ export const ConfigSchema = z
       })
       .prefault({})
       .refine((l) => l.memoryPerAddressBytes <= l.memoryBudgetBytes, { message: 'memoryPerAddressBytes must not exceed memoryBudgetBytes', path: ['memoryPerAddressBytes'] }),
+    /** The transport listener's security (see docs/protocol.md, handshake). */
+    transport: z
+      .strictObject({
+        /** Lowest encryption a client may ask for; a client asking less is refused with the reason. */
+        minEncryption: z.enum(['none', 'headers', 'all']).default('headers'),
+        /** The server's long-term key (PKCS#8 PEM, made on first start). Default $TRIBUTARY_HOME/server-key.pem, else ~/.tributary/server-key.pem. */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
