@@ -45,6 +45,13 @@ export interface SenderStatus {
   retransmitShare: number;
   sendingBps: number;
   targetBps: number;
+  /** Media bit/s arriving from the input (the encoder's rate). */
+  inputBps: number;
+  /**
+   * Set when a fixed-rate input sends more than the uplink carries: the transport sheds frames
+   * (the encoder does not follow), and this says what the uplink can carry.
+   */
+  rateWarning: string | undefined;
   mtu: number;
   framesIn: number;
   framesSent: number;
@@ -68,6 +75,9 @@ export interface LinkStatus {
   targetBps: number;
 }
 
+/** How often an encoding input is told the target: well inside the one second it has to follow. */
+const FOLLOW_MS = 200;
+
 export class Sender {
   private conn: MediaConnection | undefined;
   private readonly url: TributaryUrl;
@@ -82,7 +92,11 @@ export class Sender {
   private retryTimer: NodeJS.Timeout | undefined;
   private counts = { framesIn: 0, framesSent: 0, droppedOffline: 0, droppedByTransport: 0, reconnects: 0 };
   private sentBytes = 0;
-  private rate = { at: Date.now(), bytes: 0, bps: 0 };
+  private inputBytes = 0;
+  private rate = { at: Date.now(), bytes: 0, bps: 0, inBytes: 0, inBps: 0 };
+  /** Since when the input's rate has been above the target (a fixed-rate input on a short uplink). */
+  private overSince: number | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private endedResolve: ((reason: string) => void) | undefined;
   readonly ended: Promise<string>;
@@ -104,6 +118,7 @@ export class Sender {
       end: (reason) => void s.finish(reason),
     });
     void s.connect();
+    if (s.input.followTarget) s.followTimer = setInterval(() => s.follow(), FOLLOW_MS);
     return s;
   }
 
@@ -119,10 +134,12 @@ export class Sender {
   status(): SenderStatus {
     const now = Date.now();
     if (now - this.rate.at >= 1000) {
-      this.rate.bps = ((this.sentBytes - this.rate.bytes) * 8 * 1000) / (now - this.rate.at);
-      this.rate = { at: now, bytes: this.sentBytes, bps: this.rate.bps };
+      const bps = ((this.sentBytes - this.rate.bytes) * 8 * 1000) / (now - this.rate.at);
+      const inBps = ((this.inputBytes - this.rate.inBytes) * 8 * 1000) / (now - this.rate.at);
+      this.rate = { at: now, bytes: this.sentBytes, bps, inBytes: this.inputBytes, inBps };
     }
     const st = this.conn && !this.conn.session.isClosed ? this.conn.session.stats() : undefined;
+    const targetBps = Math.round(st?.targetBitrateBps ?? 0);
     const sent = st?.packetsSent ?? 0;
     return {
       state: this.state,
@@ -135,7 +152,9 @@ export class Sender {
       fecShare: sent ? (st?.fecPacketsSent ?? 0) / sent : 0,
       retransmitShare: sent ? (st?.retransmits ?? 0) / sent : 0,
       sendingBps: Math.round(this.rate.bps),
-      targetBps: Math.round(st?.targetBitrateBps ?? 0),
+      targetBps,
+      inputBps: Math.round(this.rate.inBps),
+      rateWarning: this.rateWarning(now, targetBps),
       mtu: st?.mtu ?? 0,
       framesIn: this.counts.framesIn,
       framesSent: this.counts.framesSent,
@@ -148,6 +167,27 @@ export class Sender {
         share: Math.round(p.share * 1000) / 1000, sendingBps: p.sendRateBps, targetBps: p.targetBitrateBps,
       })),
     };
+  }
+
+  /**
+   * A fixed-rate input whose media stayed above the transport's target for 3 s: the uplink
+   * cannot carry it, the transport is shedding, and only the encoder's operator can fix it.
+   */
+  private rateWarning(now: number, targetBps: number): string | undefined {
+    if (this.input.followTarget || this.state !== 'live' || targetBps <= 0 || this.rate.inBps <= targetBps * 1.1) {
+      this.overSince = undefined;
+      return undefined;
+    }
+    this.overSince ??= now;
+    if (now - this.overSince < 3000) return undefined;
+    const mb = (b: number) => (b / 1e6).toFixed(2);
+    return `the uplink cannot carry the encoder's ${mb(this.rate.inBps)} Mbit/s, it carries about ${mb(targetBps)} Mbit/s: frames are being shed (set the encoder to ${mb(targetBps * 0.8)} Mbit/s or use --encode)`;
+  }
+
+  /** Hands the transport's target to an input that runs its encoder (EncoderInput). */
+  private follow(): void {
+    const st = this.conn && !this.conn.session.isClosed ? this.conn.session.stats() : undefined;
+    if (st && st.targetBitrateBps > 0) this.input.followTarget?.(st.targetBitrateBps);
   }
 
   /**
@@ -177,6 +217,7 @@ export class Sender {
     this.closed = true;
     this.state = 'ended';
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.followTimer) clearInterval(this.followTimer);
     const c = this.conn;
     this.conn = undefined;
     if (c && !c.session.isClosed) {
@@ -255,6 +296,7 @@ export class Sender {
   private onFrame(f: MediaFrame): void {
     this.counts.framesIn++;
     if (f.kind === 'data') return;
+    this.inputBytes += f.data.length;
     const conn = this.conn;
     if (!conn) return void this.counts.droppedOffline++;
     if (f.kind === 'video') {

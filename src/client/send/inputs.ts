@@ -24,6 +24,11 @@ export interface MediaInput {
   readonly describe: string;
   start(sink: MediaSink): Promise<void>;
   close(): Promise<void>;
+  /**
+   * An input that runs the encoder itself (EncoderInput) takes the transport's target, media
+   * bit/s, a few times a second; a fixed-rate input has no such method and the transport sheds.
+   */
+  followTarget?(bps: number): void;
 }
 
 export function openInput(spec: string, o: { loop?: boolean } = {}): MediaInput {
