@@ -25,7 +25,7 @@ export interface ServerAddresses {
  * `start()` and `close()` are idempotent; `close()` kicks every publisher and viewer.
  */
 export class Server {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly http: HttpServer;
@@ -44,6 +44,7 @@ export class Server {
     opts: { logger?: Logger } = {},
   ) {
     this.logger = opts.logger ?? createLogger(config.logLevel);
+    this.registry = new Registry({ publisherGraceMs: config.publisherGraceMs });
     this.metrics = new Metrics(this.registry);
     // One budget and one per-address cap for every TCP listener: a peer's RTMP and HTTP connections add up.
     this.budget = new MemoryBudget({ totalBytes: config.limits.memoryBudgetBytes, perKeyBytes: config.limits.memoryPerAddressBytes });
@@ -95,7 +96,7 @@ export class Server {
       const dropped = Object.values(this.transport.dropped).reduce((a, b) => a + b, 0);
       return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
     });
-    this.hls = new HlsService(this.registry);
+    this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.http.mountHls((req, res, { app, key, file }) => {
       if (!this.hls.handle(req, res, app, key, file)) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });

@@ -57,7 +57,8 @@ export class HeldRequests {
   private fail(h: Held, status: number, message: string): void {
     this.drop(h);
     if (h.res.headersSent || h.res.destroyed) return;
-    h.res.writeHead(status, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
+    // Access-Control-Allow-Origin was set on the response when it was taken (HlsService.handle).
+    h.res.writeHead(status, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache' });
     h.res.end(message + '\n');
   }
 

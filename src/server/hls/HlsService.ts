@@ -13,9 +13,11 @@ export interface HlsServiceOptions extends Partial<PackagerOptions> {
   idleTimeoutMs: number;
   /** Clock for program-date-time and idleness. Default Date.now. */
   now: () => number;
+  /** Access-Control-Allow-Origin of every response: the server passes http.corsOrigin. Default '*'. */
+  corsOrigin: string;
 }
 
-const DEFAULTS: HlsServiceOptions = { maxHeldRequests: 1000, idleTimeoutMs: 30_000, now: Date.now };
+const DEFAULTS: HlsServiceOptions = { maxHeldRequests: 1000, idleTimeoutMs: 30_000, now: Date.now, corsOrigin: '*' };
 
 const PLAYLIST = /^index\.m3u8$/;
 const INIT = /^init(\d{0,9})\.mp4$/;
@@ -83,8 +85,11 @@ export class HlsService {
   handle(req: IncomingMessage, res: ServerResponse, app: string, key: string, file: string): boolean {
     const name = file.split('?')[0] ?? '';
     if (!PLAYLIST.test(name) && !INIT.test(name) && !SEGMENT.test(name) && !PART.test(name)) return false;
+    // Set once here, so every answer below (held ones too, see HeldRequests) carries it.
+    res.setHeader('Access-Control-Allow-Origin', this.opts.corsOrigin);
+    res.setHeader('Access-Control-Allow-Headers', '*');
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Max-Age': '86400' });
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Max-Age': '86400' });
       res.end();
       return true;
     }
@@ -238,7 +243,6 @@ export class HlsService {
   }
 }
 
-const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': '*' };
 
 /**
  * Whether the playlist holds what a blocking reload asked for: segment `msn` complete, or
@@ -267,7 +271,7 @@ function send(res: ServerResponse, head: boolean, type: string, cache: string, c
   if (res.headersSent || res.destroyed) return;
   let length = 0;
   for (const c of chunks) length += c.length;
-  const headers: OutgoingHttpHeaders = { ...CORS, 'Content-Type': type, 'Content-Length': length, 'Cache-Control': cache };
+  const headers: OutgoingHttpHeaders = { 'Content-Type': type, 'Content-Length': length, 'Cache-Control': cache };
   res.writeHead(200, headers);
   if (!head) for (const c of chunks) res.write(c);
   res.end();
@@ -275,6 +279,6 @@ function send(res: ServerResponse, head: boolean, type: string, cache: string, c
 
 function reply(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...CORS, 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache' });
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache' });
   res.end(message + '\n');
 }
