@@ -47,15 +47,23 @@ interface SessionSeen {
   count: number;
 }
 
-/** One viewer connection's count of frames received and lost, by the ledger of its stream. */
+/**
+ * One viewer connection's count of frames received and lost, by the ledger of its stream.
+ * Counting starts `settleMs` after the connection opens: a join begins with the cached GOP,
+ * which a transport viewer's deadline rightly thins out, and that is not a keeping-up loss.
+ */
 export class ViewerAccount {
   received = 0;
   private first: number | undefined;
   private readonly seen = new Map<number, SessionSeen>();
+  private readonly from: number;
 
-  constructor(private readonly ledger: SentLedger) {}
+  constructor(private readonly ledger: SentLedger, settleMs = 3000) {
+    this.from = performance.now() + settleMs;
+  }
 
   onFrame(id: number): void {
+    if (performance.now() < this.from) return;
     this.received++;
     const s = this.ledger.sessionOf(id);
     if (s < 0) return;
