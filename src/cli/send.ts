@@ -8,6 +8,34 @@ interface SendFlags {
   bond?: 'aggregate' | 'redundant' | 'auto';
   loop: boolean;
   statsJson: boolean;
+  encode: boolean;
+  inputFormat?: string;
+  ladder: string;
+  fps: string;
+  size?: string;
+  preset: string;
+  audio: boolean;
+}
+
+/** The encoder ladder of `--encode`, from the flags (ffmpeg must be installed: apt-get install ffmpeg). */
+async function encoderInput(input: string, f: SendFlags, log: (line: string) => void): Promise<import('../client/send/EncoderInput.js').EncoderInput> {
+  const { EncoderInput } = await import('../client/send/EncoderInput.js');
+  const { encoderSource } = await import('../client/send/encoderArgs.js');
+  const ladderKbps = f.ladder.split(',').map(Number);
+  if (ladderKbps.length < 1 || ladderKbps.length > 8 || ladderKbps.some((k, i) => !Number.isInteger(k) || k < 50 || k > 50_000 || (i > 0 && k <= ladderKbps[i - 1]!))) {
+    throw new Error('--ladder must be 1..8 rising bitrates of 50..50000 kbit/s, e.g. 250,500,900,1500,2500');
+  }
+  const fps = Number(f.fps);
+  if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new Error('--fps must be 1..120');
+  const size = f.size?.match(/^(\d{2,5})x(\d{2,5})$/);
+  if (f.size && !size) throw new Error('--size must be WIDTHxHEIGHT, e.g. 1280x720');
+  if (!/^[a-z]+$/.test(f.preset)) throw new Error('--preset must be an x264 preset name, e.g. ultrafast, veryfast');
+  return new EncoderInput({
+    source: encoderSource(input, { format: f.inputFormat, loop: f.loop }),
+    ladderKbps, audioKbps: 64, audio: f.audio, fps, preset: f.preset,
+    width: size ? Number(size[1]) : undefined, height: size ? Number(size[2]) : undefined,
+    log,
+  });
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -27,6 +55,13 @@ export function registerSend(program: Command): void {
     .addOption(new Option('--bond <mode>', 'with several --link: aggregate (spread by capacity), redundant (every packet on every link), auto (copies of audio, keyframes and late retransmissions)').choices(['aggregate', 'redundant', 'auto']))
     .option('--loop', 'play a file input in a loop', false)
     .option('--stats-json', 'one JSON status object per second on stdout', false)
+    .option('--encode', 'run the encoder here (ffmpeg, x264 ladder) so the bitrate follows the uplink; INPUT is then a file, a URL ffmpeg reads (rtmp://127.0.0.1:PORT/APP/KEY listens for OBS), or a device with --input-format', false)
+    .option('--input-format <fmt>', 'with --encode: ffmpeg input format (v4l2 for /dev/video0, lavfi for a test pattern, ...)')
+    .option('--ladder <kbps>', 'with --encode: video bitrates of the renditions, kbit/s, lowest first', '250,500,900,1500,2500')
+    .option('--fps <n>', 'with --encode: frame rate (a keyframe every second)', '30')
+    .option('--size <WxH>', 'with --encode: picture size (default the input\'s)')
+    .option('--preset <name>', 'with --encode: x264 preset', 'ultrafast')
+    .option('--no-audio', 'with --encode: the input has no sound')
     .action(async (input: string, output: string, flags: SendFlags) => {
       const { Sender } = await import('../client/send/Sender.js');
       const latencyMs = Number(flags.latency);
@@ -34,10 +69,13 @@ export function registerSend(program: Command): void {
         process.stderr.write('tributary send: --latency must be 50..60000 ms\n');
         process.exit(2);
       }
+      const log = (line: string): void => void process.stderr.write(`tributary send: ${line}\n`);
       let sender;
+      let media: string | import('../client/send/EncoderInput.js').EncoderInput = input;
       try {
+        media = flags.encode ? await encoderInput(input, flags, log) : input;
         sender = await Sender.start({
-          input,
+          input: media,
           output,
           latencyMs,
           encryption: flags.encrypt,
@@ -45,26 +83,30 @@ export function registerSend(program: Command): void {
           links: flags.link.length ? flags.link : undefined,
           bond: flags.bond,
           loop: flags.loop,
-          log: (line) => process.stderr.write(`tributary send: ${line}\n`),
+          log,
         });
       } catch (err) {
         process.stderr.write(`tributary send: ${(err as Error).message}\n`);
         process.exit(1);
       }
       const s = sender;
+      const encoder = typeof media === 'string' ? undefined : media;
       process.stderr.write(`tributary send: ${s.inputDescription} -> ${output.replace(/token=[^&]+/, 'token=...')}\n`);
       const timer = setInterval(() => {
         const st = s.status();
-        if (flags.statsJson) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...st })}\n`);
+        const enc = encoder?.status();
+        if (flags.statsJson) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...st, encoder: enc })}\n`);
         const line =
           `${st.state} ${st.transport} | rtt ${st.rttMs} ms | loss ${pct(st.lossBeforeRepair)} -> ${pct(st.lossAfterRepair)} | ` +
           `fec ${pct(st.fecShare)} rtx ${pct(st.retransmitShare)} | ${mbps(st.sendingBps)}/${mbps(st.targetBps)} Mbit/s (target) | ` +
-          `frames ${st.framesSent}/${st.framesIn} dropped ${st.framesDropped}`;
+          `frames ${st.framesSent}/${st.framesIn} dropped ${st.framesDropped}` +
+          (enc ? ` | encoder ${enc.bitrateBps / 1000} kbit/s (rung ${enc.rung + 1}/${enc.rungKbps.length}${enc.wantedRung !== enc.rung ? `, to ${enc.rungKbps[enc.wantedRung]} at the next keyframe` : ''})` : '') +
+          (st.rateWarning ? `\n  ${st.rateWarning}` : '');
         // With several links, a row per link under the summary (state, RTT, loss, share, rate).
         const rows = st.links.length > 1
           ? st.links.map((l) => `\n  ${l.link.padEnd(16)} ${l.state.padEnd(8)} rtt ${String(l.rttMs).padStart(5)} ms  loss ${pct(l.loss).padStart(6)}  share ${pct(l.share).padStart(6)}  ${mbps(l.sendingBps)} Mbit/s`).join('')
           : '';
-        process.stderr.write(process.stderr.isTTY && !rows ? `\r${line}\x1b[K` : `${line}${rows}\n`);
+        process.stderr.write(process.stderr.isTTY && !rows && !st.rateWarning ? `\r${line}\x1b[K` : `${line}${rows}\n`);
       }, 1000);
       const stop = (): void => void s.close('interrupted');
       process.once('SIGINT', stop);

@@ -28,7 +28,7 @@ export interface EncoderInputOptions extends LadderOptions {
   /** First restart delay, ms (default 200; doubles to 5 s while the encoder keeps failing). */
   restartDelayMs?: number;
   ffmpeg?: string;
-  /** Called with each frame sent and its rung (benches and tests read the rendition's output). */
+  /** Called with each output sent and the rung of its video (-1 for audio and configs; benches and tests read it). */
   onSent?: (out: DemuxOutput, rung: number) => void;
 }
 
@@ -121,7 +121,8 @@ export class EncoderInput implements MediaInput {
         const now = Date.now();
         for (const o of outs) for (const s of i < n ? this.switcher.push(i, o) : this.switcher.pushAudio(o)) {
           produced ||= s.type === 'frame';
-          this.forward(s, now, i);
+          // A push's video output is all of the rung current after it (a switch flushes the new rung).
+          this.forward(s, now, s.type === 'frame' && s.frame.kind === 'video' ? this.switcher.stats.rung : -1);
         }
       });
       pipe.on('error', () => undefined);
