@@ -8,8 +8,8 @@ import { RawClient } from './RawClient.js';
 import { aacConfigTag, aacFrameTag, avcConfigTag, avcFrameTag } from './media.js';
 import { withTimeout } from './tools.js';
 
-async function setup(opts: Partial<RtmpServerOptions> = {}): Promise<{ registry: Registry; server: RtmpServer; port: number; open: () => Promise<RawClient>; done: () => Promise<void> }> {
-  const registry = new Registry();
+async function setup(opts: Partial<RtmpServerOptions> = {}, apps?: ConstructorParameters<typeof Registry>[0]): Promise<{ registry: Registry; server: RtmpServer; port: number; open: () => Promise<RawClient>; done: () => Promise<void> }> {
+  const registry = new Registry(apps);
   const server = new RtmpServer({ registry, ...opts });
   const port = await server.listen(0, '127.0.0.1');
   const clients: RawClient[] = [];
@@ -120,7 +120,8 @@ test('a player that joins before the publisher gets metadata, configs and frames
 });
 
 test('deleteStream ends a publish and the idle stream is released; pings and acknowledgements are answered', async () => {
-  const t = await setup();
+  // No publisher grace: the stream goes as soon as nobody uses it (the grace has tests of its own).
+  const t = await setup({}, { publisherGraceMs: 0 });
   try {
     const pub = await t.open();
     pub.send(2, 5, 0, 0, new Uint8Array([0, 0, 0x01, 0x00])); // our window: ack every 256 bytes
