@@ -27,6 +27,7 @@ export function registerBench(program: Command): Command {
     .option('--nonref <fraction>', 'fraction of non-reference video frames', num, DEFAULTS.nonref)
     .option('--real', 'real sockets and real time', false)
     .addOption(new Option('--impl <impl>', 'implementation').choices(['tributary', 'srt', 'both']).default('tributary'))
+    .addOption(new Option('--cc <name>', "tributary's congestion controller ('both': one run of each)").choices(['delay', 'capacity', 'both']).default(DEFAULTS.cc))
     .option('--json', 'end with one JSON line per implementation', false)
     .action(async (raw: Partial<BenchOptions>) => {
       const o: BenchOptions = { ...DEFAULTS, ...raw } as BenchOptions;

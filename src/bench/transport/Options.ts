@@ -28,11 +28,13 @@ export interface BenchOptions {
   queue?: number;
   /** Encoder reaction delay in adaptive mode, ms. */
   reaction: number;
+  /** Congestion controller of tributary's runs: one, or 'both' for one run of each. */
+  cc: 'delay' | 'capacity' | 'both';
 }
 
 export const DEFAULTS: BenchOptions = {
   rtt: 100, jitter: 0, loss: 0, burst: 1, bitrate: 1.2, latency: 600, duration: 30, seed: 1, traceOffset: 0,
-  adaptive: false, nonref: 0, real: false, impl: 'tributary', json: false, reaction: 500,
+  adaptive: false, nonref: 0, real: false, impl: 'tributary', json: false, reaction: 500, cc: 'delay',
 };
 
 /** The media-direction bottleneck described by the options (undefined = unlimited). */

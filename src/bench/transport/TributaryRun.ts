@@ -5,9 +5,10 @@ import { type BenchResult, makeResult } from './Report.js';
 import { runReal } from './RealRun.js';
 import { CLIENT_PATH, runVirtual } from './VirtualRun.js';
 import { tributaryPeers } from './tributaryPeers.js';
+import type { CcName } from '../../transport/cc/select.js';
 
 /** The tributary transport core under the bench: virtual time by default, real sockets with --real. */
-export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
+export async function benchTributary(o: BenchOptions, cc: CcName = 'delay'): Promise<BenchResult> {
   validate(o);
   const bottleneck = makeBottleneck(o);
   const links = makeLinks(o, bottleneck);
@@ -20,9 +21,9 @@ export async function benchTributary(o: BenchOptions): Promise<BenchResult> {
     latencyMs: o.latency,
   };
   const r = o.real
-    ? await runReal({ ...common, links: [links], peers: tributaryPeers(performance.now(), o.seed, 'link0') })
-    : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH) });
+    ? await runReal({ ...common, links: [links], peers: tributaryPeers(performance.now(), o.seed, 'link0', 'all', 'single', undefined, cc) })
+    : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH, 'all', 'single', undefined, cc) });
   const j = judge(r.frames, r.complete, o.latency);
   const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
-  return makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOf(o));
+  return makeResult(o.cc === 'both' ? `tributary-${cc}` : 'tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOf(o));
 }

@@ -8,7 +8,9 @@ import { benchTributary } from './TributaryRun.js';
 export async function benchTransport(o: BenchOptions): Promise<BenchResult[]> {
   validate(o);
   const out: BenchResult[] = [];
-  if (o.impl === 'tributary' || o.impl === 'both') out.push(await benchTributary(o));
+  if (o.impl === 'tributary' || o.impl === 'both') {
+    for (const cc of o.cc === 'both' ? (['delay', 'capacity'] as const) : [o.cc]) out.push(await benchTributary(o, cc));
+  }
   if (o.impl === 'srt' || o.impl === 'both') out.push(await benchSrt(o));
   return out;
 }

@@ -111,7 +111,7 @@ export class CapacityController implements SendAlgorithm {
     return now;
   }
 
-  onPacketSent(now: number, bytes: number): void {
+  onPacketSent(now: number, bytes: number, _bytesInFlight?: number): void {
     now = this.clock(now);
     if (bytes > 0 && Number.isFinite(bytes)) {
       this.sentTotal += bytes;
@@ -275,7 +275,7 @@ export class CapacityController implements SendAlgorithm {
     if (lostBytes > 0 && Number.isFinite(lostBytes)) this.countLoss(now, 0, lostBytes);
   }
 
-  onFeedback(nowIn: number, lossFraction: number): void {
+  onFeedback(nowIn: number, lossFraction: number, _recvRateBps?: number): void {
     this.clock(nowIn);
     if (Number.isNaN(lossFraction)) return;
     if (!(lossFraction >= 0 && lossFraction <= 1)) {
