@@ -89,7 +89,7 @@ export class Server {
       registry: this.registry,
       logger: this.logger,
       auth: config.auth,
-      viewerLimits: { skipBytes: config.viewer.skipBytes, cutBytes: config.viewer.cutBytes },
+      viewerLimits: config.viewer, // stallCutMs too: TransportSubscriber cuts a viewer stuck above skipBytes
     });
     this.metrics.addListener('transport', () => {
       const s = this.transport.stats;
