@@ -1,0 +1,262 @@
+/**
+ * The sent-packet history and what comes back about it: ACKs (RTT and delivery-rate samples
+ * for each path's controller), NACKs, loss detection per path, the RTO, and the resends a loss
+ * queues (with spaced duplicates of a last-round resend). Packet numbers are allocated here.
+ */
+import { forEachAckRange, type AckFrame } from '../../wire/ack.js';
+import type { OutFragment } from '../SendQueue.js';
+import type { Path } from '../Path.js';
+import type { SessionState } from './SessionState.js';
+import type { RetransmitCause } from './Stats.js';
+
+/** Second copy of a last-round resend goes this much later (outside a short loss burst). */
+const DUPLICATE_SPACING_MS = 20;
+
+export interface SentPacket {
+  pn: number;
+  time: number;
+  bytes: number;
+  path: Path;
+  /** Position among the ack-eliciting packets of its path (per-path loss detection). */
+  seq: number;
+  frag: OutFragment | undefined;
+  opens: number[] | undefined;
+  ackEliciting: boolean;
+  delivered: number;
+  deliveredTime: number;
+  appLimited: boolean;
+}
+
+export class LossRecovery {
+  /** The next packet number (PROTECTED numbers start at 1). */
+  nextPn = 1;
+  private readonly sent = new Map<number, SentPacket>();
+  private bytesInFlight = 0;
+  private largestAcked = -1;
+  private lossTimer = Infinity;
+  private rtoBackoff = 0;
+  private readonly dupes: { frag: OutFragment; at: number }[] = [];
+  private readonly ackedNewest = new Map<Path, SentPacket>();
+  private readonly ackedBytes = new Map<Path, number>();
+  private readonly rtoSeen = new Set<Path>();
+
+  /** `probeAcks` sees every ACK first (PathHealth: probes of down paths it covers). */
+  constructor(private readonly s: SessionState, private readonly probeAcks: (now: number, f: AckFrame) => void) {}
+
+  /** Records an ack-eliciting packet just built on `path`. */
+  onSent(now: number, pn: number, bytes: number, path: Path, frag: OutFragment | undefined, opens: number[] | undefined): void {
+    this.sent.set(pn, {
+      pn, time: now, bytes, path, seq: path.nextSeq++, frag, opens, ackEliciting: true,
+      delivered: path.delivered, deliveredTime: path.deliveredTime || now, appLimited: this.s.queue.empty,
+    });
+    this.bytesInFlight += bytes;
+    path.bytesInFlight += bytes;
+    if (path.awaitingSince < 0) path.awaitingSince = now;
+    path.cc.onPacketSent(now, bytes, path.bytesInFlight);
+  }
+
+  /** A probe of a down path is not a packet in flight: PathHealth keeps it apart. */
+  forget(pn: number, path: Path): void {
+    const sp = this.sent.get(pn);
+    if (sp) {
+      this.sent.delete(pn);
+      this.bytesInFlight -= sp.bytes;
+      path.bytesInFlight -= sp.bytes;
+    }
+  }
+
+  /** A path went down: everything in flight on it is lost (and queued again for the others). */
+  strand(now: number, path: Path): void {
+    for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
+  }
+
+  onNack(now: number, packetNumbers: readonly number[]): void {
+    for (const pn of packetNumbers) {
+      const p = this.sent.get(pn);
+      if (p) this.onLost(now, p, 'nack');
+    }
+  }
+
+  onAck(now: number, f: AckFrame, via: Path): void {
+    const s = this.s;
+    if (f.largest >= this.nextPn) return s.drop('ack-unsent');
+    this.probeAcks(now, f);
+    const first = this.sent.keys().next();
+    const lowest = first.done ? this.nextPn : first.value;
+    // The newest packet acked on each path gives that path its RTT and delivery-rate sample.
+    const newest = this.ackedNewest;
+    newest.clear();
+    const ackedBytes = this.ackedBytes;
+    ackedBytes.clear();
+    forEachAckRange(f, (lo, hi) => {
+      for (let pn = Math.max(lo, lowest); pn <= hi; pn++) {
+        const p = this.sent.get(pn);
+        if (!p) continue;
+        this.sent.delete(pn);
+        const path = p.path;
+        if (p.ackEliciting) {
+          this.bytesInFlight -= p.bytes;
+          path.bytesInFlight -= p.bytes;
+        }
+        ackedBytes.set(path, (ackedBytes.get(path) ?? 0) + p.bytes);
+        path.delivered += p.bytes;
+        path.deliveredTime = now;
+        path.lastAckAt = now;
+        path.awaitingSince = -1;
+        if (p.seq > path.largestAckedSeq) path.largestAckedSeq = p.seq;
+        const n = newest.get(path);
+        if (!n || p.pn > n.pn) newest.set(path, p);
+        this.onAcked(p);
+      }
+    });
+    if (!newest.size) return;
+    this.rtoBackoff = 0;
+    if (f.largest > this.largestAcked) this.largestAcked = f.largest;
+    for (const [path, p] of newest) {
+      let rttSample = NaN;
+      // Only the largest acked has a trustworthy ack delay; a path whose newest acked packet
+      // is older still gets its sample from the time since it was sent, less nothing: it is
+      // an upper bound, which the estimator's minimum filter and smoothing absorb.
+      // Over bonded paths a sample counts only from an ACK that came back on the packet's own
+      // path: an ACK returning over another link measures this link's way out plus that link's
+      // way back (a fast return made a 300 ms link look 200 ms, and then "silent").
+      if (p.ackEliciting && (s.bond === 'single' ? p.pn === f.largest : via === path)) {
+        rttSample = now - p.time;
+        path.rtt.update(rttSample, p.pn === f.largest ? f.ackDelay / 10 : 0);
+      }
+      // One-way delay needs the receiver's clock, which an ACK gives for its largest packet
+      // only. Over bonded paths that packet is nearly always the fastest path's, so the others
+      // use their RTT as the delay signal: the controller looks at its rise over the minimum,
+      // and the feedback direction is not the congested one.
+      const owd = p.pn === f.largest && s.bond === 'single' ? f.recvTime / 10 - p.time : s.bond === 'single' ? NaN : rttSample;
+      const interval = now - p.deliveredTime;
+      const rate = interval > 0 ? ((path.delivered - p.delivered) * 8000) / interval : NaN;
+      path.cc.onAck(now, {
+        ackedBytes: ackedBytes.get(path)!,
+        rttMs: rttSample,
+        minRttMs: path.rtt.minRtt,
+        srttMs: path.rtt.smoothed,
+        deliveryRateBps: rate,
+        appLimited: p.appLimited,
+        oneWayDelayMs: owd,
+      });
+    }
+    this.detectLosses(now);
+  }
+
+  private onAcked(p: SentPacket): void {
+    p.path.onPacketOutcome(false);
+    if (p.opens) for (const id of p.opens) {
+      const s = this.s.outStreams.get(id);
+      if (s) s.openAcked = true;
+    }
+    const fr = p.frag;
+    if (!fr) return;
+    const m = fr.msg;
+    if (m.acked[fr.index]) return;
+    m.acked[fr.index] = 1;
+    m.ackedCount++;
+    if (m.ackedCount === m.frags.length) m.done = true;
+  }
+
+  /**
+   * Packet threshold (3 later packets acked) and time threshold (9/8 RTT): QUIC's rules, applied
+   * within each path, so packets still on a slow path are not declared lost because a faster
+   * path's later packets were acked first.
+   */
+  private detectLosses(now: number): void {
+    this.lossTimer = Infinity;
+    for (const p of this.sent.values()) {
+      if (p.pn >= this.largestAcked) break;
+      const path = p.path;
+      if (p.seq >= path.largestAckedSeq) continue;
+      const rtt = path.rtt;
+      const delay = Math.max((9 / 8) * Math.max(rtt.smoothed, rtt.latest), 2);
+      if (path.largestAckedSeq - p.seq >= 3) this.onLost(now, p, 'reorder');
+      else if (p.time + delay <= now) this.onLost(now, p, 'early');
+      else this.lossTimer = Math.min(this.lossTimer, p.time + delay);
+    }
+  }
+
+  private onLost(now: number, p: SentPacket, cause: RetransmitCause): void {
+    const s = this.s;
+    if (!this.sent.delete(p.pn)) return;
+    if (p.ackEliciting) {
+      this.bytesInFlight -= p.bytes;
+      p.path.bytesInFlight -= p.bytes;
+    }
+    // A dead path's packets say nothing about its congestion: they were stranded, not dropped by a queue.
+    if (cause !== 'path-down') {
+      p.path.onPacketOutcome(true);
+      p.path.cc.onLoss(now, p.bytes);
+    }
+    if (p.opens) for (const id of p.opens) s.pendingOpens.add(id);
+    const fr = p.frag;
+    if (!fr) return;
+    s.counters.dataPacketsLost++;
+    const m = fr.msg;
+    if (m.done || m.acked[fr.index]) return;
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (s.bond === 'single' ? s.repair.oneWayMs(p.path, s.lastPoll, false) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
+      // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
+      // nothing about the others: giving the message up here threw away copies still in
+      // flight or queued, and the rest of its GOP with it.
+      if (s.bond === 'redundant' || s.bond === 'auto') return;
+      s.queue.discard(m);
+      s.emitDrop(m.stream, m.id, m.meta, 'deadline');
+      return;
+    }
+    if (m.retx === undefined) m.retx = new Uint8Array(m.frags.length);
+    if (m.retx[fr.index]) return;
+    m.retx[fr.index] = 1;
+    s.queue.pushRetransmit(fr);
+    s.counters.retransmits++;
+    s.counters.retransmitCauses[cause]++;
+    // The last resend that can make the deadline goes several times, a little apart: a lost
+    // resend cannot be resent again in time, and on one link with 1% loss one resend left 1 in
+    // 10^4 packets lost (a frame a minute, and its GOP with it). Copies cost p x copies of the
+    // bytes, where FEC on every first transmission cost a quarter of them.
+    if (s.bond === 'single' && m.meta.deadline !== undefined && !s.repair.anotherRoundFits(now, m.meta.deadline, p.path, s.lastPoll)) {
+      const copies = s.repair.resendCopies();
+      m.retx[fr.index] = copies;
+      for (let i = 1; i < copies; i++) this.dupes.push({ frag: fr, at: now + i * DUPLICATE_SPACING_MS });
+      s.counters.retransmits += copies - 1;
+    }
+  }
+
+  /** Queues the spaced second copies of last-round resends that are due. */
+  releaseDupes(now: number): void {
+    while (this.dupes.length && this.dupes[0]!.at <= now) this.s.queue.pushRetransmit(this.dupes.shift()!.frag);
+  }
+
+  /** The loss timer, due duplicates and the RTO (handleTimeout). */
+  onTimeout(now: number): void {
+    if (now >= this.lossTimer) this.detectLosses(now);
+    this.releaseDupes(now);
+    const rtoAt = this.rtoAt();
+    if (now >= rtoAt) {
+      for (const p of this.sent.values()) if (p.ackEliciting && p.time + p.path.rtt.rto(this.rtoBackoff) <= now) this.onLost(now, p, 'timeout');
+      this.rtoBackoff++;
+    }
+  }
+
+  /** The earliest of the loss timer, the RTO and the next duplicate. */
+  wakeAt(): number {
+    let t = Math.min(this.lossTimer, this.rtoAt());
+    if (this.dupes.length) t = Math.min(t, this.dupes[0]!.at);
+    return t;
+  }
+
+  private rtoAt(): number {
+    if (this.bytesInFlight <= 0) return Infinity;
+    let t = Infinity;
+    const seen = this.rtoSeen;
+    seen.clear();
+    for (const p of this.sent.values()) {
+      if (!p.ackEliciting || seen.has(p.path)) continue;
+      seen.add(p.path);
+      t = Math.min(t, p.time + p.path.rtt.rto(this.rtoBackoff));
+      if (seen.size === this.s.paths.length) break;
+    }
+    return t;
+  }
+}
