@@ -40,7 +40,10 @@ export function register(program: Command): void {
       }
       const server = new Server(config);
       try {
-        await server.start();
+        const a = await server.start();
+        // What a sender or player pins so that no one else can answer for this server.
+        const fp = server.transport.fingerprint;
+        if (fp) process.stderr.write(`tributary serve: transport key fingerprint ${fp}; pin it with tributary://HOST:${a.transportPort}/APP/KEY?fp=${fp}\n`);
       } catch (err) {
         server.logger.fatal({ err }, 'cannot start');
         await server.close();

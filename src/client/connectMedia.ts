@@ -3,7 +3,9 @@
  * then hello -> welcome (or refuse). Used by `tributary send` (publish) and `tributary play`.
  */
 import { decodeMessage, encodeHello, parseTributaryUrl, sessionIdentity, sessionPsk, tokenExpiry, type Role, type TributaryUrl } from '../media/tributary/index.js';
-import { TransportClient, type TransportSession } from '../net/index.js';
+import { ConnectRefusedError, TransportClient, type TransportSession } from '../net/index.js';
+import { KnownHosts } from '../net/knownHosts.js';
+import { fingerprint } from '../transport/crypto/keys.js';
 import type { EncryptionMode } from '../transport/api.js';
 import type { BondMode } from '../transport/Bonding.js';
 
@@ -19,6 +21,38 @@ export interface ConnectMediaOptions {
   connectTimeoutMs?: number;
   /** Wait this long for the server's welcome after the handshake (default 5000 ms). */
   welcomeTimeoutMs?: number;
+  /**
+   * A player's delivery deadline, ms (`tributary play --latency`): wins over the URL's
+   * `latency=`; with neither, the hello asks nothing and the server's default applies.
+   */
+  latencyMs?: number;
+  /**
+   * Without `fp=` in the URL: a known-hosts file for trust on first use (a new server's key is
+   * recorded and `warn` called; a changed key is refused). Default: none, any server key is taken.
+   */
+  knownHosts?: string;
+  warn?: (message: string) => void;
+}
+
+/** The server-key check for a URL: its pinned fp, else trust on first use, else none. */
+export function serverKeyCheck(url: TributaryUrl, o: Pick<ConnectMediaOptions, 'knownHosts' | 'warn'>): ((key: Uint8Array) => string | undefined) | undefined {
+  const pinned = url.fp;
+  if (pinned !== undefined) {
+    return (key) => {
+      const fp = fingerprint(key);
+      return fp === pinned ? undefined : `the server's key (fp=${fp}) is not the one the URL pins (fp=${pinned}): a man in the middle, or the server's key was replaced`;
+    };
+  }
+  if (o.knownHosts === undefined) return undefined;
+  const known = new KnownHosts(o.knownHosts);
+  const hostPort = `${url.host}:${url.port}`;
+  return (key) => {
+    const fp = fingerprint(key);
+    const r = known.check(hostPort, fp);
+    if (r.kind === 'mismatch') return `the server's key for ${hostPort} changed (fp=${fp}, ${known.file} has fp=${r.expected}): a man in the middle, or a new server key (then remove that line)`;
+    if (r.kind === 'new') o.warn?.(`first connection to ${hostPort}: its key fp=${fp} is now trusted (recorded in ${known.file}; add ?fp=${fp} to the URL to pin it)`);
+    return undefined;
+  };
 }
 
 export class MediaRefusedError extends Error {
@@ -54,6 +88,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       psk: sessionPsk(url.token),
       identity: sessionIdentity(role, url.app, url.key, url.token),
       encryption: o.encryption ?? 'all',
+      checkServerKey: serverKeyCheck(url, o),
       tcp: o.tcp ?? 'auto',
       links: o.links,
       bond: o.bond,
@@ -62,6 +97,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       logger: quietLogger,
     });
   } catch (err) {
+    if (err instanceof ConnectRefusedError) throw new MediaRefusedError(err.reason, true);
     const why = url.token === undefined ? 'the server is down or unreachable, or the stream needs a token' : 'the server is down or unreachable, or the token is not valid for this stream';
     throw new Error(`no session with ${url.host}:${url.port} within ${timeout} ms: ${why} (${(err as Error).message})`);
   }
@@ -93,7 +129,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       const onClosed = (reason: string): void => (done(), reject(new Error(`session closed before the welcome: ${reason}`)));
       session.on('message', onMessage);
       session.on('closed', onClosed);
-      session.sendFrame({ kind: 'control', data: encodeHello(role, url.app, url.key) });
+      session.sendFrame({ kind: 'control', data: encodeHello(role, url.app, url.key, role === 'play' ? (o.latencyMs ?? url.latencyMs) : undefined) });
     });
     const onMessage = (handler: (data: Uint8Array) => void): void => {
       session.off('message', hold);

@@ -14,6 +14,8 @@ export interface ClientConnOptions {
   make: (now: number) => Session;
   transmit: (d: Datagram) => void;
   onConnected: (c: ClientConn) => void;
+  /** The session closed before it connected (refused by the server, an untrusted server key, a timeout). */
+  onFailed?: (c: ClientConn, reason: string) => void;
   log: NetLogger;
 }
 
@@ -36,6 +38,9 @@ export class ClientConn {
     });
     this.session = new TransportSession(core, () => this.driver.kick(), o.clock, () => this.driver.close());
     this.session.once('connected', () => o.onConnected(this));
+    this.session.once('closed', (reason) => {
+      if (!this.session.isConnected) o.onFailed?.(this, reason);
+    });
     this.driver.kick();
   }
 

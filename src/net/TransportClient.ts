@@ -44,6 +44,14 @@ export interface ConnectOptions extends Omit<ClientOptions, 'now' | 'path'> {
   createSession?: (opts: ClientOptions) => Session;
 }
 
+/** The handshake was answered but cannot go on: a REFUSE from the server, or a server key the client does not trust. */
+export class ConnectRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'ConnectRefusedError';
+  }
+}
+
 interface Link {
   name: string;
   address: string | undefined;
@@ -111,11 +119,19 @@ export class TransportClient {
         resolve(c);
       };
       let fallback: NodeJS.Timeout | undefined;
+      // A refusal or an untrusted server key ends the attempt at once, with its reason; a
+      // handshake timeout on one transport leaves the other to try.
+      const onFailed = (_c: ClientConn, reason: string): void => {
+        if (reason === 'handshake timeout' || reason === 'client closed') return;
+        clearTimeout(timeout);
+        clearTimeout(fallback);
+        reject(new ConnectRefusedError(reason));
+      };
       if (mode === 'force') {
-        this.startTcpCandidate(onWin, reject);
+        this.startTcpCandidate(onWin, reject, onFailed);
       } else {
-        this.addCandidate(names[0]!, onWin);
-        if (mode === 'auto') fallback = setTimeout(() => this.startTcpCandidate(onWin, () => {}), this.o.fallbackMs ?? 1000);
+        this.addCandidate(names[0]!, onWin, onFailed);
+        if (mode === 'auto') fallback = setTimeout(() => this.startTcpCandidate(onWin, () => {}, onFailed), this.o.fallbackMs ?? 1000);
       }
     });
     const win = await connected;
@@ -129,7 +145,7 @@ export class TransportClient {
     if (mode === 'auto') this.watchdog = setInterval(() => this.watch(), 250);
   }
 
-  private addCandidate(firstPath: string, onWin: (c: ClientConn) => void): ClientConn {
+  private addCandidate(firstPath: string, onWin: (c: ClientConn) => void, onFailed?: (c: ClientConn, reason: string) => void): ClientConn {
     const c = new ClientConn({
       firstPath,
       clock: this.clock,
@@ -138,16 +154,19 @@ export class TransportClient {
       onConnected: (cc) => {
         if (!this.winner) onWin(cc);
       },
+      onFailed: (cc, reason) => {
+        if (!this.winner && !this.closing) onFailed?.(cc, reason);
+      },
       log: this.log,
     });
     this.candidates.push(c);
     return c;
   }
 
-  private startTcpCandidate(onWin: (c: ClientConn) => void, onFail: (e: Error) => void): void {
+  private startTcpCandidate(onWin: (c: ClientConn) => void, onFail: (e: Error) => void, onFailed?: (c: ClientConn, reason: string) => void): void {
     this.openTcp()
       .then(() => {
-        if (!this.winner && !this.closing) this.addCandidate(this.tcpKey, onWin);
+        if (!this.winner && !this.closing) this.addCandidate(this.tcpKey, onWin, onFailed);
       })
       .catch(onFail);
   }

@@ -5,6 +5,7 @@ import type { FecPolicy } from './FecPolicy.js';
 import type { BondMode } from './Bonding.js';
 import type { Random } from './Random.js';
 import type { AddressLimitOptions } from './AddressLimits.js';
+import type { KeyPair } from './crypto/keys.js';
 
 export interface CommonOptions {
   /** Encryption mode asked for (client) or the minimum accepted (server). Default 'all'. */
@@ -45,6 +46,12 @@ export interface ClientOptions extends CommonOptions {
   psk: Uint8Array | string;
   /** Tells the server which psk to use (e.g. "live/mykey"); up to 255 bytes. */
   identity?: string;
+  /**
+   * Accepts or refuses the server's static key, once the SERVER HELLO proved the server holds
+   * it: returns why not (the session closes with that reason) or undefined. Pinning and trust on
+   * first use live behind this. Default: any key.
+   */
+  checkServerKey?: (staticPublicKey: Uint8Array) => string | undefined;
 }
 
 /**
@@ -60,6 +67,8 @@ export interface EndpointOptions extends CommonOptions, AddressLimitOptions {
   resolvePsk: (identity: string) => PskAnswer | undefined;
   /** The peer address of a path key, which the per-address limits count by (default: the IP of "ip:port" / "tcp:ip:port"). */
   addressOf?: (path: string) => string;
+  /** The server's long-term X25519 key (default: a new one per endpoint, so nothing to pin). */
+  staticKey?: KeyPair;
   /** Require a retry cookie before any state is kept (default true). */
   requireRetry?: boolean;
 }

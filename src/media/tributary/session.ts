@@ -1,8 +1,9 @@
 /**
  * How a media session over the transport names itself before any message flows.
  *
- * URL: `tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS]` (default port 9000;
- * IPv6 hosts in brackets). The handshake's identity is `ROLE APP/KEY[ EXPIRY]` (EXPIRY: the
+ * URL: `tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS][&fp=FINGERPRINT]` (default
+ * port 9000; IPv6 hosts in brackets; fp: the server key's fingerprint `tributary serve` prints,
+ * which the client then insists on). The handshake's identity is `ROLE APP/KEY[ EXPIRY]` (EXPIRY: the
  * token's expiry in Unix seconds, the part before its dot) and its pre-shared key is the token
  * itself, or OPEN_PSK without one. A server recomputes the token from its secret and the
  * identity, so only a holder of the right token completes the handshake, and the token never
@@ -25,6 +26,8 @@ export interface TributaryUrl {
   token: string | undefined;
   /** Delivery deadline the URL asks for, ms (`latency=`), if any. */
   latencyMs: number | undefined;
+  /** The server key fingerprint the URL pins (`fp=`, 43 base64url characters), if any. */
+  fp: string | undefined;
 }
 
 export class TributaryUrlError extends Error {
@@ -52,8 +55,10 @@ export function parseTributaryUrl(raw: string): TributaryUrl {
   const latency = u.searchParams.get('latency');
   const latencyMs = latency === null ? undefined : Number(latency);
   if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && latencyMs >= 50 && latencyMs <= 60_000)) throw new TributaryUrlError(raw, 'latency must be 50..60000 ms');
+  const fp = u.searchParams.get('fp') ?? undefined;
+  if (fp !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(fp)) throw new TributaryUrlError(raw, 'fp must be the 43-character fingerprint `tributary serve` prints');
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  return { host, port: u.port ? Number(u.port) : DEFAULT_TRANSPORT_PORT, app, key, token, latencyMs };
+  return { host, port: u.port ? Number(u.port) : DEFAULT_TRANSPORT_PORT, app, key, token, latencyMs, fp };
 }
 
 /** Seconds since the epoch at which a token expires (it is in clear in the token). */

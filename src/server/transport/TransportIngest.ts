@@ -8,7 +8,10 @@
 import { makeToken, type AuthPolicy } from '../auth.js';
 import { MediaParseError } from '../../media/frame.js';
 import { decodeMessage, encodeText, OPEN_PSK, parseSessionIdentity, type SessionIdentity } from '../../media/tributary/index.js';
+import { randomBytes } from 'node:crypto';
 import { TransportServer, type TransportSession } from '../../net/index.js';
+import { defaultServerKeyFile, loadOrCreateServerKey, ServerKeyError, type ServerKey } from '../../net/serverKey.js';
+import { fingerprint, keyPairFromSeed } from '../../transport/crypto/keys.js';
 import type { EncryptionMode } from '../../transport/api.js';
 import type { Logger } from '../log.js';
 import { PublishRefusedError } from '../Stream.js';
@@ -22,8 +25,10 @@ export interface TransportIngestOptions {
   logger: Logger;
   auth: AuthPolicy;
   viewerLimits: BackpressureLimits;
-  /** Lowest encryption a client may use (default 'none': the client chooses). */
+  /** Lowest encryption a client may use (default 'headers'); a client asking less is refused, told why, and counted under dropped['weak-encryption']. */
   minEncryption?: EncryptionMode;
+  /** The server's long-term key file (made on first start; default net/serverKey.ts defaultServerKeyFile()). */
+  keyFile?: string;
   /** Delivery deadline for play sessions that don't ask for one, ms (default 600). */
   playLatencyMs?: number;
   /** A session must say hello within this long (default 10 s). */
@@ -44,21 +49,47 @@ export class TransportIngest {
   readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0 };
   private server: TransportServer | undefined;
   private readonly log: Logger;
+  private key: ServerKey | undefined;
 
   constructor(private readonly o: TransportIngestOptions) {
     this.log = o.logger.child({ component: 'transport' });
   }
 
+  /** The server key's fingerprint, for clients to pin (`?fp=` in a tributary:// URL); set once listening. */
+  get fingerprint(): string | undefined {
+    return this.key?.fingerprint;
+  }
+
   async listen(port: number, host: string): Promise<number> {
+    this.key = this.loadKey();
     this.server = await TransportServer.listen({
       port,
       host,
-      encryption: this.o.minEncryption ?? 'none',
+      staticKey: this.key.keyPair,
+      encryption: this.o.minEncryption ?? 'headers',
       resolvePsk: (identity) => this.resolvePsk(identity),
       logger: this.log,
     });
     this.server.on('session', (s) => this.onSession(s));
     return this.server.port;
+  }
+
+  /**
+   * The key from its file; if the file cannot be made (a read-only home), a key for this run
+   * only, with a warning: clients that pinned or remembered the old one will refuse it.
+   */
+  private loadKey(): ServerKey {
+    try {
+      const k = loadOrCreateServerKey(this.o.keyFile ?? defaultServerKeyFile());
+      this.log.info({ file: k.file, fingerprint: k.fingerprint, created: k.created }, 'transport server key');
+      return k;
+    } catch (err) {
+      if (!(err instanceof ServerKeyError) || this.o.keyFile !== undefined) throw err;
+      const keyPair = keyPairFromSeed(randomBytes(32));
+      const k = { keyPair, fingerprint: fingerprint(keyPair.publicKey), file: '', created: true };
+      this.log.warn({ err: err.message, fingerprint: k.fingerprint }, 'transport server key not stored; using one for this run only');
+      return k;
+    }
   }
 
   /** Datagrams the endpoint dropped before a session took them, by reason. */
@@ -152,7 +183,8 @@ export class TransportIngest {
         else if (m.type === 'hello' || m.type === 'welcome' || m.type === 'refuse') this.stats.messagesDropped++;
       };
     }
-    const sub = new TransportSubscriber(name, remote, this.o.viewerLimits, s, this.o.playLatencyMs ?? 600);
+    // The player's own deadline when its hello asks for one (tributary play --latency, ?latency=).
+    const sub = new TransportSubscriber(name, remote, this.o.viewerLimits, s, hello.latencyMs ?? this.o.playLatencyMs ?? 600);
     this.stats.plays++;
     s.sendFrame({ kind: 'control', data: encodeText('welcome', `playing ${stream.path}`) });
     this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive }, 'transport: play');
