@@ -60,6 +60,10 @@ export class EncoderInput implements MediaInput {
     this.delay = o.restartDelayMs ?? 200;
   }
 
+  get startBitrateBps(): number {
+    return this.switcher.bitrateBps + this.o.audioKbps * 1000;
+  }
+
   async start(sink: MediaSink): Promise<void> {
     this.sink = sink;
     this.spawn();

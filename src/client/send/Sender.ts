@@ -200,7 +200,8 @@ export class Sender {
       const v = this.metadata?.[k];
       return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 100_000 ? v : 0;
     };
-    const total = kbps('videodatarate') + kbps('audiodatarate');
+    // An encoding input connects before its encoder has said anything: it knows its start rate.
+    const total = kbps('videodatarate') + kbps('audiodatarate') || (this.input.startBitrateBps ?? 0) / 1000;
     return total > 0 ? Math.max(300_000, total * 1000 * 1.25) : undefined;
   }
 

@@ -29,6 +29,8 @@ export interface MediaInput {
    * bit/s, a few times a second; a fixed-rate input has no such method and the transport sheds.
    */
   followTarget?(bps: number): void;
+  /** The media rate it starts at, bit/s, known before any metadata (the controller starts there). */
+  readonly startBitrateBps?: number;
 }
 
 export function openInput(spec: string, o: { loop?: boolean } = {}): MediaInput {
