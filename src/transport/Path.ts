@@ -14,6 +14,12 @@ import type { PathStats } from './api.js';
 
 /** Rates and shares are measured over windows of this length. */
 const RATE_WINDOW_MS = 1000;
+/** Bounds of rateEstimateBps (16 kbit/s .. 10 Gbit/s). */
+const MIN_RATE_BPS = 16_000;
+const MAX_RATE_BPS = 10e9;
+/** The best delivery rate is held this long, then halves every PEAK_HALF_LIFE_MS (see rateEstimateBps). */
+const PEAK_HOLD_MS = 5000;
+const PEAK_HALF_LIFE_MS = 5000;
 
 export class Path {
   /**
@@ -175,7 +181,71 @@ export class Path {
     this.modelAt = now;
   }
 
+  /**
+   * What the multipath scheduler counts on this path carrying, bit/s: the best delivery rate
+   * the controller reported, held for a while and then forgotten slowly (half every 5 s), or
+   * the controller's target before the first sample. A controller's own maximum follows
+   * app-limited samples down within seconds: a link that carried 800 kbit/s and then idled
+   * while the stream waited for a keyframe read as 16 kbit/s, and the keyframe was then judged
+   * undeliverable. A real drop in capacity shows in the RTT, which the scheduler also reads.
+   * Clamped: the rate comes from what the peer acks, and neither zero (a division) nor
+   * terabits (a queue that never fills) may reach the arithmetic.
+   */
+  rateEstimateBps(now: number): number {
+    const d = this.cc.deliveryRateBps();
+    let r: number;
+    if (d > 0 && Number.isFinite(d)) {
+      const held = now - this.peakAt <= PEAK_HOLD_MS ? this.peakBps : this.peakBps * 2 ** (-(now - this.peakAt - PEAK_HOLD_MS) / PEAK_HALF_LIFE_MS);
+      if (d >= held) {
+        this.peakBps = Math.min(MAX_RATE_BPS, d);
+        this.peakAt = now;
+      }
+      r = Math.max(d, held);
+    } else r = this.cc.targetBitrateBps();
+    // The first RTTs' delivery samples span the idle start and read far low (350 kbit/s on an
+    // 800 kbit/s link): for three RTTs after the first media the controller's target may
+    // stand in for the rate, up to twice what was measured.
+    if (this.firstDataAt < 0 || now - this.firstDataAt < 3 * this.rtt.smoothed) r = Math.max(r, Math.min(this.cc.targetBitrateBps(), d > 0 ? 2 * d : Infinity));
+    return Number.isFinite(r) ? Math.min(MAX_RATE_BPS, Math.max(MIN_RATE_BPS, r)) : MIN_RATE_BPS;
+  }
+
+  private peakBps = 0;
+  private peakAt = -Infinity;
+
+  /**
+   * Bytes the scheduler believes wait at this path's bottleneck: the same fluid model as
+   * queueMs, but drained at rateEstimateBps() from the first packet on (queueMs keeps no model
+   * before a delivery sample, and a scheduler that saw no queue there put a whole keyframe on
+   * one link).
+   */
+  schedQueueBytes(now: number): number {
+    this.drainSched(now);
+    return this.schedQueue;
+  }
+
+  private schedQueue = 0;
+  private schedAt = 0;
+
+  private drainSched(now: number): void {
+    if (now > this.schedAt) {
+      this.schedQueue = Math.max(0, this.schedQueue - (this.rateEstimateBps(now) / 8000) * (now - this.schedAt));
+      this.schedAt = now;
+    }
+  }
+
+  /** A path that goes down loses its queue (its packets are re-sent elsewhere). */
+  clearSchedQueue(now: number): void {
+    this.schedQueue = 0;
+    this.schedAt = now;
+  }
+
+  /** When this path sent its first media packet (-1: not yet). */
+  private firstDataAt = -1;
+
   countSent(now: number, bytes: number, data: boolean): void {
+    if (data && this.firstDataAt < 0) this.firstDataAt = now;
+    this.drainSched(now);
+    this.schedQueue += bytes;
     const rate = this.cc.deliveryRateBps();
     if (rate > 0) {
       this.drainModel(now, rate);

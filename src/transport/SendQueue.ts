@@ -94,7 +94,7 @@ export class SendQueue {
       }
       while (l.freshHead < l.fresh.length) {
         const m = l.fresh[l.freshHead]!;
-        if (!m.done && m.next < m.frags.length && !this.expired(m, now, drop)) return { msg: m, index: m.next };
+        if (!m.done && m.next < m.frags.length && !this.expired(m, now, drop) && (m.next > 0 || this.admits(now, m, drop))) return { msg: m, index: m.next };
         l.freshHead++;
         this.compact(l);
       }
@@ -133,10 +133,54 @@ export class SendQueue {
   private expired(m: OutMessage, now: number, drop: DropFn): boolean {
     if (m.meta.deadline === undefined || m.stream.options.reliability !== 'deadline') return false;
     if (now < m.meta.deadline) return false;
-    this.discard(m);
-    drop(m, 'deadline');
+    this.giveUp(m, drop, 'deadline');
     return true;
   }
+
+  /**
+   * Asked once per message, at its first fragment: false means no path can deliver it by its
+   * deadline, and it is given up unsent (giveUp: its dependents go too). Unset, everything is sent.
+   */
+  gate: ((now: number, m: OutMessage) => boolean) | undefined;
+
+  private admits(now: number, m: OutMessage, drop: DropFn): boolean {
+    if (!this.gate || m.stream.options.reliability !== 'deadline' || this.gate(now, m)) return true;
+    this.skipped++;
+    this.giveUp(m, drop, 'deadline');
+    return false;
+  }
+
+  /** Messages the gate turned away unsent. */
+  skipped = 0;
+
+  /**
+   * Gives a message up (deadline passed, no path can make it, or its last resend cannot): its
+   * unsent bytes leave the queue and the application hears of it. A reference video frame
+   * takes with it the stream's queued frames after it up to the next keyframe (they cannot be
+   * decoded without it, so their bytes would be wasted); with no keyframe queued, the stream
+   * waits for the next one (Session.send refuses the frames before it). The keyframe is kept.
+   */
+  giveUp(m: OutMessage, drop: DropFn, reason: 'deadline' | 'queue'): void {
+    if (m.done) return;
+    this.discard(m);
+    drop(m, reason);
+    const s = m.stream;
+    if (s.options.class !== 'video' || m.meta.reference === false) return;
+    const l = this.level(s.options.priority);
+    for (let i = l.freshHead; i < l.fresh.length; i++) {
+      const x = l.fresh[i]!;
+      if (x.stream !== s || x.id <= m.id) continue;
+      if (x.meta.keyframe) return;
+      if (x.done) continue;
+      this.discard(x);
+      this.dependentsDropped++;
+      drop(x, 'queue');
+    }
+    s.waitingKeyframe = true;
+  }
+
+  /** Frames given up because a frame they depend on was. */
+  dependentsDropped = 0;
 
   /** Removes a message's unsent bytes from the byte counts and marks it done. */
   discard(m: OutMessage): void {
@@ -164,7 +208,9 @@ export class SendQueue {
       for (const m of victims) {
         if (stage === 2 && !this.late(now, rateBps, owdMs, cls)) return;
         this.discard(m);
-        if (stage === 1 && !m.meta.keyframe) m.stream.waitingKeyframe = true;
+        // With no keyframe queued behind it, the stream waits for the next one. (Set also when
+        // one was queued, it refused every frame after that keyframe: a whole GOP lost.)
+        if (stage === 1 && !m.meta.keyframe && !this.keyframeAfter(m)) m.stream.waitingKeyframe = true;
         drop(m, 'queue');
       }
     }
@@ -183,6 +229,16 @@ export class SendQueue {
           if (now + (ahead * 8000) / rateBps + owdMs > m.meta.deadline) return true;
         }
       }
+    }
+    return false;
+  }
+
+  /** Is a keyframe of m's stream queued after m? */
+  private keyframeAfter(m: OutMessage): boolean {
+    const l = this.level(m.stream.options.priority);
+    for (let i = l.freshHead; i < l.fresh.length; i++) {
+      const x = l.fresh[i]!;
+      if (x.stream === m.stream && x.id > m.id && x.meta.keyframe && !x.done) return true;
     }
     return false;
   }
