@@ -13,6 +13,8 @@ import { connect, type Socket } from 'node:net';
 
 export interface HostileTarget {
   host: string;
+  /** Where the attacks come from: an address of their own, as an attacker's would be. */
+  localAddress: string;
   httpPort: number;
   rtmpPort: number;
   transportPort: number;
@@ -35,6 +37,7 @@ export class HostileClients {
     this.timers.push(setInterval(() => this.garbageHttp(), 200));
     this.ws();
     this.udp.on('error', () => this.count('udp_error'));
+    this.udp.bind(0, this.t.localAddress);
     this.timers.push(setInterval(() => this.udpBurst(), 10));
   }
 
@@ -51,7 +54,7 @@ export class HostileClients {
 
   private open(port: number, name: string, onConnect: (s: Socket) => void, again: () => void): void {
     if (this.stopped) return;
-    const s = connect(port, this.t.host);
+    const s = connect({ port, host: this.t.host, localAddress: this.t.localAddress });
     this.sockets.add(s);
     this.count(`${name}_attempts`);
     s.on('connect', () => onConnect(s));
@@ -104,7 +107,7 @@ export class HostileClients {
 
   private garbageHttp(): void {
     if (this.stopped) return;
-    const s = connect(this.t.httpPort, this.t.host);
+    const s = connect({ port: this.t.httpPort, host: this.t.host, localAddress: this.t.localAddress });
     this.count('http_garbage_attempts');
     s.on('connect', () => s.end(randomBytes(512 + Math.floor(Math.random() * 8192))));
     s.on('data', () => undefined);

@@ -11,6 +11,7 @@ import { SentLedger } from './ledger.js';
 
 export interface PublisherOptions {
   url: string;
+  localAddress: string;
   bitrateBps: number;
   seed: number;
   /** Restart every this many ms (undefined: never), down for `downMs`. */
@@ -77,7 +78,7 @@ export class SoakPublisher {
 
   private connect(): void {
     this.connecting = true;
-    RtmpPushClient.publish(this.o.url)
+    RtmpPushClient.publish(this.o.url, 5000, this.o.localAddress)
       .then((c) => {
         this.connecting = false;
         if (this.stopped) return c.close();

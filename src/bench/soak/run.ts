@@ -49,6 +49,8 @@ const MIX: Array<{ protocol: Protocol; behaviour: Behaviour; share: number }> = 
 ];
 /** Fraction of the keeping-up viewers that leave and come back, and how often each does. */
 const CHURN = { share: 0.1, everyS: 30 };
+/** A /healthz that takes longer than this means the server is gone (or as good as gone). */
+const HEALTH_GIVE_UP_MS = 15_000;
 /** prom-client samples the loop every 10 ms; its figures include that interval. */
 const ELD_RESOLUTION_MS = 10;
 
@@ -85,12 +87,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   writeFileSync(config, JSON.stringify({}));
   const server = await startServer('tributary', ['--config', config]);
   let serverExit: string | undefined;
-  const t: ViewerTarget = { host: '127.0.0.1', httpPort: server.httpPort, rtmpPort: server.rtmpPort, transportPort: server.transportPort, app: 'live', key: '' };
+  const t: ViewerTarget = { host: '127.0.0.1', httpPort: server.httpPort, rtmpPort: server.rtmpPort, transportPort: server.transportPort, app: 'live', key: '', localAddress: '127.0.0.1' };
   const publisherErrors: Record<string, number> = {};
   const publishers: SoakPublisher[] = [];
   for (let i = 0; i < o.publishers; i++) {
     publishers.push(new SoakPublisher({
       url: `rtmp://127.0.0.1:${server.rtmpPort}/live/soak${i}`,
+      localAddress: `127.0.2.${1 + (i % 250)}`,
       bitrateBps: o.bitrate * 1e6,
       seed: o.seed + i,
       restartEveryMs: i % 5 === 0 ? o.restartEvery * 1000 * (0.8 + (0.4 * i) / Math.max(1, o.publishers)) : undefined,
@@ -103,8 +106,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   const viewers: Array<{ v: SoakViewer; stream: number; churn: boolean; nextChurn: number }> = [];
   const finished: SoakViewer[] = [];
+  // Viewers come from VIEWERS_PER_ADDRESS each of many loopback addresses: the server caps
+  // connections per address (limits.perAddress), and a thousand viewers behind one address is
+  // not what it serves.
+  let opened = 0;
   const open = (protocol: Protocol, behaviour: Behaviour, stream: number): SoakViewer =>
-    openViewer(protocol, behaviour, { ...t, key: `soak${stream}` }, publishers[stream]!.ledger);
+    openViewer(protocol, behaviour, { ...t, key: `soak${stream}`, localAddress: viewerAddress(opened++) }, publishers[stream]!.ledger);
   let k = 0;
   for (const m of MIX) {
     const n = Math.round(m.share * o.viewers);
@@ -115,7 +122,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (k % 50 === 49) await sleep(50); // joins spread a little, as real ones are
     }
   }
-  const hostile = o.hostile ? new HostileClients(t) : undefined;
+  const hostile = o.hostile ? new HostileClients({ ...t, localAddress: '127.0.3.1' }) : undefined;
   hostile?.start();
 
   const t0 = performance.now();
@@ -198,10 +205,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
 async function sample(server: RunningServer, t: number, open: number): Promise<SoakSample | undefined> {
   const h0 = performance.now();
-  const health = await get(server.httpPort, '/healthz', 5000);
+  // "stopped answering" is a server that took more than HEALTH_GIVE_UP_MS; a slow answer is a figure
+  const health = await get(server.httpPort, '/healthz', HEALTH_GIVE_UP_MS);
   const healthzMs = round(performance.now() - h0, 1);
   if (health === undefined) return undefined;
-  const metrics = await get(server.httpPort, '/metrics', 5000);
+  const metrics = await get(server.httpPort, '/metrics', HEALTH_GIVE_UP_MS);
   const read = (name: string): number => {
     const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics ?? '');
     return m ? Number(m[1]) * 1000 : NaN;
@@ -218,7 +226,7 @@ async function sample(server: RunningServer, t: number, open: number): Promise<S
 
 /** The server's own counters (`tributary_*_total`, summed over labels). */
 async function counters(server: RunningServer): Promise<Record<string, number>> {
-  const text = (await get(server.httpPort, '/metrics', 5000)) ?? '';
+  const text = (await get(server.httpPort, '/metrics', HEALTH_GIVE_UP_MS)) ?? '';
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^(tributary_\w+_total)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
@@ -242,6 +250,14 @@ function get(port: number, path: string, timeoutMs: number): Promise<string | un
     req.on('error', () => resolve(undefined));
     req.end();
   });
+}
+
+/** Addresses 127.0.1.1 - 127.0.1.250, then 127.0.4.x ...: a few viewers each, churn included. */
+const VIEWERS_PER_ADDRESS = 4;
+function viewerAddress(n: number): string {
+  const a = Math.floor(n / VIEWERS_PER_ADDRESS) % 1000;
+  const third = a < 250 ? 1 : 3 + Math.floor(a / 250);
+  return `127.0.${third}.${1 + (a % 250)}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -28,6 +28,8 @@ export interface ViewerTarget {
   transportPort: number;
   app: string;
   key: string;
+  /** The viewer's own loopback address (servers cap connections per address, as they should). */
+  localAddress: string;
 }
 
 export interface SoakViewer {
@@ -88,7 +90,7 @@ class FlvHttpViewer implements SoakViewer {
 
   constructor(readonly behaviour: Behaviour, t: ViewerTarget, ledger: SentLedger) {
     this.account = new ViewerAccount(ledger);
-    this.req = request({ host: t.host, port: t.httpPort, path: `/${t.app}/${t.key}.flv`, agent: false }, (res) => {
+    this.req = request({ host: t.host, port: t.httpPort, path: `/${t.app}/${t.key}.flv`, agent: false, localAddress: t.localAddress }, (res) => {
       if (res.statusCode !== 200) {
         this.end(`http_${res.statusCode}`);
         res.resume();
@@ -133,7 +135,7 @@ class WsViewer implements SoakViewer {
 
   constructor(t: ViewerTarget, ledger: SentLedger) {
     this.account = new ViewerAccount(ledger);
-    this.ws = new WebSocket(`ws://${t.host}:${t.httpPort}/${t.app}/${t.key}.flv`, { perMessageDeflate: false });
+    this.ws = new WebSocket(`ws://${t.host}:${t.httpPort}/${t.app}/${t.key}.flv`, { perMessageDeflate: false, localAddress: t.localAddress });
     this.ws.on('message', (data: Buffer) => {
       try {
         countFrames(this.account, this.demuxer.push(data));
@@ -162,7 +164,7 @@ class RawWsViewer implements SoakViewer {
 
   constructor(readonly behaviour: Behaviour, t: ViewerTarget, ledger: SentLedger) {
     this.account = new ViewerAccount(ledger);
-    this.socket = connect(t.httpPort, t.host, () => {
+    this.socket = connect({ port: t.httpPort, host: t.host, localAddress: t.localAddress }, () => {
       this.socket.write(
         `GET /${t.app}/${t.key}.flv HTTP/1.1\r\nHost: ${t.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
@@ -202,7 +204,7 @@ class RtmpViewer implements SoakViewer {
       } catch {
         this.ended ??= 'rtmp_parse_error';
       }
-    })
+    }, 5000, t.localAddress)
       .then((c) => {
         this.client = c;
         if (this.closing) c.close();
@@ -230,6 +232,7 @@ class TransportViewer implements SoakViewer {
     this.account = new ViewerAccount(ledger);
     Player.start(`tributary://${t.host}:${t.transportPort}/${t.app}/${t.key}`, {
       format: 'flv',
+      links: [t.localAddress],
       write: () => true,
       onFrame: (frame) => {
         if (frame.kind === 'data') return;

@@ -39,16 +39,16 @@ export class RtmpPushClient {
   }
 
   /** Connects and publishes; rejects with the server's status description when it refuses. */
-  static async publish(url: string, timeoutMs = 5000): Promise<RtmpPushClient> {
-    return RtmpPushClient.open(url, timeoutMs, (c, tcUrl, app, key) => c.start(tcUrl, app, key));
+  static async publish(url: string, timeoutMs = 5000, localAddress?: string): Promise<RtmpPushClient> {
+    return RtmpPushClient.open(url, timeoutMs, localAddress, (c, tcUrl, app, key) => c.start(tcUrl, app, key));
   }
 
   /**
    * Connects and plays: `onMedia` gets every audio, video and data message from the first one
    * on. Rejects with the server's status description when it refuses.
    */
-  static async play(url: string, onMedia: (m: RtmpMessage) => void, timeoutMs = 5000): Promise<RtmpPushClient> {
-    return RtmpPushClient.open(url, timeoutMs, (c, tcUrl, app, key) => c.startPlay(tcUrl, app, key, onMedia));
+  static async play(url: string, onMedia: (m: RtmpMessage) => void, timeoutMs = 5000, localAddress?: string): Promise<RtmpPushClient> {
+    return RtmpPushClient.open(url, timeoutMs, localAddress, (c, tcUrl, app, key) => c.startPlay(tcUrl, app, key, onMedia));
   }
 
   /** Resolves when the connection has closed, with why. */
@@ -58,7 +58,7 @@ export class RtmpPushClient {
   }
 
   private static async open(
-    url: string, timeoutMs: number, begin: (c: RtmpPushClient, tcUrl: string, app: string, key: string) => Promise<void>,
+    url: string, timeoutMs: number, localAddress: string | undefined, begin: (c: RtmpPushClient, tcUrl: string, app: string, key: string) => Promise<void>,
   ): Promise<RtmpPushClient> {
     const u = new URL(url);
     if (u.protocol !== 'rtmp:') throw new Error(`not an rtmp:// URL: ${url}`);
@@ -66,7 +66,7 @@ export class RtmpPushClient {
     if (parts.length < 2) throw new Error(`RTMP URL needs /app/key: ${url}`);
     const key = parts.pop()! + u.search;
     const app = parts.join('/');
-    const socket = connect(Number(u.port || 1935), u.hostname);
+    const socket = connect({ port: Number(u.port || 1935), host: u.hostname, localAddress });
     const timer = setTimeout(() => socket.destroy(new Error(`RTMP publish to ${url} timed out`)), timeoutMs);
     try {
       await once(socket, 'connect');
