@@ -59,6 +59,7 @@ export class Server {
         return r.ok ? undefined : r.reason;
       },
       viewerLimits: { skipBytes: config.viewer.skipBytes, cutBytes: config.viewer.cutBytes },
+      authRequired: { publish: config.auth.publish, play: config.auth.play },
       budget: this.budget,
       addresses: this.addresses,
     });

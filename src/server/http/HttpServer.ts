@@ -63,7 +63,8 @@ export class HttpServer {
   readonly addresses: AddressLimiter;
   /** Connections refused at accept or upgrade, or closed, by a limit: by reason. */
   readonly refusedBy: Record<string, number> = {};
-  private readonly accounts = new WeakMap<Socket, BudgetAccount>();
+  /** Per socket: its budget account, and what gives back its charge and address slot (once). */
+  private readonly accounts = new WeakMap<Socket, { account: BudgetAccount; release: () => void }>();
 
   constructor(private readonly deps: HttpServerDeps) {
     const h = deps.config.http;
@@ -128,14 +129,28 @@ export class HttpServer {
       this.addresses.release(address);
       return this.limited(s, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(account.key)} by ${address})`);
     }
-    this.accounts.set(s, account);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      account.close();
+      this.addresses.release(address);
+    };
+    this.accounts.set(s, { account, release });
     this.stats.connections++;
     this.stats.connectionsTotal++;
     s.once('close', () => {
       this.stats.connections--;
-      account.close();
-      this.addresses.release(address);
+      release();
     });
+  }
+
+  /**
+   * A required play token was valid on this connection: it is no longer anonymous, so it stops
+   * counting against the per-address cap and the budget (a NAT full of paying viewers is fine).
+   */
+  private authenticated(s: Socket): void {
+    if (this.deps.config.auth.play) this.accounts.get(s)?.release();
   }
 
   /** A connection a limit refused or ended: counted by reason, logged (the 1st, 2nd, 4th, ...), destroyed. */
@@ -276,6 +291,7 @@ export class HttpServer {
       case 'flv': {
         const c = this.checkPlay(r.app, r.key, url);
         if (!('stream' in c)) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
+        this.authenticated(req.socket);
         this.deps.metrics.httpRequests.inc({ route: r.kind, status: '200' });
         if (head) {
           res.writeHead(200, { 'Content-Type': 'video/x-flv' });
@@ -288,6 +304,7 @@ export class HttpServer {
         const token = url.searchParams.get('token') ?? undefined;
         const auth = authorize(this.deps.config.auth, { action: 'play', app: r.app, key: r.key, token });
         if (!auth.ok) return this.send(res, r.kind, token ? 403 : 401, 'text/plain', auth.reason + '\n', head);
+        this.authenticated(req.socket);
         this.deps.metrics.httpRequests.inc({ route: r.kind, status: 'mounted' });
         return this.hls(req, res, { app: r.app, key: r.key, file: r.file, stream: this.deps.registry.find(r.app, r.key) });
       }
@@ -316,8 +333,10 @@ export class HttpServer {
     if (r.kind !== 'flv') return refuse(404, 'WebSocket is served on /<app>/<key>.flv only');
     const c = this.checkPlay(r.app, r.key, url);
     if (!('stream' in c)) return refuse(c.status, c.message);
-    const account = this.accounts.get(socket as Socket);
-    if (account && !account.grow(WS_INPUT_BYTES)) {
+    this.authenticated(socket as Socket);
+    const account = this.accounts.get(socket as Socket)?.account;
+    // A closed account (authenticated) takes nothing: only anonymous viewers are charged.
+    if (account && !account.isClosed && !account.grow(WS_INPUT_BYTES)) {
       const n = (this.refusedBy['memory budget'] = (this.refusedBy['memory budget'] ?? 0) + 1);
       if ((n & (n - 1)) === 0) this.log.warn({ remote: req.socket.remoteAddress, reason: 'memory budget', refused: n }, `http: WebSocket refused: memory budget (${n} so far)`);
       return refuse(503, 'server busy');

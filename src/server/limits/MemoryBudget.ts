@@ -69,6 +69,11 @@ export class BudgetAccount {
   held = 0;
   private closed = false;
 
+  /** Closed accounts take nothing more. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   constructor(
     private readonly budget: MemoryBudget,
     readonly key: string,

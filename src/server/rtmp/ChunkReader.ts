@@ -94,8 +94,13 @@ export class ChunkReader {
   constructor(
     private readonly onMessage: (msg: RtmpMessage) => void,
     private readonly limits: ChunkReaderLimits = DEFAULT_CHUNK_LIMITS,
-    private readonly account?: MemoryAccount,
+    private account?: MemoryAccount,
   ) {}
+
+  /** Stops charging the account (its owner has given back what was charged, or will). */
+  detachAccount(): void {
+    this.account = undefined;
+  }
 
   push(data: Uint8Array): void {
     let pos = 0;

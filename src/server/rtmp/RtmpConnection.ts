@@ -30,6 +30,8 @@ export class RtmpConnection implements SessionHost {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private destroyTimer: NodeJS.Timeout | undefined;
   onClose: (() => void) | undefined;
+  /** Called once a required token check passed (see RtmpOptions.authRequired). */
+  onAuthenticated: (() => void) | undefined;
   /** "ip:port" of the peer. */
   readonly remote: string;
 
@@ -138,6 +140,13 @@ export class RtmpConnection implements SessionHost {
 
   pending(): number {
     return this.socket.writableLength;
+  }
+
+  authenticated(): void {
+    if (this.closed) return;
+    // The reader stops charging the budget: the server gives back what it had charged.
+    this.reader.detachAccount();
+    this.onAuthenticated?.();
   }
 
   setOutChunkSize(size: number): void {

@@ -36,6 +36,7 @@ export const DEFAULT_RTMP_OPTIONS: RtmpOptions = {
   maxStreamsPerConnection: 8,
   maxConnections: 10_000,
   viewerLimits: DEFAULT_LIMITS,
+  authRequired: { publish: false, play: false },
 };
 
 /**
@@ -82,9 +83,17 @@ export class RtmpServer {
     this.connections.add(conn);
     this.stats.connectionsOpen++;
     this.stats.connectionsTotal++;
-    conn.onClose = () => {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
       account.close();
       this.addresses.release(address);
+    };
+    // Authenticated: what it holds is no longer the unauthenticated budget's, nor its slot the address's.
+    conn.onAuthenticated = release;
+    conn.onClose = () => {
+      release();
       if (this.connections.delete(conn)) this.stats.connectionsOpen--;
     };
   }

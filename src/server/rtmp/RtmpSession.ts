@@ -15,6 +15,8 @@ export interface SessionHost {
   send(msg: Omit<RtmpMessage, 'payload'>, body: Uint8Array, head?: Uint8Array): void;
   pending(): number;
   setOutChunkSize(size: number): void;
+  /** A token check that the server requires passed: the connection is no longer anonymous. */
+  authenticated(): void;
   /** Closes after flushing what was sent (refusals reach the client). */
   end(reason: string): void;
   /** Closes at once for a protocol violation, counted under `reason`. */
@@ -149,6 +151,7 @@ export class RtmpSession {
     if (this.publishers.has(streamId) || this.players.has(streamId)) return refuse('Failed', `stream ${streamId} already in use`);
     const why = this.ctx.authorize?.(action, this.app!, key, mergeQueries(this.appQuery, query), this.host.remote);
     if (why !== undefined) return refuse('Unauthorized', why);
+    if (this.ctx.options.authRequired[action]) this.host.authenticated();
     return { key };
   }
 

@@ -33,6 +33,12 @@ export interface RtmpOptions extends ChunkReaderLimits {
   maxConnections: number;
   /** Slow-viewer policy of RTMP players. */
   viewerLimits: BackpressureLimits;
+  /**
+   * Which actions need a token. A connection whose publish or play passed a required check is
+   * authenticated: it no longer counts against the per-address cap or the unauthenticated
+   * input budget (the per-connection limits still hold). Default: neither.
+   */
+  authRequired: { publish: boolean; play: boolean };
 }
 
 /** Counters as a plain object (read it, copy it, export it as metrics). */

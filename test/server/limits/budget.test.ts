@@ -14,10 +14,11 @@ test('twenty connections with 8 MiB unfinished each against a 64 MiB budget: the
   const clients: RawClient[] = [];
   try {
     const before = await child.mem();
-    // Two messages of 8 MiB on chunk streams 4 and 5, 3 MiB of each sent (their buffers reach 4 MiB each).
+    // Two messages of 8 MiB on chunk streams 4 and 5, 3 MiB of each sent as one chunk (the chunk
+    // size), so their buffers reach 4 MiB each.
     const part = new Uint8Array(3 << 20);
     const one = async (): Promise<RawClient> => {
-      const c = await attacker(child.rtmpPort, 1 << 22);
+      const c = await attacker(child.rtmpPort, part.length);
       clients.push(c);
       if (await pour(c, new Uint8Array(header(4, 8 << 20)))) await pour(c, part);
       if (await pour(c, new Uint8Array(header(5, 8 << 20)))) await pour(c, part);

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeToken } from '../../../src/server/auth.js';
+import { RawClient } from '../rtmp/RawClient.js';
+import { avcConfigTag, avcFrameTag } from '../rtmp/media.js';
+import { ChildServer } from './child.js';
+import { MB, attacker, header, pour } from './attack.js';
+
+const SECRET = 'a-secret-of-sixteen-or-more';
+
+test('a publisher whose token passed is off the anonymous budget and the address cap: attackers from its address fill both and its 4 MiB keyframe still goes through', async () => {
+  const budget = 28 << 20;
+  const child = await ChildServer.start({
+    auth: { secret: SECRET, publish: true },
+    limits: { memoryBudgetBytes: budget, memoryPerAddressBytes: budget, maxConnectionsPerAddress: 3, exemptAddresses: [] },
+  }, 256);
+  const clients: RawClient[] = [];
+  try {
+    const pub = await RawClient.open(child.rtmpPort);
+    clients.push(pub);
+    await pub.handshake();
+    const sid = await pub.connectAndCreate();
+    const token = makeToken(SECRET, { action: 'publish', app: 'live', key: 'good', expiresAt: Date.now() + 60_000 });
+    pub.command(sid, 'publish', 3, null, `good?token=${token}`, 'live');
+    await pub.waitForCommand('onStatus', 'NetStream.Publish.Start');
+    pub.send(6, 9, sid, 0, avcConfigTag);
+
+    // Three anonymous connections from the same address (the cap), 8 MiB held by each: two
+    // messages of 8 MiB, 3 MiB of each sent as one chunk (the chunk size), buffers of 4 MiB.
+    const part = new Uint8Array(3 << 20);
+    for (let i = 0; i < 3; i++) {
+      const c = await attacker(child.rtmpPort, part.length);
+      clients.push(c);
+      await pour(c, new Uint8Array(header(4, 8 << 20)));
+      await pour(c, part);
+      await pour(c, new Uint8Array(header(5, 8 << 20)));
+      await pour(c, part);
+    }
+    // A command round trip on each: the server has read everything they sent.
+    for (const c of clients.slice(1)) {
+      c.command(0, 'connect', 1, { app: 'live' });
+      await c.waitForCommand('_result');
+    }
+    const full = await child.mem();
+    console.log(`budget ${MB(budget)}: ${MB(full.budgetUsed)} held by the anonymous connections; refused ${JSON.stringify(full.rtmp.refusedBy)}, closed ${JSON.stringify(full.rtmp.errors)}`);
+    assert.equal(clients.filter((c) => c.isClosed).length, 0, 'the three attackers fit: the publisher holds no slot of its address');
+    assert.ok(budget - full.budgetUsed < 4 << 20, `less than 4 MiB left (${MB(budget - full.budgetUsed)})`);
+
+    pub.socket.write(pub.writer.encode({ csid: 6, type: 9, streamId: sid, timestamp: 40 }, avcFrameTag(true, 4 << 20)));
+    pub.command(0, 'getStreamLength', 9, null, 'good');
+    await pub.waitForReply(9, 10_000);
+    const after = await child.mem();
+    assert.equal(pub.isClosed, false, 'the publisher is open');
+    assert.equal(after.rtmp.errors['memory budget'], undefined, JSON.stringify(after.rtmp.errors));
+    assert.ok(after.rtmp.bytesIn > 4 << 20, 'its keyframe was read');
+  } finally {
+    for (const c of clients) c.close();
+    await child.stop();
+  }
+});
