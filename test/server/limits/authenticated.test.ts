@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Agent, get as httpGet, type ClientRequest } from 'node:http';
 import { makeToken } from '../../../src/server/auth.js';
 import { RawClient } from '../rtmp/RawClient.js';
 import { avcConfigTag, avcFrameTag } from '../rtmp/media.js';
@@ -58,3 +59,49 @@ test('a publisher whose token passed is off the anonymous budget and the address
     await child.stop();
   }
 });
+
+test('HTTP-FLV viewers whose play token passed give back their address slot: more of them than the cap watch from one address', async () => {
+  const child = await ChildServer.start({ auth: { secret: SECRET, play: true }, limits: { maxConnectionsPerAddress: 2, exemptAddresses: [] } }, 256);
+  const clients: RawClient[] = [];
+  const viewers: ClientRequest[] = [];
+  try {
+    // The publisher needs no token here, so it is anonymous: it takes one of the two slots.
+    const pub = await RawClient.open(child.rtmpPort);
+    clients.push(pub);
+    await pub.handshake();
+    const sid = await pub.connectAndCreate();
+    pub.command(sid, 'publish', 3, null, 'good', 'live');
+    await pub.waitForCommand('onStatus', 'NetStream.Publish.Start');
+    pub.send(6, 9, sid, 0, avcConfigTag);
+    pub.send(6, 9, sid, 0, avcFrameTag(true, 100));
+    const token = makeToken(SECRET, { action: 'play', app: 'live', key: 'good', expiresAt: Date.now() + 60_000 });
+    for (let i = 0; i < 4; i++) {
+      const { req, status } = await getFlv(child.httpPort, `/live/good.flv?token=${token}`);
+      viewers.push(req);
+      assert.equal(status, 200, `viewer ${i + 1} plays`);
+    }
+    // An anonymous connection takes the second slot; a third is refused.
+    const idle = await getFlv(child.httpPort, '/live/good.flv');
+    viewers.push(idle.req);
+    assert.equal(idle.status, 401);
+    const refused = await getFlv(child.httpPort, '/live/good.flv').catch((e: Error) => e);
+    assert.ok(refused instanceof Error, 'the anonymous connection beyond the cap is refused');
+    const m = await child.mem();
+    assert.equal(m.http['address limit'], 1, JSON.stringify(m.http));
+  } finally {
+    for (const v of viewers) v.destroy();
+    for (const c of clients) c.close();
+    await child.stop();
+  }
+});
+
+/** A GET kept open (keep-alive agentless, the body left streaming); resolves with the status. */
+function getFlv(port: number, path: string): Promise<{ req: ClientRequest; status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: new Agent({ keepAlive: true }) }, (res) => {
+      res.resume();
+      resolve({ req, status: res.statusCode ?? 0 });
+    });
+    req.on('error', reject);
+  });
+}
