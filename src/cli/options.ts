@@ -7,6 +7,16 @@ export function num(v: string): number {
   return n;
 }
 
+/**
+ * `--latency`'s text (send, play) as ms, or null when it is not a whole number in 50..60000,
+ * the range a tributary:// URL's `latency=` and the hello accept.
+ */
+export function latencyFlag(text: string): number | null {
+  if (!/^\d{1,5}$/.test(text)) return null;
+  const ms = Number(text);
+  return ms >= 50 && ms <= 60_000 ? ms : null;
+}
+
 /** The `bench` command, created by whichever bench file registers first. */
 export function benchCommand(program: Command): Command {
   return program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');

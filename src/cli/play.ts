@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { latencyFlag } from './options.js';
 
 interface PlayFlags {
   format: 'flv' | 'ts';
@@ -7,6 +8,7 @@ interface PlayFlags {
   encrypt: 'none' | 'headers' | 'all';
   tcp: boolean;
   stats: boolean;
+  latency?: string;
 }
 
 /** `tributary play URL`: the transport's low-delay path to a native player (FLV or TS on stdout). */
@@ -14,13 +16,20 @@ export function registerPlay(program: Command): void {
   program
     .command('play')
     .description('receive a stream over the transport and write FLV or MPEG-TS to stdout (pipe into ffplay -)')
-    .argument('<url>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN]')
+    .argument('<url>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS]')
     .addOption(new Option('--format <format>', 'container').choices(['flv', 'ts']).default('flv'))
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addOption(new Option('--encrypt <mode>', 'encryption').choices(['none', 'headers', 'all']).default('all'))
     .option('--tcp', 'use the TCP fallback only', false)
     .option('--stats', 'print frame age and counts to stderr once a second', false)
+    // No default here: a default would hide the URL's latency= (the flag wins only when given).
+    .option('--latency <ms>', 'delivery deadline the server gives each frame, 50..60000 (default: the URL\'s latency=, else the server\'s, 600)')
     .action(async (url: string, flags: PlayFlags) => {
+      const latencyMs = flags.latency === undefined ? undefined : latencyFlag(flags.latency);
+      if (latencyMs === null) {
+        process.stderr.write('tributary play: --latency must be a whole number of ms, 50..60000\n');
+        process.exit(2);
+      }
       const { Player } = await import('../client/play/Player.js');
       const out = flags.output ? createWriteStream(flags.output) : process.stdout;
       out.on('error', () => process.exit(0)); // the reader went away (ffplay closed): done
@@ -30,6 +39,7 @@ export function registerPlay(program: Command): void {
           format: flags.format,
           encryption: flags.encrypt,
           tcp: flags.tcp ? 'force' : 'auto',
+          latencyMs,
           write: (chunk) => out.write(chunk),
         });
       } catch (err) {

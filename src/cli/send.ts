@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
+import { latencyFlag } from './options.js';
 
 interface SendFlags {
-  latency: string;
+  latency?: string;
   encrypt: 'none' | 'headers' | 'all';
   tcp: boolean;
   link: string[];
@@ -48,7 +49,8 @@ export function registerSend(program: Command): void {
     .description('carry a live stream from an encoder to a server over the transport')
     .argument('<input>', 'rtmp://127.0.0.1:1936/live/key (OBS/ffmpeg push here), - (MPEG-TS on stdin), udp://127.0.0.1:5000 (MPEG-TS), or a .flv/.ts file')
     .argument('<output>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN]')
-    .option('--latency <ms>', 'delivery deadline of each frame from its capture', '600')
+    // No default here: a default would hide the URL's latency= (the flag wins only when given).
+    .option('--latency <ms>', 'delivery deadline of each frame from its capture, 50..60000 (default: the URL\'s latency=, else 600)')
     .addOption(new Option('--encrypt <mode>', 'encryption: none, headers (media readable, control secret), all').choices(['none', 'headers', 'all']).default('all'))
     .option('--tcp', 'force the TCP fallback', false)
     .option('--link <address>', 'a local address or interface to send from (repeat for several links)', (v: string, prev: string[]) => [...prev, v], [] as string[])
@@ -64,8 +66,8 @@ export function registerSend(program: Command): void {
     .option('--no-audio', 'with --encode: the input has no sound')
     .action(async (input: string, output: string, flags: SendFlags) => {
       const { Sender } = await import('../client/send/Sender.js');
-      const latencyMs = Number(flags.latency);
-      if (!Number.isInteger(latencyMs) || latencyMs < 50 || latencyMs > 60_000) {
+      const latencyMs = flags.latency === undefined ? undefined : latencyFlag(flags.latency);
+      if (latencyMs === null) {
         process.stderr.write('tributary send: --latency must be 50..60000 ms\n');
         process.exit(2);
       }
@@ -92,6 +94,9 @@ export function registerSend(program: Command): void {
       const s = sender;
       const encoder = typeof media === 'string' ? undefined : media;
       process.stderr.write(`tributary send: ${s.inputDescription} -> ${output.replace(/token=[^&]+/, 'token=...')}\n`);
+      // The Sender's own order (flag, then the URL's latency=, then 600), said once so a user sees which won.
+      const fromUrl = (await import('../media/tributary/index.js')).parseTributaryUrl(output).latencyMs;
+      process.stderr.write(`tributary send: frame deadline ${latencyMs ?? fromUrl ?? 600} ms from capture (${latencyMs !== undefined ? '--latency' : fromUrl !== undefined ? "the URL's latency=" : 'default'})\n`);
       const timer = setInterval(() => {
         const st = s.status();
         const enc = encoder?.status();

@@ -11,6 +11,7 @@
  *     u32 length | record bytes
  *   metadata (control): UTF-8 JSON object (at most 64 KiB)
  *   hello    (control, client's first message): u8 role (1 publish, 2 play) | str8 app | str8 key
+ *            [u16 latency ms, 50..60000: a player's delivery deadline; absent = the server's default]
  *   welcome  (control, server's answer): str8 note
  *   refuse   (control, server, then close): str8 reason
  *   end      (control, either side): str8 reason
@@ -30,7 +31,7 @@ export type TributaryMessage =
   | { type: 'frame'; frame: MediaFrame }
   | { type: 'config'; config: CodecConfig }
   | { type: 'metadata'; values: Record<string, unknown> }
-  | { type: 'hello'; role: Role; app: string; key: string }
+  | { type: 'hello'; role: Role; app: string; key: string; latencyMs?: number }
   | { type: 'welcome'; note: string }
   | { type: 'refuse'; reason: string }
   | { type: 'end'; reason: string };
@@ -89,8 +90,20 @@ export function encodeMetadata(values: Record<string, unknown>): Uint8Array {
   return new Writer(1 + json.length).u8(header(MessageType.metadata)).bytes(json).finish();
 }
 
-export function encodeHello(role: Role, app: string, key: string): Uint8Array {
-  return new Writer(8 + app.length + key.length).u8(header(MessageType.hello)).u8(role === 'publish' ? 1 : 2).str8(app).str8(key).finish();
+/** Hello limits for `latencyMs`, the same as a tributary:// URL's `latency=`. */
+export const HELLO_LATENCY_MS = { min: 50, max: 60_000 } as const;
+
+/**
+ * The client's first message. `latencyMs` is only written when given, so a hello without it
+ * is byte for byte what servers from before the field accept.
+ */
+export function encodeHello(role: Role, app: string, key: string, latencyMs?: number): Uint8Array {
+  const w = new Writer(10 + app.length + key.length).u8(header(MessageType.hello)).u8(role === 'publish' ? 1 : 2).str8(app).str8(key);
+  if (latencyMs !== undefined) {
+    if (!Number.isInteger(latencyMs) || latencyMs < HELLO_LATENCY_MS.min || latencyMs > HELLO_LATENCY_MS.max) throw new RangeError(`latency must be ${HELLO_LATENCY_MS.min}..${HELLO_LATENCY_MS.max} ms`);
+    w.u16(latencyMs);
+  }
+  return w.finish();
 }
 
 export function encodeText(type: 'welcome' | 'refuse' | 'end', text: string): Uint8Array {
@@ -115,8 +128,14 @@ export function decodeMessage(data: Uint8Array, limits: DecodeLimits = DEFAULT_D
       if (role !== 1 && role !== 2) throw new MediaParseError(`bad role ${role}`);
       const app = r.str8();
       const key = r.str8();
+      const hello: TributaryMessage = { type: 'hello', role: role === 1 ? 'publish' : 'play', app, key };
+      if (r.remaining > 0) {
+        const latencyMs = r.u16();
+        if (latencyMs < HELLO_LATENCY_MS.min || latencyMs > HELLO_LATENCY_MS.max) throw new MediaParseError(`hello latency ${latencyMs} ms outside ${HELLO_LATENCY_MS.min}..${HELLO_LATENCY_MS.max}`);
+        hello.latencyMs = latencyMs;
+      }
       r.end();
-      return { type: 'hello', role: role === 1 ? 'publish' : 'play', app, key };
+      return hello;
     }
     case MessageType.welcome:
     case MessageType.refuse:

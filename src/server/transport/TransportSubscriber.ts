@@ -33,7 +33,8 @@ export class TransportSubscriber extends Subscriber {
     remoteAddress: string,
     limits: BackpressureLimits & { stallCutMs?: number },
     private readonly session: TransportSession,
-    private readonly latencyMs: number,
+    /** The delivery deadline each frame gets: the player's hello's, else the server's default. */
+    readonly latencyMs: number,
     private readonly now: () => number = Date.now,
   ) {
     super(id, 'tributary', remoteAddress, limits);
