@@ -116,6 +116,18 @@ export class ChunkReader {
         if (this.chunkLeft === 0) this.endChunk(cs);
         continue;
       }
+      // The common case at small chunk sizes: a 1-byte type-3 header continuing a message.
+      const b = data[pos]!;
+      if (this.hdrLen === 0 && b >= 0xc2) {
+        const cs = this.streams.get(b & 0x3f);
+        if (cs?.buf && !cs.extended) {
+          pos++;
+          this.current = cs;
+          this.currentCsid = b & 0x3f;
+          this.chunkLeft = Math.min(this.chunkSize, cs.length - cs.received);
+          continue;
+        }
+      }
       pos = this.readHeader(data, pos);
     }
   }
