@@ -97,6 +97,7 @@ export class Sender {
   /** Since when the input's rate has been above the target (a fixed-rate input on a short uplink). */
   private overSince: number | undefined;
   private followTimer: NodeJS.Timeout | undefined;
+  private readonly shedHistory: Array<{ at: number; sent: number; dropped: number }> = [];
   private lastError: string | undefined;
   private endedResolve: ((reason: string) => void) | undefined;
   readonly ended: Promise<string>;
@@ -170,18 +171,32 @@ export class Sender {
   }
 
   /**
-   * A fixed-rate input whose media stayed above the transport's target for 3 s: the uplink
-   * cannot carry it, the transport is shedding, and only the encoder's operator can fix it.
+   * A fixed-rate input that sends more than the target while the transport sheds its frames,
+   * for 3 s running: the uplink cannot carry it and only the encoder's operator can fix it.
+   * (Above the target alone is no evidence: a controller that is app-limited sits below what
+   * the link carries.) What the uplink carries is the transport's target, what it lets media send.
    */
   private rateWarning(now: number, targetBps: number): string | undefined {
-    if (this.input.followTarget || this.state !== 'live' || targetBps <= 0 || this.rate.inBps <= targetBps * 1.1) {
+    const shed = this.shedWindow(now);
+    if (this.input.followTarget || this.state !== 'live' || targetBps <= 0 || this.rate.inBps <= targetBps * 1.1 || shed.share === 0) {
       this.overSince = undefined;
       return undefined;
     }
     this.overSince ??= now;
     if (now - this.overSince < 3000) return undefined;
     const mb = (b: number) => (b / 1e6).toFixed(2);
-    return `the uplink cannot carry the encoder's ${mb(this.rate.inBps)} Mbit/s, it carries about ${mb(targetBps)} Mbit/s: frames are being shed (set the encoder to ${mb(targetBps * 0.8)} Mbit/s or use --encode)`;
+    return `the uplink cannot carry the encoder's ${mb(this.rate.inBps)} Mbit/s, it carries about ${mb(targetBps)} Mbit/s (the transport's target; ${Math.round(shed.share * 100)}% of frames shed): set the encoder to about ${mb(targetBps * 0.8)} Mbit/s or use --encode`;
+  }
+
+  /** Share of the frames handed to the transport that it dropped, over the last ~3 s. */
+  private shedWindow(now: number): { share: number } {
+    const h = this.shedHistory;
+    if (h.length === 0 || now - h[h.length - 1]!.at >= 500) h.push({ at: now, sent: this.counts.framesSent, dropped: this.counts.droppedByTransport });
+    while (h.length > 2 && now - h[1]!.at > 3000) h.shift();
+    const first = h[0]!;
+    const sent = this.counts.framesSent - first.sent;
+    const dropped = this.counts.droppedByTransport - first.dropped;
+    return { share: sent > 0 ? Math.min(1, dropped / sent) : 0 };
   }
 
   /** Hands the transport's target to an input that runs its encoder (EncoderInput). */
