@@ -3,6 +3,7 @@ import type { EncryptionMode } from './api.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
 import type { FecPolicy } from './FecPolicy.js';
 import type { BondMode } from './Bonding.js';
+import type { SchedulerName } from './scheduler/Scheduler.js';
 import type { Random } from './Random.js';
 import type { AddressLimitOptions } from './AddressLimits.js';
 import type { KeyPair } from './crypto/keys.js';
@@ -30,6 +31,8 @@ export interface CommonOptions {
   fecPolicy?: FecPolicy;
   /** How media is spread over several paths (default 'single': the best path only). */
   bond?: BondMode;
+  /** Which path each packet of a bond takes (default 'earliest-arrival'; 'lowest-rtt' is the old rule, kept to compare). */
+  scheduler?: SchedulerName;
   /** FEC on deadline streams (default true). */
   fec?: boolean;
   /** Receiver waits this long before NACKing a gap (default 10 ms). */

@@ -196,13 +196,14 @@ export class LossRecovery {
     s.counters.dataPacketsLost++;
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
-    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && now + (s.bond === 'single' ? s.repair.oneWayMs(p.path, s.lastPoll, false) : p.path.rtt.smoothed / 2) >= m.meta.deadline) {
+    const pooled = s.pooled.active;
+    if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && !this.resendFits(now, p, m.meta.deadline, pooled)) {
       // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
       // nothing about the others: giving the message up here threw away copies still in
       // flight or queued, and the rest of its GOP with it.
       if (s.bond === 'redundant' || s.bond === 'auto') return;
-      s.queue.discard(m);
-      s.emitDrop(m.stream, m.id, m.meta, 'deadline');
+      // The frames predicted from it go too (SendQueue.giveUp): their bytes would be wasted.
+      s.queue.giveUp(m, s.dropFn, 'deadline');
       return;
     }
     if (m.retx === undefined) m.retx = new Uint8Array(m.frags.length);
@@ -215,12 +216,22 @@ export class LossRecovery {
     // resend cannot be resent again in time, and on one link with 1% loss one resend left 1 in
     // 10^4 packets lost (a frame a minute, and its GOP with it). Copies cost p x copies of the
     // bytes, where FEC on every first transmission cost a quarter of them.
-    if (s.bond === 'single' && m.meta.deadline !== undefined && !s.repair.anotherRoundFits(now, m.meta.deadline, p.path, s.lastPoll)) {
+    // Pooled bonds do the same; each copy is placed by the scheduler, so the copies of one
+    // resend leave on different links when the first one's link is busier.
+    const lastRound = m.meta.deadline !== undefined && (s.bond === 'single' ? !s.repair.anotherRoundFits(now, m.meta.deadline, p.path, s.lastPoll) : pooled && !s.pooled.anotherRoundFits(now, m.meta.deadline));
+    if (lastRound) {
       const copies = s.repair.resendCopies();
       m.retx[fr.index] = copies;
       for (let i = 1; i < copies; i++) this.dupes.push({ frag: fr, at: now + i * DUPLICATE_SPACING_MS });
       s.counters.retransmits += copies - 1;
     }
+  }
+
+  /** Can a resend of `p` sent now arrive before `deadline`? */
+  private resendFits(now: number, p: SentPacket, deadline: number, pooled: boolean): boolean {
+    const s = this.s;
+    if (pooled) return s.pooled.resendFits(now, p.bytes, deadline);
+    return now + (s.bond === 'single' ? s.repair.oneWayMs(p.path, s.lastPoll, false) : p.path.rtt.smoothed / 2) < deadline;
   }
 
   /** Queues the spaced second copies of last-round resends that are due. */

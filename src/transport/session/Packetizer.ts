@@ -16,7 +16,6 @@ import { TAG_LEN } from '../crypto/PacketProtection.js';
 import type { Datagram } from '../api.js';
 import type { OutFragment, OutStream } from '../SendQueue.js';
 import type { Path } from '../Path.js';
-import { copyPaths, hasWindow, mediaPath } from '../Bonding.js';
 import type { SessionState } from './SessionState.js';
 import type { Handshaking } from './Handshaking.js';
 import type { LossRecovery } from './LossRecovery.js';
@@ -76,11 +75,8 @@ export class Packetizer {
     const s = this.s;
     if (this.fec.hasRepair || !s.queue.empty) {
       const size = this.fec.hasRepair ? this.fec.nextRepairSize() : s.queue.peekSize(s.lastPoll, s.dropFn) + DATA_FEC_OVERHEAD;
-      for (const p of this.media.paths()) {
-        // Wake for a path only if the next packet fits it (a fragment cut for a larger MTU waits for that path).
-        if (size + PIGGYBACK_ACK > p.mtu.mtu - PROTECTED_HEADER_LEN - TAG_LEN) continue;
-        if (hasWindow(p)) t = Math.min(t, p.pacer.nextSendTime(s.lastPoll, p.mtu.mtu + 60));
-      }
+      // Wake when the scheduler may place it (only on a path the next packet fits: a fragment cut for a larger MTU waits for that path).
+      t = Math.min(t, s.sched.nextSendTime(s.lastPoll, s.bond, this.media.paths(), size + 40, size + PIGGYBACK_ACK + PROTECTED_HEADER_LEN + TAG_LEN));
       t = Math.min(t, nextShed);
     }
     return t;
@@ -193,7 +189,7 @@ export class Packetizer {
       this.fec.dropOversized(maxRoom);
       const size = this.fec.hasRepair ? this.fec.nextRepairSize() : s.queue.peekSize(now, dropFn) + DATA_FEC_OVERHEAD;
       const room = size + PROTECTED_HEADER_LEN + TAG_LEN + controlBytes + ackRoom;
-      const onPath = size > DATA_FEC_OVERHEAD ? mediaPath(now, s.bond, s.paths, size + 40, room) : undefined;
+      const onPath = size > DATA_FEC_OVERHEAD ? s.sched.pick(now, s.bond, mp, size + 40, room) : undefined;
       if (onPath) {
         path = onPath;
         if (this.fec.hasRepair) {
@@ -245,7 +241,7 @@ export class Packetizer {
       s.counters.dataPacketsSent++;
       this.fec.afterSent(now, frag, media as DataFrame, this.sentFirstCopy);
       const m = frag.msg;
-      const targets = copyPaths(s.bond, s.paths, path, { cls: m.stream.options.class, keyframe: !!m.meta.keyframe, urgent });
+      const targets = s.sched.copyPaths(now, s.bond, s.paths, path, { cls: m.stream.options.class, keyframe: !!m.meta.keyframe, urgent });
       for (const t of targets) {
         s.copies.push({ path: t, frag, frame: media!, until: m.meta.deadline ?? now + 2000 });
       }

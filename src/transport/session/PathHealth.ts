@@ -139,6 +139,7 @@ export class PathHealth {
     this.loss.strand(now, path);
     path.bytesInFlight = 0;
     path.awaitingSince = -1;
+    path.clearSchedQueue(now);
     s.copies.dropPath(path);
     s.emit({ type: 'path-down', path: path.key });
   }

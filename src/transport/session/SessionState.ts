@@ -14,6 +14,8 @@ import { SendQueue, type OutMessage, type OutStream } from '../SendQueue.js';
 import { Path } from '../Path.js';
 import { bestPath, type BondMode } from '../Bonding.js';
 import { CopyQueue } from '../CopyQueue.js';
+import { makeScheduler, type Scheduler } from '../scheduler/index.js';
+import { PooledPlan } from './PooledPlan.js';
 import { DelayLossController } from '../cc/DelayLossController.js';
 import type { SendAlgorithm } from '../cc/SendAlgorithm.js';
 import { RepairPlanner } from '../RepairPlanner.js';
@@ -43,6 +45,10 @@ export class SessionState {
   readonly pathByKey = new Map<string, Path>();
   private readonly newCc: () => SendAlgorithm;
   readonly copies = new CopyQueue();
+  /** Which path each media packet takes (bonded sessions). */
+  readonly sched: Scheduler;
+  /** Repair and skip figures over pooled paths (earliest-arrival bonds). */
+  readonly pooled: PooledPlan;
   readonly repair: RepairPlanner;
   readonly acks: AckTracker;
 
@@ -87,6 +93,9 @@ export class SessionState {
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
     this.repair = new RepairPlanner(this.bond === 'single');
+    this.sched = makeScheduler(init.scheduler);
+    this.pooled = new PooledPlan(this);
+    this.queue.gate = this.pooled.worthSending;
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.lastSent = this.lastReceived = this.createdAt = init.now;
   }
