@@ -16,10 +16,12 @@ import { encodeRetry } from '../wire/retry.js';
 import type { Datagram, SansIo } from './api.js';
 import { AddressLimits, addressOfPath } from './AddressLimits.js';
 import { CookieJar } from './Cookie.js';
-import { acceptClientHello } from './Handshake.js';
+import { acceptClientHello, refuseDatagram } from './Handshake.js';
+import { keyPairFromSeed, type KeyPair } from './crypto/keys.js';
+import { RefuseCode } from '../wire/refuse.js';
 import { CryptoRandom, type Random } from './Random.js';
 import { Session } from './Session.js';
-import { MODE_CODE, pskBytes, resolvedPsk, type EndpointOptions } from './options.js';
+import { MODE_CODE, MODE_NAME, pskBytes, resolvedPsk, type EndpointOptions } from './options.js';
 
 export type EndpointEvent = { type: 'session'; session: Session };
 
@@ -33,6 +35,8 @@ export class Endpoint implements SansIo {
   private readonly random: Random;
   private readonly limits: AddressLimits<Session>;
   private readonly addressOf: (path: string) => string;
+  private readonly staticKey: KeyPair;
+  private readonly minMode: number;
   readonly dropped: Record<string, number> = {};
   retriesSent = 0;
 
@@ -41,6 +45,13 @@ export class Endpoint implements SansIo {
     this.cookies = new CookieJar(this.random, opts.now);
     this.limits = new AddressLimits(opts);
     this.addressOf = opts.addressOf ?? addressOfPath;
+    this.staticKey = opts.staticKey ?? keyPairFromSeed(this.random.bytes(32));
+    this.minMode = MODE_CODE[opts.encryption ?? 'none'];
+  }
+
+  /** The server's static public key (what clients pin; see crypto/keys.ts fingerprint). */
+  get staticPublicKey(): Uint8Array {
+    return this.staticKey.publicKey;
   }
 
   /** Sessions past SERVER HELLO that have not shown FINISHED yet. */
@@ -88,6 +99,8 @@ export class Endpoint implements SansIo {
     const full = this.limits.refuse(this.addressOf(path), false);
     if (full) return this.drop(full);
     const hello = decodeClientHello(r);
+    // Told at once, before any cookie: a REFUSE is smaller than the RETRY it replaces.
+    if (hello.mode < this.minMode) return this.refuse(path, h.sessionId, RefuseCode.ENCRYPTION, `encryption '${MODE_NAME[hello.mode]}' is below this server's minimum '${MODE_NAME[this.minMode]}'`, 'weak-encryption');
     if (hello.cookie.length === 0 || !this.cookies.verify(now, path, h.sessionId, hello.cookie)) {
       if (hello.cookie.length > 0) this.drop('bad-cookie');
       if (this.opts.requireRetry === false) return this.accept(now, path, h.sessionId, hello);
@@ -107,6 +120,16 @@ export class Endpoint implements SansIo {
     this.retriesSent++;
   }
 
+  /** Answers with a REFUSE (counted under `counter`, as a drop: no session is made). */
+  private refuse(path: string, sessionId: bigint, code: number, reason: string, counter: string): void {
+    this.drop(counter);
+    if (this.outbox.length >= 1024) return this.drop('outbox-full');
+    this.outbox.push({ path, data: refuseDatagram(sessionId, code, reason) });
+    this.refusalsSent++;
+  }
+
+  refusalsSent = 0;
+
   private accept(now: number, path: string, sessionId: bigint, hello: ReturnType<typeof decodeClientHello>): void {
     const address = this.addressOf(path);
     const answer = resolvedPsk(this.opts.resolvePsk(new TextDecoder().decode(hello.identity)));
@@ -114,8 +137,7 @@ export class Endpoint implements SansIo {
     const { psk, open } = answer;
     const capped = open ? this.limits.refuse(address, true) : undefined;
     if (capped) return this.drop(capped);
-    const minMode = MODE_CODE[this.opts.encryption ?? 'none'];
-    const acc = acceptClientHello(this.random, sessionId, hello, pskBytes(psk), minMode);
+    const acc = acceptClientHello(this.random, sessionId, hello, pskBytes(psk), this.staticKey);
     if (!acc) return this.drop('bad-key');
     const session = new Session({
       ...this.opts,

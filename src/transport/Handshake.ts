@@ -5,14 +5,16 @@
  *   INITIAL(ClientHello, no cookie)  ----->
  *                                    <-----  RETRY(cookie)            (stateless)
  *   INITIAL(ClientHello + cookie)    ----->
- *                                    <-----  SERVER_HELLO(pub, random, server MAC)
+ *                                    <-----  SERVER_HELLO(eph pub, static pub, random, MAC)
+ *                                            or REFUSE(code, reason)
  *   PROTECTED(FINISHED(client MAC), data...) ----->
  *                                    <-----  PROTECTED(...)           (server confirmed)
  */
 import { Reader, Writer } from '../wire/buf.js';
-import { PacketType, VERSION, encodeHeader } from '../wire/header.js';
+import { PacketType, SHORT_HEADER_LEN, VERSION, encodeHeader } from '../wire/header.js';
 import { MIN_INITIAL_SIZE, encodeClientHello, type ClientHello } from '../wire/clientHello.js';
-import { encodeServerHello } from '../wire/serverHello.js';
+import { encodeServerHello, type ServerHello } from '../wire/serverHello.js';
+import { encodeRefuse, refuseLength } from '../wire/refuse.js';
 import { deriveKeys, handshakeMac, keyPairFromSeed, macEqual, sharedSecret, transcriptHash, type KeyPair, type SessionKeys } from './crypto/keys.js';
 import type { Random } from './Random.js';
 
@@ -22,21 +24,35 @@ export interface Established {
   clientMac: Uint8Array;
 }
 
+/**
+ * Client: decides whether a server's static key (already proven by the SERVER HELLO's MAC) is
+ * the one it should be talking to. Returns why not (the session closes with that reason), or
+ * undefined to go on. Pinning and trust on first use live behind this.
+ */
+export type ServerKeyCheck = (staticPublicKey: Uint8Array) => string | undefined;
+
 function sidBytes(sid: bigint): Uint8Array {
   const out = new Uint8Array(8);
   new Writer(out).u64(sid);
   return out;
 }
 
-function transcript(sid: bigint, ch: ClientHello, serverMode: number, spub: Uint8Array, srand: Uint8Array): Uint8Array {
-  return transcriptHash([sidBytes(sid), Uint8Array.of(ch.mode), ch.publicKey, ch.random, ch.identity, Uint8Array.of(serverMode), spub, srand]);
+function transcript(sid: bigint, ch: ClientHello, serverMode: number, epub: Uint8Array, spub: Uint8Array, srand: Uint8Array): Uint8Array {
+  return transcriptHash([sidBytes(sid), Uint8Array.of(ch.mode), ch.publicKey, ch.random, ch.identity, Uint8Array.of(serverMode), epub, spub, srand]);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 export class ClientHandshake {
   readonly keyPair: KeyPair;
   readonly hello: ClientHello;
 
-  constructor(random: Random, private readonly sessionId: bigint, mode: number, identity: Uint8Array, private readonly psk: Uint8Array) {
+  constructor(random: Random, private readonly sessionId: bigint, mode: number, identity: Uint8Array, private readonly psk: Uint8Array, private readonly checkKey?: ServerKeyCheck) {
     this.keyPair = keyPairFromSeed(random.bytes(32));
     this.hello = { mode, publicKey: this.keyPair.publicKey, random: random.bytes(32), identity, cookie: new Uint8Array(0) };
   }
@@ -54,15 +70,22 @@ export class ClientHandshake {
     this.hello.cookie = cookie.slice();
   }
 
-  /** Keys if the SERVER HELLO is genuine (its MAC proves the server holds the psk). */
-  onServerHello(mode: number, spub: Uint8Array, srand: Uint8Array, mac: Uint8Array): Established | undefined {
-    if (mode < this.hello.mode) return undefined;
-    const secret = sharedSecret(this.keyPair.privateKey, spub);
-    if (!secret) return undefined;
-    const t = transcript(this.sessionId, this.hello, mode, spub, srand);
-    const keys = deriveKeys(secret, this.psk, t);
-    if (!macEqual(mac, handshakeMac(keys.macKey, 'server', t))) return undefined;
-    return { keys, mode, clientMac: handshakeMac(keys.macKey, 'client', t) };
+  /**
+   * Keys if the SERVER HELLO is genuine: its MAC proves the server holds the psk and the static
+   * key it names. undefined for a forgery (drop it, keep waiting); { refused } when the hello is
+   * genuine but the client must not go on (a weaker mode, a static key it does not trust).
+   */
+  onServerHello(sh: ServerHello): Established | { refused: string } | undefined {
+    const ee = sharedSecret(this.keyPair.privateKey, sh.publicKey);
+    const es = sharedSecret(this.keyPair.privateKey, sh.staticKey);
+    if (!ee || !es) return undefined;
+    const t = transcript(this.sessionId, this.hello, sh.mode, sh.publicKey, sh.staticKey, sh.random);
+    const keys = deriveKeys(concat(ee, es), this.psk, t);
+    if (!macEqual(sh.mac, handshakeMac(keys.macKey, 'server', t))) return undefined;
+    if (sh.mode < this.hello.mode) return { refused: 'the server chose weaker encryption than asked for' };
+    const why = this.checkKey?.(sh.staticKey);
+    if (why !== undefined) return { refused: why };
+    return { keys, mode: sh.mode, clientMac: handshakeMac(keys.macKey, 'client', t) };
   }
 }
 
@@ -72,20 +95,30 @@ export function acceptClientHello(
   sessionId: bigint,
   hello: ClientHello,
   psk: Uint8Array,
-  minMode: number,
+  staticKey: KeyPair,
 ): { established: Established; serverHello: Uint8Array } | undefined {
   const kp = keyPairFromSeed(random.bytes(32));
-  const secret = sharedSecret(kp.privateKey, hello.publicKey);
-  if (!secret) return undefined;
-  const mode = Math.max(minMode, hello.mode);
+  const ee = sharedSecret(kp.privateKey, hello.publicKey);
+  const es = sharedSecret(staticKey.privateKey, hello.publicKey);
+  if (!ee || !es) return undefined;
+  const mode = hello.mode;
   const srand = random.bytes(32);
-  const t = transcript(sessionId, hello, mode, kp.publicKey, srand);
-  const keys = deriveKeys(secret, psk, t);
-  const buf = new Uint8Array(14 + 1 + 96);
+  const t = transcript(sessionId, hello, mode, kp.publicKey, staticKey.publicKey, srand);
+  const keys = deriveKeys(concat(ee, es), psk, t);
+  const buf = new Uint8Array(SHORT_HEADER_LEN + 1 + 128);
   const w = new Writer(buf);
   encodeHeader(w, { version: VERSION, type: PacketType.SERVER_HELLO, sessionId, packetNumber: 0, clearLength: 0 });
-  encodeServerHello(w, { mode, publicKey: kp.publicKey, random: srand, mac: handshakeMac(keys.macKey, 'server', t) });
+  encodeServerHello(w, { mode, publicKey: kp.publicKey, staticKey: staticKey.publicKey, random: srand, mac: handshakeMac(keys.macKey, 'server', t) });
   return { established: { keys, mode, clientMac: handshakeMac(keys.macKey, 'client', t) }, serverHello: buf };
+}
+
+/** A REFUSE datagram for a session id. */
+export function refuseDatagram(sessionId: bigint, code: number, reason: string): Uint8Array {
+  const buf = new Uint8Array(SHORT_HEADER_LEN + refuseLength(reason));
+  const w = new Writer(buf);
+  encodeHeader(w, { version: VERSION, type: PacketType.REFUSE, sessionId, packetNumber: 0, clearLength: 0 });
+  encodeRefuse(w, { code, reason });
+  return buf;
 }
 
 export { Reader };

@@ -18,6 +18,7 @@
 import { MAX_FRAGMENTS } from '../wire/data.js';
 import type { Datagram, MessageMeta, Session as ISession, SessionEvent, SessionStats, StreamOptions } from './api.js';
 import type { Established } from './Handshake.js';
+import { MAX_PACKET_NUMBER } from './crypto/PacketProtection.js';
 import type { OutMessage } from './SendQueue.js';
 import type { CommonOptions } from './options.js';
 import { SessionState } from './session/SessionState.js';
@@ -44,7 +45,12 @@ export interface SessionInit extends CommonOptions {
   established?: Established;
   serverHello?: Uint8Array;
   clientPublicKey?: Uint8Array;
+  /** Client: accepts or refuses the server's static key (ClientOptions.checkServerKey). */
+  checkServerKey?: (staticPublicKey: Uint8Array) => string | undefined;
 }
+
+/** Past this next packet number the session closes: room for the CLOSE, and no number (nonce) is ever used twice. */
+const LAST_PACKET_NUMBER = MAX_PACKET_NUMBER - 16;
 
 export class Session implements ISession {
   readonly id: bigint;
@@ -71,6 +77,7 @@ export class Session implements ISession {
     this.media = new MediaPaths(s);
     this.fec = new FecHooks(s, init.fecPolicy, (now, m) => this.retransmitRounds(now, m));
     this.loss = new LossRecovery(s, (now, f) => this.health.onProbeAcks(now, f));
+    if (init.firstPacketNumber !== undefined) this.loss.nextPn = Math.max(1, Math.min(MAX_PACKET_NUMBER, Math.floor(init.firstPacketNumber)));
     this.health = new PathHealth(s, this.loss);
     this.feedback = new Feedback(s, init.now);
     this.nextStreamId = init.role === 'client' ? 0 : 1;
@@ -241,6 +248,11 @@ export class Session implements ISession {
       if (p.maysend(hello.length)) return this.tx.out(now, p, hello.slice());
     }
     if (!s.protection) return undefined;
+    if (this.loss.nextPn > LAST_PACKET_NUMBER && !s.closeFrame && s.state !== 'closing') {
+      // A new handshake gives new keys; this one's nonces are used up.
+      s.closeFrame = { code: 2, reason: 'packet numbers used up (reconnect for new keys)' };
+      s.state = 'closing';
+    }
     if (s.closeFrame) return this.tx.pollClose(now);
     if (this.role === 'server' && !s.confirmed) return undefined;
     return this.tx.pollProtected(now);
@@ -252,7 +264,6 @@ export class Session implements ISession {
   private retransmitRounds(now: number, m: OutMessage): number {
     if (m.meta.deadline === undefined) return 0;
     const s = this.s;
-    if (s.pooled.active) return s.pooled.rounds(now, m);
     return s.repair.rounds(now, m.meta.deadline, s.queue.bytes, s.primaryPath(), this.media.pacingRateBps(), s.lastPoll);
   }
 

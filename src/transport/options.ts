@@ -39,6 +39,8 @@ export interface CommonOptions {
   reorderDelayMs?: number;
   /** Bytes of incomplete messages buffered per session (default 8 MiB). */
   maxBufferBytes?: number;
+  /** Tests only: the first PROTECTED packet number (default 1), to run a session up to the 2^32 limit. */
+  firstPacketNumber?: number;
 }
 
 export interface ClientOptions extends CommonOptions {

@@ -15,14 +15,15 @@
  * |                               |  clear length (16, PROTECTED) |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
- * Handshake packets (INITIAL, RETRY, SERVER_HELLO) end the header after the packet number
+ * Handshake packets (INITIAL, RETRY, SERVER_HELLO, REFUSE) end the header after the packet number
  * (14 bytes). PROTECTED packets add `clear length`: how many bytes of frames follow in clear
  * before the encrypted section (16 bytes in all). The whole header is authenticated.
  */
 import { Reader, WireError, Writer } from './buf.js';
 
-export const VERSION = 1;
-export const PacketType = { INITIAL: 1, RETRY: 2, SERVER_HELLO: 3, PROTECTED: 4 } as const;
+/** 2: SERVER HELLO carries the server's static key (mixed into the keys), and REFUSE exists. */
+export const VERSION = 2;
+export const PacketType = { INITIAL: 1, RETRY: 2, SERVER_HELLO: 3, PROTECTED: 4, REFUSE: 5 } as const;
 export type PacketTypeCode = (typeof PacketType)[keyof typeof PacketType];
 
 export const SHORT_HEADER_LEN = 14;
@@ -49,7 +50,7 @@ export function decodeHeader(r: Reader): Header {
   const version = r.u8();
   if (version !== VERSION) throw new WireError('bad-version');
   const type = r.u8();
-  if (type < PacketType.INITIAL || type > PacketType.PROTECTED) throw new WireError('bad-type');
+  if (type < PacketType.INITIAL || type > PacketType.REFUSE) throw new WireError('bad-type');
   const sessionId = r.u64();
   const packetNumber = r.u32();
   const clearLength = type === PacketType.PROTECTED ? r.u16() : 0;

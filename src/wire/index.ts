@@ -5,6 +5,7 @@ export * from './frame.js';
 export * from './clientHello.js';
 export * from './retry.js';
 export * from './serverHello.js';
+export * from './refuse.js';
 export * from './finished.js';
 export * from './data.js';
 export * from './ack.js';

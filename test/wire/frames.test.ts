@@ -78,7 +78,7 @@ test('headers and handshake bodies round-trip', () => {
   const buf = new Uint8Array(1500);
   const w = new Writer(buf);
   encodeHeader(w, { version: VERSION, type: PacketType.PROTECTED, sessionId: 0x0102030405060708n, packetNumber: 42, clearLength: 7 });
-  assert.equal(hex(buf.subarray(0, w.pos)), '01040102030405060708' + '0000002a0007');
+  assert.equal(hex(buf.subarray(0, w.pos)), '02040102030405060708' + '0000002a0007');
   const h = decodeHeader(new Reader(buf, 0, w.pos));
   assert.equal(h.sessionId, 0x0102030405060708n);
   assert.equal(h.packetNumber, 42);
@@ -94,7 +94,7 @@ test('headers and handshake bodies round-trip', () => {
   const w3 = new Writer(new Uint8Array(100));
   encodeRetry(w3, { cookie: b(40) });
   assert.equal(decodeRetry(new Reader(w3.buf, 0, w3.pos)).cookie.length, 40);
-  const sh = { mode: 1, publicKey: b(32, 5), random: b(32, 6), mac: b(32, 7) };
+  const sh = { mode: 1, publicKey: b(32, 5), staticKey: b(32, 8), random: b(32, 6), mac: b(32, 7) };
   const w4 = new Writer(new Uint8Array(200));
   encodeServerHello(w4, sh);
   assert.deepEqual(norm(decodeServerHello(new Reader(w4.buf, 0, w4.pos)) as never), norm(sh as never));

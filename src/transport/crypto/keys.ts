@@ -1,11 +1,14 @@
 /**
- * The key schedule. X25519 gives a shared secret; the pre-shared key (the stream's publish
- * token, or a server key) salts HKDF, so only someone holding it derives the keys, and the
- * MACs in SERVER HELLO and FINISHED prove each side holds it: a man in the middle who swaps
- * the public keys cannot produce either MAC.
+ * The key schedule. Two X25519 results: ephemeral-ephemeral (ee, forward secrecy) and the
+ * client's ephemeral with the server's static key (es: only the holder of the server's static
+ * private key can compute it). The pre-shared key (the stream's token, or the public open-stream
+ * key) salts HKDF. The MACs in SERVER HELLO and FINISHED then prove the server holds both the
+ * psk and its static key, and the client holds the psk: a man in the middle who swaps the
+ * public keys cannot produce the server's MAC unless he knows the psk AND the client accepts
+ * his static key (a pinned fingerprint or a known-hosts entry stops that for open streams).
  *
  *   transcript = SHA-256(session id || CLIENT HELLO fields || SERVER HELLO fields, no MAC)
- *   okm        = HKDF-SHA256(ikm = X25519 secret, salt = psk, info = "tributary v1" || transcript, 120)
+ *   okm        = HKDF-SHA256(ikm = ee || es, salt = psk, info = "tributary v2" || transcript, 120)
  *   c2s key 32 | c2s iv 12 | s2c key 32 | s2c iv 12 | mac key 32
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -55,8 +58,9 @@ export function transcriptHash(parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
+/** `secret` is ee || es (64 bytes). */
 export function deriveKeys(secret: Uint8Array, psk: Uint8Array, transcript: Uint8Array): SessionKeys {
-  const info = Buffer.concat([Buffer.from('tributary v1'), transcript]);
+  const info = Buffer.concat([Buffer.from('tributary v2'), transcript]);
   const okm = new Uint8Array(hkdfSync('sha256', secret, psk, info, 120));
   return {
     c2sKey: okm.slice(0, 32),

@@ -10,6 +10,7 @@ import type { Frame } from '../../wire/frame.js';
 import { decodeRetry } from '../../wire/retry.js';
 import { decodeServerHello } from '../../wire/serverHello.js';
 import { decodeClientHello } from '../../wire/clientHello.js';
+import { decodeRefuse } from '../../wire/refuse.js';
 import { PacketProtection } from '../crypto/PacketProtection.js';
 import { macEqual } from '../crypto/keys.js';
 import { ClientHandshake, type Established } from '../Handshake.js';
@@ -25,6 +26,7 @@ export interface HandshakeInit {
   established?: Established;
   serverHello?: Uint8Array;
   clientPublicKey?: Uint8Array;
+  checkServerKey?: (staticPublicKey: Uint8Array) => string | undefined;
 }
 
 export class Handshaking {
@@ -42,7 +44,7 @@ export class Handshaking {
   constructor(private readonly s: SessionState, init: HandshakeInit, now: number) {
     this.clientPublicKey = init.clientPublicKey;
     if (s.role === 'client') {
-      this.client = new ClientHandshake(s.random, s.id, MODE_CODE[s.mode], init.identity ?? new Uint8Array(0), init.psk);
+      this.client = new ClientHandshake(s.random, s.id, MODE_CODE[s.mode], init.identity ?? new Uint8Array(0), init.psk, init.checkServerKey);
       this.initialDue = now;
     } else {
       this.serverHello = init.serverHello;
@@ -69,8 +71,10 @@ export class Handshaking {
     const s = this.s;
     if (!this.client || s.protection) return s.drop('unexpected-hello');
     const sh = decodeServerHello(r);
-    const est = this.client.onServerHello(sh.mode, sh.publicKey, sh.random, sh.mac);
+    const est = this.client.onServerHello(sh);
     if (!est) return s.drop('auth');
+    // A genuine server the client must not talk to (weaker mode, untrusted key): stop now, with why.
+    if ('refused' in est) return s.finish(est.refused, false);
     this.establish(est);
     this.initialDue = -1;
     this.finishedDue = now;
@@ -85,6 +89,14 @@ export class Handshaking {
     }
     s.emit({ type: 'connected' });
     s.emit({ type: 'path-up', path: s.paths[0]!.key });
+  }
+
+  /** Client, handshake unanswered: the server will not take our hello and says why. */
+  onRefuse(r: Reader): void {
+    const s = this.s;
+    if (!this.awaitingHello) return s.drop('unexpected-refuse');
+    const m = decodeRefuse(r);
+    s.finish(`refused by the server: ${m.reason}`, true);
   }
 
   /** Server: the client did not hear our SERVER HELLO (until FINISHED shows it did). */

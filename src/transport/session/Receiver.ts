@@ -58,6 +58,7 @@ export class Receiver {
     if (h.type === PacketType.RETRY) return this.hs.onRetry(now, r);
     if (h.type === PacketType.SERVER_HELLO) return this.hs.onServerHello(now, r, pathKey, data.length);
     if (h.type === PacketType.INITIAL) return this.hs.onRepeatedInitial(r, pathKey, data.length);
+    if (h.type === PacketType.REFUSE) return this.hs.onRefuse(r);
     if (!s.protection) return s.drop('no-keys');
     if (!this.replay.check(h.packetNumber)) return s.drop('replay');
     const hasTag = s.mode !== 'none';
