@@ -4,10 +4,20 @@ import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from './flv
 
 /** Where an FLV viewer's bytes go: an HTTP response or a WebSocket. */
 export interface FlvSink {
-  /** Hands one batch to the socket; the sink calls the subscriber's `drained()` once it has gone. */
-  write(chunk: Uint8Array): void;
+  /**
+   * Hands one batch (`bytes` in all) to the socket as one write, or one corked run of writes
+   * for a large one (see joinBatch); the sink calls the subscriber's `drained()` once it has gone.
+   */
+  write(chunks: readonly Uint8Array[], bytes: number): void;
   /** Bytes the socket holds that the kernel has not taken yet. */
   buffered(): number;
+  /**
+   * The kernel's side, given only where it can be seen (Linux, see tcpQueues): bytes it holds
+   * that the peer has not acknowledged (at the last poll; undefined before the first), and the
+   * bytes handed to it so far.
+   */
+  kernelQueued?(): number | undefined;
+  handedOff?(): number;
   /** Ends the connection, once: politely when `clean` (stream ended), else destroyed (cut). */
   end(reason: string, clean: boolean): void;
 }
@@ -18,6 +28,24 @@ export interface FlvSink {
  * keyframe can replace them, rather than in the socket, where nothing can.
  */
 export const WRITE_CAP_BYTES = 64 << 10;
+/**
+ * The same for the kernel's send buffer, when it can be seen: it would otherwise take up to
+ * tcp_wmem's maximum (4 MiB) per viewer that stopped reading. 512 KiB is 2 s of a 2 Mbit/s
+ * stream in flight, more than any viewer that keeps up needs.
+ */
+export const KERNEL_CAP_BYTES = 512 << 10;
+/** No byte acknowledged for this long (two kernel samples or more): stop writing, see kernelStuck. */
+const STUCK_MS = 1000;
+
+/**
+ * A batch as one buffer when that is cheap to copy; undefined for a large one (a GOP replay
+ * on join, ~100 KB a viewer), which a thousand joins would turn into a hundred megabytes of
+ * copies and garbage: the sinks write its tags under one cork instead.
+ */
+export function joinBatch(chunks: readonly Uint8Array[], bytes: number): Uint8Array | undefined {
+  if (chunks.length === 1) return chunks[0];
+  return bytes <= WRITE_CAP_BYTES ? Buffer.concat(chunks, bytes) : undefined;
+}
 
 /**
  * One HTTP-FLV or WebSocket-FLV viewer: the FLV header, onMetaData and the codec configs on
@@ -25,8 +53,9 @@ export const WRITE_CAP_BYTES = 64 << 10;
  *
  * Tags of one turn of the event loop go out as one write (a GOP replay on join, a burst from
  * the publisher's socket), and only while the socket takes them (WRITE_CAP_BYTES). A viewer
- * whose socket has not drained for `stallCutMs` is cut; until then, each keyframe replaces
- * the media still queued here, so a slow viewer skips to live instead of falling behind.
+ * whose socket has not drained for `stallCutMs` (Node's buffer stayed full, or the kernel
+ * saw no byte acknowledged while it held some) is cut; until then, each keyframe replaces the
+ * media still queued here, so a slow viewer skips to live instead of falling behind.
  */
 export class FlvSubscriber extends Subscriber {
   private headerSent = false;
@@ -42,6 +71,17 @@ export class FlvSubscriber extends Subscriber {
   private flushQueued = false;
   /** When a flush first found the socket full, ms; cleared when a batch goes out. */
   private blockedSince: number | undefined;
+  /** Bytes the peer acknowledged at the last kernel sample, and when that last grew, ms. */
+  private acked = -1;
+  private progressAt: number;
+  /**
+   * The kernel samples found the peer acknowledging nothing for STUCK_MS while the kernel held
+   * a batch or more: writing on would only fill kernel memory for a viewer that may never read
+   * again, so tags wait here (a keyframe replaces them) until it acknowledges.
+   */
+  private kernelStuck = false;
+  /** The last kernel sample: what it held, and what had been handed to it by then. */
+  private sample: { tx: number; handed: number } | undefined;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -55,6 +95,9 @@ export class FlvSubscriber extends Subscriber {
     private readonly now: () => number = Date.now,
   ) {
     super(id, protocol, remoteAddress, limits);
+    this.progressAt = now();
+    // Until the first sample, count everything handed to the kernel as held by it.
+    if (sink.handedOff) this.sample = { tx: 0, handed: sink.handedOff() };
   }
 
   override deliver(frame: MediaFrame): void {
@@ -94,6 +137,29 @@ export class FlvSubscriber extends Subscriber {
     if (!this.isClosed) this.flush();
   }
 
+  /** A new kernel sample (see tcpQueues): cut a peer that acknowledges nothing, send what waited. */
+  sampled(): void {
+    if (this.isClosed) return;
+    const queued = this.sink.kernelQueued?.();
+    if (queued !== undefined && this.sink.handedOff) {
+      const now = this.now();
+      // Writes between the kernel's snapshot and this reading can only make `acked` look
+      // larger; a blocked viewer is not written to, so its reading is exact.
+      const handed = this.sink.handedOff();
+      this.sample = { tx: queued, handed };
+      const acked = handed - queued;
+      const progressed = acked > this.acked || queued === 0;
+      if (progressed) {
+        this.acked = Math.max(this.acked, acked);
+        this.progressAt = now;
+      } else if (now - this.progressAt >= this.stallCutMs) {
+        return this.close(`viewer stalled: nothing acknowledged for ${now - this.progressAt} ms`);
+      }
+      this.kernelStuck = now - this.progressAt >= STUCK_MS && queued >= WRITE_CAP_BYTES;
+    }
+    this.flush();
+  }
+
   protected writeFrame(frame: MediaFrame): void {
     if (!this.headerSent) return;
     this.lastTs = frame.dts;
@@ -102,12 +168,12 @@ export class FlvSubscriber extends Subscriber {
   }
 
   pendingBytes(): number {
-    return this.queuedBytes + this.sink.buffered();
+    return this.queuedBytes + this.sink.buffered() + this.kernelHeld();
   }
 
   protected onClose(reason: string, clean: boolean): void {
     // A clean end sends what the socket can still take now; a cut throws it all away.
-    if (clean && this.blockedSince === undefined && this.queuedBytes > 0 && this.sink.buffered() < WRITE_CAP_BYTES) this.sink.write(this.takeQueue());
+    if (clean && this.blockedSince === undefined && this.queuedBytes > 0 && this.sink.buffered() < WRITE_CAP_BYTES) this.writeQueue();
     this.queue = [];
     this.keep = [];
     this.queuedBytes = 0;
@@ -131,20 +197,30 @@ export class FlvSubscriber extends Subscriber {
 
   private flush(): void {
     if (this.queuedBytes === 0) return;
-    if (this.sink.buffered() >= WRITE_CAP_BYTES) {
+    if (this.kernelStuck || this.sink.buffered() >= WRITE_CAP_BYTES || this.kernelHeld() >= KERNEL_CAP_BYTES) {
       this.blockedSince ??= this.now();
-      return; // the sink calls drained() when the socket empties
+      return; // the sink calls drained() when the socket empties, sampled() after each kernel poll
     }
     this.blockedSince = undefined;
-    this.sink.write(this.takeQueue());
+    this.writeQueue();
   }
 
-  private takeQueue(): Uint8Array {
-    const chunk = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queuedBytes);
+  /**
+   * What the kernel holds at most now: the last sample plus everything handed to it since (as
+   * if nothing was acknowledged), so a burst between two samples cannot overrun the cap.
+   */
+  private kernelHeld(): number {
+    if (!this.sample || !this.sink.handedOff) return 0;
+    return this.sample.tx + this.sink.handedOff() - this.sample.handed;
+  }
+
+  private writeQueue(): void {
+    const chunks = this.queue;
+    const bytes = this.queuedBytes;
     this.queue = [];
     this.keep = [];
     this.queuedBytes = 0;
-    return chunk;
+    this.sink.write(chunks, bytes);
   }
 
   /** A keyframe is coming to a blocked viewer: the media queued before it is stale. */

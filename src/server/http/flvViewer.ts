@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
 import type { BackpressureLimits } from '../Subscriber.js';
 import type { Logger } from '../log.js';
-import { FlvSubscriber, WRITE_CAP_BYTES, type FlvSink } from './FlvSubscriber.js';
+import { FlvSubscriber, joinBatch, WRITE_CAP_BYTES, type FlvSink } from './FlvSubscriber.js';
+import { tcpQueues, type KernelQueue } from './tcpQueues.js';
 import { endSoon } from './teardown.js';
 
 let nextId = 1;
@@ -34,6 +36,18 @@ function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
   stream.subscribe(sub);
 }
 
+/** The sink's view of the kernel's send buffer (see tcpQueues), followed until the viewer leaves. */
+function kernelOf(socket: Socket, onSample: () => void): { probe: KernelQueue; kernelQueued?: () => number | undefined; handedOff?: () => number } {
+  const probe = tcpQueues.watch(socket.localPort, socket.remotePort, onSample);
+  if (!tcpQueues.available) return { probe };
+  return {
+    probe,
+    kernelQueued: () => probe.tx,
+    // bytesWritten counts what Node still holds too; what is left went to the kernel.
+    handedOff: () => socket.bytesWritten - socket.writableLength,
+  };
+}
+
 function remote(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
 }
@@ -48,10 +62,20 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
   res.flushHeaders();
   // One batch per write: no Nagle delay between a frame and the viewer.
   res.socket?.setNoDelay(true);
+  const k = kernelOf(req.socket, () => sub.sampled());
   const sink: FlvSink = {
-    write: (chunk) => void res.write(chunk),
+    write: (chunks, bytes) => {
+      const one = joinBatch(chunks, bytes);
+      if (one) return void res.write(one);
+      res.cork();
+      for (const c of chunks) res.write(c);
+      res.uncork();
+    },
     buffered: () => res.writableLength,
+    kernelQueued: k.kernelQueued,
+    handedOff: k.handedOff,
     end: (_reason, clean) => {
+      k.probe.stop();
       if (res.destroyed) return;
       // A clean end with little queued sends the chunked terminator; a cut (or a socket that
       // would hold the end back) is destroyed, a few per turn (see teardown.ts).
@@ -71,11 +95,20 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
  * such as mpegts.js read the messages as one FLV byte stream, not a tag each).
  */
 export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMessage, ws: WebSocket): void {
+  const k = kernelOf(req.socket, () => sub.sampled());
+  // Runs once the socket has taken the message: the cue to send what waited.
+  const afterSend = (err?: Error) => void (err ? undefined : sub.drained());
   const sink: FlvSink = {
-    // The callback runs once the socket has taken the message: the cue to send what waited.
-    write: (chunk) => ws.send(chunk, { binary: true }, (err) => void (err ? undefined : sub.drained())),
+    write: (chunks, bytes) => {
+      const one = joinBatch(chunks, bytes);
+      if (one) return ws.send(one, { binary: true }, afterSend);
+      for (let i = 0; i < chunks.length; i++) ws.send(chunks[i]!, { binary: true }, i === chunks.length - 1 ? afterSend : undefined);
+    },
     buffered: () => ws.bufferedAmount,
+    kernelQueued: k.kernelQueued,
+    handedOff: k.handedOff,
     end: (reason, clean) => {
+      k.probe.stop();
       if (clean && ws.readyState === ws.OPEN && ws.bufferedAmount < WRITE_CAP_BYTES) ws.close(1000, reason.slice(0, 100));
       else endSoon(() => ws.terminate());
     },
