@@ -101,7 +101,10 @@ export class EncoderInput implements MediaInput {
     const n = this.o.ladderKbps.length;
     const pipes = n + (this.o.audio === false ? 0 : 1);
     const args = ladderArgs(this.o.source, this.o);
-    const p = spawn(this.o.ffmpeg ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)] });
+    // Its own process group: a Ctrl-C at the terminal is for the sender, which closes the
+    // encoder itself (otherwise ffmpeg dies first and looks like a crash to restart). If the
+    // sender dies, ffmpeg's pipes break and it exits.
+    const p = spawn(this.o.ffmpeg ?? 'ffmpeg', args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)] });
     this.proc = p;
     this.starts++;
     if (this.starts > 1) this.switcher.restart();
