@@ -44,6 +44,11 @@ export function register(program: Command): void {
         // What a sender or player pins so that no one else can answer for this server.
         const fp = server.transport.fingerprint;
         if (fp) process.stderr.write(`tributary serve: transport key fingerprint ${fp}; pin it with tributary://HOST:${a.transportPort}/APP/KEY?fp=${fp}\n`);
+        // Where the stream list is and who may see it (the token itself is never printed).
+        const page = `http://${a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host}:${a.httpPort}/`;
+        process.stderr.write(config.api.token === undefined
+          ? `tributary serve: stream list ${page}; it, /api and /metrics answer loopback only (set api.token or TRIBUTARY_API_TOKEN to open them to others)\n`
+          : `tributary serve: stream list ${page}?token=API_TOKEN (once per browser); /api and /metrics take Authorization: Bearer API_TOKEN\n`);
       } catch (err) {
         server.logger.fatal({ err }, 'cannot start');
         await server.close();

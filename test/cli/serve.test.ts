@@ -79,6 +79,30 @@ test('serve refuses a config whose numbers are booleans, null or empty, listing 
   }
 });
 
+test('serve says where the stream list is and who may read it, never printing the api token', { timeout: 60_000 }, async () => {
+  const token = 'printed-never-0123456789';
+  for (const env of [{}, { TRIBUTARY_API_TOKEN: token }]) {
+    const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        p.stderr!.on('data', (d: Buffer) => {
+          err += d;
+          const m = /^tributary serve: stream list .*$/m.exec(err);
+          if (m) resolve(m[0]);
+        });
+        p.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      });
+      if ('TRIBUTARY_API_TOKEN' in env) {
+        assert.match(line, /\?token=API_TOKEN .*Authorization: Bearer API_TOKEN/);
+        assert.doesNotMatch(line, new RegExp(token));
+      } else assert.match(line, /http:\/\/127\.0\.0\.1:\d+\/; it, \/api and \/metrics answer loopback only/);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }
+});
+
 test('token mints a token the server accepts for that action and stream only', () => {
   const secret = 'cli-secret-0123456789';
   const r = run(['token', 'publish', 'live/cam1', '--secret', secret, '--ttl', '60']);
