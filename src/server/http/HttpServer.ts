@@ -42,6 +42,12 @@ const WS_MAX_READS_PER_FRAME = 64;
 const HTTP_CONNECTION_BYTES = 16 << 10;
 /** Charged on upgrade: what `ws` may hold of one frame (payload plus a buffer object per read). */
 const WS_INPUT_BYTES = WS_MAX_PAYLOAD + WS_MAX_READS_PER_FRAME * 256;
+/**
+ * Requests one connection may have in flight. Node parses every pipelined request in a read
+ * before it pauses, and each FLV request would be a viewer of its own (8 KiB of heap each, a
+ * 64 KiB read holds 1600 of them); browsers and HLS players send one at a time.
+ */
+const MAX_PIPELINED = 8;
 
 type Refusal = { status: number; message: string };
 
@@ -65,6 +71,7 @@ export class HttpServer {
   readonly refusedBy: Record<string, number> = {};
   /** Per socket: its budget account, and what gives back its charge and address slot (once). */
   private readonly accounts = new WeakMap<Socket, { account: BudgetAccount; release: () => void }>();
+  private readonly inFlight = new WeakMap<Socket, number>();
 
   constructor(private readonly deps: HttpServerDeps) {
     const h = deps.config.http;
@@ -200,6 +207,13 @@ export class HttpServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => undefined);
+    const s = req.socket;
+    // Requests parsed from the rest of a read after a limit destroyed their connection.
+    if (s.destroyed) return void res.destroy();
+    const inFlight = (this.inFlight.get(s) ?? 0) + 1;
+    if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
+    this.inFlight.set(s, inFlight);
+    res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
     this.cors(res);
     let url: URL;
     try {

@@ -95,3 +95,27 @@ test('WebSocket viewers: a message fragmented a byte per 64 KiB of pongs, or a f
     await child.stop();
   }
 });
+
+test('HTTP: a connection pipelining a thousand FLV requests is closed at the ninth, once, without a thousand viewers', async () => {
+  const child = await ChildServer.start({}, 256);
+  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 30);
+  try {
+    const probe = await rawWs(child.httpPort, '/live/good.flv'); // waits until the stream is live
+    probe.destroy();
+    const before = await child.mem();
+    const s = connect({ port: child.httpPort, host: '127.0.0.1' });
+    s.on('error', () => undefined);
+    await once(s, 'connect');
+    s.resume();
+    s.write(Array.from({ length: 1000 }, () => 'GET /live/good.flv HTTP/1.1\r\nHost: x\r\n\r\n').join(''));
+    assert.equal(await closedWithin(s, 3000), true, 'closed');
+    const after = await child.mem();
+    console.log(`pipelining: heap ${MB(before.heapUsed)} -> ${MB(after.heapUsed)}, refused ${JSON.stringify(after.http)}`);
+    assert.equal(after.http['pipelining'], 1);
+    assert.ok(after.heapUsed - before.heapUsed < 4 << 20, `heap grew ${MB(after.heapUsed - before.heapUsed)}`);
+    assert.match(child.log, /http: connection refused: pipelining/);
+  } finally {
+    await stop(pub);
+    await child.stop();
+  }
+});
