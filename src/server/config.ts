@@ -12,7 +12,7 @@ const API_TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
 
 /**
  * Everything a server process can be told. Defaults are the embedded ones `npm start` runs
- * with; a JSON config file uses the same names, and command-line flags override the file.
+ * with; a JSON config file uses the same names (loadConfig: file, then environment, then flags).
  */
 export const ConfigSchema = z
   .strictObject({
