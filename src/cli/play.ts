@@ -31,6 +31,7 @@ export function registerPlay(program: Command): void {
         process.exit(2);
       }
       const { Player } = await import('../client/play/Player.js');
+      const { defaultKnownHostsFile } = await import('../net/knownHosts.js');
       const out = flags.output ? createWriteStream(flags.output) : process.stdout;
       out.on('error', () => process.exit(0)); // the reader went away (ffplay closed): done
       let player;
@@ -40,6 +41,8 @@ export function registerPlay(program: Command): void {
           encryption: flags.encrypt,
           tcp: flags.tcp ? 'force' : 'auto',
           latencyMs,
+          knownHosts: defaultKnownHostsFile(),
+          warn: (m) => process.stderr.write(`tributary play: ${m}\n`),
           write: (chunk) => out.write(chunk),
         });
       } catch (err) {

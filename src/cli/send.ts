@@ -48,7 +48,7 @@ export function registerSend(program: Command): void {
     .command('send')
     .description('carry a live stream from an encoder to a server over the transport')
     .argument('<input>', 'rtmp://127.0.0.1:1936/live/key (OBS/ffmpeg push here), - (MPEG-TS on stdin), udp://127.0.0.1:5000 (MPEG-TS), or a .flv/.ts file')
-    .argument('<output>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN]')
+    .argument('<output>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&fp=FINGERPRINT from tributary serve]')
     // No default here: a default would hide the URL's latency= (the flag wins only when given).
     .option('--latency <ms>', 'delivery deadline of each frame from its capture, 50..60000 (default: the URL\'s latency=, else 600)')
     .addOption(new Option('--encrypt <mode>', 'encryption: none, headers (media readable, control secret), all').choices(['none', 'headers', 'all']).default('all'))
@@ -66,6 +66,7 @@ export function registerSend(program: Command): void {
     .option('--no-audio', 'with --encode: the input has no sound')
     .action(async (input: string, output: string, flags: SendFlags) => {
       const { Sender } = await import('../client/send/Sender.js');
+      const { defaultKnownHostsFile } = await import('../net/knownHosts.js');
       const latencyMs = flags.latency === undefined ? undefined : latencyFlag(flags.latency);
       if (latencyMs === null) {
         process.stderr.write('tributary send: --latency must be 50..60000 ms\n');
@@ -85,6 +86,8 @@ export function registerSend(program: Command): void {
           links: flags.link.length ? flags.link : undefined,
           bond: flags.bond,
           loop: flags.loop,
+          // Without ?fp= the server key is trusted on first use, as ssh does.
+          knownHosts: defaultKnownHostsFile(),
           log,
         });
       } catch (err) {

@@ -91,6 +91,8 @@ export class Server {
       logger: this.logger,
       auth: config.auth,
       viewerLimits: config.viewer, // stallCutMs too: TransportSubscriber cuts a viewer stuck above skipBytes
+      minEncryption: config.transport.minEncryption,
+      keyFile: config.transport.keyFile,
     });
     this.metrics.addListener('transport', () => {
       const s = this.transport.stats;

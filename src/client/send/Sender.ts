@@ -25,6 +25,8 @@ export interface SenderOptions {
   loop?: boolean;
   /** Human-readable events (connected, lost, refused, retrying). */
   log?: (line: string) => void;
+  /** Known-hosts file for trust on first use of the server key when the URL has no fp= (default: none; the CLI passes one). */
+  knownHosts?: string;
   /** Backoff bounds, ms (defaults 500 and 10000). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -255,6 +257,8 @@ export class Sender {
         bond: this.bond,
         initialBitrateBps: this.encoderBitrate(),
         connectTimeoutMs: 5000,
+        knownHosts: this.o.knownHosts,
+        warn: this.o.log,
       });
       if (this.closed) return void conn.client.close();
       this.conn = conn;
