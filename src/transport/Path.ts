@@ -67,6 +67,8 @@ export class Path {
   awaitingSince = -1;
   delivered = 0;
   deliveredTime = 0;
+  /** Send time of the packet most recently acked on this path (BBR's first_sent_time). */
+  firstSentTime = 0;
   /** Outcomes since the last congestion feedback (bonded sessions feed per-path loss). */
   intervalAcked = 0;
   intervalLost = 0;

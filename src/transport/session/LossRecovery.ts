@@ -24,6 +24,8 @@ export interface SentPacket {
   ackEliciting: boolean;
   delivered: number;
   deliveredTime: number;
+  /** Send time of the packet most recently acked on its path when this one left (BBR's first_sent_time). */
+  firstSentTime: number;
   appLimited: boolean;
 }
 
@@ -45,9 +47,12 @@ export class LossRecovery {
 
   /** Records an ack-eliciting packet just built on `path`. */
   onSent(now: number, pn: number, bytes: number, path: Path, frag: OutFragment | undefined, opens: number[] | undefined): void {
+    // Nothing in flight: a delivery-rate interval starts now (BBR). Counted from the last ack
+    // before an idle spell, the idle time went into the interval and dragged the rate down.
+    if (path.bytesInFlight <= 0) path.deliveredTime = path.firstSentTime = now;
     this.sent.set(pn, {
       pn, time: now, bytes, path, seq: path.nextSeq++, frag, opens, ackEliciting: true,
-      delivered: path.delivered, deliveredTime: path.deliveredTime || now, appLimited: this.s.queue.empty,
+      delivered: path.delivered, deliveredTime: path.deliveredTime || now, firstSentTime: path.firstSentTime || now, appLimited: this.s.queue.empty,
     });
     this.bytesInFlight += bytes;
     path.bytesInFlight += bytes;
@@ -101,6 +106,7 @@ export class LossRecovery {
         ackedBytes.set(path, (ackedBytes.get(path) ?? 0) + p.bytes);
         path.delivered += p.bytes;
         path.deliveredTime = now;
+        path.firstSentTime = p.time;
         path.lastAckAt = now;
         path.awaitingSince = -1;
         if (p.seq > path.largestAckedSeq) path.largestAckedSeq = p.seq;
@@ -129,8 +135,7 @@ export class LossRecovery {
       // use their RTT as the delay signal: the controller looks at its rise over the minimum,
       // and the feedback direction is not the congested one.
       const owd = p.pn === f.largest && s.bond === 'single' ? f.recvTime / 10 - p.time : s.bond === 'single' ? NaN : rttSample;
-      const interval = now - p.deliveredTime;
-      const rate = interval > 0 ? ((path.delivered - p.delivered) * 8000) / interval : NaN;
+      const rate = deliveryRate(path, p, now);
       path.cc.onAck(now, {
         ackedBytes: ackedBytes.get(path)!,
         rttMs: rttSample,
@@ -270,4 +275,21 @@ export class LossRecovery {
     }
     return t;
   }
+}
+
+/**
+ * BBR's delivery-rate sample for the newest packet acked on `path`: bytes delivered on the
+ * path since that packet left, over the longer of its flight's send interval and its ack
+ * interval. The ack interval alone reads a burst of ACKs (a cellular link delivering a
+ * backlog at once, or ACKs bunched on the way back) as a rate the path never had; the send
+ * interval bounds the sample by what this end actually sent. An interval shorter than the
+ * minimum RTT says too little to be a sample (NaN), as in Linux's tcp_rate.c.
+ */
+export function deliveryRate(path: Path, p: SentPacket, now: number): number {
+  const sendElapsed = p.time - p.firstSentTime;
+  const ackElapsed = now - p.deliveredTime;
+  const interval = Math.max(sendElapsed, ackElapsed);
+  const minRtt = path.rtt.minRtt;
+  if (!(interval > 0) || (Number.isFinite(minRtt) && interval < minRtt)) return NaN;
+  return ((path.delivered - p.delivered) * 8000) / interval;
 }
