@@ -214,6 +214,17 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
+    // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
+    // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      const n = (this.refusedBy['request body'] = (this.refusedBy['request body'] ?? 0) + 1);
+      if ((n & (n - 1)) === 0) this.log.warn({ remote: s.remoteAddress, reason: 'request body', refused: n }, `http: request refused: request body (${n} so far)`);
+      this.stats.rejectedTotal++;
+      this.deps.metrics.httpRequests.inc({ route: 'not-found', status: '413' });
+      res.writeHead(413, { 'Content-Type': 'text/plain', 'Content-Length': 23, Connection: 'close' });
+      return void res.end('request body not taken\n');
+    }
     this.cors(res);
     let url: URL;
     try {
