@@ -272,7 +272,11 @@ export class Session implements ISession {
     this.nextShed = now + 5;
     const s = this.s;
     const primary = s.primaryPath();
-    s.queue.shed(now, this.media.pacingRateBps() * 0.9, primary.rtt.smoothed / 2, (m, reason) => s.emitDrop(m.stream, m.id, m.meta, reason));
+    // One path: no more than the one-way delay from the minimum RTT and what is in flight now.
+    // SRTT still remembers an outage's seconds-long RTTs after the bottleneck has drained, and
+    // read as a 2.8 s one-way delay it shed every audio frame for 3 s after a 5 s outage.
+    const owd = s.bond === 'single' ? Math.min(primary.rtt.smoothed / 2, s.repair.oneWayMs(primary, now, false)) : primary.rtt.smoothed / 2;
+    s.queue.shed(now, this.media.pacingRateBps() * 0.9, owd, (m, reason) => s.emitDrop(m.stream, m.id, m.meta, reason));
   }
 
   get closeReason(): string {

@@ -49,6 +49,13 @@ const BLOCKED_QUEUE_MS = 100;
 const BLOCKED_HOLD_MS = 0;
 /** What an encoder takes to follow a new target, ms (a guess: the controller cannot see it). */
 const ENCODER_REACTION_MS = 500;
+/**
+ * A standing queue this deep (ms, or twice the base RTT if more) is an outage or a collapse of
+ * the link, not the controller's own overshoot (which stays within a few hundred ms).
+ */
+const DEEP_QUEUE_MS = 500;
+/** After a deep queue drains, the target may go back to the capacity seen before it for this long, ms. */
+const RESTORE_MS = 3000;
 /** RTTs above this are not believed (a peer's garbage, not a path). */
 const MAX_RTT_MS = 30_000;
 
@@ -200,10 +207,11 @@ export class CapacityController implements SendAlgorithm {
     // The pace of change is the base RTT plus the standing queue: SRTT still remembers an
     // outage's seconds-long RTTs, and paced by it the target stayed at the minimum for 9 s.
     const rtt = Math.max(20, Number.isFinite(this.base) ? this.base + this.queue : this.srtt);
-    if (busy) this.recent.add(now, -this.capacity.rate);
     this.measureOverhead(now);
     const q = this.queue;
     const qt = this.queueTarget;
+    this.watchOutage(now, q, qt, Number.isFinite(this.base) ? this.base : this.srtt);
+    if (busy) this.recent.add(now, -this.capacity.rate);
     if (this.startup && q > qt / 2 && this.capacity.known) this.startup = false;
     let next: number;
     if (this.startup || !this.capacity.known) next = this.target * 2 ** (dt / rtt);
@@ -232,10 +240,40 @@ export class CapacityController implements SendAlgorithm {
     // Never far above what was delivered lately: an application-limited sender would
     // otherwise run its target away from anything measured.
     const seen = -this.delivery.get(now);
-    if (Number.isFinite(seen)) next = Math.min(next, Math.max(2 * seen, this.min));
+    const restoring = now < this.restoreUntil ? this.restoreBps : 0;
+    if (Number.isFinite(seen)) next = Math.min(next, Math.max(2 * seen, this.min, restoring));
     this.target = Math.min(this.max, Math.max(this.min, next));
     this.askedBits += this.target * (dt / 1000);
   }
+
+  /**
+   * An outage (a cellular link delivering nothing for seconds) shows as a standing queue of
+   * seconds: the packets sent before it wait in the bottleneck. The capacity the link had
+   * before is kept, and when the queue has drained the target goes back towards it at the
+   * startup pace (doubling per RTT, no longer held to twice the little delivered during the
+   * outage). Following floors up from the outage's minimum took 15 s to get back to a
+   * capacity the link offered again 1 s after it (ATT-LTE-driving-2016 at 25 s). A link that
+   * comes back slower shows a queue, which ends the startup as usual.
+   */
+  private watchOutage(now: number, q: number, qt: number, baseRtt: number): void {
+    if (!this.deep && q > Math.max(DEEP_QUEUE_MS, 2 * baseRtt)) {
+      this.deep = true;
+      // The best capacity measured in the last seconds (the outage's own samples are lower).
+      const before = -this.recent.get(now);
+      this.restoreBps = Number.isFinite(before) ? Math.min(this.max, before) : 0;
+    } else if (this.deep && q < qt) {
+      this.deep = false;
+      if (this.restoreBps > this.target) {
+        this.startup = true;
+        this.restoreUntil = now + RESTORE_MS;
+        this.target = Math.max(this.target, Math.min(this.max, this.restoreBps / 2));
+      }
+    }
+  }
+
+  private deep = false;
+  private restoreBps = 0;
+  private restoreUntil = -Infinity;
 
   /** Wire bytes per media byte asked for, averaged over a few seconds, in [1.05, 1.5]. */
   private wirePerMedia = 1.15;
