@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { CC_NAMES } from '../transport/cc/select.js';
 import { benchCommand, num } from './options.js';
 
 /** `tributary bench e2e`: sender -> emulated link -> server -> HTTP-FLV and `tributary play` viewers. */
@@ -24,6 +25,7 @@ export function registerBenchE2e(program: Command): void {
     .option('--ladder <kbps>', 'with --encode: the renditions\' video bitrates, kbit/s', (v: string) => v.split(',').map(Number))
     .option('--fps <n>', 'with --encode: frame rate', num, 30)
     .option('--size <WxH>', 'with --encode: picture size', '640x360')
+    .addOption(new Option('--cc <name>', 'with --encode: the congestion controller (default the session\'s delay/loss one)').choices([...CC_NAMES]))
     .option('--verbose', 'with --encode: the target, sending rate and rung each second on stderr', false)
     .action(async (o) => {
       if (o.encode) {

@@ -3,7 +3,7 @@
  * then hello -> welcome (or refuse). Used by `tributary send` (publish) and `tributary play`.
  */
 import { decodeMessage, encodeHello, parseTributaryUrl, sessionIdentity, sessionPsk, tokenExpiry, type Role, type TributaryUrl } from '../media/tributary/index.js';
-import { ConnectRefusedError, TransportClient, type TransportSession } from '../net/index.js';
+import { ConnectRefusedError, TransportClient, type ConnectOptions, type TransportSession } from '../net/index.js';
 import { KnownHosts } from '../net/knownHosts.js';
 import { fingerprint } from '../transport/crypto/keys.js';
 import type { EncryptionMode } from '../transport/api.js';
@@ -18,6 +18,8 @@ export interface ConnectMediaOptions {
   bond?: BondMode;
   /** Where the congestion controller starts (default 1 Mbit/s): the encoder's bitrate when known. */
   initialBitrateBps?: number;
+  /** Replaces the session's congestion controller (one per path); benches compare controllers with it. */
+  congestion?: ConnectOptions['congestion'];
   connectTimeoutMs?: number;
   /** Wait this long for the server's welcome after the handshake (default 5000 ms). */
   welcomeTimeoutMs?: number;
@@ -93,6 +95,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       links: o.links,
       bond: o.bond,
       initialBitrateBps: o.initialBitrateBps,
+      congestion: o.congestion,
       connectTimeoutMs: timeout,
       logger: quietLogger,
     });

@@ -31,6 +31,7 @@ import { summarize, type LatencySummary } from '../percentiles.js';
 import { formatColumns } from '../table.js';
 import { DEFAULTS, makeBottleneck, makeLinks, type BenchOptions } from '../transport/Options.js';
 import type { Bottleneck } from '../../emulator/Bottleneck.js';
+import { ccFactory, type CcName } from '../../transport/cc/select.js';
 
 export interface E2eEncodeOptions extends Pick<BenchOptions, 'trace' | 'rate' | 'rtt' | 'jitter' | 'loss' | 'burst' | 'latency' | 'duration' | 'seed' | 'traceOffset'> {
   /** Bonded links: each a trace (a path or a name in ../shared/traces) or a rate in Mbit/s. */
@@ -38,6 +39,8 @@ export interface E2eEncodeOptions extends Pick<BenchOptions, 'trace' | 'rate' | 
   ladderKbps?: number[];
   fps?: number;
   size?: string;
+  /** The transport's congestion controller (default: the session's own, 'delay'). */
+  cc?: CcName;
   /** One line per second on stderr: the transport's target, the sending rate, the rung. */
   verbose?: boolean;
 }
@@ -112,6 +115,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
     sender = await Sender.start({
       input: encoder, output: `tributary://127.0.0.1:${proxyPort}/live/e2e`, latencyMs: bench.latency,
       links: bonded ? ips : undefined, bond: bonded ? 'aggregate' : undefined,
+      congestion: o.cc ? ccFactory(o.cc, { initialBps: encoder.startBitrateBps * 1.25 }) : undefined,
     });
     const deadline = Date.now() + 20_000;
     while (!server.registry.find('live', 'e2e')?.isLive) {

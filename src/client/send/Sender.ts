@@ -8,7 +8,7 @@ import type { CodecConfig, MediaFrame } from '../../media/frame.js';
 import { encodeConfig, encodeFrame, encodeMetadata, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
 import type { EncryptionMode, PathStats } from '../../transport/api.js';
 import type { BondMode } from '../../transport/Bonding.js';
-import { connectMedia, MediaRefusedError, type MediaConnection } from '../connectMedia.js';
+import { connectMedia, MediaRefusedError, type ConnectMediaOptions, type MediaConnection } from '../connectMedia.js';
 import { openInput, type MediaInput } from './inputs.js';
 
 export interface SenderOptions {
@@ -27,6 +27,8 @@ export interface SenderOptions {
   log?: (line: string) => void;
   /** Known-hosts file for trust on first use of the server key when the URL has no fp= (default: none; the CLI passes one). */
   knownHosts?: string;
+  /** Replaces the transport's congestion controller (benches compare controllers). */
+  congestion?: ConnectMediaOptions['congestion'];
   /** Backoff bounds, ms (defaults 500 and 10000). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -256,6 +258,7 @@ export class Sender {
         links: this.o.links,
         bond: this.bond,
         initialBitrateBps: this.encoderBitrate(),
+        congestion: this.o.congestion,
         connectTimeoutMs: 5000,
         knownHosts: this.o.knownHosts,
         warn: this.o.log,
