@@ -15,6 +15,7 @@ const MAX_AHEAD = 4096;
 const DONE_MEMORY = 2048;
 
 interface Partial {
+  /** Fragments in the message; 0 until its last (or only) fragment arrives. */
   count: number;
   got: number;
   frags: Map<number, Uint8Array>;
@@ -56,17 +57,27 @@ export class RecvStream {
       const meta: MessageMeta = { keyframe: (f.flags & DATA_FLAG_KEYFRAME) !== 0, reference: (f.flags & DATA_FLAG_REFERENCE) !== 0, timestamp: f.timestamp };
       const expires = reliable || f.deadlineOffset === NO_DEADLINE ? Infinity : now + f.deadlineOffset + 100;
       if (f.deadlineOffset !== NO_DEADLINE) meta.deadline = now + f.deadlineOffset;
-      p = { count: f.fragCount, got: 0, frags: new Map(), bytes: 0, expires, meta };
+      p = { count: 0, got: 0, frags: new Map(), bytes: 0, expires, meta };
       this.partial.set(id, p);
     }
-    if (p.count !== f.fragCount) return 'bad-fragment';
+    // The count comes with the last fragment (the wire leaves it out of the others); a lying
+    // one (two different counts, or a fragment beyond it) makes the message undeliverable.
+    if (f.fragCount !== 0) {
+      if (p.count === 0) {
+        for (const i of p.frags.keys()) if (i >= f.fragCount) return 'bad-fragment';
+        p.count = f.fragCount;
+      } else if (p.count !== f.fragCount) return 'bad-fragment';
+    }
+    if (p.count !== 0 && f.fragIndex >= p.count) return 'bad-fragment';
     if (p.frags.has(f.fragIndex)) return undefined;
     if (f.payload.length > budget) return 'buffer-full';
     p.frags.set(f.fragIndex, f.payload.slice());
+    // Only the first fragment carries the timestamp.
+    if (f.fragIndex === 0) p.meta.timestamp = f.timestamp;
     p.got++;
     p.bytes += f.payload.length;
     this.buffered += f.payload.length;
-    if (p.got < p.count) return undefined;
+    if (p.count === 0 || p.got < p.count) return undefined;
     this.partial.delete(id);
     this.buffered -= p.bytes;
     const data = join(p);

@@ -9,6 +9,11 @@ export class ReplayWindow {
   private largest = -1;
   private readonly bits = new Uint8Array(WINDOW);
 
+  /** The largest packet number authenticated so far (-1 before any): truncated numbers expand around it. */
+  get largestSeen(): number {
+    return this.largest;
+  }
+
   check(pn: number): boolean {
     if (pn > this.largest) return true;
     if (this.largest - pn >= WINDOW) return false;

@@ -50,6 +50,29 @@ export class Reader {
     this.pos += n;
     return v;
   }
+  /**
+   * An unsigned LEB128 varint of at most 32 bits (1-5 bytes, 7 bits a byte, low bits first).
+   * Only the shortest form is accepted (`bad-varint` otherwise), so every value has one
+   * encoding: FEC source symbols are re-encoded by the receiver and must match the sender's.
+   */
+  varint(): number {
+    let v = 0;
+    for (let i = 0; i < 5; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) {
+        if (i > 0 && b === 0) throw new WireError('bad-varint');
+        if (v > 0xffffffff) throw new WireError('bad-varint');
+        return v;
+      }
+    }
+    throw new WireError('bad-varint');
+  }
+}
+
+/** Bytes `Writer.varint(v)` takes. */
+export function varintLen(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
 export class Writer {
@@ -94,6 +117,17 @@ export class Writer {
     this.need(v.length);
     this.buf.set(v, this.pos);
     this.pos += v.length;
+    return this;
+  }
+  /** See Reader.varint; `v` must be an integer in [0, 2^32). */
+  varint(v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new WireError('bad-varint');
+    this.need(varintLen(v));
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
     return this;
   }
   zeros(n: number): this {

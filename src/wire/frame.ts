@@ -7,7 +7,7 @@ import { Reader, WireError, Writer } from './buf.js';
 import { FrameType } from './frameType.js';
 import { type AckFrame, decodeAck, encodeAck } from './ack.js';
 import { type CloseFrame, decodeClose, encodeClose } from './close.js';
-import { type DataFrame, decodeData, encodeData } from './data.js';
+import { type DataFrame, decodeData, encodeData, isDataType } from './data.js';
 import { type FecRepairFrame, decodeFecRepair, encodeFecRepair } from './fecRepair.js';
 import { type FeedbackFrame, decodeFeedback, encodeFeedback } from './feedback.js';
 import { type FinishedFrame, decodeFinished, encodeFinished } from './finished.js';
@@ -33,12 +33,13 @@ export type Frame =
 /** Frames no packet may hold more of (bounds the work one datagram can cause). */
 export const MAX_FRAMES_PER_PACKET = 64;
 
-export function encodeFrame(w: Writer, f: Frame): void {
+/** `last`: nothing follows in this packet section (a DATA frame then leaves out its length). */
+export function encodeFrame(w: Writer, f: Frame, last = false): void {
   switch (f.kind) {
     case 'ping': return encodePing(w);
     case 'ack': return encodeAck(w, f);
     case 'nack': return encodeNack(w, f);
-    case 'data': return encodeData(w, f);
+    case 'data': return encodeData(w, f, last);
     case 'fec': return encodeFecRepair(w, f);
     case 'stream-open': return encodeStreamOpen(w, f);
     case 'mtu-probe':
@@ -56,12 +57,12 @@ const PING: PingFrame = { kind: 'ping' };
 /** Decodes one frame; returns undefined for PADDING (consumed). */
 export function decodeFrame(r: Reader): Frame | undefined {
   const t = r.u8();
+  if (isDataType(t)) return decodeData(r, t);
   switch (t) {
     case FrameType.PADDING: return undefined;
     case FrameType.PING: return PING;
     case FrameType.ACK: return decodeAck(r);
     case FrameType.NACK: return decodeNack(r);
-    case FrameType.DATA: return decodeData(r);
     case FrameType.FEC_REPAIR: return decodeFecRepair(r);
     case FrameType.STREAM_OPEN: return decodeStreamOpen(r);
     case FrameType.MTU_PROBE: return decodeMtuProbe(r, 'mtu-probe');
@@ -75,7 +76,7 @@ export function decodeFrame(r: Reader): Frame | undefined {
   }
 }
 
-/** Decodes every frame in buf[start, end) into out. */
+/** Decodes every frame in buf[start, end) (one section: a frame never spans two) into out. */
 export function decodeFrames(buf: Uint8Array, start: number, end: number, out: Frame[]): void {
   const r = new Reader(buf, start, end);
   while (r.left > 0) {

@@ -4,7 +4,8 @@ export const FrameType = {
   PING: 0x01,
   ACK: 0x02,
   NACK: 0x03,
-  DATA: 0x04,
+  /** 0x80-0xff: DATA, the low 7 bits its flags (data.ts). 0x04 is unused since version 3. */
+  DATA: 0x80,
   FEC_REPAIR: 0x05,
   STREAM_OPEN: 0x06,
   MTU_PROBE: 0x07,

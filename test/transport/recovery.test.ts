@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, messages } from './Pair.js';
-import { PacketType } from '../../src/wire/header.js';
+import { isProtected } from '../../src/wire/header.js';
 
 /** True for a client PROTECTED packet long enough to carry a DATA frame. */
-const isData = (d: Uint8Array) => d[1] === PacketType.PROTECTED && d.length > 300;
+const isData = (d: Uint8Array) => isProtected(d) && d.length > 300;
 
 test('a lost fragment is retransmitted and the reliable message arrives', () => {
   let n = 0;
@@ -72,7 +72,7 @@ test('FEC repairs losses once the receiver reports them', () => {
 function resendOnce(deadlineMs: number) {
   let copies = 0;
   // The message's own packets, by size (MTU probes are 1200 bytes and more).
-  const ours = (d: Uint8Array) => d[1] === PacketType.PROTECTED && d.length > 1000 && d.length < 1150;
+  const ours = (d: Uint8Array) => isProtected(d) && d.length > 1000 && d.length < 1150;
   const p = new Pair({
     client: { fec: false },
     up: { delayMs: 100, filter: (d) => !(ours(d) && copies++ === 0) },

@@ -37,7 +37,7 @@ function norm(f: Frame): unknown {
 
 const data: Frame = {
   kind: 'data', flags: DATA_FLAG_KEYFRAME | DATA_FLAG_REFERENCE | DATA_FLAG_FEC, streamId: 3, messageId: 0x01020304,
-  fragIndex: 1, fragCount: 4, deadlineOffset: 600, timestamp: 123456, fecGroup: 9, fecIndex: 2, payload: b(5),
+  fragIndex: 0, fragCount: 1, deadlineOffset: 600, timestamp: 123456, fecGroup: 9, fecIndex: 2, payload: b(5),
 };
 
 test('every frame type round-trips and refuses every truncation', () => {
@@ -61,7 +61,9 @@ test('every frame type round-trips and refuses every truncation', () => {
 });
 
 test('golden bytes of a DATA frame and an ACK frame', () => {
-  assert.equal(hex(roundTrip(data)), '04e00003010203040001000402580001e2400000000902000507070707' + '07');
+  // type 0xfc (DATA, K R F D L, the only fragment), stream 3, message id 0x01020304 as a
+  // varint, deadline 600, timestamp 123456, FEC group 9 index 2, length 5, payload.
+  assert.equal(hex(roundTrip(data)), 'fc03848688080258' + '0001e240090205' + '0707070707');
   const ack: AckFrame = { kind: 'ack', largest: 10, ackDelay: 1, recvTime: 2, firstRange: 2, ranges: [0, 1] };
   assert.equal(hex(roundTrip(ack)), '020000000a00010000000201000200000001');
   const seen: [number, number][] = [];
@@ -78,7 +80,8 @@ test('headers and handshake bodies round-trip', () => {
   const buf = new Uint8Array(1500);
   const w = new Writer(buf);
   encodeHeader(w, { version: VERSION, type: PacketType.PROTECTED, sessionId: 0x0102030405060708n, packetNumber: 42, clearLength: 7 });
-  assert.equal(hex(buf.subarray(0, w.pos)), '02040102030405060708' + '0000002a0007');
+  // PROTECTED: the short header, here with the whole packet number (P) and a clear length (C).
+  assert.equal(hex(buf.subarray(0, w.pos)), '830102030405060708' + '0000002a0007');
   const h = decodeHeader(new Reader(buf, 0, w.pos));
   assert.equal(h.sessionId, 0x0102030405060708n);
   assert.equal(h.packetNumber, 42);

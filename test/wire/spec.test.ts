@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writer } from '../../src/wire/buf.js';
-import { encodeHeader, PacketType, VERSION } from '../../src/wire/header.js';
+import { encodeHeader, encodeShortHeader, PacketType, VERSION } from '../../src/wire/header.js';
 import { encodeFrame } from '../../src/wire/frame.js';
 import { encodeRetry } from '../../src/wire/retry.js';
 
@@ -22,9 +22,10 @@ test('the worked examples in docs/protocol.md are what the codecs produce', () =
   const [protectedPacket, retry] = specExamples();
   const buf = new Uint8Array(200);
   const w = new Writer(buf);
-  encodeHeader(w, { version: VERSION, type: PacketType.PROTECTED, sessionId: 0x0123456789abcdefn, packetNumber: 7, clearLength: 0 });
+  encodeShortHeader(w, 0x0123456789abcdefn, 7, 2, -1);
   encodeFrame(w, { kind: 'ack', largest: 41, ackDelay: 12, recvTime: 123456, firstRange: 3, ranges: [1, 0] });
-  encodeFrame(w, { kind: 'data', flags: 0xc0, streamId: 2, messageId: 9, fragIndex: 0, fragCount: 1, deadlineOffset: 600, timestamp: 33, fecGroup: 0, fecIndex: 0, payload: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) });
+  encodeFrame(w, { kind: 'data', flags: 0xc0, streamId: 2, messageId: 9, fragIndex: 0, fragCount: 1, deadlineOffset: 600, timestamp: 33, fecGroup: 0, fecIndex: 0, payload: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) }, true);
+  assert.equal(w.pos, 42);
   assert.equal(protectedPacket, hex(buf.subarray(0, w.pos)));
   const b2 = new Uint8Array(100);
   const w2 = new Writer(b2);

@@ -6,7 +6,7 @@
  */
 import { Reader, Writer } from '../../wire/buf.js';
 import { MAX_DATAGRAM } from '../../wire/header.js';
-import { DATA_FLAG_FEC, decodeData, encodeData, type DataFrame } from '../../wire/data.js';
+import { DATA_FLAG_FEC, decodeData, encodeData, isDataType, type DataFrame } from '../../wire/data.js';
 import type { FecRepairFrame } from '../../wire/fecRepair.js';
 import { BinomialFecPolicy, type FecPolicy } from '../FecPolicy.js';
 import { FecEncoder } from '../FecEncoder.js';
@@ -110,8 +110,9 @@ export class FecHooks {
   private recovered1(encoded: Uint8Array, deliver: (f: DataFrame) => void): void {
     try {
       const r = new Reader(encoded);
-      if (r.u8() !== 0x04) return this.s.drop('fec-bad-frame');
-      deliver(decodeData(r));
+      const t = r.u8();
+      if (!isDataType(t)) return this.s.drop('fec-bad-frame');
+      deliver(decodeData(r, t));
     } catch {
       this.s.drop('fec-bad-frame');
     }

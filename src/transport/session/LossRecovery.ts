@@ -45,6 +45,15 @@ export class LossRecovery {
   /** `probeAcks` sees every ACK first (PathHealth: probes of down paths it covers). */
   constructor(private readonly s: SessionState, private readonly probeAcks: (now: number, f: AckFrame) => void) {}
 
+  /**
+   * Bytes of packet number the short header needs for `pn`: 2 while it is within 2^14 of the
+   * largest the peer acknowledged (the peer's largest seen is at least that, and reordering
+   * is far below the 2^15 the expansion tolerates), else 4 (before any ack, after a long gap).
+   */
+  pnLen(pn: number): 2 | 4 {
+    return this.largestAcked >= 0 && pn - this.largestAcked < 0x4000 ? 2 : 4;
+  }
+
   /** Records an ack-eliciting packet just built on `path`. */
   onSent(now: number, pn: number, bytes: number, path: Path, frag: OutFragment | undefined, opens: number[] | undefined): void {
     // Nothing in flight: a delivery-rate interval starts now (BBR). Counted from the last ack

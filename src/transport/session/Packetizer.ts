@@ -6,7 +6,7 @@
  * congestion window of the path the bonding mode picks.
  */
 import { Writer } from '../../wire/buf.js';
-import { MAX_DATAGRAM, PROTECTED_HEADER_LEN, PacketType, VERSION, encodeHeader } from '../../wire/header.js';
+import { MAX_DATAGRAM, PROTECTED_HEADER_LEN, SHORT_HEADER_LEN, encodeShortHeader } from '../../wire/header.js';
 import { encodeFrame, type Frame } from '../../wire/frame.js';
 import { DATA_FEC_OVERHEAD, DATA_FLAG_FEC, DATA_FLAG_KEYFRAME, DATA_FLAG_REFERENCE, NO_DEADLINE, type DataFrame } from '../../wire/data.js';
 import { encodePadding } from '../../wire/ping.js';
@@ -294,26 +294,31 @@ export class Packetizer {
   /**
    * Encodes and protects one PROTECTED packet. `padTo` pads to that many bytes (MTU probes).
    * In 'headers' mode media frames go in the clear section and the rest in the encrypted one.
+   * The media frame ends its section (a DATA frame then leaves out its length).
    */
   private build(now: number, path: Path, frames: Frame[], media: Frame | undefined, padTo: number, frag?: OutFragment, opens?: number[]): Datagram | undefined {
     const s = this.s;
     const buf = s.scratch;
     const pn = this.loss.nextPn++;
     const w = new Writer(buf);
-    encodeHeader(w, { version: VERSION, type: PacketType.PROTECTED, sessionId: s.id, packetNumber: pn, clearLength: 0 });
+    const headers = s.mode === 'headers';
+    const hdr = encodeShortHeader(w, s.id, pn, this.loss.pnLen(pn), headers ? 0 : -1);
     const hasTag = s.mode !== 'none';
     const limit = Math.min(MAX_DATAGRAM, Math.max(padTo, path.mtu.mtu)) - (hasTag ? TAG_LEN : 0);
-    const w2 = new Writer(buf.subarray(0, limit), PROTECTED_HEADER_LEN);
-    if (s.mode === 'headers' && media) encodeFrame(w2, media);
-    const clearEnd = s.mode === 'none' ? -1 : s.mode === 'headers' ? w2.pos : PROTECTED_HEADER_LEN;
+    const w2 = new Writer(buf.subarray(0, limit), hdr);
+    if (headers && media) encodeFrame(w2, media, true);
+    const clearLen = headers ? w2.pos - hdr : 0;
     for (const f of frames) encodeFrame(w2, f);
-    if (s.mode !== 'headers' && media) encodeFrame(w2, media);
+    if (!headers && media) encodeFrame(w2, media, padTo === 0);
     if (padTo > 0) encodePadding(w2, Math.max(0, padTo - (hasTag ? TAG_LEN : 0) - w2.pos));
+    // The smallest datagram a receiver takes is a long header's length (mode 'none' only: a tag alone is longer).
+    if (!hasTag && !media && w2.pos < SHORT_HEADER_LEN) encodePadding(w2, SHORT_HEADER_LEN - w2.pos);
     let end = w2.pos;
-    const clearLen = (clearEnd < 0 ? end : clearEnd) - PROTECTED_HEADER_LEN;
-    buf[14] = clearLen >>> 8;
-    buf[15] = clearLen & 0xff;
-    if (hasTag) end = s.protection!.seal(buf, pn, PROTECTED_HEADER_LEN + (s.mode === 'headers' ? clearLen : 0), end);
+    if (headers) {
+      buf[hdr - 2] = clearLen >>> 8;
+      buf[hdr - 1] = clearLen & 0xff;
+    }
+    if (hasTag) end = s.protection!.seal(buf, pn, hdr + clearLen, end);
     const ackEliciting = media !== undefined || frames.some((f) => f.kind !== 'ack' && f.kind !== 'feedback');
     if (ackEliciting) this.loss.onSent(now, pn, end, path, frag, opens);
     if (media) path.pacer.onSent(now, end);

@@ -5,7 +5,7 @@
  * to the mechanism that owns them.
  */
 import { Reader, WireError } from '../../wire/buf.js';
-import { MAX_DATAGRAM, PROTECTED_HEADER_LEN, PacketType, SHORT_HEADER_LEN, decodeHeader } from '../../wire/header.js';
+import { MAX_DATAGRAM, PacketType, SHORT_HEADER_LEN, decodeHeader, expandPacketNumber } from '../../wire/header.js';
 import { decodeFrames, type Frame } from '../../wire/frame.js';
 import type { DataFrame } from '../../wire/data.js';
 import { TAG_LEN } from '../crypto/PacketProtection.js';
@@ -60,26 +60,32 @@ export class Receiver {
     if (h.type === PacketType.INITIAL) return this.hs.onRepeatedInitial(r, pathKey, data.length);
     if (h.type === PacketType.REFUSE) return this.hs.onRefuse(r);
     if (!s.protection) return s.drop('no-keys');
-    if (!this.replay.check(h.packetNumber)) return s.drop('replay');
+    // A 16-bit number stands for the one nearest the largest seen; a wrong guess fails the tag.
+    const pn = h.pnLen === 2 ? expandPacketNumber(h.packetNumber, this.replay.largestSeen) : h.packetNumber;
+    if (!this.replay.check(pn)) return s.drop('replay');
     const hasTag = s.mode !== 'none';
+    const hdr = h.headerLen!;
     const bodyEnd = data.length - (hasTag ? TAG_LEN : 0);
-    const clearEnd = PROTECTED_HEADER_LEN + h.clearLength;
-    if (bodyEnd < PROTECTED_HEADER_LEN || clearEnd > bodyEnd) return s.drop('bad-length');
-    if (s.mode === 'headers' ? false : s.mode === 'all' ? h.clearLength !== 0 : clearEnd !== bodyEnd) return s.drop('bad-length');
+    // The clear length is written in mode 'headers' only: nothing is in clear in 'all', all of it in 'none'.
+    if ((h.clearLength >= 0) !== (s.mode === 'headers')) return s.drop('bad-length');
+    const clearEnd = s.mode === 'none' ? bodyEnd : hdr + Math.max(0, h.clearLength);
+    if (bodyEnd < hdr || clearEnd > bodyEnd) return s.drop('bad-length');
     // Decrypt a copy: a forged packet must leave the caller's buffer and our state untouched.
     const buf = this.frameScratch;
     buf.set(data);
-    if (hasTag && !s.protection.open(buf, h.packetNumber, clearEnd, data.length)) return s.drop('auth');
+    if (hasTag && !s.protection.open(buf, pn, clearEnd, data.length)) return s.drop('auth');
     const frames = this.rx;
     frames.length = 0;
     try {
-      decodeFrames(buf, PROTECTED_HEADER_LEN, bodyEnd, frames);
+      // Two sections, each decoded on its own: a frame never spans the clear and encrypted parts.
+      decodeFrames(buf, hdr, clearEnd, frames);
+      decodeFrames(buf, clearEnd, bodyEnd, frames);
     } catch (e) {
       return s.drop(e instanceof WireError ? `frame-${e.reason}` : 'malformed');
     }
     if (!this.hs.confirm(frames)) return s.drop('auth');
     // Authenticated from here on.
-    this.replay.mark(h.packetNumber);
+    this.replay.mark(pn);
     if (s.role === 'client' && !s.confirmed) s.confirmed = true;
     s.counters.packetsReceived++;
     s.counters.bytesReceived += data.length;
@@ -104,9 +110,9 @@ export class Receiver {
       if (f.kind !== 'stream-open') this.onFrame(now, f, path, data.length);
       if (s.isClosed) return;
     }
-    s.acks.onPacket(now, h.packetNumber, ackEliciting);
+    s.acks.onPacket(now, pn, ackEliciting);
     if (ackEliciting) path.ackPending = true;
-    this.feedback.onPacket(h.packetNumber, dataSeen, data.length);
+    this.feedback.onPacket(pn, dataSeen, data.length);
   }
 
   private onFrame(now: number, f: Frame, path: Path, len: number): void {
