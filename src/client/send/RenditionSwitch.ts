@@ -42,7 +42,7 @@ export interface RenditionSwitchStats {
 /** A rung fits when its video plus the audio is at most this share of the target... */
 const DOWN_SHARE = 0.95;
 /** ...and the next rung up is taken only when it fits in this share (a band against flapping). */
-const UP_SHARE = 0.8;
+const UP_SHARE = 0.85;
 
 export class RenditionSwitch {
   private rung: number;

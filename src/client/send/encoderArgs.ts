@@ -33,7 +33,12 @@ export interface LadderOptions {
   preset?: string;
 }
 
-export const DEFAULT_LADDER_KBPS = [250, 500, 900, 1500, 2500];
+/**
+ * Steps of about 1.4x: with the switch's band (up at 85% of the target, down above 95%) the
+ * rung sent stays between about 0.6 and 0.95 of the target. Eight rungs of 640x360 ultrafast
+ * cost about 0.35 core (docs/benchmarks.md).
+ */
+export const DEFAULT_LADDER_KBPS = [200, 300, 450, 650, 900, 1250, 1750, 2500];
 
 /**
  * What `tributary send --encode INPUT` reads:
