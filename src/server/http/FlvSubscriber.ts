@@ -1,6 +1,7 @@
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
 import { Subscriber, type BackpressureLimits } from '../Subscriber.js';
 import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from './flvOut.js';
+import { endSoon } from './teardown.js';
 
 /** Where an FLV viewer's bytes go: an HTTP response or a WebSocket. */
 export interface FlvSink {
@@ -13,11 +14,9 @@ export interface FlvSink {
   buffered(): number;
   /**
    * The kernel's side, given only where it can be seen (Linux, see tcpQueues): bytes it holds
-   * that the peer has not acknowledged (at the last poll; undefined before the first), and the
-   * bytes handed to it so far.
+   * that the peer has not acknowledged, at the last poll (undefined before the first).
    */
   kernelQueued?(): number | undefined;
-  handedOff?(): number;
   /** Ends the connection, once: politely when `clean` (stream ended), else destroyed (cut). */
   end(reason: string, clean: boolean): void;
 }
@@ -80,8 +79,12 @@ export class FlvSubscriber extends Subscriber {
    * again, so tags wait here (a keyframe replaces them) until it acknowledges.
    */
   private kernelStuck = false;
+  /** A cut is queued (see cut). */
+  private cutting = false;
   /** The last kernel sample: what it held, and what had been handed to it by then. */
   private sample: { tx: number; handed: number } | undefined;
+  /** Bytes given to the sink so far. */
+  private written = 0;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -97,14 +100,14 @@ export class FlvSubscriber extends Subscriber {
     super(id, protocol, remoteAddress, limits);
     this.progressAt = now();
     // Until the first sample, count everything handed to the kernel as held by it.
-    if (sink.handedOff) this.sample = { tx: 0, handed: sink.handedOff() };
+    if (sink.kernelQueued) this.sample = { tx: 0, handed: 0 };
   }
 
   override deliver(frame: MediaFrame): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.cutting) return;
     if (this.blockedSince !== undefined) {
       const stalled = this.now() - this.blockedSince;
-      if (stalled >= this.stallCutMs) return this.close(`viewer stalled: its socket did not drain for ${stalled} ms`);
+      if (stalled >= this.stallCutMs) return this.cut(`viewer stalled: its socket did not drain for ${stalled} ms`);
       if (frame.kind === 'video' && frame.keyframe) this.dropQueuedMedia();
     }
     super.deliver(frame);
@@ -139,13 +142,13 @@ export class FlvSubscriber extends Subscriber {
 
   /** A new kernel sample (see tcpQueues): cut a peer that acknowledges nothing, send what waited. */
   sampled(): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.cutting) return;
     const queued = this.sink.kernelQueued?.();
-    if (queued !== undefined && this.sink.handedOff) {
+    if (queued !== undefined) {
       const now = this.now();
       // Writes between the kernel's snapshot and this reading can only make `acked` look
       // larger; a blocked viewer is not written to, so its reading is exact.
-      const handed = this.sink.handedOff();
+      const handed = this.handed();
       this.sample = { tx: queued, handed };
       const acked = handed - queued;
       const progressed = acked > this.acked || queued === 0;
@@ -153,7 +156,7 @@ export class FlvSubscriber extends Subscriber {
         this.acked = Math.max(this.acked, acked);
         this.progressAt = now;
       } else if (now - this.progressAt >= this.stallCutMs) {
-        return this.close(`viewer stalled: nothing acknowledged for ${now - this.progressAt} ms`);
+        return this.cut(`viewer stalled: nothing acknowledged for ${now - this.progressAt} ms`);
       }
       this.kernelStuck = now - this.progressAt >= STUCK_MS && queued >= WRITE_CAP_BYTES;
     }
@@ -181,12 +184,24 @@ export class FlvSubscriber extends Subscriber {
     this.onClosed?.(reason);
   }
 
+  /**
+   * Closes a stalled viewer a few turns later, with the others cut at the same moment: viewers
+   * that stopped together (one attacker's thousand sockets) stall out on the same frame or the
+   * same kernel sample, and closing them all in that one turn would stop the loop for it.
+   */
+  private cut(reason: string): void {
+    if (this.cutting) return;
+    this.cutting = true;
+    endSoon(() => this.close(reason));
+  }
+
   private send(chunk: Uint8Array, keep: boolean): void {
     this.bytesSent += chunk.length;
     this.queue.push(chunk);
     this.keep.push(keep);
     this.queuedBytes += chunk.length;
-    if (this.flushQueued) return;
+    // A blocked viewer is flushed by drained() or sampled(), not once per frame.
+    if (this.flushQueued || this.blockedSince !== undefined) return;
     this.flushQueued = true;
     // After the current fan-out: everything delivered in this turn leaves in one write.
     queueMicrotask(() => {
@@ -210,8 +225,17 @@ export class FlvSubscriber extends Subscriber {
    * if nothing was acknowledged), so a burst between two samples cannot overrun the cap.
    */
   private kernelHeld(): number {
-    if (!this.sample || !this.sink.handedOff) return 0;
-    return this.sample.tx + this.sink.handedOff() - this.sample.handed;
+    if (!this.sample) return 0;
+    return this.sample.tx + this.handed() - this.sample.handed;
+  }
+
+  /**
+   * Bytes handed to the kernel so far: what went to the sink less what Node still holds. It
+   * leaves out HTTP chunk and WebSocket frame headers (a few bytes a write), which only makes
+   * a viewer that writes on without acknowledgements look less, never more, like progress.
+   */
+  private handed(): number {
+    return this.written - this.sink.buffered();
   }
 
   private writeQueue(): void {
@@ -220,6 +244,7 @@ export class FlvSubscriber extends Subscriber {
     this.queue = [];
     this.keep = [];
     this.queuedBytes = 0;
+    this.written += bytes;
     this.sink.write(chunks, bytes);
   }
 

@@ -37,15 +37,9 @@ function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
 }
 
 /** The sink's view of the kernel's send buffer (see tcpQueues), followed until the viewer leaves. */
-function kernelOf(socket: Socket, onSample: () => void): { probe: KernelQueue; kernelQueued?: () => number | undefined; handedOff?: () => number } {
+function kernelOf(socket: Socket, onSample: () => void): { probe: KernelQueue; kernelQueued?: () => number | undefined } {
   const probe = tcpQueues.watch(socket.localPort, socket.remotePort, onSample);
-  if (!tcpQueues.available) return { probe };
-  return {
-    probe,
-    kernelQueued: () => probe.tx,
-    // bytesWritten counts what Node still holds too; what is left went to the kernel.
-    handedOff: () => socket.bytesWritten - socket.writableLength,
-  };
+  return tcpQueues.available ? { probe, kernelQueued: () => probe.tx } : { probe };
 }
 
 function remote(req: IncomingMessage): string {
@@ -73,7 +67,6 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
     },
     buffered: () => res.writableLength,
     kernelQueued: k.kernelQueued,
-    handedOff: k.handedOff,
     end: (_reason, clean) => {
       k.probe.stop();
       if (res.destroyed) return;
@@ -106,7 +99,6 @@ export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMes
     },
     buffered: () => ws.bufferedAmount,
     kernelQueued: k.kernelQueued,
-    handedOff: k.handedOff,
     end: (reason, clean) => {
       k.probe.stop();
       if (clean && ws.readyState === ws.OPEN && ws.bufferedAmount < WRITE_CAP_BYTES) ws.close(1000, reason.slice(0, 100));
