@@ -7,6 +7,7 @@ import { Server } from '../../src/server/Server.js';
 import { parseConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/log.js';
 import { connectMedia, MediaRefusedError } from '../../src/client/connectMedia.js';
+import { Sender } from '../../src/client/send/Sender.js';
 
 async function start(dir: string) {
   const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, transport: { keyFile: join(dir, 'server-key.pem') } }), { logger: createLogger('silent') });
@@ -54,6 +55,22 @@ test('without fp: trust on first use records the key and warns; a different reco
     writeFileSync(knownHosts, `127.0.0.1:${port} ${'B'.repeat(43)}\n`);
     await assert.rejects(connectMedia(`tributary://127.0.0.1:${port}/live/a`, 'play', { knownHosts, connectTimeoutMs: 5000 }), (e: Error) => e instanceof MediaRefusedError && /key for 127\.0\.0\.1:\d+ changed/.test(e.message));
   } finally {
+    await server.close();
+  }
+});
+
+test('a sender asking for no encryption from a server that wants more ends with the server\'s reason instead of retrying', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-min-'));
+  const { server, port } = await start(dir);
+  const lines: string[] = [];
+  const sender = await Sender.start({ input: 'udp://127.0.0.1:0', output: `tributary://127.0.0.1:${port}/live/weak`, encryption: 'none', log: (l) => lines.push(l) });
+  try {
+    const reason = await Promise.race([sender.ended, new Promise<string>((r) => setTimeout(() => r('still running'), 5000))]);
+    assert.equal(reason, "not sent: refused by the server: encryption 'none' is below this server's minimum 'headers'");
+    assert.equal(sender.status().state, 'ended');
+    assert.equal(server.transport.dropped['weak-encryption'], 1);
+  } finally {
+    await sender.close();
     await server.close();
   }
 });

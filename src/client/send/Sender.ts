@@ -278,7 +278,7 @@ export class Sender {
     } catch (err) {
       const e = err as Error;
       this.lastError = e.message;
-      if (err instanceof MediaRefusedError && /expired/.test(e.message)) {
+      if (err instanceof MediaRefusedError && /expired|refused by the server|server's key|weaker encryption/.test(e.message)) {
         this.o.log?.(e.message);
         return void this.finish(e.message);
       }
