@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { listStreams, streamInfo } from '../api.js';
 import { authorize, type AuthPolicy } from '../auth.js';
 import type { Config } from '../config.js';
-import { AddressLimiter } from '../limits/AddressLimiter.js';
+import { AddressLimiter, addressKey } from '../limits/AddressLimiter.js';
 import { MemoryBudget, type BudgetAccount } from '../limits/MemoryBudget.js';
 import { WsInputGuard } from '../limits/WsInputGuard.js';
 import type { Logger } from '../log.js';
@@ -131,10 +131,10 @@ export class HttpServer {
   private onConnection(s: Socket): void {
     const address = s.remoteAddress;
     if (!this.addresses.tryAcquire(address)) return this.limited(s, 'address limit', `${this.addresses.maxPerAddress} connections open from ${address}`);
-    const account = this.budget.open(address ?? '?');
+    const account = this.budget.open(addressKey(address), !this.addresses.isExempt(address));
     if (!account.grow(this.deps.config.http.maxHeaderSize + HTTP_CONNECTION_BYTES)) {
       this.addresses.release(address);
-      return this.limited(s, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(account.key)} by ${address})`);
+      return this.limited(s, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(addressKey(address))} by ${address})`);
     }
     let released = false;
     const release = (): void => {

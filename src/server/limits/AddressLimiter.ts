@@ -44,6 +44,11 @@ export class AddressLimiter {
     else this.open.delete(key);
   }
 
+  /** Whether `address` is exempt (never refused here, nor held to a share of the memory budget). */
+  isExempt(address: string | undefined): boolean {
+    return this.exempt.has(addressKey(address));
+  }
+
   /** Connections open now from `address`'s key. */
   count(address: string | undefined): number {
     return this.open.get(addressKey(address)) ?? 0;

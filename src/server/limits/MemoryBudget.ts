@@ -28,9 +28,13 @@ export class MemoryBudget {
 
   constructor(readonly limits: MemoryBudgetLimits = DEFAULT_BUDGET_LIMITS) {}
 
-  /** A new account charged to `key` (an address); close it when its holder goes away. */
-  open(key: string): BudgetAccount {
-    return new BudgetAccount(this, key);
+  /**
+   * A new account charged to `key` (an address); close it when its holder goes away. `shared`
+   * false: the key's share does not apply (an exempt address such as a reverse proxy's, which
+   * stands for many peers); the total still does.
+   */
+  open(key: string, shared = true): BudgetAccount {
+    return new BudgetAccount(this, shared ? key : undefined);
   }
 
   /** Bytes held under `key` now. */
@@ -38,26 +42,27 @@ export class MemoryBudget {
     return this.byKey.get(key) ?? 0;
   }
 
-  /** @internal Used by BudgetAccount. */
-  take(key: string, n: number): boolean {
-    const mine = this.byKey.get(key) ?? 0;
+  /** @internal Used by BudgetAccount; `key` undefined: no share applies. */
+  take(key: string | undefined, n: number): boolean {
+    const mine = key === undefined ? 0 : (this.byKey.get(key) ?? 0);
     if (this.used + n > this.limits.totalBytes) {
       this.refused.total++;
       return false;
     }
-    if (mine + n > this.limits.perKeyBytes) {
+    if (key !== undefined && mine + n > this.limits.perKeyBytes) {
       this.refused.perKey++;
       return false;
     }
     this.used += n;
     if (this.used > this.peak) this.peak = this.used;
-    this.byKey.set(key, mine + n);
+    if (key !== undefined) this.byKey.set(key, mine + n);
     return true;
   }
 
   /** @internal Used by BudgetAccount. */
-  give(key: string, n: number): void {
+  give(key: string | undefined, n: number): void {
     this.used -= n;
+    if (key === undefined) return;
     const left = (this.byKey.get(key) ?? 0) - n;
     if (left > 0) this.byKey.set(key, left);
     else this.byKey.delete(key);
@@ -76,7 +81,8 @@ export class BudgetAccount {
 
   constructor(
     private readonly budget: MemoryBudget,
-    readonly key: string,
+    /** The key whose share this account draws on; undefined: none. */
+    readonly key: string | undefined,
   ) {}
 
   /** Takes `n` more bytes; false (and nothing taken) when the budget or the key's share is spent. */

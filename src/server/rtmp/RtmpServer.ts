@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { AddressLimiter } from '../limits/AddressLimiter.js';
+import { AddressLimiter, addressKey } from '../limits/AddressLimiter.js';
 import { MemoryBudget } from '../limits/MemoryBudget.js';
 import type { Registry } from '../Registry.js';
 import { DEFAULT_LIMITS } from '../Subscriber.js';
@@ -74,10 +74,10 @@ export class RtmpServer {
     }
     const address = socket.remoteAddress;
     if (!this.addresses.tryAcquire(address)) return this.refuse(socket, 'address limit', `${this.addresses.maxPerAddress} connections open from ${address}`);
-    const account = this.budget.open(address ?? '?');
+    const account = this.budget.open(addressKey(address), !this.addresses.isExempt(address));
     if (!account.grow(RTMP_CONNECTION_BYTES)) {
       this.addresses.release(address);
-      return this.refuse(socket, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(account.key)} by ${address})`);
+      return this.refuse(socket, 'memory budget', `no room for a connection (${this.budget.used} of ${this.budget.limits.totalBytes} bytes held, ${this.budget.heldBy(addressKey(address))} by ${address})`);
     }
     const conn = new RtmpConnection(`rtmp-${this.nextId++}`, socket, this.logger, ctx, account);
     this.connections.add(conn);

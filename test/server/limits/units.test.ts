@@ -24,6 +24,13 @@ test('the budget refuses a grow past the total or past one address share, and a 
   assert.equal(b.used, 0);
   assert.equal(b.peak, 900);
   assert.equal(b.heldBy('10.0.0.2'), 0);
+  // An exempt address (a reverse proxy) is held to the total only, not to one address's share.
+  const proxy = b.open('127.0.0.1', false);
+  assert.equal(proxy.grow(900), true);
+  assert.equal(proxy.grow(200), false);
+  assert.equal(b.heldBy('127.0.0.1'), 0);
+  proxy.close();
+  assert.equal(b.used, 0);
 });
 
 test('the address cap counts IPv4, IPv4-mapped IPv6 alike and native IPv6 by /64; exempt addresses are never refused', () => {
@@ -41,6 +48,8 @@ test('the address cap counts IPv4, IPv4-mapped IPv6 alike and native IPv6 by /64
   assert.equal(l.tryAcquire('2001:db8:1:2:ffff::3'), false, 'same /64');
   assert.equal(l.refused, 2);
   for (let i = 0; i < 10; i++) assert.equal(l.tryAcquire('127.0.0.1'), true);
+  assert.equal(l.isExempt('::ffff:127.0.0.1'), true);
+  assert.equal(l.isExempt('192.0.2.7'), false);
   l.release('192.0.2.7');
   assert.equal(l.count('192.0.2.7'), 1);
   assert.equal(l.tryAcquire('192.0.2.7'), true);
