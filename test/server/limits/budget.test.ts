@@ -34,7 +34,10 @@ test('twenty connections with 8 MiB unfinished each against a 64 MiB budget: the
     assert.ok(m.budgetPeak <= budget, 'the budget never went past its limit');
     assert.ok(closed >= 10, `closed for the budget: ${closed}`);
     assert.equal(open + closed, 20);
-    assert.ok(conns.arrayBuffers - before.arrayBuffers < budget + (8 << 20), `array buffers grew ${MB(conns.arrayBuffers - before.arrayBuffers)}`);
+    // A buffer that doubles and the one it replaces both exist until they are collected (and
+    // freed backing stores are counted a little longer), so the sampled peak may pass the budget
+    // by half of it; without the budget it was 152 MiB here.
+    assert.ok(conns.arrayBuffers - before.arrayBuffers < budget * 1.5 + (8 << 20), `array buffers grew ${MB(conns.arrayBuffers - before.arrayBuffers)}`);
     assert.match(child.log, /closing connection: memory budget/, 'logged');
     const metrics = await (await fetch(`http://127.0.0.1:${child.httpPort}/metrics`)).text();
     assert.match(metrics, new RegExp(`tributary_connections_limited_total\\{listener="rtmp",reason="memory_budget_closed"\\} ${closed}`));
