@@ -264,6 +264,7 @@ export class Session implements ISession {
   private retransmitRounds(now: number, m: OutMessage): number {
     if (m.meta.deadline === undefined) return 0;
     const s = this.s;
+    if (s.pooled.active) return s.pooled.rounds(now, m);
     return s.repair.rounds(now, m.meta.deadline, s.queue.bytes, s.primaryPath(), this.media.pacingRateBps(), s.lastPoll);
   }
 

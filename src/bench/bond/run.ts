@@ -74,7 +74,7 @@ interface Run {
 async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Promise<Run> {
   // The controller starts at the stream's bitrate plus a quarter, as `tributary send` does when
   // the encoder's onMetaData states its bitrate (a real encoder's setting is known).
-  const peers = tributaryPeers(o.real ? performance.now() : 0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6);
+  const peers = tributaryPeers(o.real ? performance.now() : 0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6, undefined, o.scheduler);
   // Fresh link configs per run: a bottleneck's cursor belongs to one link model.
   const pairs = links.map((l) => {
     const b = l.bottleneck();
