@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CodecConfig, MediaFrame } from '../../../src/media/frame.js';
+import { FlvSubscriber, type FlvSink } from '../../../src/server/http/FlvSubscriber.js';
+import { FlvReader } from './flvReader.js';
+import { fixture } from './fixture.js';
+
+/*
+ * The FLV viewer's batching and slow-viewer rules, against a sink that stands for a socket
+ * whose fill level the test sets (the real-socket runs are slowViewers and hostile tests).
+ */
+
+class Socketish implements FlvSink {
+  readonly reader = new FlvReader();
+  writes = 0;
+  held = 0;
+  kernel: number | undefined;
+  ended: { reason: string; clean: boolean } | undefined;
+  write(chunks: readonly Uint8Array[]): void {
+    this.writes++;
+    for (const c of chunks) this.reader.push(c);
+  }
+  buffered(): number {
+    return this.held;
+  }
+  kernelQueued(): number | undefined {
+    return this.kernel;
+  }
+  end(reason: string, clean: boolean): void {
+    this.ended = { reason, clean };
+  }
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+const limits = { skipBytes: 4 << 20, cutBytes: 8 << 20 };
+
+function configs(): { video: CodecConfig; audio: CodecConfig; frames: MediaFrame[] } {
+  const fx = fixture();
+  return { video: fx.configs.find((c) => c.kind === 'video')!, audio: fx.configs.find((c) => c.kind === 'audio')!, frames: fx.frames };
+}
+
+test('the tags of one turn (a GOP replay on join) go out as one write', async () => {
+  const { video, audio, frames } = configs();
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink);
+  sub.onConfig(video, audio, undefined);
+  for (const f of frames.slice(0, 40)) sub.deliver(f);
+  await turn();
+  assert.equal(sink.writes, 1);
+  assert.ok(sink.reader.tags.length >= 40);
+});
+
+test('a blocked viewer: a keyframe replaces the media it did not take, a new config is kept, and the FLV stays whole', async () => {
+  const { video, audio, frames } = configs();
+  let now = 0;
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink, 10_000, () => now);
+  sub.onConfig(video, audio, undefined);
+  sub.deliver(frames[0]!);
+  await turn();
+  const firstKey = frames.findIndex((f, i) => i > 0 && f.kind === 'video' && f.keyframe);
+  sink.held = 1 << 20; // the socket stopped taking bytes
+  for (const f of frames.slice(1, firstKey - 10)) sub.deliver(f);
+  await turn();
+  const writesWhileBlocked = sink.writes;
+  const video2: CodecConfig = { ...video, data: video.data.slice() }; // a returning publisher's config
+  sub.onConfig(video2, audio, undefined);
+  for (const f of frames.slice(firstKey - 10, firstKey + 5)) sub.deliver(f);
+  await turn();
+  assert.equal(sink.writes, writesWhileBlocked, 'nothing written while blocked');
+  assert.ok(sub.skippedFrames >= firstKey - 2, `the stale media was dropped (${sub.skippedFrames} skipped)`);
+  sink.held = 0;
+  sub.drained();
+  const video9 = sink.reader.tags.filter((t) => t.type === 9);
+  const afterFirst = video9.slice(2); // the first sequence header and the first frame
+  assert.equal(afterFirst[0]!.b1, 0, 'the kept config comes first');
+  assert.equal(afterFirst[1]!.b0 >> 4, 1, 'then a keyframe');
+  assert.equal(sub.isClosed, false);
+});
+
+test('a viewer whose socket has not drained for stallCutMs is cut, and its socket destroyed, not ended', async () => {
+  const { video, audio, frames } = configs();
+  let now = 0;
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink, 3000, () => now);
+  sub.onConfig(video, audio, undefined);
+  sink.held = 1 << 20;
+  for (const f of frames.slice(0, 30)) sub.deliver(f);
+  await turn();
+  now = 2999;
+  sub.deliver(frames[30]!);
+  await turn();
+  assert.equal(sub.isClosed, false);
+  now = 3000;
+  sub.deliver(frames[31]!);
+  await turn();
+  assert.equal(sub.isClosed, true);
+  assert.equal(sink.ended?.clean, false);
+  assert.match(sink.ended!.reason, /did not drain for 3000 ms/);
+});
+
+test('with the kernel visible: no byte acknowledged for stallCutMs cuts the viewer even with Node\'s buffer empty', async () => {
+  const { video, audio, frames } = configs();
+  let now = 0;
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink, 3000, () => now);
+  sub.onConfig(video, audio, undefined);
+  for (const f of frames.slice(0, 30)) sub.deliver(f);
+  await turn();
+  sink.kernel = 200_000; // everything written sits in the kernel, unacknowledged
+  for (; now <= 2500; now += 500) sub.sampled();
+  await turn();
+  assert.equal(sub.isClosed, false);
+  now = 3500;
+  sub.sampled();
+  await turn();
+  assert.equal(sub.isClosed, true);
+  assert.match(sink.ended!.reason, /nothing acknowledged/);
+});
