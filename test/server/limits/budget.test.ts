@@ -17,23 +17,26 @@ test('twenty connections with 8 MiB unfinished each against a 64 MiB budget: the
     // Two messages of 8 MiB on chunk streams 4 and 5, 3 MiB of each sent as one chunk (the chunk
     // size), so their buffers reach 4 MiB each.
     const part = new Uint8Array(3 << 20);
-    const one = async (): Promise<RawClient> => {
-      const c = await attacker(child.rtmpPort, part.length);
+    let refusedAtAccept = 0;
+    const one = async (): Promise<void> => {
+      // Once the budget is spent a new connection cannot get its first charge: refused at accept.
+      const c = await attacker(child.rtmpPort, part.length).catch(() => undefined);
+      if (!c) return void refusedAtAccept++;
       clients.push(c);
       if (await pour(c, new Uint8Array(header(4, 8 << 20)))) await pour(c, part);
       if (await pour(c, new Uint8Array(header(5, 8 << 20)))) await pour(c, part);
-      return c;
     };
     const conns = await peakWhile(child, Promise.all(Array.from({ length: 20 }, one)));
     await sleep(500);
     const m = await child.mem();
     const open = clients.filter((c) => !c.isClosed).length;
     const closed = m.rtmp.errors['memory budget'] ?? 0;
-    console.log(`20 x 8 MiB unfinished, budget ${MB(budget)}: ${open} open, ${closed} closed for the budget; budget peak ${MB(m.budgetPeak)}, ` +
+    console.log(`20 x 8 MiB unfinished, budget ${MB(budget)}: ${open} open, ${closed} closed for the budget, ${refusedAtAccept} refused at accept; budget peak ${MB(m.budgetPeak)}, ` +
       `array buffers ${MB(before.arrayBuffers)} -> peak ${MB(conns.arrayBuffers)}, rss ${MB(before.rss)} -> peak ${MB(conns.rss)}`);
     assert.ok(m.budgetPeak <= budget, 'the budget never went past its limit');
-    assert.ok(closed >= 10, `closed for the budget: ${closed}`);
-    assert.equal(open + closed, 20);
+    assert.ok(closed + refusedAtAccept >= 10, `closed for the budget: ${closed}, refused at accept: ${refusedAtAccept}`);
+    assert.equal(open + closed + refusedAtAccept, 20);
+    assert.equal(m.rtmp.refusedBy['memory budget'] ?? 0, refusedAtAccept);
     // A buffer that doubles and the one it replaces both exist until they are collected (and
     // freed backing stores are counted a little longer), so the sampled peak may pass the budget
     // by half of it; without the budget it was 152 MiB here.
