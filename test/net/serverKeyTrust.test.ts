@@ -68,7 +68,8 @@ test('a sender asking for no encryption from a server that wants more ends with 
     const reason = await Promise.race([sender.ended, new Promise<string>((r) => setTimeout(() => r('still running'), 5000))]);
     assert.equal(reason, "not sent: refused by the server: encryption 'none' is below this server's minimum 'headers'");
     assert.equal(sender.status().state, 'ended');
-    assert.equal(server.transport.dropped['weak-encryption'], 1);
+    // One refusal per INITIAL: a loaded machine may have let the client repeat its hello first.
+    assert.ok((server.transport.dropped['weak-encryption'] ?? 0) >= 1);
   } finally {
     await sender.close();
     await server.close();
