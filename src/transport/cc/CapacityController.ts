@@ -21,6 +21,7 @@ import type { AckSample, SendAlgorithm } from './SendAlgorithm.js';
 import { DeliveryRateFilter } from './DeliveryRateFilter.js';
 import { RateHistory } from './RateHistory.js';
 import { WindowedMin } from './WindowedMin.js';
+import { RatePercentile } from './RatePercentile.js';
 
 export interface CapacityOptions {
   initialBps?: number;
@@ -34,12 +35,26 @@ export interface CapacityOptions {
 const CAPACITY_TAU_MS = 400;
 /** The capacity forecast is the mean less this many deviations of the samples. */
 const FORECAST_Z = 0.25;
+/**
+ * What the link did before an outage is remembered this long, ms (busy samples and targets;
+ * an outage's first ACK comes after it ends, and a window shorter than the outage had
+ * forgotten everything by then), and this many busy samples make their median count.
+ */
+const MEMORY_MS = 10_000;
+const MEMORY_MIN_SAMPLES = 8;
 /** Minimum RTT window: long enough to outlast a standing queue, short enough for a handover. */
 const MIN_RTT_WINDOW_MS = 20_000;
 /** Heavy loss (a policer, a full buffer) rather than random loss. */
 const HEAVY_LOSS = 0.2;
 /** How far above the capacity estimate the target may reach while the queue is short. */
 const MAX_HEADROOM = 0.15;
+/**
+ * How far the headroom widens while nothing pushes back. The loop (encoder reaction, RTT,
+ * standing window) is about a second, so an overshoot by a fraction x of the capacity builds
+ * about x seconds of queue before the cut takes effect: at 2x (the old widest) a second of
+ * queue, past any live deadline; 0.3 stays within an 800 ms deadline's budget.
+ */
+const WIDEST_HEADROOM = 0.3;
 /** A window-limited sender reads as a queue this far over its target, ms. */
 const BLOCKED_QUEUE_MS = 100;
 /**
@@ -76,13 +91,15 @@ export class CapacityController implements SendAlgorithm {
   readonly name = 'capacity';
   readonly anomalies: CapacityAnomalies = { ackedUnsent: 0, badRate: 0, badRtt: 0, clockBackwards: 0, badLoss: 0 };
   private readonly capacity = new DeliveryRateFilter(CAPACITY_TAU_MS);
+  /** Busy samples of the last seconds: their median is the capacity an outage interrupted. */
+  private readonly busySamples = new RatePercentile(MEMORY_MS);
   private readonly sent = new RateHistory();
   private readonly acks = new RateHistory();
   private readonly minRtt = new WindowedMin(MIN_RTT_WINDOW_MS);
   private readonly standing = new WindowedMin(500);
-  /** Best delivery seen in the last 3 s and the capacity measured in the last 10 s (negated: max filters). */
+  /** Best delivery seen in the last 3 s, highest target of the last 10 s (negated: max filters). */
   private readonly delivery = new WindowedMin(3000);
-  private readonly recent = new WindowedMin(10_000);
+  private readonly targets = new WindowedMin(MEMORY_MS);
   private target: number;
   private readonly min: number;
   private readonly max: number;
@@ -163,7 +180,10 @@ export class CapacityController implements SendAlgorithm {
     const delivered = this.acks.between(now - span, now);
     const own = this.bounded(delivered > 0 ? (delivered * 8000) / span : NaN);
     const bbr = this.bounded(s.deliveryRateBps);
-    if (busy && own > 0) this.capacity.addBusy(now, own);
+    if (busy && own > 0) {
+      this.capacity.addBusy(now, own);
+      this.busySamples.add(now, own);
+    }
     const seen = Math.max(own, bbr);
     if (seen > 0) {
       if (!busy) this.capacity.addFloor(now, seen);
@@ -211,7 +231,6 @@ export class CapacityController implements SendAlgorithm {
     const q = this.queue;
     const qt = this.queueTarget;
     this.watchOutage(now, q, qt, Number.isFinite(this.base) ? this.base : this.srtt);
-    if (busy) this.recent.add(now, -this.capacity.rate);
     if (this.startup && q > qt / 2 && this.capacity.known) this.startup = false;
     let next: number;
     if (this.startup || !this.capacity.known) next = this.target * 2 ** (dt / rtt);
@@ -228,8 +247,11 @@ export class CapacityController implements SendAlgorithm {
       // that grew, the target must not crawl up by 15% per measurement.
       const pushed = q > qt / 2 || held > 0;
       const loop = rtt + this.standingWindow + ENCODER_REACTION_MS;
-      this.headroom = pushed ? MAX_HEADROOM : Math.min(1, this.headroom * 2 ** (dt / loop));
-      const gain = Math.min(1 + this.headroom, Math.max(0.5, 1 + (qt - Math.max(q, held)) / horizon));
+      this.headroom = pushed ? MAX_HEADROOM : Math.min(WIDEST_HEADROOM, this.headroom * 2 ** (dt / loop));
+      // While the link was busy within the last loop the estimate is what it delivers: no
+      // headroom above it. Headroom is for finding what a link that kept up can carry.
+      const room = now - this.capacity.busyAt < loop ? 0 : this.headroom;
+      const gain = Math.min(1 + room, Math.max(0.5, 1 + (qt - Math.max(q, held)) / horizon));
       // The estimate is of wire bytes; the target is media. What the wire adds (headers,
       // FEC, resends) is measured as wire sent per target bit, so that media plus its repair
       // fits the link: with the target at the capacity the wire needed 15% more, the
@@ -240,9 +262,16 @@ export class CapacityController implements SendAlgorithm {
     // Never far above what was delivered lately: an application-limited sender would
     // otherwise run its target away from anything measured.
     const seen = -this.delivery.get(now);
-    const restoring = now < this.restoreUntil ? this.restoreBps : 0;
-    if (Number.isFinite(seen)) next = Math.min(next, Math.max(2 * seen, this.min, restoring));
+    const restoring = now < this.restoreUntil;
+    if (Number.isFinite(seen)) next = Math.min(next, Math.max(2 * seen, this.min, restoring ? this.restoreBps : 0));
+    // Back from an outage: up to what the link carried before it, then the usual control (the
+    // drain of the outage's backlog reads as a burst of delivery that startup would chase).
+    if (restoring && this.startup && next >= this.restoreBps) {
+      next = this.restoreBps;
+      this.startup = false;
+    }
     this.target = Math.min(this.max, Math.max(this.min, next));
+    this.targets.add(now, -this.target);
     this.askedBits += this.target * (dt / 1000);
   }
 
@@ -258,12 +287,20 @@ export class CapacityController implements SendAlgorithm {
   private watchOutage(now: number, q: number, qt: number, baseRtt: number): void {
     if (!this.deep && q > Math.max(DEEP_QUEUE_MS, 2 * baseRtt)) {
       this.deep = true;
-      // The best capacity measured in the last seconds (the outage's own samples are lower).
-      const before = -this.recent.get(now);
+      // What the link delivered in the last seconds, by the median of its busy samples (the
+      // outage's own, fewer, are lower; the best of them is a trace's burst, and restored to
+      // that the target went to 2-3x the capacity after each outage), or with too few of
+      // them (the target was under the capacity) the highest target of the last seconds.
+      const median = this.busySamples.count(now) >= MEMORY_MIN_SAMPLES ? this.busySamples.quantile(now, 0.5) : 0;
+      const before = Math.max(median, -this.targets.get(now));
       this.restoreBps = Number.isFinite(before) ? Math.min(this.max, before) : 0;
     } else if (this.deep && q < qt) {
       this.deep = false;
       if (this.restoreBps > this.target) {
+        // The outage's samples describe the outage, not the link after it: the estimate
+        // starts again from the capacity before it.
+        this.busySamples.clear();
+        this.capacity.reset(now, this.restoreBps);
         this.startup = true;
         this.restoreUntil = now + RESTORE_MS;
         this.target = Math.max(this.target, Math.min(this.max, this.restoreBps / 2));

@@ -66,6 +66,13 @@ export class DeliveryRateFilter {
     return Math.max(this.mean / 4, this.mean - z * this.deviation);
   }
 
+  /** Starts again from `bps` (after an outage, from the capacity before it). */
+  reset(now: number, bps: number): void {
+    this.mean = bps;
+    this.variance = (bps / 4) ** 2;
+    this.lastAt = now;
+  }
+
   /** Scales the estimate (a loss-only correction or a reset after an outage). */
   scale(f: number): void {
     this.mean *= f;

@@ -81,6 +81,7 @@ function run(cc: SendAlgorithm, o: { seconds: number; capacityBps: (t: number) =
     used: busyBits / capacityBits,
     p95DelayMs: delays[Math.floor(delays.length * 0.95)] ?? 0,
     meanTarget: (t0: number, t1: number) => targets.slice(t0, t1).reduce((a, b) => a + b, 0) / (t1 - t0),
+    maxTarget: (t0: number, t1: number) => Math.max(...targets.slice(t0, t1)),
     deliveredBits,
   };
 }
@@ -159,4 +160,17 @@ test('a path that reports nothing but garbage keeps a finite, positive window an
   assert.ok(cc.targetBitrateBps() >= 100_000 && Number.isFinite(cc.targetBitrateBps()));
   assert.ok(cc.canSend(0));
   assert.ok(Number.isFinite(cc.windowBytes()) && cc.windowBytes() > 0);
+});
+
+test('after an outage on a bursty link the target goes back to what the link carried, not to its bursts', () => {
+  // 2 Mbit/s on average in bursts (6 Mbit/s for 100 ms of every 500 ms, 1 Mbit/s between),
+  // nothing from 20 to 24 s: packets sent meanwhile wait in the bottleneck.
+  const bursty = (t: number) => (t >= 20_000 && t < 24_000 ? 0 : t % 500 < 100 ? 6e6 : 1e6);
+  const r = run(new CapacityController({ initialBps: 1e6 }), { seconds: 30, capacityBps: bursty, rttMs: 300, queueBytes: 250_000 });
+  const before = r.meanTarget(12_000, 19_500);
+  const after = r.meanTarget(25_000, 28_000);
+  const peak = r.maxTarget(24_000, 28_000);
+  assert.ok(before > 1e6, `before the outage ${Math.round(before)}`);
+  assert.ok(after >= 0.6 * before, `after ${Math.round(after)} vs ${Math.round(before)} before`);
+  assert.ok(peak <= 1.5 * before, `peak after the outage ${Math.round(peak)} vs ${Math.round(before)} before`);
 });
