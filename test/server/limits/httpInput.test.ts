@@ -44,7 +44,7 @@ async function closedWithin(s: Socket, ms: number): Promise<boolean> {
 
 test('WebSocket viewers: a message fragmented a byte per 64 KiB of pongs, or a frame trickled a byte per read, closes the connection; a real viewer keeps playing', async () => {
   const child = await ChildServer.start({}, 256);
-  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 60);
+  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 600); // stopped at the end; long enough for a loaded machine
   const sockets: Socket[] = [];
   let real: WebSocket | undefined;
   try {
@@ -98,7 +98,7 @@ test('WebSocket viewers: a message fragmented a byte per 64 KiB of pongs, or a f
 
 test('HTTP: a connection pipelining a thousand FLV requests is closed at the ninth, once, without a thousand viewers', async () => {
   const child = await ChildServer.start({}, 256);
-  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 30);
+  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 600); // stopped at the end; long enough for a loaded machine
   try {
     const probe = await rawWs(child.httpPort, '/live/good.flv'); // waits until the stream is live
     probe.destroy();
@@ -122,7 +122,7 @@ test('HTTP: a connection pipelining a thousand FLV requests is closed at the nin
 
 test('HTTP: requests with a body are refused with 413 and their connection closed, so no body sits unread beside a running FLV response', async () => {
   const child = await ChildServer.start({ http: { maxConnections: 5000 } }, 256);
-  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 30);
+  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 600); // stopped at the end; long enough for a loaded machine
   const sockets: Socket[] = [];
   try {
     (await rawWs(child.httpPort, '/live/good.flv')).destroy(); // waits until the stream is live

@@ -21,7 +21,7 @@ async function viewer(port: number): Promise<RawClient> {
 
 test('three connections at chunk size 1, each with two 8 MiB messages unfinished: the server lives, holds about what arrived, and a real stream keeps flowing', async () => {
   const child = await ChildServer.start({}, 256);
-  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 60);
+  const pub = publish(`rtmp://127.0.0.1:${child.rtmpPort}/live/good`, 600); // stopped at the end; long enough for a loaded machine
   const clients: RawClient[] = [];
   try {
     const v = await viewer(child.rtmpPort);
