@@ -23,8 +23,8 @@ async function encoderInput(input: string, f: SendFlags, log: (line: string) => 
   const { EncoderInput } = await import('../client/send/EncoderInput.js');
   const { encoderSource, DEFAULT_LADDER_KBPS } = await import('../client/send/encoderArgs.js');
   const ladderKbps = f.ladder ? f.ladder.split(',').map(Number) : DEFAULT_LADDER_KBPS;
-  if (ladderKbps.length < 1 || ladderKbps.length > 8 || ladderKbps.some((k, i) => !Number.isInteger(k) || k < 50 || k > 50_000 || (i > 0 && k <= ladderKbps[i - 1]!))) {
-    throw new Error('--ladder must be 1..8 rising bitrates of 50..50000 kbit/s, e.g. 200,450,900,1750,2500');
+  if (ladderKbps.length < 1 || ladderKbps.length > 10 || ladderKbps.some((k, i) => !Number.isInteger(k) || k < 50 || k > 50_000 || (i > 0 && k <= ladderKbps[i - 1]!))) {
+    throw new Error('--ladder must be 1..10 rising bitrates of 50..50000 kbit/s, e.g. 200,450,900,1750,2500');
   }
   const fps = Number(f.fps);
   if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new Error('--fps must be 1..120');
@@ -59,7 +59,7 @@ export function registerSend(program: Command): void {
     .option('--stats-json', 'one JSON status object per second on stdout', false)
     .option('--encode', 'run the encoder here (ffmpeg, x264 ladder) so the bitrate follows the uplink; INPUT is then a file, a URL ffmpeg reads (rtmp://127.0.0.1:PORT/APP/KEY listens for OBS), or a device with --input-format', false)
     .option('--input-format <fmt>', 'with --encode: ffmpeg input format (v4l2 for /dev/video0, lavfi for a test pattern, ...)')
-    .option('--ladder <kbps>', 'with --encode: video bitrates of the renditions, kbit/s, lowest first (default 200,300,450,650,900,1250,1750,2500)')
+    .option('--ladder <kbps>', 'with --encode: video bitrates of the renditions, kbit/s, lowest first (default 100,200,300,450,650,900,1250,1750,2500)')
     .option('--fps <n>', 'with --encode: frame rate (a keyframe every second)', '30')
     .option('--size <WxH>', 'with --encode: picture size (default the input\'s)')
     .option('--preset <name>', 'with --encode: x264 preset', 'ultrafast')

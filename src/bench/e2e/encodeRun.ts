@@ -64,6 +64,8 @@ export interface E2eEncodeResult {
   targetKbps: number;
   /** Rung switches inside the window. */
   switches: number;
+  /** Frames the sender dropped in the window (the transport's deadline/queue drops, or no session). */
+  senderDropped: number;
   /** Lines of the viewer's decoder complaining (missing references, concealment). */
   decodeErrors: number;
 }
@@ -127,6 +129,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
     window.from = Date.now();
     window.perfFrom = performance.now();
     const switches0 = encoder.status().switches;
+    const dropped0 = sender.status().framesDropped;
     const s = sender;
     const sample = setInterval(() => {
       targets.push(s.status().targetBps);
@@ -137,6 +140,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
     window.until = Date.now();
     window.perfUntil = performance.now();
     const switches = encoder.status().switches - switches0;
+    const senderDropped = sender.status().framesDropped - dropped0;
     await sleep(GRACE_MS);
 
     // Capture times: the source runs in real time from t0 (see the header).
@@ -182,6 +186,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
       encoderKbps: Math.round((encodedBytes * 8) / ms),
       targetKbps: Math.round(targets.reduce((a, b) => a + b, 0) / Math.max(1, targets.length) / 1000),
       switches,
+      senderDropped,
       decodeErrors: viewer.errors,
     };
   } finally {
@@ -232,6 +237,7 @@ export function formatE2eEncode(r: E2eEncodeResult): string {
     ['capacity kbit/s', (x) => (x.capacityKbps ? String(x.capacityKbps) : 'unlimited')],
     ['encoder kbit/s, target kbit/s', (x) => `${x.encoderKbps}, ${x.targetKbps}`],
     ['rung switches', (x) => String(x.switches)],
+    ['frames dropped by the sender', (x) => String(x.senderDropped)],
     ['longest gap between decoded pictures ms', (x) => String(x.maxStallMs)],
     ['decoder complaints', (x) => String(x.decodeErrors)],
   ];

@@ -36,9 +36,11 @@ export interface LadderOptions {
 /**
  * Steps of about 1.4x: with the switch's band (up at 85% of the target, down above 95%) the
  * rung sent stays between about 0.6 and 0.95 of the target. Eight rungs of 640x360 ultrafast
- * cost about 0.35 core (docs/benchmarks.md).
+ * cost about 0.30 core (docs/benchmarks.md). The lowest, 100 kbit/s with 64 of audio, fits
+ * under the transport's pacing at its 100 kbit/s floor (twice the target): with 200 kbit/s
+ * at the bottom a controller at its floor dropped 7% of the pictures of a clean link.
  */
-export const DEFAULT_LADDER_KBPS = [200, 300, 450, 650, 900, 1250, 1750, 2500];
+export const DEFAULT_LADDER_KBPS = [100, 200, 300, 450, 650, 900, 1250, 1750, 2500];
 
 /**
  * What `tributary send --encode INPUT` reads:
