@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { BOND_MODES } from '../transport/index.js';
 import { SCHEDULERS } from '../transport/scheduler/Scheduler.js';
+import { CC_NAMES } from '../transport/cc/select.js';
 import { BOND_DEFAULTS, type BondBenchOptions } from '../bench/bond/Options.js';
 import { benchCommand, num } from './options.js';
 
@@ -25,6 +26,7 @@ export function registerBenchBond(program: Command): void {
     .option('--seed <n>', 'random seed', num, d.seed)
     .addOption(new Option('--bond <mode>', 'how packets use the links').choices(BOND_MODES.filter((m) => m !== 'single')).default(d.bond))
     .addOption(new Option('--scheduler <name>', 'which path each packet takes (lowest-rtt: the old rule, to compare)').choices(SCHEDULERS).default(d.scheduler))
+    .addOption(new Option('--cc <name>', "congestion controller of each path ('both': one set of runs with each)").choices([...CC_NAMES, 'both']).default(d.cc))
     .option('--kill <link@sec>', 'link loses all capacity at that time (repeatable)', collect, [])
     .option('--revive <link@sec>', 'link comes back at that time (repeatable)', collect, [])
     .option('--flap <link>', 'link whose RTT alternates every 2 s between 100 and 1200 ms; also runs the bond without it', num)

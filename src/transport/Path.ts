@@ -291,6 +291,7 @@ export class Path {
       sendRateBps: this.sendRateBps,
       share: this.share,
       targetBitrateBps: Math.round(this.cc.targetBitrateBps()),
+      controller: this.cc.name,
       bytesInFlight: this.bytesInFlight,
       bytesReceived: this.bytesReceived,
       receiveRateBps: this.receiveRateBps,

@@ -65,6 +65,8 @@ export interface PathStats {
   share: number;
   /** The path's own congestion controller's target. */
   targetBitrateBps: number;
+  /** That controller's name ('delay-loss', 'capacity', or a replacement's). */
+  controller: string;
   bytesInFlight: number;
   bytesReceived: number;
   /** What arrived on the path over the last full second, bit/s (the receiver's view of a bonded link). */

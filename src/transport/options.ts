@@ -1,6 +1,7 @@
 /** Options shared by both roles; every field has a default stated beside it. */
 import type { EncryptionMode } from './api.js';
 import type { SendAlgorithm } from './cc/SendAlgorithm.js';
+import type { CcName } from './cc/select.js';
 import type { FecPolicy } from './FecPolicy.js';
 import type { BondMode } from './Bonding.js';
 import type { SchedulerName } from './scheduler/Scheduler.js';
@@ -26,6 +27,11 @@ export interface CommonOptions {
   initialBitrateBps?: number;
   minBitrateBps?: number;
   maxBitrateBps?: number;
+  /**
+   * Which congestion controller each path gets: 'delay' (the delay/loss controller, default)
+   * or 'capacity' (follows the delivered rate, cc/CapacityController). `congestion` overrides it.
+   */
+  cc?: CcName;
   /** Replace the congestion controller (one per path: a factory) or the FEC policy. */
   congestion?: () => SendAlgorithm;
   fecPolicy?: FecPolicy;

@@ -2,6 +2,7 @@ import { RateBottleneck, TraceBottleneck, type Bottleneck } from '../../emulator
 import { loadTrace } from '../../emulator/Trace.js';
 import type { BondMode } from '../../transport/index.js';
 import type { SchedulerName } from '../../transport/scheduler/Scheduler.js';
+import type { CcName } from '../../transport/cc/select.js';
 import type { LinkEvent, LinkPair } from '../transport/VirtualRun.js';
 
 /** `bench bond` options as given: per-link options are comma-separated lists (one value = every link). */
@@ -20,6 +21,8 @@ export interface BondBenchOptions {
   bond: BondMode;
   /** Which path each packet takes: earliest-arrival (pooling) or lowest-rtt (the old rule). */
   scheduler: SchedulerName;
+  /** Congestion controller of every path: one, or 'both' for one run of each (labelled tributary-NAME). */
+  cc: CcName | 'both';
   kill: string[];
   revive: string[];
   /** Link whose RTT alternates every 2 s between 100 and 1200 ms (the issue's flapping case). */
@@ -35,7 +38,7 @@ export interface BondBenchOptions {
 
 export const BOND_DEFAULTS: BondBenchOptions = {
   links: 3, rtt: '300', jitter: '0', loss: '0', burst: '1', bitrate: 2, latency: 1000, duration: 60, seed: 1,
-  bond: 'aggregate', scheduler: 'earliest-arrival', kill: [], revive: [], adaptive: false, reaction: 500, baseline: true, real: false, json: false,
+  bond: 'aggregate', scheduler: 'earliest-arrival', cc: 'delay', kill: [], revive: [], adaptive: false, reaction: 500, baseline: true, real: false, json: false,
 };
 
 /** One link as the run and the oracle see it. */

@@ -7,6 +7,7 @@ import { runReal } from '../transport/RealRun.js';
 import { tributaryPeers } from '../transport/tributaryPeers.js';
 import { formatColumns } from '../table.js';
 import type { BondMode } from '../../transport/index.js';
+import { CC_NAMES } from '../../transport/cc/select.js';
 import { type BondBenchOptions, type BondLink, makeBondLinks, outagesOf, parseEvents } from './Options.js';
 
 const FRAME_MS = 1000 / 30;
@@ -35,6 +36,11 @@ const FLAP = { lowMs: 50, highMs: 600, periodMs: 2000 };
  * delivery opportunities together, so the ratios compare what each run got of the same limit.
  */
 export async function benchBond(o: BondBenchOptions): Promise<BondResult[]> {
+  if (o.cc === 'both') {
+    const out: BondResult[] = [];
+    for (const cc of CC_NAMES) for (const r of await benchBond({ ...o, cc })) out.push({ ...r, impl: `tributary-${cc}` });
+    return out;
+  }
   const links = makeBondLinks(o);
   const events = parseEvents(o);
   const bonded = await runOne(o, o.bond, links, events);
@@ -74,7 +80,7 @@ interface Run {
 async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Promise<Run> {
   // The controller starts at the stream's bitrate plus a quarter, as `tributary send` does when
   // the encoder's onMetaData states its bitrate (a real encoder's setting is known).
-  const peers = tributaryPeers(o.real ? performance.now() : 0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6, undefined, o.scheduler);
+  const peers = tributaryPeers(o.real ? performance.now() : 0, o.seed, 'link0', 'all', mode, 1.25 * o.bitrate * 1e6, o.cc === 'both' ? undefined : o.cc, o.scheduler);
   // Fresh link configs per run: a bottleneck's cursor belongs to one link model.
   const pairs = links.map((l) => {
     const b = l.bottleneck();
@@ -167,5 +173,6 @@ export function formatBond(results: BondResult[]): string {
     ['capacity kbps (used)', (r) => capacityCell(r)],
     ['paths taken down', (r) => `${r.pathsDowned}`],
   ];
-  return formatColumns(results.map((r) => (r.variant ? `${r.mode}, ${r.variant}` : r.mode)), results, rows);
+  const label = (r: BondResult) => (r.impl.startsWith('tributary-') ? `${r.impl.slice(10)}: ` : '') + (r.variant ? `${r.mode}, ${r.variant}` : r.mode);
+  return formatColumns(results.map(label), results, rows);
 }

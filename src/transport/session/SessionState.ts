@@ -17,6 +17,7 @@ import { CopyQueue } from '../CopyQueue.js';
 import { makeScheduler, type Scheduler } from '../scheduler/index.js';
 import { PooledPlan } from './PooledPlan.js';
 import { DelayLossController } from '../cc/DelayLossController.js';
+import { ccFactory } from '../cc/select.js';
 import type { SendAlgorithm } from '../cc/SendAlgorithm.js';
 import { RepairPlanner } from '../RepairPlanner.js';
 import { CryptoRandom, type Random } from '../Random.js';
@@ -88,7 +89,8 @@ export class SessionState {
     this.bond = init.bond ?? 'single';
     this.minBps = init.minBitrateBps ?? 100_000;
     // Each path has its own controller: links of a bond differ by 10x in capacity and RTT.
-    this.newCc = () => init.congestion?.() ?? new DelayLossController({
+    const chosen = init.cc ? ccFactory(init.cc, { initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps }) : undefined;
+    this.newCc = () => init.congestion?.() ?? chosen?.() ?? new DelayLossController({
       initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
     });
