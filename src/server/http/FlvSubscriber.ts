@@ -33,7 +33,7 @@ export const WRITE_CAP_BYTES = 64 << 10;
  * stream in flight, more than any viewer that keeps up needs.
  */
 export const KERNEL_CAP_BYTES = 512 << 10;
-/** No byte acknowledged for this long (two kernel samples or more): stop writing, see kernelStuck. */
+/** No byte acknowledged for this long (or half of stallCutMs if less): stop writing, see kernelStuck. */
 const STUCK_MS = 1000;
 
 /**
@@ -155,10 +155,14 @@ export class FlvSubscriber extends Subscriber {
       if (progressed) {
         this.acked = Math.max(this.acked, acked);
         this.progressAt = now;
-      } else if (now - this.progressAt >= this.stallCutMs) {
-        return this.cut(`viewer stalled: nothing acknowledged for ${now - this.progressAt} ms`);
+        this.kernelStuck = false;
+      } else {
+        const silent = now - this.progressAt;
+        // A viewer holding a batch or more is stopped first (and skips to keyframes for a
+        // sample or more), then cut; one holding less has nothing to skip.
+        if (silent >= this.stallCutMs && (this.kernelStuck || queued < WRITE_CAP_BYTES)) return this.cut(`viewer stalled: nothing acknowledged for ${silent} ms`);
+        this.kernelStuck = silent >= Math.min(STUCK_MS, this.stallCutMs / 2) && queued >= WRITE_CAP_BYTES;
       }
-      this.kernelStuck = now - this.progressAt >= STUCK_MS && queued >= WRITE_CAP_BYTES;
     }
     this.flush();
   }

@@ -130,7 +130,12 @@ test(`${SLOW_HTTP} HTTP-FLV and ${SLOW_WS} WS-FLV viewers that never read are cu
     await srv.ask('reset');
     const peak = await srv.ask('stats');
     // Each non-reader fills its kernel buffers at the stream's rate (a few seconds), then is cut STALL_CUT_MS later.
-    await waitFor('every non-reader cut', async () => ((await srv.ask('stats')).viewers.length === 2 ? true : undefined), STALL_CUT_MS + 30_000);
+    await waitFor('every non-reader cut', async () => ((await srv.ask('stats')).viewers.length === 2 ? true : undefined), STALL_CUT_MS + 30_000)
+      .catch(async (err: Error) => {
+        const left = (await srv.ask('stats')).viewers;
+        const by = (p: string) => left.filter((v) => v.protocol === p).length;
+        assert.fail(`${err.message}: ${left.length - 2} left (http-flv ${by('http-flv') - 1}, ws-flv ${by('ws-flv') - 1}), e.g. ${JSON.stringify(left.slice(0, 3))}`);
+      });
     const cutAfter = Date.now() - joinStart;
     await new Promise((r) => setTimeout(r, 1000));
     probing = false;
