@@ -106,6 +106,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   const viewers: Array<{ v: SoakViewer; stream: number; churn: boolean; nextChurn: number }> = [];
   const finished: SoakViewer[] = [];
+  /** Connections opened by churn, reported apart: one may join in the very turn a publisher leaves. */
+  const rejoined = new Set<SoakViewer>();
   // Viewers come from VIEWERS_PER_ADDRESS each of many loopback addresses: the server caps
   // connections per address (limits.perAddress), and a thousand viewers behind one address is
   // not what it serves.
@@ -133,6 +135,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       e.v.close();
       finished.push(e.v);
       e.v = open(e.v.protocol, e.v.behaviour, e.stream);
+      rejoined.add(e.v);
       e.nextChurn = now + CHURN.everyS * 1000 * (0.5 + Math.random());
     }
   }, 500);
@@ -158,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const ended: Record<string, Record<string, number>> = {};
   const legit = { connections: 0, received: 0, lost: 0, lostByProtocol: {} as Record<string, number> };
   for (const v of finished) {
-    const cls = `${v.protocol}/${v.behaviour}`;
+    const cls = `${v.protocol}/${v.behaviour}${rejoined.has(v) ? '/rejoined' : ''}`;
     const why = v.ended ?? 'open at the end';
     (ended[cls] ??= {})[why] = (ended[cls]![why] ?? 0) + 1;
     if (v.behaviour !== 'legit') continue;
