@@ -7,13 +7,16 @@
  * takes to answer. At the end: RSS over time and its spread after warm-up, event-loop delay
  * p99/max, frames lost by viewers that kept up, and how every connection ended, by class.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../fanout/servers.js';
 import { formatColumns } from '../table.js';
-import { HostileClients } from './hostile.js';
+import type { HostileTarget } from './hostile.js';
 import { SoakPublisher } from './publishers.js';
 import { openViewer, type Behaviour, type Protocol, type SoakViewer, type ViewerTarget } from './viewers.js';
 
@@ -124,8 +127,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (k % 50 === 49) await sleep(50); // joins spread a little, as real ones are
     }
   }
-  const hostile = o.hostile ? new HostileClients({ ...t, localAddress: '127.0.3.1' }) : undefined;
-  hostile?.start();
+  const hostile = o.hostile ? startHostile({ ...t, localAddress: '127.0.3.1' }) : undefined;
 
   const t0 = performance.now();
   const churnTimer = setInterval(() => {
@@ -155,7 +157,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const endCounters = serverExit ? {} : await counters(server);
   clearInterval(churnTimer);
   clearInterval(pubTimer);
-  hostile?.stop();
+  const hostileCounts = hostile ? await stopHostile(hostile) : {};
   for (const p of publishers) p.stop();
   for (const e of viewers) finished.push(e.v);
   const ended: Record<string, Record<string, number>> = {};
@@ -200,10 +202,34 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     ended,
     publisherRestarts: publishers.reduce((n, p) => n + p.restarts, 0),
     publisherErrors,
-    hostile: hostile?.counts ?? {},
+    hostile: hostileCounts,
     serverCounters,
     serverExit,
   };
+}
+
+/** The hostile clients' process (hostileMain): this checkout's TypeScript through tsx, or dist. */
+function startHostile(target: HostileTarget): ChildProcess {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const main = fileURLToPath(new URL(`./hostileMain.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  return spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), main, JSON.stringify(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function stopHostile(child: ChildProcess): Promise<Record<string, number>> {
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+  try {
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  } catch {
+    return { hostile_process_lost: 1 };
+  }
 }
 
 async function sample(server: RunningServer, t: number, open: number): Promise<SoakSample | undefined> {
