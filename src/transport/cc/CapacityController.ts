@@ -407,15 +407,6 @@ export class CapacityController implements SendAlgorithm {
     return this.queue;
   }
 
-  /** The estimator's state, for stats and tests. */
-  snapshot(): { capacityBps: number; deviationBps: number; queueMs: number; baseRttMs: number; startup: boolean; targetBps: number; sentBps: number; ackedBps: number; headroom: number; wirePerMedia: number; blockedAgoMs: number } {
-    const t = this.lastNow;
-    return {
-      capacityBps: this.capacity.rate, deviationBps: this.capacity.deviation, queueMs: this.queue, baseRttMs: this.base, startup: this.startup, targetBps: this.target,
-      sentBps: this.sent.between(t - 1000, t) * 8 || 0, headroom: this.headroom, wirePerMedia: this.wirePerMedia, blockedAgoMs: t - this.blockedAt, ackedBps: this.acks.between(t - 1000, t) * 8 || 0,
-    };
-  }
-
   probe(): void {
     if (this.lastNow - this.capacity.busyAt > 2 * this.srtt) this.startup = true;
   }
