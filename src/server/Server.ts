@@ -9,6 +9,7 @@ import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
 import { TransportIngest } from './transport/TransportIngest.js';
+import { SrtServer } from './srt/SrtServer.js';
 
 export interface ServerAddresses {
   host: string;
@@ -16,6 +17,8 @@ export interface ServerAddresses {
   rtmpPort: number;
   /** UDP, and TCP for the fallback, of the transport listener. */
   transportPort: number;
+  /** UDP port of the SRT listener; 0 when it is off (srt.port 0). */
+  srtPort: number;
 }
 
 /**
@@ -32,6 +35,8 @@ export class Server {
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
   readonly transport: TransportIngest;
+  /** The SRT listener; undefined when srt.port is 0. */
+  readonly srt: SrtServer | undefined;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -99,6 +104,14 @@ export class Server {
       const dropped = Object.values(this.transport.dropped).reduce((a, b) => a + b, 0);
       return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
     });
+    if (config.srt.port !== 0) {
+      const srt = new SrtServer({ registry: this.registry, logger: this.logger, auth: config.auth, viewerLimits: config.viewer, latencyMs: config.srt.latencyMs, passphrase: config.srt.passphrase });
+      this.srt = srt;
+      this.metrics.addListener('srt', () => {
+        const refused = Object.values(srt.counters).reduce((a, b) => a + b, 0);
+        return { connections: srt.stats.connectionsOpen, connectionsTotal: srt.stats.connectionsTotal, rejectedTotal: refused, bytesIn: srt.stats.bytesIn, bytesOut: srt.stats.bytesOut };
+      });
+    }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.http.mountHls((req, res, { app, key, file }) => {
       if (!this.hls.handle(req, res, app, key, file)) {
@@ -124,7 +137,8 @@ export class Server {
     const httpPort = await this.http.listen(this.config.httpPort, host);
     const rtmpPort = await this.rtmp.listen(this.config.rtmpPort, host);
     const transportPort = await this.transport.listen(this.config.transportPort, host);
-    const addresses = { host, httpPort, rtmpPort, transportPort };
+    const srtPort = this.srt ? await this.srt.listen(this.config.srt.port, host) : 0;
+    const addresses = { host, httpPort, rtmpPort, transportPort, srtPort };
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
@@ -133,7 +147,7 @@ export class Server {
     await this.starting?.catch(() => undefined);
     this.hls.close();
     this.registry.close();
-    await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close()]);
+    await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);
     this.logger.info('tributary server closed');
   }
 }

@@ -93,6 +93,17 @@ export const ConfigSchema = z
         keyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The SRT listener (src/server/srt): callers publish or request MPEG-TS by stream id. */
+    srt: z
+      .strictObject({
+        /** UDP port; 0 turns the listener off. 8890, as MediaMTX uses. */
+        port: port.default(8890),
+        /** Receiving delay offered to callers (SRTO_LATENCY), ms; a caller may ask for more. */
+        latencyMs: z.number().int().min(20).max(10_000).default(120),
+        /** When set, every caller must encrypt with it (libsrt: 10..79 characters). */
+        passphrase: z.string().min(10).max(79).optional(),
+      })
+      .prefault({}),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
@@ -142,6 +153,7 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'rtmpPort', type: 'integer', flag: '--rtmp-port', env: 'TRIBUTARY_RTMP_PORT' },
   { name: 'httpPort', type: 'integer', flag: '--http-port', env: 'TRIBUTARY_HTTP_PORT' },
   { name: 'transportPort', type: 'integer', flag: '--transport-port', env: 'TRIBUTARY_TRANSPORT_PORT' },
+  { name: 'srt.port', type: 'integer', flag: '--srt-port', env: 'TRIBUTARY_SRT_PORT' },
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
