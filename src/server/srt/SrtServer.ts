@@ -28,8 +28,6 @@ export interface SrtServerOptions {
   /** Every caller must encrypt with this passphrase (10..79 characters, as libsrt). */
   passphrase?: string | undefined;
   maxConnections?: number;
-  /** Called with each delivered SRT message of a publish (the bench taps it); optional. */
-  onDeliver?: (connId: number, payload: Uint8Array, now: number) => void;
 }
 
 export interface SrtServerStats {
@@ -49,6 +47,11 @@ interface Handler {
 export class SrtServer {
   readonly stats: SrtServerStats = { connectionsOpen: 0, connectionsTotal: 0, publishes: 0, plays: 0, bytesIn: 0, bytesOut: 0 };
   readonly listener: Listener;
+  /**
+   * Sees every message a publish delivers (performance.now() time), just before the demuxer:
+   * `tributary bench srt` measures the receiver's own delay and keeps the TS with it.
+   */
+  tap: ((connId: number, payload: Uint8Array, now: number) => void) | undefined;
   private socket: Socket | undefined;
   private readonly handlers = new Map<number, Handler>();
   /** The decision for each accepted caller, from `accept` to `onAccepted` (same tick). */
@@ -191,12 +194,11 @@ export class SrtServer {
     }
     this.stats.publishes++;
     this.log.info({ conn: name, remote, stream: stream.path, latencyMs: a.conn.o.recvLatencyMs, encrypted: !!a.conn.o.cipher }, 'srt: publish');
-    const tap = this.o.onDeliver;
     this.handlers.set(a.id, {
       messages: (list) => {
         const now = performance.now();
         for (const m of list) {
-          tap?.(a.id, m, now);
+          this.tap?.(a.id, m, now);
           pub.handle(m);
         }
       },
