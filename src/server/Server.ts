@@ -77,6 +77,8 @@ export class Server {
         refused: {
           rtmp: { ...this.rtmp.stats.refusedBy, 'memory budget closed': e['memory budget'] ?? 0, 'too much buffered closed': e['too much buffered'] ?? 0 },
           http: this.http.refusedBy,
+          // SRT: rejections by code, bad cookies, flood answers withheld (a bounded set of keys).
+          ...(this.srt ? { srt: { ...this.srt.counters } } : {}),
         },
       };
     });

@@ -7,9 +7,9 @@
  * `base + timestamp + latency`, where `base` maps the sender's clock onto ours at the handshake.
  * In `hold` mode (what libsrt does for an application) a packet is delivered at its play time;
  * otherwise (a server forwarding to players that have buffers of their own) it is delivered as
- * soon as everything before it is in, and play time is only the deadline for a repair: when the
- * packet after a gap reaches its play time the gap is given up (TLPKTDROP), counted, and
- * delivery goes on. Memory is bounded by the flow window: a packet further ahead is dropped.
+ * soon as everything before it is in, and the latency is only the deadline for a repair: when
+ * the packet after a gap reaches its play time (and has waited the latency since it arrived,
+ * see repairDeadline) the gap is given up (TLPKTDROP), counted, and delivery goes on. Memory is bounded by the flow window: a packet further ahead is dropped.
  */
 import { Boundary, type DataPacket } from './packet.js';
 import { seqAdd, seqDiff } from './seq.js';
@@ -223,7 +223,7 @@ export class Receiver {
     if (!this.held.has(next)) return false;
     // Dropped by the sender (no longer in the loss list, and acknowledged past): skip at once.
     const given = !this.loss.has(seq) && seqDiff(seq, this.ackSeq()) > 0;
-    const deadline = this.playTime(this.held.get(next)!);
+    const deadline = this.repairDeadline(this.held.get(next)!);
     if (!given && deadline > now) {
       this.wakeAt = Math.min(this.wakeAt, deadline);
       return false;
@@ -247,6 +247,17 @@ export class Receiver {
       this.held.delete(this.nextDeliver);
       this.nextDeliver = seqAdd(this.nextDeliver, 1);
     }
+  }
+
+  /**
+   * When a gap in front of `h` is given up. In hold mode, h's play time (TSBPD). Forwarding, the
+   * later of that and h's arrival + latency: on a steady path the two agree (both are "sent +
+   * one-way + latency"), but when the path or this process stalls and packets come late, the
+   * play time would eat the repair budget while nothing is being played out here anyway.
+   */
+  private repairDeadline(h: Held): number {
+    const play = this.playTime(h);
+    return this.o.hold ? play : Math.max(play, h.arrivedAt + this.o.latencyMs);
   }
 
   private playTime(h: Held): number {

@@ -85,6 +85,8 @@ test('ffmpeg plays a live stream with m=request: MPEG-TS that decodes', async ()
     const none = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', `srt://127.0.0.1:${PORT}?streamid=%23!::r=live/nobody,m=request`, '-t', '1', '-f', 'null', '-'], 15_000);
     assert.notEqual(none.code, 0);
     assert.ok((server.srt!.counters['rejected 1404'] ?? 0) >= 1);
+    const metrics = await httpGet(`http://127.0.0.1:${http}/metrics`);
+    assert.match(metrics.body, /tributary_connections_limited_total\{listener="srt",reason="rejected_1404"\} [1-9]/);
   } finally {
     await stop(push);
   }

@@ -71,3 +71,15 @@ test('memory is bounded by the window: packets far ahead are dropped and counted
   assert.equal(r.heldPackets, 0);
   assert.equal(r.lossCount, 0);
 });
+
+test('forwarding, a packet that came late (a stalled path) still gives its gap the whole latency to be repaired', () => {
+  const r = new Receiver({ isn: 0, latencyMs: 600, hold: false, window: 8192, baseMs: 1000 });
+  r.onData(pkt(0, 0), 1000);
+  r.onData(pkt(2, 40), 1400); // 360 ms later than its timestamp says
+  r.deliver(1400);
+  assert.equal(r.nextWake(), 2000, 'arrival + latency, not the play time 1640');
+  assert.equal(r.deliver(1700).length, 0);
+  r.onData({ ...pkt(1, 20), retransmitted: true }, 1900);
+  assert.deepEqual(r.deliver(1900).map((p) => p[0]), [1, 2]);
+  assert.equal(r.stats.dropped, 0);
+});
