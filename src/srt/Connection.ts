@@ -116,10 +116,12 @@ export class Connection {
         this.nextAckAt = now + ACK_INTERVAL_MS;
         this.ack(now);
       }
+      // Each missing packet is asked for again one NAK interval after it was last asked for,
+      // checked every 20 ms: one timer for the whole list (as libsrt has) would add up to a
+      // whole interval of phase to a loss found just after it fired.
       if (now >= this.nextNakAt) {
-        const interval = this.nakIntervalMs();
-        this.nextNakAt = now + interval;
-        const due = this.receiver.dueNaks(now, interval);
+        this.nextNakAt = now + MIN_NAK_INTERVAL_MS;
+        const due = this.receiver.dueNaks(now, this.nakIntervalMs());
         if (due.length) this.nak(due, now);
       }
     } else {

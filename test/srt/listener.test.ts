@@ -178,3 +178,25 @@ test('fuzzed and truncated datagrams never throw, and are counted', () => {
   const counted = Object.values(l.counters).reduce((a, b) => a + b, 0);
   assert.ok(counted > 1000, `counted ${counted}`);
 });
+
+test('a missing packet is asked for again one NAK interval after the last ask, not up to two', () => {
+  const l = listener();
+  const { reply } = connect(l, { streamId: 'live/a', latencyMs: 600 }, 0);
+  const dst = reply.socketId;
+  const naks: number[] = [];
+  const collect = (t: number) => {
+    for (const o of l.drainOutgoing()) {
+      const p = parsePacket(o.data);
+      if (p.control && p.type === ControlType.Nak) naks.push(t);
+    }
+  };
+  for (let t = 1; t <= 400; t += 5) {
+    if (t === 21) l.handle(dataPacket(ISN, dst, 1000, new Uint8Array([1])), PEER, t);
+    if (t === 36) l.handle(dataPacket(ISN + 2, dst, 1100, new Uint8Array([3])), PEER, t);
+    l.poll(t);
+    collect(t);
+  }
+  // RTT 100 ms / var 50 ms before any sample: interval (100 + 4 * 50) / 2 = 150 ms.
+  assert.equal(naks[0], 36, 'at once');
+  assert.ok(naks[1]! >= 36 + 150 && naks[1]! <= 36 + 150 + 25, `again at ${naks[1]}`);
+});
