@@ -22,6 +22,13 @@ export function frameHashes(file: string): Promise<Map<number, string>> {
   });
 }
 
+/** Frames of the reference's pts that `got` decoded at all (a concealed picture counts). */
+export function decodedFrames(reference: Map<number, string>, got: Map<number, string>): number {
+  let n = 0;
+  for (const pts of reference.keys()) if (got.has(pts)) n++;
+  return n;
+}
+
 /**
  * Frames of `got` whose picture is exactly the reference's at the same pts. A picture
  * concealed after a loss, or damaged by a reference that was, decodes differently and does not count.

@@ -8,8 +8,13 @@
  *             \---> UdpLinkProxy -> Relay -> srt-live-transmit (listener) -> UDP -> b.ts
  *              \--> sent.ts
  *
- * decodedRatio: video frames decoded from what a receiver delivered whose picture is exactly the
- * one decoded from sent.ts, over the frames sent. serverDelayMs: per data payload, the time from
+ * Judged: `duration` seconds after `warmup` seconds; the caller then goes on for a latency and
+ * more, so neither the start nor the end of the session is judged.
+ *
+ * decodedRatio (the issue's definition): video frames of the judged window a decoder gets out
+ * of what the receiver delivered, over the frames sent. A picture with a hole in it still comes
+ * out (concealed), so `exactRatio` also counts only pictures identical to those decoded from
+ * sent.ts (framemd5): a lost packet then costs every frame up to the next keyframe. serverDelayMs: per data payload, the time from
  * its first arrival at the receiver (the relay) to the receiver delivering it (Tributary: the
  * payload handed to its TS demuxer; libsrt: srt-live-transmit's UDP output).
  */
@@ -24,7 +29,7 @@ import { summarize } from '../percentiles.js';
 import { parseConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { Server } from '../../server/Server.js';
-import { frameHashes, matchingFrames } from './frames.js';
+import { decodedFrames, frameHashes, matchingFrames } from './frames.js';
 import { payloadKey, Relay } from './Relay.js';
 
 export interface SrtBenchOptions {
@@ -34,6 +39,8 @@ export interface SrtBenchOptions {
   /** SRT latency on every side, ms. */
   latency: number;
   duration: number;
+  /** Seconds sent before the judged ones (not judged). */
+  warmup: number;
   /** Video bitrate, Mbit/s. */
   bitrate: number;
   seed: number;
@@ -44,7 +51,7 @@ export interface SrtBenchResult {
   decodedRatio: number;
   serverDelayMs: { p50: number; p95: number };
   /** For the table only. */
-  detail: { framesSent: number; framesExact: number; payloads: number; unmatched: number; lostOnLink: number; receiver?: import('../../srt/Receiver.js').ReceiverStats };
+  detail: { framesSent: number; framesDecoded: number; framesExact: number; payloads: number; unmatched: number; lostOnLink: number; receiver?: import('../../srt/Receiver.js').ReceiverStats };
 }
 
 const FPS = 25;
@@ -120,6 +127,9 @@ export async function benchSrt(o: SrtBenchOptions): Promise<SrtBenchResult[]> {
     // The caller goes on past the judged frames for a latency and more: a receiver that ends
     // with the session (srt-live-transmit drops what TSBPD still holds) is not judged on that.
     const tailS = Math.ceil((o.latency + o.rtt) / 1000) + 2;
+    // Nor on the start: ffmpeg's tee connects its outputs one after the other (a handshake is
+    // two round trips), so the first second or so reaches the links as one burst.
+    const warmupS = o.warmup;
     let tribConn: import('../../srt/Connection.js').Connection | undefined;
     const sent = join(dir, 'sent.ts');
     const lat = o.latency * 1000; // ffmpeg's srt latency option is in microseconds
@@ -132,7 +142,7 @@ export async function benchSrt(o: SrtBenchOptions): Promise<SrtBenchResult[]> {
     const ff = spawn('ffmpeg', [
       '-hide_banner', '-loglevel', 'error', '-re',
       '-f', 'lavfi', '-i', `testsrc=size=640x360:rate=${FPS}`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-      '-frames:v', String(frames + tailS * FPS), '-t', String(o.duration + tailS),
+      '-frames:v', String(frames + (warmupS + tailS) * FPS), '-t', String(warmupS + o.duration + tailS),
       '-map', '0:v', '-map', '1:a',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(FPS),
       '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${Math.round(kbps / 2)}k`,
@@ -150,26 +160,32 @@ export async function benchSrt(o: SrtBenchOptions): Promise<SrtBenchResult[]> {
     writeFileSync(a, Buffer.concat(tribChunks));
     writeFileSync(b, Buffer.concat(sltChunks));
     const all = await frameHashes(sent);
-    const ref = new Map([...all.entries()].sort((x, y) => x[0] - y[0]).slice(0, frames));
+    const ref = new Map([...all.entries()].sort((x, y) => x[0] - y[0]).slice(warmupS * FPS, warmupS * FPS + frames));
     if (ref.size < frames) throw new Error(`the reference has ${ref.size} frames, ${frames} were to be sent`);
     const results: SrtBenchResult[] = [];
     for (const [impl, file, out, relay, proxy] of [['tributary', a, tribOut, relays[0]!, proxies[0]!], ['libsrt', b, sltOut, relays[1]!, proxies[1]!]] as const) {
       const got = await frameHashes(file);
       const exact = matchingFrames(ref, got);
+      const decoded = decodedFrames(ref, got);
       const delays: number[] = [];
       let unmatched = 0;
+      let first = Infinity;
+      for (const t of relay.arrivals.values()) first = Math.min(first, t);
+      const from = first + warmupS * 1000;
+      const to = from + o.duration * 1000;
       for (const [k, t] of out) {
         const arrived = relay.arrivals.get(k);
         if (arrived === undefined) unmatched++;
-        else delays.push(t - arrived);
+        else if (arrived >= from && arrived < to) delays.push(t - arrived);
       }
       const s = summarize(delays);
       results.push({
         impl,
-        decodedRatio: Math.round((exact / frames) * 10000) / 10000,
+        decodedRatio: Math.round((decoded / frames) * 10000) / 10000,
         serverDelayMs: { p50: s.p50, p95: s.p95 },
         detail: {
           framesSent: frames,
+          framesDecoded: decoded,
           framesExact: exact,
           payloads: out.size,
           unmatched,
