@@ -145,6 +145,8 @@ export class SrtServer {
     }
     // Handlers may have sent (a subscriber's GOP replay) or closed: collect again.
     for (const a of this.listener.drainAccepted()) this.onAccepted(a, now);
+    // A decision whose caller was then refused (wrong passphrase) has no connection to claim it.
+    this.pending.clear();
     const s = this.socket;
     for (const o of this.listener.drainOutgoing()) {
       this.stats.bytesOut += o.data.length;
