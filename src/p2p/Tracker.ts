@@ -1,0 +1,308 @@
+/**
+ * The tracker in the edge node: the peers of one stream, who neighbours whom, who is a super
+ * node for which substream and who each peer's parents are. Plain state and decisions, no I/O:
+ * the Edge turns its answers into messages.
+ *
+ * Super nodes (source design): self-nominated by capacity (upload >= 2x the stream, reachable)
+ * and approved while a substream lacks push slots, or chosen by the tracker (the best reachable
+ * peer with spare upload) when a peer needs a parent and none has a free slot. Demoted when their
+ * children report late pushes or their own upload queue grows. A super node gets its substream
+ * from the edge and pushes it to its children: two levels below the edge, never more.
+ *
+ * Cost: a join, a parent request or a report touches one region's lists, not every peer, so one
+ * core carries 10,000 peers of a stream (test/p2p/tracker.test.ts measures it).
+ */
+import { pushSlots, type P2pConfig } from './config.js';
+import { EDGE, type JoinMsg, type ReportMsg } from './messages.js';
+
+export class TrackedPeer {
+  /** Substreams it is a super node for (bit mask). */
+  role = 0;
+  slots: number;
+  /** Children per substream the tracker gave it. */
+  children: number[];
+  parents: number[];
+  /** EWMA of its children's on-time push reports (1 = all on time). */
+  quality = 1;
+  reports = 0;
+  backlogMs = 0;
+  continuity = 1;
+  badReports = 0;
+  demotedAt = -1e9;
+  regionIndex = -1;
+  constructor(
+    readonly id: number,
+    readonly join: JoinMsg,
+    readonly joinedAt: number,
+    c: P2pConfig,
+  ) {
+    this.slots = pushSlots(c, join.uploadKbps);
+    this.children = new Array(c.substreams).fill(0);
+    this.parents = new Array(c.substreams).fill(-1);
+  }
+
+  get hostile(): boolean {
+    return this.badReports >= 3;
+  }
+
+  freeFor(c: P2pConfig, k: number): boolean {
+    let used = 0;
+    for (const n of this.children) used += n;
+    return (this.role & (1 << k)) !== 0 && used < this.slots && this.children[k]! < c.maxChildrenPerSubstream && !this.hostile;
+  }
+}
+
+/** What the edge must tell peers after a tracker decision. */
+export interface Reassign {
+  child: number;
+  substream: number;
+  parent: number;
+}
+
+export class Tracker {
+  readonly peers = new Map<number, TrackedPeer>();
+  /** Peers per region, for neighbour suggestions and promotions (swap-remove arrays). */
+  private regions: TrackedPeer[][] = [];
+  /** Super nodes per substream. */
+  readonly supers: Array<Set<number>>;
+  /** Who the edge pushes substream k to: its super nodes and peers it feeds directly. */
+  readonly edgeChildren: Array<Set<number>>;
+  private rng = 0x9e3779b9;
+  promotions = 0;
+  demotions = 0;
+  private roleChanges = new Set<number>();
+
+  constructor(readonly c: P2pConfig) {
+    this.supers = Array.from({ length: c.substreams }, () => new Set<number>());
+    this.edgeChildren = Array.from({ length: c.substreams }, () => new Set<number>());
+  }
+
+  /** Peers whose role changed since the last call (the edge tells them). */
+  takeRoleChanges(): number[] {
+    const ids = [...this.roleChanges];
+    this.roleChanges.clear();
+    return ids;
+  }
+
+  add(now: number, id: number, join: JoinMsg): TrackedPeer {
+    const p = new TrackedPeer(id, join, now, this.c);
+    this.peers.set(id, p);
+    const list = (this.regions[join.region] ??= []);
+    p.regionIndex = list.length;
+    list.push(p);
+    // Self-nomination, approved while the neediest substream is short of push slots.
+    if (join.nominate && join.reachable && p.slots >= 4) {
+      const k = this.neediest();
+      if (this.freeSlots(k) < 0.25 * this.peers.size * 1.1 + 8) this.promote(p, k);
+    }
+    return p;
+  }
+
+  /** Removes a peer; returns the parent changes its children need. */
+  remove(id: number): Reassign[] {
+    const p = this.peers.get(id);
+    if (!p) return [];
+    this.peers.delete(id);
+    const list = this.regions[p.join.region]!;
+    const last = list.pop()!;
+    if (last !== p) {
+      list[p.regionIndex] = last;
+      last.regionIndex = p.regionIndex;
+    }
+    for (let k = 0; k < this.c.substreams; k++) {
+      this.supers[k]!.delete(id);
+      this.edgeChildren[k]!.delete(id);
+      const parent = this.peers.get(p.parents[k]!);
+      if (parent) parent.children[k] = Math.max(0, parent.children[k]! - 1);
+    }
+    return p.role ? this.orphans(p, p.role) : [];
+  }
+
+  /** A parent for substream k of `id` (not `not`): a super node with a free slot, near first; else a new one; else the edge. */
+  parentFor(id: number, k: number, not = -1): number {
+    const p = this.peers.get(id);
+    if (!p) return EDGE;
+    const old = this.peers.get(p.parents[k]!);
+    if (old) old.children[k] = Math.max(0, old.children[k]! - 1);
+    if (p.parents[k] === EDGE) this.edgeChildren[k]!.delete(id);
+    if (p.role & (1 << k)) {
+      // A super node takes its own substream from the edge.
+      p.parents[k] = EDGE;
+      this.edgeChildren[k]!.add(id);
+      return EDGE;
+    }
+    let best: TrackedPeer | undefined;
+    let bestScore = -Infinity;
+    for (const sid of this.supers[k]!) {
+      const s = this.peers.get(sid)!;
+      if (sid === id || sid === not || !s.freeFor(this.c, k)) continue;
+      const score = s.quality + (s.join.region === p.join.region ? 1 : 0) + (s.join.isp === p.join.isp ? 0.3 : 0) + this.random() * 0.2;
+      if (score > bestScore) { bestScore = score; best = s; }
+    }
+    if (!best || best.join.region !== p.join.region) best = this.promoteFor(k, p.join.region, id) ?? best;
+    if (!best) {
+      p.parents[k] = EDGE;
+      this.edgeChildren[k]!.add(id);
+      return EDGE;
+    }
+    best.children[k]!++;
+    p.parents[k] = best.id;
+    return best.id;
+  }
+
+  /** Up to n neighbours for `id`: same region (same ISP first) and connectable; a few from elsewhere. */
+  neighboursFor(id: number, n: number): number[] {
+    const p = this.peers.get(id);
+    if (!p) return [];
+    const out = new Set<number>();
+    const pick = (list: TrackedPeer[] | undefined, want: number, tries: number): void => {
+      if (!list || list.length === 0) return;
+      const cands: Array<{ q: TrackedPeer; s: number }> = [];
+      for (let i = 0; i < tries; i++) {
+        const q = list[Math.floor(this.random() * list.length)]!;
+        if (q.id === id || out.has(q.id) || q.hostile) continue;
+        if (!p.join.reachable && !q.join.reachable) continue;
+        cands.push({ q, s: (q.join.isp === p.join.isp ? 1 : 0) + q.slots / 20 + q.continuity + this.random() * 0.5 });
+      }
+      cands.sort((a, b) => b.s - a.s);
+      for (const { q } of cands) {
+        if (want <= 0) break;
+        if (out.has(q.id)) continue;
+        out.add(q.id);
+        want--;
+      }
+    };
+    pick(this.regions[p.join.region], n - 2, 3 * n);
+    for (let tries = 0; out.size < n && tries < 4; tries++) {
+      const r = Math.floor(this.random() * this.regions.length);
+      pick(this.regions[r], Math.min(2, n - out.size), 6);
+    }
+    return [...out];
+  }
+
+  /** A peer's report: its load and how its parents pushed. Returns reassignments from demotions. */
+  report(id: number, r: ReportMsg, now: number): Reassign[] {
+    const p = this.peers.get(id);
+    if (!p) return [];
+    p.backlogMs = r.backlogMs;
+    p.continuity = r.continuity / 1000;
+    const out: Reassign[] = [];
+    for (const { id: pid, onTime } of r.parents) {
+      const s = this.peers.get(pid);
+      if (!s || p.parents.indexOf(pid) < 0) continue;
+      s.quality = 0.8 * s.quality + 0.2 * (onTime / 1000);
+      s.reports++;
+    }
+    for (const { id: pid } of r.parents) {
+      const s = this.peers.get(pid);
+      if (s && s.role && ((s.reports >= 5 && s.quality < 0.6) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
+    }
+    if (p.role && p.backlogMs > 1000) out.push(...this.demote(p, now));
+    return out;
+  }
+
+  /** Someone says `id` sent it a forged slice, lied or flooded it. */
+  badPeer(id: number, now: number): Reassign[] {
+    const p = this.peers.get(id);
+    if (!p) return [];
+    p.badReports++;
+    return p.hostile && p.role ? this.demote(p, now) : [];
+  }
+
+  /** Takes super node status away; its children get other parents. */
+  demote(p: TrackedPeer, now: number): Reassign[] {
+    if (!p.role) return [];
+    const role = p.role;
+    p.role = 0;
+    p.demotedAt = now;
+    this.roleChanges.add(p.id);
+    this.demotions++;
+    for (let k = 0; k < this.c.substreams; k++) {
+      if (!(role & (1 << k))) continue;
+      this.supers[k]!.delete(p.id);
+      this.edgeChildren[k]!.delete(p.id);
+    }
+    const out = this.orphans(p, role);
+    // It now needs its old substreams from someone else.
+    for (let k = 0; k < this.c.substreams; k++) if (role & (1 << k)) out.push({ child: p.id, substream: k, parent: this.parentFor(p.id, k) });
+    return out;
+  }
+
+  private orphans(p: TrackedPeer, role: number): Reassign[] {
+    const out: Reassign[] = [];
+    for (let k = 0; k < this.c.substreams; k++) {
+      if (!(role & (1 << k))) continue;
+      p.children[k] = 0;
+      for (const q of this.peers.values()) {
+        if (q.parents[k] !== p.id) continue;
+        q.parents[k] = -1;
+        out.push({ child: q.id, substream: k, parent: this.parentFor(q.id, k, p.id) });
+      }
+    }
+    return out;
+  }
+
+  private promote(p: TrackedPeer, k: number): void {
+    p.role |= 1 << k;
+    this.roleChanges.add(p.id);
+    this.supers[k]!.add(p.id);
+    this.promotions++;
+    const old = this.peers.get(p.parents[k]!);
+    if (old) old.children[k] = Math.max(0, old.children[k]! - 1);
+    p.parents[k] = EDGE;
+    this.edgeChildren[k]!.add(p.id);
+  }
+
+  /** The edge picks a super node for k: the reachable peer near `region` with the most spare upload. */
+  private promoteFor(k: number, region: number, not: number): TrackedPeer | undefined {
+    const list = this.regions[region] ?? [];
+    let best: TrackedPeer | undefined;
+    let bestSpare = 0;
+    const n = Math.min(list.length, 64);
+    for (let i = 0; i < n; i++) {
+      const q = list[Math.floor(this.random() * list.length)]!;
+      if (q.id === not || !q.join.reachable || q.hostile || q.role & (1 << k) || q.quality < 0.6) continue;
+      if (q.demotedAt > -1e8) continue; // demoted once: not trusted with a substream again
+      let used = 0;
+      for (const c of q.children) used += c;
+      const roles = popcount(q.role);
+      if (roles >= 2 || (roles === 1 && q.slots - used < 6)) continue;
+      const spare = q.slots - used;
+      if (spare > bestSpare && spare >= 3) { bestSpare = spare; best = q; }
+    }
+    if (best) this.promote(best, k);
+    return best;
+  }
+
+  private neediest(): number {
+    let best = 0;
+    let least = Infinity;
+    for (let k = 0; k < this.c.substreams; k++) {
+      const f = this.freeSlots(k);
+      if (f < least) { least = f; best = k; }
+    }
+    return best;
+  }
+
+  private freeSlots(k: number): number {
+    let free = 0;
+    for (const id of this.supers[k]!) {
+      const s = this.peers.get(id)!;
+      free += Math.max(0, Math.min(this.c.maxChildrenPerSubstream, s.slots) - s.children[k]!);
+    }
+    return free;
+  }
+
+  private random(): number {
+    this.rng ^= this.rng << 13;
+    this.rng ^= this.rng >>> 17;
+    this.rng ^= this.rng << 5;
+    return (this.rng >>> 0) / 4294967296;
+  }
+}
+
+function popcount(v: number): number {
+  let n = 0;
+  for (; v; v &= v - 1) n++;
+  return n;
+}
