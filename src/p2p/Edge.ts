@@ -100,6 +100,7 @@ export class Edge {
       case Msg.Compensate: this.compensate(now, from, m.seqs); break;
       case Msg.NeedParent: {
         if (m.substream >= this.c.substreams) return;
+        if (m.late) this.reassign(this.tracker.parentFailed(m.not, from, m.substream, now));
         const parent = this.tracker.parentFor(from, m.substream, m.not);
         this.send(from, { t: Msg.Parent, substream: m.substream, id: parent });
         this.sendRoles();

@@ -112,6 +112,8 @@ export class Peer {
   private rng: number;
   private readonly compensation: TokenBucket;
   private readonly frameMs: number;
+  /** Peers dropped for cause (forged, lied, flooded): never neighbours again. Bounded. */
+  private readonly banned = new Set<number>();
 
   constructor(readonly opts: PeerOptions) {
     this.c = opts.config;
@@ -294,11 +296,12 @@ export class Peer {
     }
   }
 
-  private askParent(now: number, k: number): void {
+  /** Asks the edge for another parent of substream k; `late` blames the old one (it stopped or lagged). */
+  private askParent(now: number, k: number, late = false): void {
     if (now - this.parentAsked[k]! < 2000) return;
     this.parentAsked[k] = now;
     const not = this.parents[k]!;
-    this.send(EDGE, { t: Msg.NeedParent, substream: k, not: Math.max(0, not) });
+    this.send(EDGE, { t: Msg.NeedParent, substream: k, not: Math.max(0, not), late });
   }
 
   private onBye(from: number): void {
@@ -310,7 +313,7 @@ export class Peer {
   // --- neighbours ---
 
   private connect(now: number, id: number): void {
-    if (id === this.id || id <= 0 || this.neighbours.has(id) || this.neighbours.size >= this.c.maxNeighbours) return;
+    if (id === this.id || id <= 0 || this.banned.has(id) || this.neighbours.has(id) || this.neighbours.size >= this.c.maxNeighbours) return;
     const nb = new Neighbour(id, now, this.c.requestRate, this.c.requestBurst);
     nb.pendingSince = now;
     this.neighbours.set(id, nb);
@@ -321,7 +324,7 @@ export class Peer {
     let nb = this.neighbours.get(from);
     if (!ack) {
       if (!nb) {
-        if (this.neighbours.size >= this.c.maxNeighbours || !this.welcomed) {
+        if (this.neighbours.size >= this.c.maxNeighbours || !this.welcomed || this.banned.has(from)) {
           this.send(from, { t: Msg.Bye });
           return;
         }
@@ -340,6 +343,8 @@ export class Peer {
   }
 
   private dropNeighbour(id: number, reason: Bad): void {
+    if (this.banned.size >= 256) this.banned.delete(this.banned.values().next().value!);
+    this.banned.add(id);
     this.neighbours.delete(id);
     this.children.delete(id);
     this.stats.droppedNeighbours++;
@@ -384,7 +389,8 @@ export class Peer {
         const p = this.parents[k]!;
         if (p === EDGE) continue;
         const expectedBy = this.lastPush[k]! + this.c.substreams * this.frameMs + this.pushDelay[k]! + 500;
-        if (p < 0 || (this.lastPush[k]! > 0 && now > expectedBy) || (this.lastPush[k] === 0 && now - this.joinedAt > 3000)) this.askParent(now, k);
+        if (p < 0) this.askParent(now, k);
+        else if ((this.lastPush[k]! > 0 && now > expectedBy) || (this.lastPush[k] === 0 && now - this.joinedAt > 3000)) this.askParent(now, k, true);
       }
     }
   }
@@ -681,8 +687,8 @@ export class Peer {
         this.stats.played++;
         this.stats.onTime++;
         sink?.played(this.delay, true, bytes);
-        // Catch up towards the target delay by playing ~3% fast while the buffer is full.
-        if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.03);
+        // Catch up towards the target delay by playing ~10% fast while the buffer is full.
+        if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.1);
       } else if (e.payload && e.arrivedAt <= due + this.c.maxStallMs) {
         this.stats.played++;
         this.stats.late++;

@@ -201,6 +201,19 @@ export class Tracker {
     return out;
   }
 
+  /**
+   * A child says its parent `id` stopped pushing substream k (or lagged): the same as a report of
+   * nothing on time, so a super node its children keep leaving is demoted.
+   */
+  parentFailed(id: number, child: number, k: number, now: number): Reassign[] {
+    const s = this.peers.get(id);
+    const c = this.peers.get(child);
+    if (!s || !c || c.parents[k] !== id) return [];
+    s.quality = 0.8 * s.quality;
+    s.reports++;
+    return s.role && s.reports >= 5 && s.quality < 0.6 ? this.demote(s, now) : [];
+  }
+
   /** Someone says `id` sent it a forged slice, lied or flooded it. */
   badPeer(id: number, now: number): Reassign[] {
     const p = this.peers.get(id);

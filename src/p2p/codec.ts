@@ -45,7 +45,7 @@ export function encodedSize(m: AnyMsg): number {
     case Msg.Join: return 1 + 1 + 1 + 4 + 1;
     case Msg.Report: return 1 + 4 + 2 + 1 + 6 * m.parents.length;
     case Msg.Compensate: case Msg.Request: case Msg.NotHave: case Msg.Refused: return 1 + seqListSize(m.seqs);
-    case Msg.NeedParent: return 1 + 1 + 4;
+    case Msg.NeedParent: return 1 + 1 + 4 + 1;
     case Msg.BadPeer: return 1 + 4 + 1;
     case Msg.Leave: case Msg.Bye: return 1;
     case Msg.NeedNeighbours: return 2;
@@ -84,7 +84,7 @@ export function encode(m: AnyMsg): Uint8Array {
     case Msg.Compensate: case Msg.Request: case Msg.NotHave: case Msg.Refused:
       writeSeqs(w, m.seqs);
       break;
-    case Msg.NeedParent: w.u8(m.substream).u32(m.not); break;
+    case Msg.NeedParent: w.u8(m.substream).u32(m.not).u8(m.late ? 1 : 0); break;
     case Msg.BadPeer: w.u32(m.id).u8(m.reason); break;
     case Msg.Leave: case Msg.Bye: break;
     case Msg.NeedNeighbours: w.u8(m.count); break;
@@ -148,7 +148,7 @@ export function decode(buf: Uint8Array): AnyMsg {
     case Msg.Compensate: case Msg.Request: case Msg.NotHave: case Msg.Refused:
       m = { t, seqs: readSeqs(r) };
       break;
-    case Msg.NeedParent: m = { t, substream: r.u8(), not: r.u32() }; break;
+    case Msg.NeedParent: m = { t, substream: r.u8(), not: r.u32(), late: (r.u8() & 1) !== 0 }; break;
     case Msg.BadPeer: m = { t, id: r.u32(), reason: r.u8() }; break;
     case Msg.Leave: case Msg.Bye: m = { t }; break;
     case Msg.NeedNeighbours: m = { t, count: r.u8() }; break;

@@ -56,7 +56,8 @@ export interface ReportMsg {
   parents: Array<{ id: number; onTime: number }>;
 }
 export interface CompensateMsg { t: Msg.Compensate; seqs: number[] }
-export interface NeedParentMsg { t: Msg.NeedParent; substream: number; not: number }
+/** `late`: the old parent `not` stopped pushing or pushed late (the tracker scores it down); otherwise it refused or left. */
+export interface NeedParentMsg { t: Msg.NeedParent; substream: number; not: number; late: boolean }
 export interface BadPeerMsg { t: Msg.BadPeer; id: number; reason: number }
 export interface LeaveMsg { t: Msg.Leave }
 export interface NeedNeighboursMsg { t: Msg.NeedNeighbours; count: number }
