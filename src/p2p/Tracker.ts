@@ -30,6 +30,10 @@ export class TrackedPeer {
   badReports = 0;
   demotedAt = -1e9;
   regionIndex = -1;
+  /** Substreams whose open list holds it (bit mask). */
+  inOpen = 0;
+  /** Peers it was given as children (pruned lazily: check their `parents`). */
+  childIds = new Set<number>();
   constructor(
     readonly id: number,
     readonly join: JoinMsg,
@@ -67,7 +71,17 @@ export class Tracker {
   readonly supers: Array<Set<number>>;
   /** Who the edge pushes substream k to: its super nodes and peers it feeds directly. */
   readonly edgeChildren: Array<Set<number>>;
+  /**
+   * open[k][region]: super nodes of substream k that had a free slot when last seen. Stale
+   * entries are removed when picked, so a pick costs a few samples, not a scan of every super node.
+   */
+  private open: number[][][];
+  /** Push slots of substream k on offer (capped per super node) and in use: what nominations are approved against. */
+  private cap: number[];
+  private used: number[];
   private rng = 0x9e3779b9;
+  private joins = 0;
+  private promoteFailed = new Map<number, number>();
   promotions = 0;
   demotions = 0;
   private roleChanges = new Set<number>();
@@ -75,6 +89,54 @@ export class Tracker {
   constructor(readonly c: P2pConfig) {
     this.supers = Array.from({ length: c.substreams }, () => new Set<number>());
     this.edgeChildren = Array.from({ length: c.substreams }, () => new Set<number>());
+    this.open = Array.from({ length: c.substreams }, () => []);
+    this.cap = new Array(c.substreams).fill(0);
+    this.used = new Array(c.substreams).fill(0);
+  }
+
+  private addChild(s: TrackedPeer, k: number, child: number): void {
+    s.children[k]!++;
+    this.used[k]!++;
+    s.childIds.add(child);
+    if (s.childIds.size > 4 * s.slots + 16) {
+      for (const c of s.childIds) if (!this.peers.get(c)?.parents.includes(s.id)) s.childIds.delete(c);
+    }
+  }
+
+  private dropChild(s: TrackedPeer | undefined, k: number): void {
+    if (!s || s.children[k]! <= 0) return;
+    s.children[k]!--;
+    if (s.role & (1 << k)) this.used[k]!--;
+    this.markOpen(s, k);
+  }
+
+  private markOpen(s: TrackedPeer, k: number): void {
+    if (s.inOpen & (1 << k) || !s.freeFor(this.c, k) || !this.peers.has(s.id)) return;
+    s.inOpen |= 1 << k;
+    ((this.open[k]![s.join.region] ??= [])).push(s.id);
+  }
+
+  /** The best of a few open super nodes of k in `region` (not `a` or `b`), dropping stale entries met on the way. */
+  private pickOpen(k: number, region: number, a: number, b: number, prefIsp: number): TrackedPeer | undefined {
+    const list = this.open[k]![region];
+    if (!list) return undefined;
+    let best: TrackedPeer | undefined;
+    let bestScore = -Infinity;
+    for (let tries = 0, found = 0; tries < 12 && found < 4 && list.length; tries++) {
+      const i = Math.floor(this.random() * list.length);
+      const s = this.peers.get(list[i]!);
+      if (!s || !s.freeFor(this.c, k)) {
+        if (s) s.inOpen &= ~(1 << k);
+        list[i] = list[list.length - 1]!;
+        list.pop();
+        continue;
+      }
+      if (s.id === a || s.id === b) continue;
+      found++;
+      const score = s.quality + (s.join.isp === prefIsp ? 0.3 : 0) + this.random() * 0.2;
+      if (score > bestScore) { bestScore = score; best = s; }
+    }
+    return best;
   }
 
   /** Peers whose role changed since the last call (the edge tells them). */
@@ -86,6 +148,7 @@ export class Tracker {
 
   add(now: number, id: number, join: JoinMsg): TrackedPeer {
     const p = new TrackedPeer(id, join, now, this.c);
+    this.joins++;
     this.peers.set(id, p);
     const list = (this.regions[join.region] ??= []);
     p.regionIndex = list.length;
@@ -93,7 +156,7 @@ export class Tracker {
     // Self-nomination, approved while the neediest substream is short of push slots.
     if (join.nominate && join.reachable && p.slots >= 4) {
       const k = this.neediest();
-      if (this.freeSlots(k) < 0.25 * this.peers.size * 1.1 + 8) this.promote(p, k);
+      if (this.cap[k]! - this.used[k]! < 0.25 * this.peers.size * 1.1 + 8) this.promote(p, k);
     }
     return p;
   }
@@ -110,10 +173,9 @@ export class Tracker {
       last.regionIndex = p.regionIndex;
     }
     for (let k = 0; k < this.c.substreams; k++) {
-      this.supers[k]!.delete(id);
       this.edgeChildren[k]!.delete(id);
-      const parent = this.peers.get(p.parents[k]!);
-      if (parent) parent.children[k] = Math.max(0, parent.children[k]! - 1);
+      this.dropChild(this.peers.get(p.parents[k]!), k);
+      if (p.role & (1 << k)) this.unsuper(p, k);
     }
     return p.role ? this.orphans(p, p.role) : [];
   }
@@ -122,30 +184,25 @@ export class Tracker {
   parentFor(id: number, k: number, not = -1): number {
     const p = this.peers.get(id);
     if (!p) return EDGE;
-    const old = this.peers.get(p.parents[k]!);
-    if (old) old.children[k] = Math.max(0, old.children[k]! - 1);
+    this.dropChild(this.peers.get(p.parents[k]!), k);
     if (p.parents[k] === EDGE) this.edgeChildren[k]!.delete(id);
+    p.parents[k] = -1;
     if (p.role & (1 << k)) {
       // A super node takes its own substream from the edge.
       p.parents[k] = EDGE;
       this.edgeChildren[k]!.add(id);
       return EDGE;
     }
-    let best: TrackedPeer | undefined;
-    let bestScore = -Infinity;
-    for (const sid of this.supers[k]!) {
-      const s = this.peers.get(sid)!;
-      if (sid === id || sid === not || !s.freeFor(this.c, k)) continue;
-      const score = s.quality + (s.join.region === p.join.region ? 1 : 0) + (s.join.isp === p.join.isp ? 0.3 : 0) + this.random() * 0.2;
-      if (score > bestScore) { bestScore = score; best = s; }
-    }
-    if (!best || best.join.region !== p.join.region) best = this.promoteFor(k, p.join.region, id) ?? best;
+    // Near first: an open super node of the region, else a new one there, else one elsewhere.
+    const region = p.join.region;
+    let best = this.pickOpen(k, region, id, not, p.join.isp) ?? this.promoteFor(k, region, id);
+    for (let r = 1; !best && r < this.regions.length; r++) best = this.pickOpen(k, (region + r) % this.regions.length, id, not, p.join.isp);
     if (!best) {
       p.parents[k] = EDGE;
       this.edgeChildren[k]!.add(id);
       return EDGE;
     }
-    best.children[k]!++;
+    this.addChild(best, k, id);
     p.parents[k] = best.id;
     return best.id;
   }
@@ -232,7 +289,7 @@ export class Tracker {
     this.demotions++;
     for (let k = 0; k < this.c.substreams; k++) {
       if (!(role & (1 << k))) continue;
-      this.supers[k]!.delete(p.id);
+      this.unsuper(p, k);
       this.edgeChildren[k]!.delete(p.id);
     }
     const out = this.orphans(p, role);
@@ -241,13 +298,20 @@ export class Tracker {
     return out;
   }
 
+  private unsuper(p: TrackedPeer, k: number): void {
+    this.supers[k]!.delete(p.id);
+    this.cap[k]! -= Math.min(this.c.maxChildrenPerSubstream, p.slots);
+    this.used[k]! -= p.children[k]!;
+  }
+
   private orphans(p: TrackedPeer, role: number): Reassign[] {
     const out: Reassign[] = [];
     for (let k = 0; k < this.c.substreams; k++) {
       if (!(role & (1 << k))) continue;
       p.children[k] = 0;
-      for (const q of this.peers.values()) {
-        if (q.parents[k] !== p.id) continue;
+      for (const cid of p.childIds) {
+        const q = this.peers.get(cid);
+        if (!q || q.parents[k] !== p.id) continue;
         q.parents[k] = -1;
         out.push({ child: q.id, substream: k, parent: this.parentFor(q.id, k, p.id) });
       }
@@ -256,22 +320,26 @@ export class Tracker {
   }
 
   private promote(p: TrackedPeer, k: number): void {
+    this.dropChild(this.peers.get(p.parents[k]!), k);
     p.role |= 1 << k;
     this.roleChanges.add(p.id);
     this.supers[k]!.add(p.id);
+    this.cap[k]! += Math.min(this.c.maxChildrenPerSubstream, p.slots);
     this.promotions++;
-    const old = this.peers.get(p.parents[k]!);
-    if (old) old.children[k] = Math.max(0, old.children[k]! - 1);
     p.parents[k] = EDGE;
     this.edgeChildren[k]!.add(p.id);
+    this.markOpen(p, k);
   }
 
   /** The edge picks a super node for k: the reachable peer near `region` with the most spare upload. */
   private promoteFor(k: number, region: number, not: number): TrackedPeer | undefined {
+    // After a failed search, wait for a few more joins before searching that region again.
+    const memo = k * 256 + region;
+    if (this.joins - (this.promoteFailed.get(memo) ?? -1e9) < 8) return undefined;
     const list = this.regions[region] ?? [];
     let best: TrackedPeer | undefined;
     let bestSpare = 0;
-    const n = Math.min(list.length, 64);
+    const n = Math.min(list.length, 32);
     for (let i = 0; i < n; i++) {
       const q = list[Math.floor(this.random() * list.length)]!;
       if (q.id === not || !q.join.reachable || q.hostile || q.role & (1 << k) || q.quality < 0.6) continue;
@@ -284,6 +352,7 @@ export class Tracker {
       if (spare > bestSpare && spare >= 3) { bestSpare = spare; best = q; }
     }
     if (best) this.promote(best, k);
+    else this.promoteFailed.set(memo, this.joins);
     return best;
   }
 
@@ -291,19 +360,10 @@ export class Tracker {
     let best = 0;
     let least = Infinity;
     for (let k = 0; k < this.c.substreams; k++) {
-      const f = this.freeSlots(k);
+      const f = this.cap[k]! - this.used[k]!;
       if (f < least) { least = f; best = k; }
     }
     return best;
-  }
-
-  private freeSlots(k: number): number {
-    let free = 0;
-    for (const id of this.supers[k]!) {
-      const s = this.peers.get(id)!;
-      free += Math.max(0, Math.min(this.c.maxChildrenPerSubstream, s.slots) - s.children[k]!);
-    }
-    return free;
   }
 
   private random(): number {
