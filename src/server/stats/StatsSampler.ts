@@ -64,10 +64,11 @@ export class StatsSampler {
   /** Takes one sample of every stream at `now` (ms, the same clock every time; Date.now in the server). */
   sample(now: number): void {
     const tick = this.axis.push(now);
-    const seen = new Set<Stream>();
+    const current = new Set(this.registry.streams());
+    // Gone streams first, so their slots go to streams waiting beyond maxStreams at once.
+    for (const s of this.series.keys()) if (!current.has(s)) this.series.delete(s);
     let untracked = 0;
-    for (const s of this.registry.streams()) {
-      seen.add(s);
+    for (const s of current) {
       let ser = this.series.get(s);
       if (!ser) {
         if (this.series.size >= this.options.maxStreams) {
@@ -79,7 +80,6 @@ export class StatsSampler {
       }
       ser.sample(tick, now);
     }
-    for (const s of this.series.keys()) if (!seen.has(s)) this.series.delete(s);
     this.untracked = untracked;
   }
 
