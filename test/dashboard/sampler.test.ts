@@ -54,6 +54,7 @@ test('rates are the deltas of the server counters between samples: bytes in, byt
   // The first sample has no earlier one to take a delta from: a gap, not a zero.
   assert.deepEqual(h.series['bitrateInKbps'], [null, 80, 10]);
   assert.deepEqual(h.series['bitrateOutKbps'], [null, 240, 20]);
+  assert.deepEqual(h.series['fps'], [null, 10, 2.5]);
   assert.deepEqual(h.viewers, { 'http-flv': [2, 2, 2], 'ws-flv': [1, 1, 0] });
   assert.equal(h.transport, undefined);
 });

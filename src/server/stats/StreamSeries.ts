@@ -33,7 +33,7 @@ export class StreamSeries {
   transport: Record<TransportField, Column> | undefined;
   /** Viewers of protocols beyond MAX_PROTOCOLS, counted in the last sample only. */
   otherViewers = 0;
-  private prev: { at: number; bytesIn: number } | undefined;
+  private prev: { at: number; bytesIn: number; videoFrames: number } | undefined;
   private readonly sentBy = new WeakMap<Subscriber, number>();
 
   constructor(
@@ -67,9 +67,10 @@ export class StreamSeries {
     const live = s.isLive;
     c.bitrateInKbps.set(tick, dt > 0 ? ((s.bytesIn - this.prev!.bytesIn) * 8) / dt : Number.NaN);
     c.bitrateOutKbps.set(tick, dt > 0 ? (sent * 8) / dt : Number.NaN);
-    c.fps.set(tick, live ? s.rates().fps : Number.NaN);
+    // Counted between the two samples, not the Stream's 2 s estimate: summed over samples, the counts add up.
+    c.fps.set(tick, dt > 0 && live ? ((s.videoFramesIn - this.prev!.videoFrames) * 1000) / dt : Number.NaN);
     c.ingestDelayMs.set(tick, live && s.ingestDelayMs !== undefined ? s.ingestDelayMs : Number.NaN);
-    this.prev = { at: now, bytesIn: s.bytesIn };
+    this.prev = { at: now, bytesIn: s.bytesIn, videoFrames: s.videoFramesIn };
     this.sampleViewers(tick, counts);
     this.sampleTransport(tick, now);
   }
