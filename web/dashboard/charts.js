@@ -43,9 +43,19 @@ function makeChart(parent, name, keys, data, onFirstDraw) {
   const box = document.createElement('div');
   box.className = 'chart';
   box.dataset.chart = name;
+  // The title carries the legend (each series' colour and newest value): uPlot's own legend
+  // is a table per chart, and two hundred of them cost more to lay out than the plots.
   const title = document.createElement('div');
   title.className = 'title';
   title.textContent = def.title;
+  const legend = keys.map(([label], i) => {
+    const span = document.createElement('span');
+    span.className = 'key';
+    span.style.color = COLORS[i % COLORS.length];
+    span.dataset.label = label;
+    title.append(' ', span);
+    return span;
+  });
   box.append(title);
   parent.append(box);
   let drawn = false;
@@ -53,8 +63,8 @@ function makeChart(parent, name, keys, data, onFirstDraw) {
   const opts = {
     width: 330,
     height: 150,
-    legend: { show: true, live: false },
-    cursor: { show: true, drag: { x: false, y: false } },
+    legend: { show: false },
+    cursor: { show: true, drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, fmt ? 0.001 : 1) * 1.1] } },
     axes: [
       { stroke: '#888', grid: { stroke: '#2a2a2a' }, ticks: { stroke: '#2a2a2a' } },
@@ -70,5 +80,18 @@ function makeChart(parent, name, keys, data, onFirstDraw) {
     },
   };
   const u = new uPlot(opts, data, box);
-  return { u, box, keys, name };
+  const chart = { u, box, keys, name, legend, fmt };
+  showLatest(chart);
+  return chart;
+}
+
+/** Writes each series' newest value into the title. */
+function showLatest(chart) {
+  chart.legend.forEach((span, i) => {
+    const values = chart.u.data[i + 1];
+    let v = null;
+    for (let k = values.length - 1; k >= 0 && v === null; k--) v = values[k];
+    const text = v === null ? '-' : chart.fmt ? chart.fmt(v) : String(Math.round(v * 10) / 10);
+    span.textContent = `${span.dataset.label} ${text}`;
+  });
 }

@@ -1,6 +1,9 @@
 // The operator's dashboard on /dashboard: loads the history from GET /api/stats once, then
 // every interval asks only for the samples after the newest it has (?since=) and appends them.
 // One uPlot per plot; the page keeps at most `capacity` samples, as the server does.
+// A stream's plots are built when its section comes near the viewport and redrawn only while
+// it is there: fifty streams are two hundred plots, and drawing those nobody sees would cost
+// more than everything else the page does. Tables and titles stay current for all.
 'use strict';
 
 const state = {
@@ -15,10 +18,21 @@ const state = {
   errors: [],
 };
 
+const near = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const s = state.streams.get(e.target.dataset.path);
+    if (!s) continue;
+    s.visible = e.isIntersecting;
+    if (s.visible) render(s);
+  }
+}, { rootMargin: '400px 0px' });
+
 /** What tests and people in the console read: the data behind every plot, and load timing. */
 window.tributaryDashboard = {
   drawnAt: undefined,
   firstSnapshotBytes: undefined,
+  /** The first load's phases, ms since navigation start: request sent, body read, parsed, plots built. */
+  timing: {},
   updates: 0,
   errors: state.errors,
   streams: () => [...state.streams.keys()],
@@ -28,6 +42,14 @@ window.tributaryDashboard = {
     const c = state.streams.get(path)?.charts.get(name);
     return c ? { labels: c.keys.map(([l]) => l), data: c.u.data } : undefined;
   },
+  /** Builds and draws every stream's plots, in view or not (the bench's all-plots figure). */
+  drawAll() {
+    for (const s of state.streams.values()) {
+      s.visible = true;
+      render(s);
+    }
+  },
+  allDrawnAt: undefined,
   tables(path) {
     const s = state.streams.get(path);
     if (!s) return undefined;
@@ -84,7 +106,7 @@ function newStream(h) {
   transport.append(el('h3', '', 'bonded links'), links, paths);
   transport.hidden = true;
   section.append(title, charts, transport);
-  return { section, sub, chartsEl: charts, transport, links, paths, arrays: new Map(), charts: new Map(), keySig: '' };
+  return { section, sub, chartsEl: charts, transport, links, paths, arrays: new Map(), charts: new Map(), keySig: '', visible: false };
 }
 
 /** Appends one snapshot (full or since the last) to the page's arrays, then redraws. */
@@ -103,6 +125,7 @@ function merge(snap) {
       s = newStream(h);
       state.streams.set(h.path, s);
       document.getElementById('streams').append(s.section);
+      near.observe(s.section);
     }
     s.history = h;
     for (const keys of chartKeys(h).values()) {
@@ -119,6 +142,7 @@ function merge(snap) {
   for (const [path, s] of state.streams) {
     if (seen.has(path)) continue;
     for (const c of s.charts.values()) c.u.destroy();
+    near.unobserve(s.section);
     s.section.remove();
     state.streams.delete(path);
   }
@@ -133,6 +157,8 @@ function merge(snap) {
 function render(s) {
   const h = s.history;
   s.sub.textContent = h.publisher ? `${h.publisher.protocol} from ${h.publisher.address}` : 'no publisher';
+  renderTables(s, h.transport);
+  if (!s.visible) return;
   const keys = chartKeys(h);
   const sig = JSON.stringify([...keys]);
   if (sig !== s.keySig) {
@@ -146,18 +172,27 @@ function render(s) {
     }
     s.keySig = sig;
   } else {
-    for (const c of s.charts.values()) c.u.setData([state.T, ...c.keys.map(([, key]) => s.arrays.get(key))]);
+    for (const c of s.charts.values()) {
+      c.u.setData([state.T, ...c.keys.map(([, key]) => s.arrays.get(key))]);
+      showLatest(c);
+    }
   }
-  const t = h.transport;
+}
+
+function renderTables(s, t) {
   s.transport.hidden = !t;
   if (!t) return;
   fillTable(s.links, t.links.map((l) => [[l.link], [l.state, `state-${l.state}`], [`${(l.share * 100).toFixed(1)}%`], [l.rttMs], [`${(l.loss * 100).toFixed(2)}%`], [Math.round(l.sendingBps / 1000)], [Math.round(l.targetBps / 1000)]]));
   fillTable(s.paths, t.paths.map((p) => [[p.address], [p.state, `state-${p.state}`], [p.receiveKbps]]));
 }
 
+/** drawnAt: every plot built so far drew once (at load: those of the streams in view); allDrawnAt: every stream's. */
 function firstDraw() {
   state.pendingDraws--;
-  if (state.pendingDraws === 0 && window.tributaryDashboard.drawnAt === undefined) window.tributaryDashboard.drawnAt = performance.now();
+  if (state.pendingDraws !== 0) return;
+  const d = window.tributaryDashboard;
+  d.drawnAt ??= performance.now();
+  if (d.allDrawnAt === undefined && [...state.streams.values()].every((s) => s.charts.size > 0)) d.allDrawnAt = performance.now();
 }
 
 function renderCluster(cluster) {
@@ -172,11 +207,18 @@ function renderCluster(cluster) {
 async function load(since) {
   const url = since === undefined ? '/api/stats' : `/api/stats?since=${since}`;
   // Same origin: the tributary_api cookie (from /dashboard?token=...) goes with it.
+  const timing = window.tributaryDashboard.timing;
+  if (since === undefined) timing.request = performance.now();
   const res = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${(await res.text()).trim()}`);
   const text = await res.text();
-  if (since === undefined) window.tributaryDashboard.firstSnapshotBytes = text.length;
-  return JSON.parse(text);
+  if (since === undefined) {
+    timing.body = performance.now();
+    window.tributaryDashboard.firstSnapshotBytes = text.length;
+  }
+  const snap = JSON.parse(text);
+  if (since === undefined) timing.parsed = performance.now();
+  return snap;
 }
 
 async function tick() {
@@ -185,6 +227,7 @@ async function tick() {
     const snap = await load(state.lastMs);
     merge(snap);
     renderCluster(snap.cluster);
+    window.tributaryDashboard.timing.built ??= performance.now();
     window.tributaryDashboard.updates++;
     const n = state.streams.size;
     status.textContent = n === 0 ? 'no streams' : '';
