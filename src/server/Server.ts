@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
+import { StatsSampler } from './stats/StatsSampler.js';
 import { TransportIngest } from './transport/TransportIngest.js';
 import { SrtServer } from './srt/SrtServer.js';
 
@@ -41,6 +42,9 @@ export class Server {
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
   readonly addresses: AddressLimiter;
+  /** The dashboard's history: a sample of every stream each second (GET /api/stats). */
+  readonly stats: StatsSampler;
+  private statsTimer: NodeJS.Timeout | undefined;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -54,7 +58,8 @@ export class Server {
     // One budget and one per-address cap for every TCP listener: a peer's RTMP and HTTP connections add up.
     this.budget = new MemoryBudget({ totalBytes: config.limits.memoryBudgetBytes, perKeyBytes: config.limits.memoryPerAddressBytes });
     this.addresses = new AddressLimiter(config.limits.maxConnectionsPerAddress, config.limits.exemptAddresses);
-    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config, budget: this.budget, addresses: this.addresses });
+    this.stats = new StatsSampler(this.registry);
+    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config, budget: this.budget, addresses: this.addresses, stats: this.stats });
     this.rtmp = new RtmpServer({
       registry: this.registry,
       logger: this.logger.child({ component: 'rtmp' }),
@@ -139,12 +144,15 @@ export class Server {
     const transportPort = await this.transport.listen(this.config.transportPort, host);
     const srtPort = this.srt ? await this.srt.listen(this.config.srt.port, host) : 0;
     const addresses = { host, httpPort, rtmpPort, transportPort, srtPort };
+    this.statsTimer = setInterval(() => this.stats.sample(Date.now()), this.stats.options.intervalMs);
+    this.statsTimer.unref();
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
 
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    clearInterval(this.statsTimer);
     this.hls.close();
     this.registry.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);

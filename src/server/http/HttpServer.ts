@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
 import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
+import type { StatsSampler } from '../stats/StatsSampler.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
 import { route, type Route } from './routes.js';
@@ -32,6 +33,8 @@ export interface HttpServerDeps {
   budget?: MemoryBudget;
   /** The per-address connection cap, shared with RTMP. Default: one of its own (64, loopback exempt). */
   addresses?: AddressLimiter;
+  /** The dashboard's history (GET /api/stats); without it that route is a 404. */
+  stats?: StatsSampler;
 }
 
 /** WebSocket messages from viewers: they have nothing to say, so a small cap. */
@@ -257,7 +260,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -301,6 +304,13 @@ export class HttpServer {
         const s = this.deps.registry.find(r.app, r.key);
         if (!s) return this.json(res, r.kind, 404, { error: `no stream ${r.app}/${r.key}` }, head);
         return this.json(res, r.kind, 200, streamInfo(s), head);
+      }
+      case 'api-stats': {
+        if (!this.deps.stats) return this.json(res, r.kind, 404, { error: 'stats are not sampled on this server' }, head);
+        const since = Number(url.searchParams.get('since') ?? '');
+        const snap = this.deps.stats.snapshot(Date.now(), Number.isFinite(since) && url.searchParams.has('since') ? since : -Infinity);
+        snap.streams = snap.streams.filter((h) => this.listed(h.app));
+        return this.json(res, r.kind, 200, snap, head);
       }
       case 'page':
       case 'play-page': {
