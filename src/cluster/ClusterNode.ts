@@ -124,6 +124,31 @@ export class ClusterNode {
       route: (app, key, region) => this.route(app, key, region),
       isSelf: (node) => node === this.cfg.nodeId,
       regionHeader: this.cfg.regionHeader,
+      status: () => this.status(),
+    };
+  }
+
+  /** What GET /api/cluster shows: the view, the streams owned and relayed here, the counters. */
+  status(): Record<string, unknown> {
+    return {
+      node: this.cfg.nodeId,
+      region: this.cfg.region,
+      nodes: [...this.view.nodes.values()],
+      owners: Object.fromEntries(this.view.owners),
+      owned: this.ownership.owned(),
+      relays: this.relays.all().map((r) => {
+        const s = r.stats();
+        return { stream: r.id.slice(`relay-${r.owner}-`.length), owner: r.owner, token: r.token, dropped: r.dropped, retransmits: s?.retransmits, fecRecovered: s?.fecRecovered, lossBeforeRepair: s?.lossBeforeRepair, lossAfterRepair: s?.lossAfterRepair, srttMs: s?.srttMs };
+      }),
+      counters: {
+        ...this.relays.stats,
+        claims: this.ownership.claims,
+        takeovers: this.ownership.takeovers,
+        relayRefused: this.server.transport.stats.relayRefused,
+        recordWrites: this.membership.writes,
+        recordWriteFailures: this.membership.writeFailures,
+        badRecords: this.view.badRecords,
+      },
     };
   }
 

@@ -65,6 +65,8 @@ export interface ClusterHooks {
   isSelf(node: string): boolean;
   /** Header a geo-aware proxy sets to the viewer's region. */
   regionHeader: string;
+  /** GET /api/cluster: this node's view, relays and counters. */
+  status(): unknown;
 }
 
 /**
@@ -275,7 +277,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -335,6 +337,9 @@ export class HttpServer {
     if (this.gateApi(r, url, req, res, head)) return;
     if ((r.kind === 'flv' || r.kind === 'hls' || r.kind === 'play-page') && this.redirected(r.app, r.key, url, req, res, r.kind)) return;
     switch (r.kind) {
+      case 'api-cluster':
+        if (!this.cluster) return this.json(res, r.kind, 404, { error: 'not a cluster node (serve --cluster)' }, head);
+        return this.json(res, r.kind, 200, this.cluster.status(), head);
       case 'api-route': {
         const app = url.searchParams.get('app') ?? '';
         const key = url.searchParams.get('key') ?? '';

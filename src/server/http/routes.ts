@@ -11,6 +11,7 @@ export type Route =
   | { kind: 'hls'; app: string; key: string; file: string }
   | { kind: 'api-streams' }
   | { kind: 'api-route' }
+  | { kind: 'api-cluster' }
   | { kind: 'api-stream'; app: string; key: string }
   | { kind: 'metrics' }
   | { kind: 'healthz' }
@@ -45,6 +46,7 @@ export function route(pathname: string): Route {
   if (pathname === '/metrics') return { kind: 'metrics' };
   if (pathname === '/api/streams' || pathname === '/api/streams/') return { kind: 'api-streams' };
   if (pathname === '/api/route') return { kind: 'api-route' };
+  if (pathname === '/api/cluster') return { kind: 'api-cluster' };
   const parts = pathname.split('/').slice(1);
   const [a, b, c, d] = parts;
   if (a === 'web' && parts.length === 2 && b! in WEB_FILES) return { kind: 'page', file: b! };

@@ -56,7 +56,7 @@ export interface TransportIngestStats {
   refused: number;
   /** Messages that did not parse or came out of turn. */
   messagesDropped: number;
-  /** Relay handshakes refused (no cluster here, bad identity) and relay plays refused (not the owner). */
+  /** Relay sessions refused: identity refused at the handshake, handshake never finished (no cluster secret), or not the owner. */
   relayRefused: number;
 }
 
@@ -158,6 +158,8 @@ export class TransportIngest {
     s.on('closed', (reason) => {
       clearTimeout(timer);
       this.stats.sessionsOpen--;
+      // A relay served nothing: not the owner, or a half-open handshake (a peer without the cluster secret cannot finish one).
+      if (relay && !role) this.stats.relayRefused++;
       cleanup();
       this.log.info({ session: name, reason }, 'transport session closed');
     });
@@ -184,7 +186,6 @@ export class TransportIngest {
     // Only the owner serves a relay, and its welcome carries the fencing token the edge checks.
     const token = relay ? this.relayGate?.ownerToken(id.app, id.key) : undefined;
     if (relay && token === undefined) {
-      this.stats.relayRefused++;
       this.refuse(s, `not the owner of ${id.app}/${id.key}`);
       return undefined;
     }
