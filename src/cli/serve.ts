@@ -14,6 +14,7 @@ interface ServeFlags {
   nodeId?: string;
   region?: string;
   advertiseHost?: string;
+  upstream?: string;
 }
 
 /** `tributary serve`: runs a media server until SIGINT/SIGTERM. */
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--node-id <id>', 'this node\'s name in the cluster')
     .option('--region <region>', 'this node\'s region (route answers prefer the viewer\'s)')
     .option('--advertise-host <address>', 'address other nodes and viewers reach this node on')
+    .option('--upstream <node>', 'relay from this node (NODE or NODE@HOST:PORT) instead of the owner while it is alive')
     .action(async (flags: ServeFlags) => {
       const { loadConfig, ConfigError } = await import('../server/config.js');
       const { Server } = await import('../server/Server.js');
@@ -39,7 +41,7 @@ export function register(program: Command): void {
         config = loadConfig(
           {
             rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, host: flags.host, logLevel: flags.logLevel,
-            'cluster.etcd': flags.cluster, 'cluster.nodeId': flags.nodeId, 'cluster.region': flags.region, 'cluster.advertiseHost': flags.advertiseHost,
+            'cluster.etcd': flags.cluster, 'cluster.nodeId': flags.nodeId, 'cluster.region': flags.region, 'cluster.advertiseHost': flags.advertiseHost, 'cluster.upstream': flags.upstream,
           },
           flags.config,
           process.env,

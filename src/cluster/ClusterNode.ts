@@ -57,7 +57,7 @@ export class ClusterNode {
       onNewLease: () => void this.ownership.reclaimAll(),
     });
     this.ownership = new Ownership(this.client, this.membership, this.view, cfg.nodeId, this.log);
-    this.relays = new Relays({ registry: server.registry, view: this.view, self: cfg.nodeId, secret: cfg.secret, latencyMs: RELAY_LATENCY_MS, logger: this.log });
+    this.relays = new Relays({ registry: server.registry, view: this.view, self: cfg.nodeId, secret: cfg.secret, latencyMs: RELAY_LATENCY_MS, logger: this.log, upstream: parseUpstream(cfg.upstream) });
   }
 
   get nodeId(): string {
@@ -114,7 +114,13 @@ export class ClusterNode {
     return {
       psk: (identity) => (parseRelayIdentity(identity) ? relayPsk(this.cfg.secret, identity) : undefined),
       parse: (identity) => parseRelayIdentity(identity),
-      ownerToken: (app, key) => this.ownership.token(app, key),
+      // The owner serves with its own token; a parent relays what it carries with the token it got.
+      // A parent asked for a stream it does not carry yet fetches it and refuses this once (the child retries).
+      ownerToken: (app, key) => {
+        const t = this.ownership.token(app, key) ?? this.relays.get(`${app}/${key}`)?.token;
+        if (t === undefined) void this.relays.fetch(app, key).catch(() => undefined);
+        return t;
+      },
     };
   }
 
@@ -187,6 +193,14 @@ export class ClusterNode {
     }
     return this.cpu.cores;
   }
+}
+
+function parseUpstream(u: string | undefined): { node: string; host?: string; port?: number } | undefined {
+  if (!u) return undefined;
+  const [node, addr] = u.split('@') as [string, string | undefined];
+  if (!addr) return { node };
+  const i = addr.lastIndexOf(':');
+  return { node, host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }
 
 function hostPart(host: string): string {

@@ -61,6 +61,10 @@ export class Relay implements Publisher {
     this.decoder = new TransportPublisher(this.id, this.remoteAddress, o.stream, (r) => this.close(r));
   }
 
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
   get owner(): string {
     return this.o.owner.id;
   }
@@ -71,7 +75,7 @@ export class Relay implements Publisher {
   }
 
   /** Connects, checks the welcome's token, then publishes into the local stream. */
-  async open(timeoutMs = 3000): Promise<void> {
+  async open(timeoutMs = 1500): Promise<void> {
     const { stream, owner } = this.o;
     const identity = relayIdentity(stream.app, stream.key, this.o.self);
     const client = await TransportClient.connect({
@@ -88,7 +92,10 @@ export class Relay implements Publisher {
       logger: { warn: () => {}, debug: () => {} },
     });
     this.client = client;
-    if (this.ended) return void (await client.close());
+    if (this.ended) {
+      await client.close();
+      throw new Error('relay closed while connecting');
+    }
     const session = client.session;
     this.session = session;
     const held: Uint8Array[] = [];

@@ -25,11 +25,13 @@ export interface RelaysOptions {
   secret: string;
   latencyMs: number;
   logger: Logger;
+  /** The parent node relays come from while it is alive (and the address to reach it by, if not its own). */
+  upstream?: { node: string; host?: string; port?: number };
 }
 
 export class Relays {
   private readonly relays = new Map<string, Relay>();
-  private readonly opening = new Set<string>();
+  private readonly opening = new Map<string, Relay>();
   /** Streams a viewer asked for recently: wanted even before the viewer subscribes. */
   private readonly asked = new Map<string, number>();
   private readonly lingers = new Map<string, NodeJS.Timeout>();
@@ -92,10 +94,12 @@ export class Relays {
     if (stream.publisher && stream.publisher.protocol !== 'relay') return;
     const owner = this.o.view.owners.get(path);
     if (!owner || owner.node === this.o.self) return;
-    const rec = this.o.view.nodes.get(owner.node);
+    const up = this.o.upstream;
+    const parent = up && up.node !== this.o.self ? this.o.view.nodes.get(up.node) : undefined;
+    const via = parent && up ? { ...parent, host: up.host ?? parent.host, transportPort: up.port ?? parent.transportPort } : undefined;
+    const rec = via ?? this.o.view.nodes.get(owner.node);
     if (!rec) return this.retryLater(stream);
-    this.opening.add(path);
-    const relay = new Relay({
+    const relay: Relay = new Relay({
       stream,
       owner: rec,
       self: this.o.self,
@@ -107,20 +111,22 @@ export class Relays {
         this.o.logger.info({ stream: path, owner: rec.id, reason }, 'cluster: relay ended');
         // Towards a new owner at once (the viewers are waiting); to the same one after a pause.
         const now = this.o.view.owners.get(path);
-        if (now && now.node !== rec.id) setImmediate(() => this.wanted(stream) && this.ensure(stream));
+        if (now && now.node !== rec.id && !via) setImmediate(() => this.wanted(stream) && this.ensure(stream));
         else this.retryLater(stream);
       },
     });
+    this.opening.set(path, relay);
     relay.open().then(
       () => {
-        this.opening.delete(path);
+        if (this.opening.get(path) === relay) this.opening.delete(path);
+        if (relay.isClosed) return;
         this.relays.set(path, relay);
         this.stats.opened++;
         this.o.logger.info({ stream: path, owner: rec.id, token: relay.token }, 'cluster: relaying');
         if (!this.wanted(stream)) this.lingerThenClose(stream);
       },
       (err: Error) => {
-        this.opening.delete(path);
+        if (this.opening.get(path) === relay) this.opening.delete(path);
         if (err instanceof StaleOwnerError) this.stats.staleRefused++;
         else this.stats.failed++;
         this.o.logger.info({ stream: path, owner: rec.id, err: err.message }, 'cluster: relay did not open');
@@ -138,10 +144,19 @@ export class Relays {
   private follow(path: string): void {
     const owner = this.o.view.owners.get(path);
     const relay = this.relays.get(path);
-    if (relay && owner && (owner.node !== relay.owner || owner.token > relay.token)) {
+    // A relay from a parent follows tokens only (the parent follows the owner itself).
+    const fromParent = relay !== undefined && relay.owner === this.o.upstream?.node && relay.owner !== owner?.node;
+    if (relay && owner && ((!fromParent && owner.node !== relay.owner) || owner.token > relay.token)) {
       this.stats.moved++;
       relay.close(`owner moved to ${owner.node} (token ${owner.token})`);
       return; // onEnd retries towards the new owner
+    }
+    // A relay still connecting to a node that is no longer the owner (a dead one, often) is dropped
+    // at once rather than left to its connect timeout while the viewers wait.
+    const pending = this.opening.get(path);
+    if (pending && owner && pending.owner !== owner.node && pending.owner !== this.o.upstream?.node) {
+      this.opening.delete(path);
+      pending.close(`owner moved to ${owner.node} while connecting`);
     }
     if (!relay && owner && owner.node !== this.o.self) {
       // Viewers left behind here (this node owned the stream, its publisher moved away) follow too.

@@ -117,6 +117,12 @@ export const ConfigSchema = z
         advertiseHost: z.string().min(1).optional(),
         /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
         regionHeader: z.string().min(1).default('x-tributary-region'),
+        /**
+         * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
+         * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it
+         * is alive (a tree origin -> regional edge -> edge), else from the owner.
+         */
+        upstream: z.string().regex(/^[A-Za-z0-9_.\-~]{1,128}(@[^\s@]+:\d{1,5})?$/, 'must be NODE or NODE@HOST:PORT').optional(),
         /** A node above this CPU (fraction of one core) is skipped by routing while others are not. */
         stressCpu: z.number().min(0.05).max(64).default(0.85),
       })
@@ -165,6 +171,7 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'cluster.etcd', type: 'string', flag: '--cluster', env: 'TRIBUTARY_CLUSTER' },
   { name: 'cluster.nodeId', type: 'string', flag: '--node-id', env: 'TRIBUTARY_NODE_ID' },
   { name: 'cluster.region', type: 'string', flag: '--region', env: 'TRIBUTARY_REGION' },
+  { name: 'cluster.upstream', type: 'string', flag: '--upstream', env: 'TRIBUTARY_UPSTREAM' },
   { name: 'cluster.advertiseHost', type: 'string', flag: '--advertise-host', env: 'TRIBUTARY_ADVERTISE_HOST' },
   // No flag for the secret either (ps shows command lines).
   { name: 'cluster.secret', type: 'string', env: 'TRIBUTARY_CLUSTER_SECRET' },

@@ -36,11 +36,14 @@ export class NodeProcess {
     private readonly home: string,
   ) {
     this.exited = once(child, 'exit');
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      this.stderr.push(d);
-      if (this.stderr.length > 200) this.stderr.shift();
-    });
+    // The pino log (stdout) and the CLI's lines (stderr), the newest 400 chunks, for error messages and debugging.
+    for (const s of [child.stdout!, child.stderr!]) {
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        this.stderr.push(d);
+        if (this.stderr.length > 400) this.stderr.shift();
+      });
+    }
   }
 
   get id(): string {
@@ -68,7 +71,7 @@ export class NodeProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  static async start(o: NodeProcessOptions, timeoutMs = 20_000): Promise<NodeProcess> {
+  static async start(o: NodeProcessOptions, timeoutMs = 60_000): Promise<NodeProcess> {
     const [httpPort, transportPort, rtmpPort] = await ports(o.host, 3);
     const home = mkdtempSync(join(tmpdir(), `tributary-node-${o.id}-`));
     const { main, execArgv } = entry();
@@ -76,7 +79,7 @@ export class NodeProcess {
       ...execArgv, main, 'serve', '--host', o.host, '--http-port', String(httpPort), '--transport-port', String(transportPort), '--rtmp-port', String(rtmpPort),
       '--log-level', o.logLevel ?? 'warn', '--cluster', o.etcdUrl, '--node-id', o.id, '--region', o.region, ...(o.args ?? []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_HOME: home, TRIBUTARY_CLUSTER_SECRET: o.secret } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_HOME: home, TRIBUTARY_CLUSTER_SECRET: o.secret } });
     const n = new NodeProcess(o, child, httpPort, transportPort, rtmpPort, home);
     const until = Date.now() + timeoutMs;
     while (!/cluster node \S+ \(region \S+\) joined/.test(n.log()) || !n.fingerprint()) {
