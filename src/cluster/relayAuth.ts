@@ -15,7 +15,8 @@ export function relayIdentity(app: string, key: string, node: string): string {
 
 export function parseRelayIdentity(identity: string): { app: string; key: string; node: string } | undefined {
   const m = IDENTITY.exec(identity);
-  return m ? { app: m[1]!, key: m[2]!, node: m[3]! } : undefined;
+  if (!m || [m[1], m[2], m[3]].some((p) => p === '.' || p === '..')) return undefined;
+  return { app: m[1]!, key: m[2]!, node: m[3]! };
 }
 
 export function relayPsk(secret: string, identity: string): string {
