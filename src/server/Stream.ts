@@ -91,6 +91,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Attaches the publisher. A live stream refuses a second publisher (no silent takeover). */
   publish(publisher: Publisher): void {
     if (this.closed) throw new PublishRefusedError(`stream ${this.path} is closed`);
+    // A cluster relay (src/cluster) only stands in for a publisher elsewhere: a local one replaces it.
+    if (this.publisher?.protocol === 'relay' && publisher.protocol !== 'relay') this.publisher.close('a publisher arrived on this node');
     if (this.publisher) throw new PublishRefusedError(`stream ${this.path} is already being published`);
     this.publisher = publisher;
     this.publishedAt = Date.now();

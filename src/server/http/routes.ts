@@ -10,6 +10,8 @@ export type Route =
   | { kind: 'flv'; app: string; key: string }
   | { kind: 'hls'; app: string; key: string; file: string }
   | { kind: 'api-streams' }
+  | { kind: 'api-route' }
+  | { kind: 'api-cluster' }
   | { kind: 'api-stream'; app: string; key: string }
   | { kind: 'api-stats' }
   | { kind: 'metrics' }
@@ -52,6 +54,8 @@ export function route(pathname: string): Route {
   if (pathname === '/api/streams' || pathname === '/api/streams/') return { kind: 'api-streams' };
   if (pathname === '/api/stats') return { kind: 'api-stats' };
   if (pathname === '/dashboard' || pathname === '/dashboard/') return { kind: 'page', file: 'dashboard/index.html' };
+  if (pathname === '/api/route') return { kind: 'api-route' };
+  if (pathname === '/api/cluster') return { kind: 'api-cluster' };
   const parts = pathname.split('/').slice(1);
   const [a, b, c, d] = parts;
   if (a === 'web' && parts.length === 2 && b! in WEB_FILES) return { kind: 'page', file: b! };
