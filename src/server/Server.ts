@@ -9,6 +9,7 @@ import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
 import { TransportIngest } from './transport/TransportIngest.js';
+import { Processing } from '../processing/Processing.js';
 
 export interface ServerAddresses {
   host: string;
@@ -32,6 +33,8 @@ export class Server {
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
   readonly transport: TransportIngest;
+  /** Jobs, ladders and mixes (src/processing/), and their API. */
+  readonly processing: Processing;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -100,7 +103,10 @@ export class Server {
       return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
     });
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
+    this.processing = new Processing(this.registry, this.logger, config);
+    this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
     this.http.mountHls((req, res, { app, key, file }) => {
+      if (file.split('?')[0] === 'master.m3u8' && this.processing.serveMaster(req, res, app, key)) return;
       if (!this.hls.handle(req, res, app, key, file)) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not an HLS file\n');
@@ -125,12 +131,14 @@ export class Server {
     const rtmpPort = await this.rtmp.listen(this.config.rtmpPort, host);
     const transportPort = await this.transport.listen(this.config.transportPort, host);
     const addresses = { host, httpPort, rtmpPort, transportPort };
+    this.processing.start();
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
 
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    await this.processing.close();
     this.hls.close();
     this.registry.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close()]);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
+import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -59,7 +60,11 @@ export const ConfigSchema = z
     apps: z
       .record(
         z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({ listed: z.boolean().default(true) }),
+        z.strictObject({
+          listed: z.boolean().default(true),
+          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
+          ladder: z.array(RenditionSpec).max(8).optional(),
+        }),
       )
       .default({}),
     /**
@@ -91,6 +96,16 @@ export const ConfigSchema = z
         minEncryption: z.enum(['none', 'headers', 'all']).default('headers'),
         /** The server's long-term key (PKCS#8 PEM, made on first start). Default $TRIBUTARY_HOME/server-key.pem, else ~/.tributary/server-key.pem. */
         keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
+    processing: z
+      .strictObject({
+        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
+        maxJobs: z.number().int().min(0).max(256).default(4),
+        ffmpeg: z.string().min(1).default('ffmpeg'),
+        jobs: z.array(TranscodeSpec).max(64).default([]),
+        mixes: z.array(MixSpec).max(64).default([]),
       })
       .prefault({}),
     viewer: z

@@ -14,6 +14,7 @@ import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
+import { PROCESSING_PATH } from './processingApi.js';
 import { route, type Route } from './routes.js';
 import { StaticFiles } from './staticFiles.js';
 
@@ -63,6 +64,10 @@ export class HttpServer {
   private readonly files = new StaticFiles();
   private readonly flvDeps: FlvViewerDeps;
   private hls: HlsHandler | undefined;
+  /** /api/jobs and /api/mixes (processingApi.ts): they take bodies and other methods than GET. */
+  private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
+  private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -105,6 +110,12 @@ export class HttpServer {
   /** Where LL-HLS plugs in (see HlsHandler). */
   mountHls(handler: HlsHandler): void {
     this.hls = handler;
+  }
+
+  /** Where the processing API plugs in (see processingApi.ts). */
+  mountProcessing(handler: (req: IncomingMessage, res: ServerResponse) => void, flvSource?: (stream: Stream, url: URL) => Stream): void {
+    this.processing = handler;
+    this.flvSource = flvSource;
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -214,6 +225,10 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
+    if (this.processing && PROCESSING_PATH.test(req.url ?? '')) {
+      this.cors(res);
+      return this.processing(req, res);
+    }
     // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
     const length = req.headers['content-length'];
@@ -322,7 +337,7 @@ export class HttpServer {
           res.writeHead(200, { 'Content-Type': 'video/x-flv' });
           return void res.end();
         }
-        return serveHttpFlv(this.flvDeps, c.stream, req, res);
+        return serveHttpFlv(this.flvDeps, this.flvSource?.(c.stream, url) ?? c.stream, req, res);
       }
       case 'hls': {
         if (!this.hls) return this.send(res, r.kind, 404, 'text/plain', 'LL-HLS is not enabled\n', head);
@@ -370,7 +385,7 @@ export class HttpServer {
       this.guardInput(socket);
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
       if (!c.stream.isLive) return ws.close(1011, 'stream ended');
-      serveWsFlv(this.flvDeps, c.stream, req, ws);
+      serveWsFlv(this.flvDeps, this.flvSource?.(c.stream, url) ?? c.stream, req, ws);
     });
   }
 

@@ -1,0 +1,130 @@
+import type { CodecConfig, MediaFrame } from '../../media/frame.js';
+import type { Publisher } from '../../server/Publisher.js';
+import { Stream } from '../../server/Stream.js';
+import { QualityPicker, type PickerOptions } from './QualityPicker.js';
+
+export interface Rendition {
+  name: string;
+  stream: Stream;
+  /** Video kbit/s from the ladder's config; refined by what the stream carries. */
+  kbps: number;
+}
+
+/** Audio and container overhead on top of a rendition's video rate, bit/s. */
+const OVERHEAD_BPS = 128_000;
+const SAMPLE_MS = 250;
+
+let nextId = 1;
+
+export interface SwitchRecord {
+  at: number;
+  from: string;
+  to: string;
+  /** dts of the keyframe the viewer moved on. */
+  dts: number;
+}
+
+/**
+ * One `?quality=auto` viewer's own stream: a Stream outside the registry, fed with the frames
+ * of one rendition of a ladder, moving to another at a keyframe of that one when the picker
+ * says so. Renditions come from one ffmpeg with aligned keyframes and the same timestamps, so
+ * the viewer's timeline runs on across a switch, with no gap and no repeated picture; the new
+ * rendition's sequence header (and an onMetaData naming it, which the player page shows) goes
+ * just before its keyframe.
+ *
+ * The FLV viewer subscribes to `out` as to any stream; this closes when that viewer leaves.
+ */
+export class AutoQuality implements Publisher {
+  readonly id = `auto-${nextId++}`;
+  readonly protocol = 'auto-quality';
+  readonly remoteAddress = 'server';
+  readonly out: Stream;
+  readonly switches: SwitchRecord[] = [];
+  private readonly picker: QualityPicker;
+  private current: number;
+  /** The rendition to move to at its next keyframe (undefined: none pending). */
+  private target: number | undefined;
+  private readonly detach: Array<() => void> = [];
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly renditions: readonly Rendition[],
+    start: number,
+    pickerOptions: Partial<PickerOptions> = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    const first = renditions[0]!.stream;
+    this.out = new Stream(first.app, first.key);
+    this.current = start;
+    this.picker = new QualityPicker(renditions.map((r) => r.kbps * 1000 + OVERHEAD_BPS), start, pickerOptions);
+    this.out.publish(this);
+    const r = renditions[start]!.stream;
+    this.sendConfigs(start, r.videoConfig, r.audioConfig);
+    for (const f of r.gopFrames()) this.out.pushFrame(f);
+    renditions.forEach((rend, i) => {
+      const onFrame = (f: MediaFrame) => this.onFrame(i, f);
+      const onConfig = () => i === this.current && this.sendConfigs(i, rend.stream.videoConfig, rend.stream.audioConfig);
+      const onClose = () => this.close();
+      rend.stream.on('frame', onFrame);
+      rend.stream.on('config', onConfig);
+      rend.stream.on('close', onClose);
+      this.detach.push(() => {
+        rend.stream.off('frame', onFrame);
+        rend.stream.off('config', onConfig);
+        rend.stream.off('close', onClose);
+      });
+    });
+    this.out.on('unsubscribe', () => {
+      if (this.out.subscribers.size === 0) this.close();
+    });
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  /** Name of the rendition the viewer is on. */
+  get rendition(): string {
+    return this.renditions[this.current]!.name;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const d of this.detach) d();
+    this.out.close('rendition switcher closed');
+  }
+
+  private sample(): void {
+    const viewer = [...this.out.subscribers.values()][0];
+    if (!viewer) return;
+    this.renditions.forEach((r, i) => {
+      const kbps = r.stream.rates().kbps;
+      if (kbps > 0) this.picker.setRate(i, Math.max(r.kbps * 1000, kbps * 1000) + OVERHEAD_BPS / 2);
+    });
+    const want = this.picker.sample(this.now(), viewer.bytesSent, viewer.pendingBytes());
+    this.target = want === this.current ? undefined : want;
+  }
+
+  private onFrame(i: number, f: MediaFrame): void {
+    if (this.closed) return;
+    if (this.target === i && f.kind === 'video' && f.keyframe) {
+      const from = this.renditions[this.current]!.name;
+      this.current = i;
+      this.target = undefined;
+      const s = this.renditions[i]!.stream;
+      this.sendConfigs(i, s.videoConfig, s.audioConfig);
+      this.switches.push({ at: this.now(), from, to: this.renditions[i]!.name, dts: f.dts });
+    }
+    if (i !== this.current) return;
+    this.out.pushFrame(f);
+  }
+
+  private sendConfigs(i: number, video: CodecConfig | undefined, audio: CodecConfig | undefined): void {
+    const s = this.renditions[i]!.stream;
+    this.out.pushMetadata({ ...(s.metadata ?? {}), ...(video?.width ? { width: video.width, height: video.height } : {}), rendition: this.renditions[i]!.name });
+    // pushConfig hands both configs to the viewer; the audio one only when it differs.
+    if (video) this.out.pushConfig(video);
+    if (audio && audio !== this.out.audioConfig) this.out.pushConfig(audio);
+  }
+}

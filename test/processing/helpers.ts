@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { requireProgram } from '../server/http/tools.js';
+
+export { requireProgram, stop, waitFor } from '../server/http/tools.js';
+
+/** ffmpeg pushing a small live test pattern (H.264 + AAC, GOP 1 s) to rtmp://127.0.0.1:PORT/PATH. */
+export function pushPattern(rtmpPort: number, path: string, o: { size?: string; fps?: number; seconds?: number; pattern?: string } = {}): ChildProcess {
+  requireProgram('ffmpeg');
+  const fps = o.fps ?? 15;
+  const p = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', `${o.pattern ?? 'testsrc2'}=size=${o.size ?? '320x180'}:rate=${fps}`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(o.seconds ?? 60),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps), '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/${path}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr!.on('data', () => undefined);
+  return p;
+}
+
+/** One JSON API call; resolves with the status and the parsed body. */
+export function api(port: number, method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const text = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+    const req = request({ host: '127.0.0.1', port, method, path, headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (data += d));
+      res.on('end', () => {
+        let parsed: unknown = data;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          /* not JSON: keep the text */
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
