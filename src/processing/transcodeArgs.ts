@@ -55,7 +55,9 @@ export function transcodeArgs(o: TranscodeArgsOptions): string[] {
       '-force_key_frames', `expr:gte(t,n_forced*${o.gopSeconds})`);
     if (o.copyAudio) args.push('-c:a', 'copy');
     else args.push('-c:a', 'aac', '-b:a', `${o.audioKbps}k`, '-ar', '48000', '-ac', '2');
-    args.push('-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + i}`);
+    // flush_packets: each frame leaves at once; ffmpeg's 32 KiB pipe buffer would hold a
+    // 100 kbit/s rendition's frames for seconds (and its keyframes behind the others').
+    args.push('-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', `pipe:${3 + i}`);
   });
   return args;
 }

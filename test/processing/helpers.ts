@@ -1,17 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { requireProgram } from '../server/http/tools.js';
 
 export { requireProgram, stop, waitFor } from '../server/http/tools.js';
 
 /** ffmpeg pushing a small live test pattern (H.264 + AAC, GOP 1 s) to rtmp://127.0.0.1:PORT/PATH. */
-export function pushPattern(rtmpPort: number, path: string, o: { size?: string; fps?: number; seconds?: number; pattern?: string } = {}): ChildProcess {
+export function pushPattern(rtmpPort: number, path: string, o: { size?: string; fps?: number; seconds?: number; pattern?: string; filter?: string; kbps?: number } = {}): ChildProcess {
   requireProgram('ffmpeg');
   const fps = o.fps ?? 15;
   const p = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', `${o.pattern ?? 'testsrc2'}=size=${o.size ?? '320x180'}:rate=${fps}`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(o.seconds ?? 60),
+    '-t', String(o.seconds ?? 60), ...(o.filter ? ['-vf', o.filter] : []), ...(o.kbps ? ['-b:v', `${o.kbps}k`] : []),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps), '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/${path}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -43,3 +44,16 @@ export function api(port: number, method: string, path: string, body?: unknown, 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A viewer behind a slow link (slowLink.py: a small receive window, reads at `rateBps`), the
+ * rate changed with `setRate`. Needs Debian's python3 (Node cannot set SO_RCVBUF on TCP).
+ */
+export function slowLinkViewer(port: number, path: string, rateBps: number, onData: (chunk: Buffer) => void): { setRate: (bps: number) => void; close: () => void } {
+  requireProgram('/usr/bin/python3');
+  const script = fileURLToPath(new URL('./slowLink.py', import.meta.url));
+  const p = spawn('/usr/bin/python3', [script, '127.0.0.1', String(port), path, String(rateBps)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  p.stdout!.on('data', onData);
+  p.stdin!.on('error', () => undefined);
+  return { setRate: (bps) => p.stdin!.write(`RATE ${bps}\n`), close: () => p.kill('SIGKILL') };
+}

@@ -4,8 +4,10 @@
  * far, bytes still queued: Node's buffer, the kernel's unacknowledged bytes, the tags waiting)
  * with `now`, and gets the index of the rendition to switch to at the next keyframe.
  *
- * Down fast: as soon as the queue holds more than `downQueueMs` of the current rendition, the
- * viewer moves to the best rendition that fits 80% of the rate it was seen to drain at while
+ * Down fast: once the queue holds more than `downQueueMs` of the current rendition on two
+ * samples in a row and is not shrinking (a keyframe's burst, the backlog of the previous
+ * step, is not congestion), the
+ * viewer moves to the best rendition that fits 90% of the rate it was seen to drain at while
  * it had a queue (one step down when no such rate is known yet). Up carefully: only after the
  * queue stayed near empty for `upHoldMs` in a row, one step at a time; an up that has to be
  * undone within UNDONE_MS doubles the hold (to `maxUpHoldMs`), so a link that cannot carry the
@@ -61,6 +63,8 @@ export class QualityPicker {
   sample(now: number, sentBytes: number, pendingBytes: number): number {
     const l = this.last;
     this.last = { at: now, sent: sentBytes, pending: pendingBytes };
+    // A join starts with a GOP replay in the queue: the first settleMs are not a verdict.
+    if (!l) this.lastSwitchAt = now;
     if (!l || now <= l.at) return this.current;
     const drainedBps = ((sentBytes - l.sent - (pendingBytes - l.pending)) * 8 * 1000) / (now - l.at);
     if (pendingBytes >= LIMITED_BYTES && l.pending >= LIMITED_BYTES && drainedBps >= 0) {
@@ -68,13 +72,21 @@ export class QualityPicker {
     }
     const rate = this.ratesBps[this.current]!;
     const queueMs = (pendingBytes * 8 * 1000) / rate;
-    if (queueMs > this.o.downQueueMs && now - this.lastSwitchAt >= this.o.settleMs && this.current < this.ratesBps.length - 1) {
+    const prevQueueMs = (l.pending * 8 * 1000) / rate;
+    // Two samples in a row over the mark: one burst (a keyframe) is not congestion.
+    // A queue that shrinks is draining (the backlog of a step down, of a failed probe): not a reason for another step.
+    const draining = pendingBytes < l.pending;
+    if (queueMs > this.o.downQueueMs && prevQueueMs > this.o.downQueueMs && !draining && now - this.lastSwitchAt >= this.o.settleMs && this.current < this.ratesBps.length - 1) {
       let next = this.current + 1;
       if (this.capacityBps !== undefined) {
-        const fits = this.ratesBps.findIndex((r) => r <= 0.8 * this.capacityBps!);
+        const fits = this.ratesBps.findIndex((r) => r <= 0.9 * this.capacityBps!);
         next = Math.max(next, fits < 0 ? this.ratesBps.length - 1 : fits);
       }
-      if (now - this.lastUpAt < UNDONE_MS) this.upHold = Math.min(this.o.maxUpHoldMs, this.upHold * 2);
+      // An up undone soon was a failed probe (counted once, not again for the steps after it).
+      if (now - this.lastUpAt < UNDONE_MS) {
+        this.upHold = Math.min(this.o.maxUpHoldMs, this.upHold * 2);
+        this.lastUpAt = -Infinity;
+      }
       return this.switchTo(next, now);
     }
     if (queueMs >= this.o.goodQueueMs) {

@@ -135,8 +135,9 @@ export class MixInput {
     const { width: w, height: h } = this;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input,
       '-map', '0:v:0', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=yuv420p`,
-      '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1'];
-    if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-f', 's16le', 'pipe:3');
+      '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
+    // flush_packets: without it 32 KiB of audio (170 ms) waits in ffmpeg's pipe buffer.
+    if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
     const proc = new FfmpegProcess({ ffmpeg: this.ffmpeg, args, stdin: stream !== undefined, stdout: true, extraPipes: audio ? 1 : 0 });
     this.proc = proc;
     if (this.starts++ > 0) this.restarts++;

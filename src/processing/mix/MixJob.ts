@@ -225,7 +225,7 @@ export class MixJob implements ProcessingJob {
       '-map', '0:v', '-map', '1:a',
       '-c:v', 'libx264', '-preset', s.preset, '-tune', 'zerolatency', '-bf', '0', '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
       '-b:v', `${s.kbps}k`, '-maxrate', `${s.kbps}k`, '-bufsize', `${Math.round(s.kbps / 2)}k`,
-      '-c:a', 'aac', '-b:a', '128k', '-flvflags', 'no_duration_filesize', '-f', 'flv', 'pipe:1'];
+      '-c:a', 'aac', '-b:a', '128k', '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', 'pipe:1'];
     const proc = new FfmpegProcess({ ffmpeg: this.deps.ffmpeg, args, stdin: true, stdout: true, extraPipes: 1 });
     const enc: Encoder = { proc, publisher: undefined, base: this.clock.produced, audio: proc.pipe(3) as Writable };
     this.encoder = enc;
