@@ -220,8 +220,9 @@ export class MixJob implements ProcessingJob {
     const s = this.spec;
     const gop = String(s.fps * 2);
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error',
-      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-thread_queue_size', '64', '-i', 'pipe:0',
-      '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', '2', '-thread_queue_size', '64', '-i', 'pipe:3',
+      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-thread_queue_size', '64', '-probesize', '32', '-analyzeduration', '0', '-i', 'pipe:0',
+      // Raw inputs need no probing; ffmpeg's default would wait for 5 MB (26 s) of audio first.
+      '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', '2', '-thread_queue_size', '64', '-probesize', '32', '-analyzeduration', '0', '-i', 'pipe:3',
       '-map', '0:v', '-map', '1:a',
       '-c:v', 'libx264', '-preset', s.preset, '-tune', 'zerolatency', '-bf', '0', '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
       '-b:v', `${s.kbps}k`, '-maxrate', `${s.kbps}k`, '-bufsize', `${Math.round(s.kbps / 2)}k`,
