@@ -11,6 +11,7 @@ import { RtmpServer } from './rtmp/RtmpServer.js';
 import { StatsSampler } from './stats/StatsSampler.js';
 import { TransportIngest } from './transport/TransportIngest.js';
 import { SrtServer } from './srt/SrtServer.js';
+import { Processing } from '../processing/Processing.js';
 
 export interface ServerAddresses {
   host: string;
@@ -38,6 +39,8 @@ export class Server {
   readonly transport: TransportIngest;
   /** The SRT listener; undefined when srt.port is 0. */
   readonly srt: SrtServer | undefined;
+  /** Jobs, ladders and mixes (src/processing/), and their API. */
+  readonly processing: Processing;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -118,7 +121,10 @@ export class Server {
       });
     }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
+    this.processing = new Processing(this.registry, this.logger, config);
+    this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
     this.http.mountHls((req, res, { app, key, file }) => {
+      if (file.split('?')[0] === 'master.m3u8' && this.processing.serveMaster(req, res, app, key)) return;
       if (!this.hls.handle(req, res, app, key, file)) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not an HLS file\n');
@@ -146,6 +152,7 @@ export class Server {
     const addresses = { host, httpPort, rtmpPort, transportPort, srtPort };
     this.statsTimer = setInterval(() => this.stats.sample(Date.now()), this.stats.options.intervalMs);
     this.statsTimer.unref();
+    this.processing.start();
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
@@ -153,6 +160,7 @@ export class Server {
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
     clearInterval(this.statsTimer);
+    await this.processing.close();
     this.hls.close();
     this.registry.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);

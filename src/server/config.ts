@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
+import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -59,7 +60,11 @@ export const ConfigSchema = z
     apps: z
       .record(
         z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({ listed: z.boolean().default(true) }),
+        z.strictObject({
+          listed: z.boolean().default(true),
+          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
+          ladder: z.array(RenditionSpec).max(8).optional(),
+        }),
       )
       .default({}),
     /**
@@ -102,6 +107,16 @@ export const ConfigSchema = z
         latencyMs: z.number().int().min(20).max(10_000).default(120),
         /** When set, every caller must encrypt with it (libsrt: 10..79 characters). */
         passphrase: z.string().min(10).max(79).optional(),
+      })
+      .prefault({}),
+    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
+    processing: z
+      .strictObject({
+        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
+        maxJobs: z.number().int().min(0).max(256).default(4),
+        ffmpeg: z.string().min(1).default('ffmpeg'),
+        jobs: z.array(TranscodeSpec).max(64).default([]),
+        mixes: z.array(MixSpec).max(64).default([]),
       })
       .prefault({}),
     viewer: z

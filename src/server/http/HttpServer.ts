@@ -15,6 +15,7 @@ import type { Stream } from '../Stream.js';
 import type { StatsSampler } from '../stats/StatsSampler.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
+import { PROCESSING_PATH } from './processingApi.js';
 import { route, type Route } from './routes.js';
 import { isValidName } from '../Registry.js';
 import { StaticFiles } from './staticFiles.js';
@@ -86,6 +87,10 @@ export class HttpServer {
   private hls: HlsHandler | undefined;
   /** Set by the cluster layer (`serve --cluster`). */
   cluster: ClusterHooks | undefined;
+  /** /api/jobs and /api/mixes (processingApi.ts): they take bodies and other methods than GET. */
+  private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
+  private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -128,6 +133,12 @@ export class HttpServer {
   /** Where LL-HLS plugs in (see HlsHandler). */
   mountHls(handler: HlsHandler): void {
     this.hls = handler;
+  }
+
+  /** Where the processing API plugs in (see processingApi.ts). */
+  mountProcessing(handler: (req: IncomingMessage, res: ServerResponse) => void, flvSource?: (stream: Stream, url: URL) => Stream): void {
+    this.processing = handler;
+    this.flvSource = flvSource;
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -237,6 +248,10 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
+    if (this.processing && PROCESSING_PATH.test(req.url ?? '')) {
+      this.cors(res);
+      return this.processing(req, res);
+    }
     // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
     const length = req.headers['content-length'];
@@ -326,14 +341,14 @@ export class HttpServer {
     return true;
   }
 
-  private serveFlv(r: { app: string; key: string }, stream: Stream, req: IncomingMessage, res: ServerResponse, head: boolean): void {
+  private serveFlv(r: { app: string; key: string }, stream: Stream, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
     this.authenticated(req.socket);
     this.deps.metrics.httpRequests.inc({ route: 'flv', status: '200' });
     if (head) {
       res.writeHead(200, { 'Content-Type': 'video/x-flv' });
       return void res.end();
     }
-    serveHttpFlv(this.flvDeps, stream, req, res);
+    serveHttpFlv(this.flvDeps, this.flvSource?.(stream, url) ?? stream, req, res);
   }
 
   private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
@@ -391,14 +406,14 @@ export class HttpServer {
       }
       case 'flv': {
         const c = this.checkPlay(r.app, r.key, url);
-        if ('stream' in c) return this.serveFlv(r, c.stream, req, res, head);
+        if ('stream' in c) return this.serveFlv(r, c.stream, url, req, res, head);
         // Authorized but not live here: a cluster node brings it from its owner.
         if (c.status !== 404 || !this.cluster) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
         this.cluster.fetchStream(r.app, r.key).then(
           (stream) => {
             if (res.destroyed || res.headersSent) return;
             if (!stream) return this.send(res, r.kind, 404, 'text/plain', `stream ${r.app}/${r.key} is not live in the cluster\n`, head);
-            this.serveFlv(r, stream, req, res, head);
+            this.serveFlv(r, stream, url, req, res, head);
           },
           (err: Error) => {
             if (!res.headersSent) this.send(res, r.kind, 503, 'text/plain', `cluster: ${err.message}\n`, head);
@@ -441,16 +456,16 @@ export class HttpServer {
     const c = this.checkPlay(r.app, r.key, url);
     if (!('stream' in c) && c.status === 404 && this.cluster) {
       this.cluster.fetchStream(r.app, r.key).then(
-        (stream) => (socket.destroyed ? undefined : stream ? this.upgradeWs(req, socket, head, stream) : refuse(404, `stream ${r.app}/${r.key} is not live in the cluster`)),
+        (stream) => (socket.destroyed ? undefined : stream ? this.upgradeWs(req, socket, head, stream, url) : refuse(404, `stream ${r.app}/${r.key} is not live in the cluster`)),
         (err: Error) => refuse(503, `cluster: ${err.message}`),
       );
       return;
     }
     if (!('stream' in c)) return refuse(c.status, c.message);
-    this.upgradeWs(req, socket, head, c.stream);
+    this.upgradeWs(req, socket, head, c.stream, url);
   }
 
-  private upgradeWs(req: IncomingMessage, socket: Duplex, head: Buffer, stream: Stream): void {
+  private upgradeWs(req: IncomingMessage, socket: Duplex, head: Buffer, stream: Stream, url: URL): void {
     const refuse = (status: number, message: string) => {
       this.stats.rejectedTotal++;
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: String(status) });
@@ -469,7 +484,7 @@ export class HttpServer {
       this.guardInput(socket);
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
       if (!c.stream.isLive) return ws.close(1011, 'stream ended');
-      serveWsFlv(this.flvDeps, c.stream, req, ws);
+      serveWsFlv(this.flvDeps, this.flvSource?.(c.stream, url) ?? c.stream, req, ws);
     });
   }
 
