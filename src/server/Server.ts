@@ -9,6 +9,7 @@ import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
 import { TransportIngest } from './transport/TransportIngest.js';
+import { WebrtcService } from './webrtc/WebrtcService.js';
 
 export interface ServerAddresses {
   host: string;
@@ -32,6 +33,8 @@ export class Server {
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
   readonly transport: TransportIngest;
+  /** WHIP/WHEP on the HTTP port; undefined when `webrtc.enabled` is false. */
+  readonly webrtc: WebrtcService | undefined;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -99,6 +102,10 @@ export class Server {
       const dropped = Object.values(this.transport.dropped).reduce((a, b) => a + b, 0);
       return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
     });
+    if (config.webrtc.enabled) {
+      this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
+      this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
+    }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.http.mountHls((req, res, { app, key, file }) => {
       if (!this.hls.handle(req, res, app, key, file)) {
@@ -132,6 +139,7 @@ export class Server {
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
     this.hls.close();
+    this.webrtc?.close();
     this.registry.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close()]);
     this.logger.info('tributary server closed');

@@ -63,6 +63,7 @@ export class HttpServer {
   private readonly files = new StaticFiles();
   private readonly flvDeps: FlvViewerDeps;
   private hls: HlsHandler | undefined;
+  private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -100,6 +101,11 @@ export class HttpServer {
       onViewerClosed: (sub) => deps.metrics.retireSubscriber(sub),
     };
     deps.metrics.addListener('http', () => this.stats);
+  }
+
+  /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
+  mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
+    this.webrtc = handler;
   }
 
   /** Where LL-HLS plugs in (see HlsHandler). */
@@ -214,7 +220,8 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
-    // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
+    if (this.webrtc?.matches(req.url)) return this.webrtc.handle(req, res);
+    // Nothing else here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {

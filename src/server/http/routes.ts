@@ -25,6 +25,9 @@ export const WEB_FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
   'list.js': 'text/javascript; charset=utf-8',
   'player.js': 'text/javascript; charset=utf-8',
+  'publish.html': 'text/html; charset=utf-8',
+  'publish.js': 'text/javascript; charset=utf-8',
+  'webrtc.js': 'text/javascript; charset=utf-8',
 };
 
 /** Player libraries served from node_modules by fixed routes (no CDN). */
