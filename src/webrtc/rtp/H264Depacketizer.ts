@@ -134,13 +134,13 @@ export class H264Depacketizer {
     this.fu = undefined;
     this.broken = false;
     this.timestamp = undefined;
-    if (nals.length === 0) return undefined;
     if (broken) {
       this.dropped.pictures++;
       if (!this.waitKeyframe) this.keyframeWanted = true;
       this.waitKeyframe = true;
       return undefined;
     }
+    if (nals.length === 0) return undefined;
     const keyframe = nals.some((n) => (n[0]! & 0x1f) === 5);
     if (this.waitKeyframe && !keyframe) {
       this.dropped.pictures++;
