@@ -65,9 +65,17 @@ export class WhipSession implements Publisher {
       for (const track of t.receiver.tracks) this.track(track, t);
       t.onTrack.subscribe((track, tr) => this.track(track, tr));
     }
+    // Browsers send keyframes only at the start and when asked: a viewer that joins when the
+    // stream's GOP cache holds none (a config change emptied it) would wait for ever.
+    stream.on('subscribe', this.onSubscribe);
     this.demand = setInterval(() => this.checkDemand(), DEMAND_CHECK_MS);
     this.demand.unref();
   }
+
+  private readonly onSubscribe = () => {
+    const head = this.stream.gopFrames()[0];
+    if (!head || !(head.kind === 'video' && head.keyframe)) this.requestKeyframe();
+  };
 
   /** Ends the session (operator kick, stream closed, DELETE). Idempotent. */
   close(reason: string): void {
@@ -163,7 +171,10 @@ export class WhipSession implements Publisher {
     const t = new OpusToAac(
       (c: CodecConfig) => {
         const old = this.stream.audioConfig;
-        if (!old || old.codec !== c.codec || !sameBytes(old.data, c.data)) this.stream.pushConfig(c);
+        if (old && old.codec === c.codec && sameBytes(old.data, c.data)) return;
+        // A new config empties the stream's GOP cache: a keyframe refills it for the next joiner.
+        this.stream.pushConfig(c);
+        this.requestKeyframe();
       },
       (f: MediaFrame) => {
         if (this.transcoder !== t) return;
@@ -190,6 +201,7 @@ export class WhipSession implements Publisher {
   }
 
   private stop(): void {
+    this.stream.off('subscribe', this.onSubscribe);
     clearInterval(this.demand);
     if (this.wake) clearTimeout(this.wake);
     this.stopTranscoder();
