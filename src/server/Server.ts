@@ -12,6 +12,7 @@ import { StatsSampler } from './stats/StatsSampler.js';
 import { TransportIngest } from './transport/TransportIngest.js';
 import { SrtServer } from './srt/SrtServer.js';
 import { Processing } from '../processing/Processing.js';
+import { WebrtcService } from './webrtc/WebrtcService.js';
 
 export interface ServerAddresses {
   host: string;
@@ -41,6 +42,8 @@ export class Server {
   readonly srt: SrtServer | undefined;
   /** Jobs, ladders and mixes (src/processing/), and their API. */
   readonly processing: Processing;
+  /** WHIP/WHEP on the HTTP port; undefined when `webrtc.enabled` is false. */
+  readonly webrtc: WebrtcService | undefined;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -120,6 +123,10 @@ export class Server {
         return { connections: srt.stats.connectionsOpen, connectionsTotal: srt.stats.connectionsTotal, rejectedTotal: refused, bytesIn: srt.stats.bytesIn, bytesOut: srt.stats.bytesOut };
       });
     }
+    if (config.webrtc.enabled) {
+      this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
+      this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
+    }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.processing = new Processing(this.registry, this.logger, config);
     this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
@@ -162,6 +169,7 @@ export class Server {
     clearInterval(this.statsTimer);
     await this.processing.close();
     this.hls.close();
+    this.webrtc?.close();
     this.registry.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);
     this.logger.info('tributary server closed');

@@ -119,6 +119,22 @@ export const ConfigSchema = z
         mixes: z.array(MixSpec).max(64).default([]),
       })
       .prefault({}),
+    /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
+    webrtc: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** UDP ports ICE binds (one per session), on `host`. */
+        portMin: port.default(20000),
+        portMax: port.default(20999),
+        /** The address put in answers' candidates when `host` is not what browsers reach (NAT, 0.0.0.0). */
+        announcedAddress: z.string().min(1).max(64).optional(),
+        /** Sessions that have not completed ICE and DTLS within this are closed (reaped). */
+        connectTimeoutMs: ms.default(15_000),
+        /** WHIP and WHEP sessions open at most, together. */
+        maxSessions: z.number().int().min(1).max(100_000).default(500),
+      })
+      .prefault({})
+      .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */

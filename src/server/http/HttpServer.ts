@@ -91,6 +91,7 @@ export class HttpServer {
   private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
+  private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -128,6 +129,11 @@ export class HttpServer {
       onViewerClosed: (sub) => deps.metrics.retireSubscriber(sub),
     };
     deps.metrics.addListener('http', () => this.stats);
+  }
+
+  /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
+  mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
+    this.webrtc = handler;
   }
 
   /** Where LL-HLS plugs in (see HlsHandler). */
@@ -252,7 +258,8 @@ export class HttpServer {
       this.cors(res);
       return this.processing(req, res);
     }
-    // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
+    if (this.webrtc?.matches(req.url)) return this.webrtc.handle(req, res);
+    // Nothing else here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {

@@ -32,6 +32,9 @@ export const WEB_FILES: Record<string, string> = {
   'dashboard/dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard/charts.js': 'text/javascript; charset=utf-8',
   'dashboard/dashboard.css': 'text/css; charset=utf-8',
+  'publish.html': 'text/html; charset=utf-8',
+  'publish.js': 'text/javascript; charset=utf-8',
+  'webrtc.js': 'text/javascript; charset=utf-8',
 };
 
 /** Player libraries served from node_modules by fixed routes (no CDN). */
