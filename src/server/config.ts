@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
+import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -59,7 +60,11 @@ export const ConfigSchema = z
     apps: z
       .record(
         z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({ listed: z.boolean().default(true) }),
+        z.strictObject({
+          listed: z.boolean().default(true),
+          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
+          ladder: z.array(RenditionSpec).max(8).optional(),
+        }),
       )
       .default({}),
     /**
@@ -104,6 +109,32 @@ export const ConfigSchema = z
         passphrase: z.string().min(10).max(79).optional(),
       })
       .prefault({}),
+    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
+    processing: z
+      .strictObject({
+        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
+        maxJobs: z.number().int().min(0).max(256).default(4),
+        ffmpeg: z.string().min(1).default('ffmpeg'),
+        jobs: z.array(TranscodeSpec).max(64).default([]),
+        mixes: z.array(MixSpec).max(64).default([]),
+      })
+      .prefault({}),
+    /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
+    webrtc: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** UDP ports ICE binds (one per session), on `host`. */
+        portMin: port.default(20000),
+        portMax: port.default(20999),
+        /** The address put in answers' candidates when `host` is not what browsers reach (NAT, 0.0.0.0). */
+        announcedAddress: z.string().min(1).max(64).optional(),
+        /** Sessions that have not completed ICE and DTLS within this are closed (reaped). */
+        connectTimeoutMs: ms.default(15_000),
+        /** WHIP and WHEP sessions open at most, together. */
+        maxSessions: z.number().int().min(1).max(100_000).default(500),
+      })
+      .prefault({})
+      .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
@@ -115,6 +146,29 @@ export const ConfigSchema = z
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),
+    /** Cluster membership (src/cluster, `serve --cluster`); absent: a single node, as before. */
+    cluster: z
+      .strictObject({
+        /** etcd endpoints, `etcd://HOST:PORT[,HOST:PORT...]`. */
+        etcd: z.string().regex(/^etcd:\/\/[^\s,]+(,[^\s,]+)*$/, 'must be etcd://HOST:PORT[,HOST:PORT...]'),
+        nodeId: z.string().refine(isValidName, 'node ids use A-Z a-z 0-9 _ . - ~ (1..128)'),
+        region: z.string().refine(isValidName, 'regions use A-Z a-z 0-9 _ . - ~ (1..128)').default('default'),
+        /** Shared by every node: authenticates relay sessions between nodes. */
+        secret: z.string().min(16, 'must be at least 16 characters'),
+        /** The address other nodes and viewers reach this node on (default: host, or 127.0.0.1 for 0.0.0.0). */
+        advertiseHost: z.string().min(1).optional(),
+        /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
+        regionHeader: z.string().min(1).default('x-tributary-region'),
+        /**
+         * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
+         * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it
+         * is alive (a tree origin -> regional edge -> edge), else from the owner.
+         */
+        upstream: z.string().regex(/^[A-Za-z0-9_.\-~]{1,128}(@[^\s@]+:\d{1,5})?$/, 'must be NODE or NODE@HOST:PORT').optional(),
+        /** A node above this CPU (fraction of one core) is skipped by routing while others are not. */
+        stressCpu: z.number().min(0.05).max(64).default(0.85),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.auth.publish || c.auth.play) && !c.auth.secret) {
@@ -157,6 +211,13 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
+  { name: 'cluster.etcd', type: 'string', flag: '--cluster', env: 'TRIBUTARY_CLUSTER' },
+  { name: 'cluster.nodeId', type: 'string', flag: '--node-id', env: 'TRIBUTARY_NODE_ID' },
+  { name: 'cluster.region', type: 'string', flag: '--region', env: 'TRIBUTARY_REGION' },
+  { name: 'cluster.upstream', type: 'string', flag: '--upstream', env: 'TRIBUTARY_UPSTREAM' },
+  { name: 'cluster.advertiseHost', type: 'string', flag: '--advertise-host', env: 'TRIBUTARY_ADVERTISE_HOST' },
+  // No flag for the secret either (ps shows command lines).
+  { name: 'cluster.secret', type: 'string', env: 'TRIBUTARY_CLUSTER_SECRET' },
 ];
 
 export interface TextSetting {
