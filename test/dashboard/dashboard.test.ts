@@ -37,7 +37,7 @@ before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required for this test (apt-get install -y chromium)`);
   requireProgram('ffmpeg');
   dir = mkdtempSync(join(tmpdir(), 'trib-dash-'));
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, transport: { keyFile: join(dir, 'server.key') } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, transport: { keyFile: join(dir, 'server.key') } }), { logger: createLogger('silent') });
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
   // Two real publishers: ffmpeg over RTMP, and the project's sender over the transport.
@@ -162,7 +162,7 @@ test('the dashboard plots live data, and the data behind the plots is the server
 });
 
 test('/dashboard and /api/stats are behind the API rule: a token when one is set', async () => {
-  const s = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, api: { token: 'dash-token-0123456789' }, transport: { keyFile: join(dir, 'server2.key') } }), { logger: createLogger('silent') });
+  const s = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, api: { token: 'dash-token-0123456789' }, transport: { keyFile: join(dir, 'server2.key') } }), { logger: createLogger('silent') });
   const { httpPort } = await s.start();
   try {
     const b = `http://127.0.0.1:${httpPort}`;

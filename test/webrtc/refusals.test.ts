@@ -17,7 +17,7 @@ const clients: { close(): Promise<void> }[] = [];
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     auth: { secret, publish: true },
     webrtc: { portMin: 23200, portMax: 23299, connectTimeoutMs: 1500 },
   }), { logger: createLogger('silent') });

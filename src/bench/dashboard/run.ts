@@ -62,7 +62,7 @@ function makeFile(dir: string): string {
 export async function runDashboardBench(o: DashboardBenchOptions): Promise<DashboardBenchResult> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required (apt-get install -y chromium)`);
   const dir = mkdtempSync(join(tmpdir(), 'trib-dash-bench-'));
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, transport: { keyFile: join(dir, 'server.key') } }), { logger: createLogger('warn') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, transport: { keyFile: join(dir, 'server.key') } }), { logger: createLogger('warn') });
   const pushers: RtmpPushClient[] = [];
   const senders: Sender[] = [];
   const viewers: AbortController[] = [];
