@@ -25,7 +25,7 @@ const near = new IntersectionObserver((entries) => {
     s.visible = e.isIntersecting;
     if (s.visible) render(s);
   }
-}, { rootMargin: '400px 0px' });
+}, { rootMargin: '100px 0px' });
 
 /** What tests and people in the console read: the data behind every plot, and load timing. */
 window.tributaryDashboard = {

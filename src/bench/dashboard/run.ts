@@ -23,6 +23,7 @@ import { DEFAULT_SAMPLER_OPTIONS } from '../../server/stats/StatsSampler.js';
 import { RtmpPushClient } from '../../server/rtmp/RtmpPushClient.js';
 import { AUDIO_CONFIG, VIDEO_CONFIG, makeSource, toMediaFrame } from '../fanout/stream.js';
 import { summarize } from '../percentiles.js';
+import { findProcess, treeCpuSeconds } from './procCpu.js';
 import { formatColumns } from '../table.js';
 
 export interface DashboardBenchOptions {
@@ -44,6 +45,8 @@ export interface DashboardBenchResult {
   loadMs: { p50: number; max: number };
   /** The page's main-thread busy time over the same loads (scripts, layout, drawing). */
   mainThreadMs: { p50: number; max: number };
+  /** CPU time of the browser's processes over the same span (10 ms resolution): the work itself, whatever the load. */
+  browserCpuMs: { p50: number; max: number };
   /** Then every stream's plots forced (drawAll): how many, and how long their build and first draw took. */
   allCharts: number;
   allChartsDrawMs: { p50: number; max: number };
@@ -86,7 +89,9 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
   const senders: Sender[] = [];
   const viewers: AbortController[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  // A profile of its own: it names this browser's processes among other Chromiums on the machine.
+  const profile = join(dir, 'profile');
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
     server = await startServer(o.sampleMs, dir);
     const { ports } = server;
@@ -128,8 +133,9 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
       filled = await server.ask('ticks');
     }
 
-    const loadOnce = async (): Promise<{ ms: number; busyMs: number; allMs: number; allCharts: number; charts: number; bytes: number; timing: Record<string, number> }> => {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const loadOnce = async (): Promise<{ ms: number; busyMs: number; cpuMs: number; allMs: number; allCharts: number; charts: number; bytes: number; timing: Record<string, number> }> => {
+      const page = await browser.newPage();
+      await page.setViewportSize({ width: 1400, height: 1000 });
       // The main thread's busy time (Chrome's own TaskDuration): the page's work, apart from
       // the waiting a shared, loaded machine adds to the wall time.
       const cdp = await page.context().newCDPSession(page);
@@ -138,8 +144,11 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
         const { metrics } = await cdp.send('Performance.getMetrics');
         return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN) * 1000;
       };
+      const browserPid = findProcess(profile);
+      const cpu = (): number => (browserPid === undefined ? NaN : treeCpuSeconds(browserPid) * 1000);
       try {
         const busy0 = await busy();
+        const cpu0 = cpu();
         await page.goto(`${base}/dashboard`);
         await page.waitForFunction(() => (window as unknown as { tributaryDashboard: { drawnAt?: number } }).tributaryDashboard.drawnAt !== undefined, undefined, { timeout: 30_000 });
         type D = { drawnAt: number; allDrawnAt?: number; chartCount(): number; drawAll(): void; firstSnapshotBytes: number; timing: Record<string, number> };
@@ -148,6 +157,11 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
           return { ms: d.drawnAt, charts: d.chartCount(), bytes: d.firstSnapshotBytes, timing: d.timing };
         });
         const busyMs = (await busy()) - busy0;
+        if (process.env['TRIBUTARY_BENCH_DEBUG']) {
+          const { metrics } = await cdp.send('Performance.getMetrics');
+          console.error(JSON.stringify(Object.fromEntries(metrics.filter((m) => /Duration/.test(m.name)).map((m) => [m.name, Math.round(m.value * 1000)]))));
+        }
+        const cpuMs = cpu() - cpu0;
         // Then every plot, in view or not: what a page drawing all fifty streams at once would cost.
         await page.evaluate(() => (window as unknown as { tributaryDashboard: D }).tributaryDashboard.drawAll());
         await page.waitForFunction(() => (window as unknown as { tributaryDashboard: D }).tributaryDashboard.allDrawnAt !== undefined, undefined, { timeout: 60_000 });
@@ -155,7 +169,7 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
           const d = (window as unknown as { tributaryDashboard: D }).tributaryDashboard;
           return { at: d.allDrawnAt!, charts: d.chartCount() };
         });
-        return { ...r, busyMs, allMs: all.at - r.ms, allCharts: all.charts };
+        return { ...r, busyMs, cpuMs, allMs: all.at - r.ms, allCharts: all.charts };
       } finally {
         await page.close();
       }
@@ -164,12 +178,14 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
     const warm: number[] = [];
     const busy: number[] = [];
     const allDraw: number[] = [];
+    const browserCpu: number[] = [];
     let last = cold;
     for (let i = 0; i < o.loads; i++) {
       last = await loadOnce();
       warm.push(last.ms);
       busy.push(last.busyMs);
       allDraw.push(last.allMs);
+      browserCpu.push(last.cpuMs);
       if (process.env['TRIBUTARY_BENCH_DEBUG']) console.error(JSON.stringify({ ms: last.ms, ...last.timing }));
     }
     const s = summarize(warm);
@@ -182,6 +198,7 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
       coldLoadMs: Math.round(cold.ms),
       loadMs: { p50: Math.round(s.p50), max: Math.round(s.max) },
       mainThreadMs: { p50: Math.round(summarize(busy).p50), max: Math.round(summarize(busy).max) },
+      browserCpuMs: { p50: Math.round(summarize(browserCpu).p50), max: Math.round(summarize(browserCpu).max) },
       allCharts: last.allCharts,
       allChartsDrawMs: { p50: Math.round(summarize(allDraw).p50), max: Math.round(summarize(allDraw).max) },
       loadAverage: Math.round(loadavg()[0]! * 10) / 10,
@@ -214,6 +231,7 @@ export function formatDashboardBench(r: DashboardBenchResult): string {
     ['load+draw max, ms', (x) => String(x.loadMs.max)],
     ['main thread busy p50, ms', (x) => String(x.mainThreadMs.p50)],
     ['main thread busy max, ms', (x) => String(x.mainThreadMs.max)],
+    ['browser CPU p50, ms', (x) => String(x.browserCpuMs.p50)],
     ['all charts (drawAll)', (x) => String(x.allCharts)],
     ['all charts build+draw p50, ms', (x) => String(x.allChartsDrawMs.p50)],
     ['load average', (x) => String(x.loadAverage)],
