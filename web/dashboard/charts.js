@@ -5,6 +5,12 @@
 
 const COLORS = ['#7cc4ff', '#ffb454', '#7d7', '#e77', '#c9f', '#ddd', '#5dd', '#fd5', '#f8c'];
 const pct = (v) => (v == null ? '-' : `${(v * 100).toFixed(2)}%`);
+const two = (n) => String(n).padStart(2, '0');
+/** One-line clock labels: uPlot's default adds a date line, twice the text to draw per chart. */
+const clock = (u, vals) => vals.map((v) => {
+  const d = new Date(v * 1000);
+  return `${two(d.getHours())}:${two(d.getMinutes())}${d.getSeconds() ? `:${two(d.getSeconds())}` : ''}`;
+});
 
 /** Plots of every stream; `keys(h)` lists [label, key] for a stream's history `h`. */
 const STREAM_CHARTS = [
@@ -67,8 +73,8 @@ function makeChart(parent, name, keys, data, onFirstDraw) {
     cursor: { show: true, drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, fmt ? 0.001 : 1) * 1.1] } },
     axes: [
-      { stroke: '#888', grid: { stroke: '#2a2a2a' }, ticks: { stroke: '#2a2a2a' } },
-      { stroke: '#888', grid: { stroke: '#2a2a2a' }, ticks: { stroke: '#2a2a2a' }, size: fmt ? 62 : 50, ...(fmt ? { values: (u, vals) => vals.map(fmt) } : {}) },
+      { stroke: '#888', grid: { stroke: '#2a2a2a' }, ticks: { stroke: '#2a2a2a' }, space: 80, values: clock },
+      { stroke: '#888', grid: { stroke: '#2a2a2a' }, ticks: { stroke: '#2a2a2a' }, size: fmt ? 62 : 50, space: 40, ...(fmt ? { values: (u, vals) => vals.map(fmt) } : {}) },
     ],
     series: [{}, ...keys.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, ...(fmt ? { value: (u, v) => fmt(v) } : {}) }))],
     hooks: {
