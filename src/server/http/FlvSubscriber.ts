@@ -238,10 +238,11 @@ export class FlvSubscriber extends Subscriber {
   }
 
   private flush(): void {
-    if (this.queuedBytes === 0) return;
+    // Node's buffer is looked at even with nothing to send: a drained socket clears the clock.
     const socketFull = this.sink.buffered() >= WRITE_CAP_BYTES;
     if (socketFull) this.socketFullSince ??= this.now();
     else this.socketFullSince = undefined;
+    if (this.queuedBytes === 0) return;
     if (this.kernelStuck || socketFull || this.kernelHeld() >= KERNEL_CAP_BYTES) {
       this.blockedSince ??= this.now();
       return; // the sink calls drained() when the socket empties, sampled() after each kernel poll
