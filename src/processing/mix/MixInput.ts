@@ -34,6 +34,8 @@ export class MixInput {
   latestAt = -Infinity;
   latestTimes: FedTimes | undefined;
   pictures = 0;
+  /** Fed frame to decoded picture, ms (smoothed). */
+  decodeDelayMs: number | undefined;
   restarts = 0;
   audioUnderruns = 0;
   audioDropped = 0;
@@ -130,7 +132,9 @@ export class MixInput {
 
   private spawn(stream: Stream | undefined, audio: boolean): void {
     const input = stream
-      ? ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000', '-f', 'flv', '-i', 'pipe:0']
+      // No probing window: the feed starts with both sequence headers, so the tracks are known at
+      // once, and a live pipe never gets back the time a probe spends buffering.
+      ? ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', '-probesize', '32', '-f', 'flv', '-i', 'pipe:0']
       : [...(/^[a-z]+:\/\//i.test(this.label) ? ['-rw_timeout', '5000000'] : ['-re']), ...('loop' in this.source && this.source.loop ? ['-stream_loop', '-1'] : []), '-i', this.label];
     const { width: w, height: h } = this;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input,
@@ -159,6 +163,10 @@ export class MixInput {
         this.chunkBytes = rest.length;
         this.latestAt = Date.now();
         this.latestTimes = this.fed.shift();
+        if (this.latestTimes) {
+          const d = this.latestAt - this.latestTimes.fedAt;
+          this.decodeDelayMs = this.decodeDelayMs === undefined ? d : 0.9 * this.decodeDelayMs + 0.1 * d;
+        }
         this.pictures++;
         if (!produced) {
           produced = true;
@@ -169,11 +177,10 @@ export class MixInput {
     });
     if (audio) (proc.pipe(3) as Readable).on('data', (c: Buffer) => this.pushAudio(c));
     if (stream) {
-      this.feed = new StreamFeed(stream, proc.child.stdin!);
-      this.feed.onVideoFed = (t) => {
+      this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
         this.fed.push(t);
         if (this.fed.length > 300) this.fed.shift();
-      };
+      });
       this.feed.onClosed = () => {
         if (this.proc === proc) proc.child.kill('SIGKILL');
       };
