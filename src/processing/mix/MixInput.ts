@@ -34,6 +34,8 @@ export class MixInput {
   latestAt = -Infinity;
   latestTimes: FedTimes | undefined;
   pictures = 0;
+  /** Video frames fed to the decoder (stream inputs). */
+  fedCount = 0;
   /** Fed frame to decoded picture, ms (smoothed). */
   decodeDelayMs: number | undefined;
   restarts = 0;
@@ -178,6 +180,7 @@ export class MixInput {
     if (audio) (proc.pipe(3) as Readable).on('data', (c: Buffer) => this.pushAudio(c));
     if (stream) {
       this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
+        this.fedCount++;
         this.fed.push(t);
         if (this.fed.length > 300) this.fed.shift();
       });
