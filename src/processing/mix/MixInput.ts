@@ -23,8 +23,9 @@ export type MixInputState = 'waiting' | 'probing' | 'starting' | 'live' | 'resta
  * stereo at 48 kHz on a pipe of its own. The compositor takes the newest picture whenever it
  * wants one and a tick of audio; nothing here ever makes it wait.
  *
- * Capture times: the decoder's k-th picture is the k-th video frame fed (no reordering, no
- * drops: -fps_mode passthrough), so each picture carries its input frame's capture time.
+ * Capture times: the decoder's k-th picture is the k-th video frame fed (no reordering; after
+ * an input's gap ffmpeg repeats pictures, which take the next fed frame's time and then run
+ * out, so the count realigns), so each picture carries its input frame's capture time.
  */
 export class MixInput {
   state: MixInputState = 'waiting';
@@ -141,7 +142,10 @@ export class MixInput {
     const { width: w, height: h } = this;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input,
       '-map', '0:v:0', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=yuv420p`,
-      '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
+      // The default frame-rate mode (cfr for rawvideo): with passthrough or vfr, ffmpeg 5.1 held
+      // about a second of pictures before writing them (measured: 1.1 s vs 0.15 s fed to
+      // decoded). cfr repeats a picture over an input's gap, which the compositor ignores.
+      '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
     // flush_packets: without it 32 KiB of audio (170 ms) waits in ffmpeg's pipe buffer.
     if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
     const proc = new FfmpegProcess({ ffmpeg: this.ffmpeg, args, stdin: stream !== undefined, stdout: true, extraPipes: audio ? 1 : 0 });
