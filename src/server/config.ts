@@ -98,6 +98,17 @@ export const ConfigSchema = z
         keyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The SRT listener (src/server/srt): callers publish or request MPEG-TS by stream id. */
+    srt: z
+      .strictObject({
+        /** UDP port; 0 turns the listener off. 8890, as MediaMTX uses. */
+        port: port.default(8890),
+        /** Receiving delay offered to callers (SRTO_LATENCY), ms; a caller may ask for more. */
+        latencyMs: z.number().int().min(20).max(10_000).default(120),
+        /** When set, every caller must encrypt with it (libsrt: 10..79 characters). */
+        passphrase: z.string().min(10).max(79).optional(),
+      })
+      .prefault({}),
     /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
     processing: z
       .strictObject({
@@ -108,6 +119,22 @@ export const ConfigSchema = z
         mixes: z.array(MixSpec).max(64).default([]),
       })
       .prefault({}),
+    /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
+    webrtc: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** UDP ports ICE binds (one per session), on `host`. */
+        portMin: port.default(20000),
+        portMax: port.default(20999),
+        /** The address put in answers' candidates when `host` is not what browsers reach (NAT, 0.0.0.0). */
+        announcedAddress: z.string().min(1).max(64).optional(),
+        /** Sessions that have not completed ICE and DTLS within this are closed (reaped). */
+        connectTimeoutMs: ms.default(15_000),
+        /** WHIP and WHEP sessions open at most, together. */
+        maxSessions: z.number().int().min(1).max(100_000).default(500),
+      })
+      .prefault({})
+      .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
@@ -119,6 +146,29 @@ export const ConfigSchema = z
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),
+    /** Cluster membership (src/cluster, `serve --cluster`); absent: a single node, as before. */
+    cluster: z
+      .strictObject({
+        /** etcd endpoints, `etcd://HOST:PORT[,HOST:PORT...]`. */
+        etcd: z.string().regex(/^etcd:\/\/[^\s,]+(,[^\s,]+)*$/, 'must be etcd://HOST:PORT[,HOST:PORT...]'),
+        nodeId: z.string().refine(isValidName, 'node ids use A-Z a-z 0-9 _ . - ~ (1..128)'),
+        region: z.string().refine(isValidName, 'regions use A-Z a-z 0-9 _ . - ~ (1..128)').default('default'),
+        /** Shared by every node: authenticates relay sessions between nodes. */
+        secret: z.string().min(16, 'must be at least 16 characters'),
+        /** The address other nodes and viewers reach this node on (default: host, or 127.0.0.1 for 0.0.0.0). */
+        advertiseHost: z.string().min(1).optional(),
+        /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
+        regionHeader: z.string().min(1).default('x-tributary-region'),
+        /**
+         * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
+         * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it
+         * is alive (a tree origin -> regional edge -> edge), else from the owner.
+         */
+        upstream: z.string().regex(/^[A-Za-z0-9_.\-~]{1,128}(@[^\s@]+:\d{1,5})?$/, 'must be NODE or NODE@HOST:PORT').optional(),
+        /** A node above this CPU (fraction of one core) is skipped by routing while others are not. */
+        stressCpu: z.number().min(0.05).max(64).default(0.85),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.auth.publish || c.auth.play) && !c.auth.secret) {
@@ -157,9 +207,17 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'rtmpPort', type: 'integer', flag: '--rtmp-port', env: 'TRIBUTARY_RTMP_PORT' },
   { name: 'httpPort', type: 'integer', flag: '--http-port', env: 'TRIBUTARY_HTTP_PORT' },
   { name: 'transportPort', type: 'integer', flag: '--transport-port', env: 'TRIBUTARY_TRANSPORT_PORT' },
+  { name: 'srt.port', type: 'integer', flag: '--srt-port', env: 'TRIBUTARY_SRT_PORT' },
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
+  { name: 'cluster.etcd', type: 'string', flag: '--cluster', env: 'TRIBUTARY_CLUSTER' },
+  { name: 'cluster.nodeId', type: 'string', flag: '--node-id', env: 'TRIBUTARY_NODE_ID' },
+  { name: 'cluster.region', type: 'string', flag: '--region', env: 'TRIBUTARY_REGION' },
+  { name: 'cluster.upstream', type: 'string', flag: '--upstream', env: 'TRIBUTARY_UPSTREAM' },
+  { name: 'cluster.advertiseHost', type: 'string', flag: '--advertise-host', env: 'TRIBUTARY_ADVERTISE_HOST' },
+  // No flag for the secret either (ps shows command lines).
+  { name: 'cluster.secret', type: 'string', env: 'TRIBUTARY_CLUSTER_SECRET' },
 ];
 
 export interface TextSetting {

@@ -18,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'auto-'));
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     apps: { live: { ladder: [{ name: 'hi', height: 180, kbps: 700 }, { name: 'lo', height: 90, kbps: 100 }] } },
   }), { logger: createLogger('silent') });
   const a = await server.start();

@@ -16,7 +16,7 @@ let push: ChildProcess;
 const dir = mkdtempSync(join(tmpdir(), 'jobs-'));
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, processing: { maxJobs: 2 } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, processing: { maxJobs: 2 } }), { logger: createLogger('silent') });
   const a = await server.start();
   http = a.httpPort;
   push = pushPattern(a.rtmpPort, 'live/src', { seconds: 90 });

@@ -13,7 +13,7 @@ let push: ChildProcess;
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     apps: { live: { ladder: [{ name: 'hi', height: 180, kbps: 400 }, { name: 'lo', height: 90, kbps: 120 }] } },
     processing: { maxJobs: 3 },
   }), { logger: createLogger('silent') });

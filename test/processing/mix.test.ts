@@ -18,7 +18,7 @@ let guest: ChildProcess;
 let viewer: ChildProcess | undefined;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0 }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 } }), { logger: createLogger('silent') });
   const a = await server.start();
   http = a.httpPort;
   host = pushPattern(a.rtmpPort, 'live/host', { fps: FPS, seconds: 90 });

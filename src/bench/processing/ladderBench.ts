@@ -53,7 +53,7 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
     const [height, kbps] = r.split(':').map(Number) as [number, number];
     return { name: `r${i}`, height, kbps };
   });
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent', apps: { live: { ladder: rungs } } }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent', apps: { live: { ladder: rungs } } }), { logger: createLogger('silent') });
   const a = await server.start();
   const topKbps = rungs[0]!.kbps;
   const src = pushSource(a.rtmpPort, 'live/cam', { size: o.size, fps: o.fps, pattern: 'testsrc2', filter: 'noise=alls=20:allf=t', kbps: topKbps * 2 });

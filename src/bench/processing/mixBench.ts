@@ -48,7 +48,7 @@ const GAP_MS = 100;
  */
 export async function runMixBench(o: MixBenchOptions, log: (line: string) => void = () => undefined): Promise<MixBenchResult> {
   const [w, h] = o.size.split('x').map(Number) as [number, number];
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const a = await server.start();
   const host = pushSource(a.rtmpPort, 'live/host', { size: o.size, fps: o.fps, pattern: 'testsrc2', kbps: 2500 });
   const guest = pushSource(a.rtmpPort, 'live/guest', { size: o.size, fps: o.fps, pattern: 'color=c=red', kbps: 500 });
