@@ -30,12 +30,15 @@ export class StreamFeed extends Subscriber {
   private sentAudio: CodecConfig | undefined;
   private readonly times = new Map<number, FedTimes>();
   onClosed: ((reason: string) => void) | undefined;
-  /** Each video frame as it goes in, in order (a decoder's k-th picture is the k-th of these). */
-  onVideoFed: ((t: FedTimes) => void) | undefined;
 
   constructor(
     readonly stream: Stream,
     private readonly out: Writable,
+    /**
+     * Each video frame as it goes in, in order (a decoder's k-th picture is the k-th of these).
+     * Given here, not set later: the GOP replay goes in during the constructor.
+     */
+    private readonly onVideoFed?: (t: FedTimes) => void,
     limits = { skipBytes: 4 << 20, cutBytes: 32 << 20 },
   ) {
     super(`job-feed-${nextId++}`, 'job', 'process', limits);

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { requireProgram } from '../server/http/tools.js';
 
@@ -45,18 +44,7 @@ export function api(port: number, method: string, path: string, body?: unknown, 
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * A viewer behind a slow link (slowLink.py: a small receive window, reads at `rateBps`), the
- * rate changed with `setRate`. Needs Debian's python3 (Node cannot set SO_RCVBUF on TCP).
- */
-export function slowLinkViewer(port: number, path: string, rateBps: number, onData: (chunk: Buffer) => void): { setRate: (bps: number) => void; close: () => void } {
-  requireProgram('/usr/bin/python3');
-  const script = fileURLToPath(new URL('./slowLink.py', import.meta.url));
-  const p = spawn('/usr/bin/python3', [script, '127.0.0.1', String(port), path, String(rateBps)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  p.stdout!.on('data', onData);
-  p.stdin!.on('error', () => undefined);
-  return { setRate: (bps) => p.stdin!.write(`RATE ${bps}\n`), close: () => p.kill('SIGKILL') };
-}
+export { slowLinkViewer } from '../../src/bench/processing/slowLinkViewer.js';
 
 /** A decoding viewer: ffmpeg reads a URL and hands each decoded I420 picture (at its size) with its arrival time. */
 export function decodingViewer(url: string, width: number, height: number, onPicture: (data: Buffer, at: number) => void): ChildProcess {

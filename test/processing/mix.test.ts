@@ -96,6 +96,8 @@ test('a mix never stops: a stalled input shows the slate within 500 ms with no g
   assert.ok(worst < 400, `the output stopped for ${worst} ms`);
   const info = (await api(http, 'GET', '/api/mixes/m1')).body;
   assert.equal(info.state, 'running');
+  for (const s of info.spec.inputStates) assert.equal(s.restarts, 0, `input ${s.input} restarted: ${s.reason}`);
+  console.log(`decode delays ${info.spec.inputStates.map((s: { decodeDelayMs: number }) => s.decodeDelayMs).join(', ')} ms, mix delay ${info.delayMs} ms`);
   assert.ok(info.cpu > 0);
   assert.equal((await api(http, 'GET', '/api/jobs/m1')).status, 404, 'a mix is under /api/mixes');
   assert.equal((await api(http, 'DELETE', '/api/mixes/m1')).status, 200);

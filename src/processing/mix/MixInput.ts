@@ -23,8 +23,9 @@ export type MixInputState = 'waiting' | 'probing' | 'starting' | 'live' | 'resta
  * stereo at 48 kHz on a pipe of its own. The compositor takes the newest picture whenever it
  * wants one and a tick of audio; nothing here ever makes it wait.
  *
- * Capture times: the decoder's k-th picture is the k-th video frame fed (no reordering, no
- * drops: -fps_mode passthrough), so each picture carries its input frame's capture time.
+ * Capture times: the decoder's k-th picture is the k-th video frame fed (no reordering; after
+ * an input's gap ffmpeg repeats pictures, which take the next fed frame's time and then run
+ * out, so the count realigns), so each picture carries its input frame's capture time.
  */
 export class MixInput {
   state: MixInputState = 'waiting';
@@ -34,6 +35,10 @@ export class MixInput {
   latestAt = -Infinity;
   latestTimes: FedTimes | undefined;
   pictures = 0;
+  /** Video frames fed to the decoder (stream inputs). */
+  fedCount = 0;
+  /** Fed frame to decoded picture, ms (smoothed). */
+  decodeDelayMs: number | undefined;
   restarts = 0;
   audioUnderruns = 0;
   audioDropped = 0;
@@ -130,12 +135,17 @@ export class MixInput {
 
   private spawn(stream: Stream | undefined, audio: boolean): void {
     const input = stream
-      ? ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000', '-f', 'flv', '-i', 'pipe:0']
+      // No probing window: the feed starts with both sequence headers, so the tracks are known at
+      // once, and a live pipe never gets back the time a probe spends buffering.
+      ? ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', '-probesize', '32', '-f', 'flv', '-i', 'pipe:0']
       : [...(/^[a-z]+:\/\//i.test(this.label) ? ['-rw_timeout', '5000000'] : ['-re']), ...('loop' in this.source && this.source.loop ? ['-stream_loop', '-1'] : []), '-i', this.label];
     const { width: w, height: h } = this;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input,
       '-map', '0:v:0', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=yuv420p`,
-      '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
+      // The default frame-rate mode (cfr for rawvideo): with passthrough or vfr, ffmpeg 5.1 held
+      // about a second of pictures before writing them (measured: 1.1 s vs 0.15 s fed to
+      // decoded). cfr repeats a picture over an input's gap, which the compositor ignores.
+      '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
     // flush_packets: without it 32 KiB of audio (170 ms) waits in ffmpeg's pipe buffer.
     if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
     const proc = new FfmpegProcess({ ffmpeg: this.ffmpeg, args, stdin: stream !== undefined, stdout: true, extraPipes: audio ? 1 : 0 });
@@ -159,6 +169,10 @@ export class MixInput {
         this.chunkBytes = rest.length;
         this.latestAt = Date.now();
         this.latestTimes = this.fed.shift();
+        if (this.latestTimes) {
+          const d = this.latestAt - this.latestTimes.fedAt;
+          this.decodeDelayMs = this.decodeDelayMs === undefined ? d : 0.9 * this.decodeDelayMs + 0.1 * d;
+        }
         this.pictures++;
         if (!produced) {
           produced = true;
@@ -169,11 +183,11 @@ export class MixInput {
     });
     if (audio) (proc.pipe(3) as Readable).on('data', (c: Buffer) => this.pushAudio(c));
     if (stream) {
-      this.feed = new StreamFeed(stream, proc.child.stdin!);
-      this.feed.onVideoFed = (t) => {
+      this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
+        this.fedCount++;
         this.fed.push(t);
         if (this.fed.length > 300) this.fed.shift();
-      };
+      });
       this.feed.onClosed = () => {
         if (this.proc === proc) proc.child.kill('SIGKILL');
       };

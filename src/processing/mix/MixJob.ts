@@ -17,11 +17,18 @@ const MAX_QUEUED_FRAMES = 8;
 /** Composed frames remembered for the output's capture times. */
 const TIMES_KEPT = 256;
 
+interface FrameTimes {
+  composedAt: number;
+  fedAt: number | undefined;
+  capture: number | undefined;
+}
+
 interface Encoder {
   proc: FfmpegProcess;
   publisher: PipePublisher | undefined;
-  /** The clock's frame index of the encoder's frame 0. */
-  base: number;
+  /** Frames written to this encoder: its frame n (pts n / fps) is the n-th written, whatever the clock skipped. */
+  written: number;
+  times: Map<number, FrameTimes>;
   audio: Writable;
 }
 
@@ -63,7 +70,6 @@ export class MixJob implements ProcessingJob {
   private encoder: Encoder | undefined;
   private encoderRetryAt = 0;
   private readonly backoff = new Backoff();
-  private readonly times = new Map<number, { composedAt: number; fedAt: number | undefined; capture: number | undefined }>();
   private timer: NodeJS.Timeout | undefined;
   private delayMs: number | undefined;
   private stalled: boolean[];
@@ -141,7 +147,7 @@ export class MixJob implements ProcessingJob {
       id: this.id, kind: 'mix', state: this.state, reason: this.reason, restarts: this.restarts,
       cpu: Math.round(this.cpu * 1000) / 1000, delayMs: this.delayMs === undefined ? null : Math.round(this.delayMs),
       inputs: this.inputs.map((i) => i.label), outputs: this.outputs, startedAt: this.startedAt.toISOString(),
-      spec: { ...this.spec, inputStates: this.inputs.map((i) => ({ input: i.label, state: i.state, reason: i.reason, restarts: i.restarts, stalled: this.stalled[i.index] })), stats: this.stats },
+      spec: { ...this.spec, inputStates: this.inputs.map((i) => ({ input: i.label, state: i.state, reason: i.reason, restarts: i.restarts, stalled: this.stalled[i.index], decodeDelayMs: i.decodeDelayMs === undefined ? null : Math.round(i.decodeDelayMs) })), stats: this.stats },
     };
   }
 
@@ -176,7 +182,7 @@ export class MixJob implements ProcessingJob {
   }
 
   private produce(now: number): void {
-    const index = this.clock.take();
+    this.clock.take();
     const c = this.canvas;
     const ys = c.width * c.height;
     c.data.fill(16, 0, ys);
@@ -196,8 +202,7 @@ export class MixJob implements ProcessingJob {
     }
     const main = this.inputs[this.spec.main]!;
     const mainFresh = !this.stalled[this.spec.main];
-    this.times.set(index, { composedAt: now, fedAt: mainFresh ? main.latestTimes?.fedAt : undefined, capture: mainFresh ? main.latestTimes?.captureTime : undefined });
-    if (this.times.size > TIMES_KEPT) this.times.delete(this.times.keys().next().value!);
+    const times: FrameTimes = { composedAt: now, fedAt: mainFresh ? main.latestTimes?.fedAt : undefined, capture: mainFresh ? main.latestTimes?.captureTime : undefined };
     // Audio: this frame's share of samples (fractional rates carried over), silence for a missing input.
     const exact = SAMPLE_RATE / this.spec.fps + this.audioCarry;
     const samples = Math.floor(exact);
@@ -212,6 +217,8 @@ export class MixJob implements ProcessingJob {
       this.stats.encoderBehind++;
       return;
     }
+    enc.times.set(enc.written++, times);
+    if (enc.times.size > TIMES_KEPT) enc.times.delete(enc.times.keys().next().value!);
     stdin.write(Buffer.from(c.data));
     enc.audio.write(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
   }
@@ -228,7 +235,7 @@ export class MixJob implements ProcessingJob {
       '-b:v', `${s.kbps}k`, '-maxrate', `${s.kbps}k`, '-bufsize', `${Math.round(s.kbps / 2)}k`,
       '-c:a', 'aac', '-b:a', '128k', '-flush_packets', '1', '-flvflags', 'no_duration_filesize', '-f', 'flv', 'pipe:1'];
     const proc = new FfmpegProcess({ ffmpeg: this.deps.ffmpeg, args, stdin: true, stdout: true, extraPipes: 1 });
-    const enc: Encoder = { proc, publisher: undefined, base: this.clock.produced, audio: proc.pipe(3) as Writable };
+    const enc: Encoder = { proc, publisher: undefined, written: 0, times: new Map(), audio: proc.pipe(3) as Writable };
     this.encoder = enc;
     if (this.stats.frames > 0 && this.state !== 'starting') this.restarts++;
     const [app, key] = s.output.split('/') as [string, string];
@@ -267,8 +274,7 @@ export class MixJob implements ProcessingJob {
 
   /** An output frame's capture time: that of the main input's picture it showed (compose time for a slate). */
   private stamp(enc: Encoder, f: MediaFrame): void {
-    const index = enc.base + Math.round((f.pts * this.spec.fps) / 1000);
-    const t = this.times.get(index);
+    const t = enc.times.get(Math.round((f.pts * this.spec.fps) / 1000));
     if (!t) return;
     f.captureTime = t.capture ?? t.composedAt;
     if (f.kind === 'video' && t.fedAt !== undefined) {

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { formatColumns } from '../bench/table.js';
+import { benchCommand, num } from './options.js';
+
+/** `tributary bench mix` and `tributary bench ladder` (src/bench/processing/). */
+export function registerBenchProcessing(program: Command): void {
+  const bench = benchCommand(program);
+  bench
+    .command('mix')
+    .description('a two-input picture-in-picture mix by a real server, its guest input stopped and resumed; an ffmpeg viewer decodes the result')
+    .option('--size <WxH>', 'inputs and mix picture size', '1280x720')
+    .option('--fps <n>', 'frame rate', num, 30)
+    .option('--cycles <n>', 'input drop/return cycles', num, 100)
+    .option('--drop-ms <ms>', 'how long each drop lasts', num, 1000)
+    .option('--back-ms <ms>', 'how long the input is back between drops', num, 700)
+    .option('--kbps <n>', 'mix video bitrate', num, 2500)
+    .option('--stall-ms <ms>', "the mix's stallMs (no new picture this long: slate)", num, 250)
+    .option('--verbose', 'a line per cycle on stderr', false)
+    .option('--json', 'end with one JSON line', false)
+    .action(async (o) => {
+      const { runMixBench } = await import('../bench/processing/mixBench.js');
+      const r = await runMixBench(o, o.verbose ? (l) => process.stderr.write(l + '\n') : undefined);
+      console.log(formatColumns(['mix'], [r], [
+        ['added delay p50 / p95, ms', (x) => `${x.addedDelayMs.p50} / ${x.addedDelayMs.p95}`],
+        ['slate after stall, max ms', (x) => String(x.slateAfterMs.max)],
+        ['output gaps > 100 ms', (x) => String(x.outputGaps)],
+        ['drop/return cycles', (x) => String(x.dropCycles)],
+        ['mixes per core', (x) => String(x.mixesPerCore)],
+      ]));
+      if (o.json) console.log(JSON.stringify(r));
+      process.exit(0);
+    });
+  bench
+    .command('ladder')
+    .description('a server-side quality ladder and a ?quality=auto HTTP-FLV viewer whose link is cut mid-stream (hls.js not measured yet)')
+    .option('--size <WxH>', 'source picture size', '640x360')
+    .option('--fps <n>', 'frame rate', num, 30)
+    .option('--ladder <list>', 'renditions, best first, HEIGHT:KBPS,...', '360:1200,240:600,180:300')
+    .option('--fast-kbps <n>', "the viewer's link before the cut", num, 5000)
+    .option('--cut-kbps <n>', "the viewer's link after the cut", num, 800)
+    .option('--before-s <s>', 'seconds before the cut', num, 8)
+    .option('--after-s <s>', 'seconds after the cut', num, 15)
+    .option('--json', 'end with one JSON line per player', false)
+    .action(async (o) => {
+      const { runLadderBench } = await import('../bench/processing/ladderBench.js');
+      const r = await runLadderBench(o, (l) => process.stderr.write(l + '\n'));
+      console.log(formatColumns([r.player], [r], [
+        ['added delay p50, ms', (x) => String(x.addedDelayMs.p50)],
+        ['down to a carried rendition, ms', (x) => String(x.switchDownMs.max)],
+        ['stalls > 500 ms after the cut', (x) => String(x.stallsOnSwitch)],
+        ['renditions per core', (x) => String(x.renditionsPerCore)],
+      ]));
+      if (o.json) console.log(JSON.stringify(r));
+      process.exit(0);
+    });
+}
