@@ -38,7 +38,7 @@ export function registerBenchCluster(program: Command): void {
           `hops: origin -> hop1 -> hop2, each hop ${o.rtt} ms RTT and ${o.loss}% loss each way; deadline ${o.deadline} ms`,
           `  added delay per hop ms  p50 ${r.hopDelayMs.p50}  p95 ${r.hopDelayMs.p95}  (hop1 p50 ${d.perHop[0]!.p50} p95 ${d.perHop[0]!.p95}; hop2 p50 ${d.perHop[1]!.p50} p95 ${d.perHop[1]!.p95})`,
           `  on time at hop2         ${r.onTimeRatio} (${d.onTimeFrames} of ${d.frames} frames)`,
-          `  hop receive side        fecRecovered ${d.fecRecovered.join(' / ')}; loss before repair ${d.lossBeforeRepair.map((x) => (x === undefined ? '?' : x.toFixed(3))).join(' / ')}`,
+          `  FEC recoveries          hop1 ${d.fecRecovered[0] ?? '?'}, hop2 ${d.fecRecovered[1] ?? '?'} (receiving side of each relay session)`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));
       }
