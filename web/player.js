@@ -1,9 +1,10 @@
-// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls][&token=...].
-// WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib).
+// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep][&token=...].
+// WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib),
+// WHEP through the browser's own WebRTC (web/webrtc.js).
 // `window.tributaryPlayer.stats` holds what the panel shows, for people and for tests.
 'use strict';
 
-const PROTOCOLS = ['ws-flv', 'http-flv', 'll-hls'];
+const PROTOCOLS = ['ws-flv', 'http-flv', 'll-hls', 'whep'];
 const [, , app, key] = location.pathname.split('/').map(decodeURIComponent);
 const query = new URLSearchParams(location.search);
 const proto = PROTOCOLS.includes(query.get('proto')) ? query.get('proto') : 'ws-flv';
@@ -89,10 +90,47 @@ function startHls() {
   return { destroy: () => hls.destroy(), latency: () => hls.latency };
 }
 
+/** WHEP: a recvonly peer connection; latency is the jitter buffer's delay (getStats). */
+function startWhep() {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const media = new MediaStream();
+  pc.addEventListener('track', (e) => {
+    media.addTrack(e.track);
+    video.srcObject = media;
+    video.play().catch(() => undefined);
+  });
+  pc.addEventListener('connectionstatechange', () => {
+    if (pc.connectionState === 'failed') retry('WebRTC connection failed');
+  });
+  let session = null;
+  const url = new URL(`/whep/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, location.href).href;
+  window.tributaryWebrtc.webrtcSignal(url, pc, token).then((s) => (session = s), (err) => retry(err.message));
+  let last = { bytes: 0, t: 0 };
+  const timer = setInterval(async () => {
+    (await pc.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
+      stats.framesDecoded = r.framesDecoded ?? 0;
+      if (r.jitterBufferEmittedCount) stats.whepDelay = r.jitterBufferDelay / r.jitterBufferEmittedCount;
+      const t = r.timestamp;
+      if (last.t) stats.bitrateKbps = Math.round(((r.bytesReceived - last.bytes) * 8) / (t - last.t));
+      last = { bytes: r.bytesReceived, t };
+    });
+  }, 1000);
+  return {
+    destroy: () => {
+      clearInterval(timer);
+      window.tributaryWebrtc.webrtcHangUp(session, pc);
+    },
+    latency: () => stats.whepDelay ?? null,
+  };
+}
+
 function start() {
   engine?.destroy();
   stats.state = 'connecting';
-  engine = proto === 'll-hls' ? startHls() : startFlv();
+  engine = proto === 'll-hls' ? startHls() : proto === 'whep' ? startWhep() : startFlv();
 }
 
 let playing = false;
@@ -127,5 +165,8 @@ setInterval(() => {
   show('s-stalls', String(stats.stalls));
   show('s-state', stats.state);
 }, 500);
+
+// A WHEP session is ended with DELETE, not left for the server to reap.
+window.addEventListener('pagehide', () => engine?.destroy());
 
 start();

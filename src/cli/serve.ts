@@ -7,6 +7,7 @@ interface ServeFlags {
   rtmpPort?: string;
   httpPort?: string;
   transportPort?: string;
+  srtPort?: string;
   host?: string;
   config?: string;
   logLevel?: string;
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--rtmp-port <port>', 'RTMP listen port (default 1935)')
     .option('--http-port <port>', 'HTTP listen port (default 8080)')
     .option('--transport-port <port>', 'transport (UDP) listen port (default 9000)')
+    .option('--srt-port <port>', 'SRT (UDP) listen port, 0 = off (default 8890)')
     .option('--host <address>', 'address to listen on (default 0.0.0.0)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--config <file>', 'JSON config file; flags given override it')
@@ -40,7 +42,7 @@ export function register(program: Command): void {
       try {
         config = loadConfig(
           {
-            rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, host: flags.host, logLevel: flags.logLevel,
+            rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, 'srt.port': flags.srtPort, host: flags.host, logLevel: flags.logLevel,
             'cluster.etcd': flags.cluster, 'cluster.nodeId': flags.nodeId, 'cluster.region': flags.region, 'cluster.advertiseHost': flags.advertiseHost, 'cluster.upstream': flags.upstream,
           },
           flags.config,

@@ -57,6 +57,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Age of the newest frame (now - captureTime) when it reached the server, ms. */
   ingestDelayMs: number | undefined;
   framesIn = 0;
+  /** Video frames among framesIn (the dashboard's fps is their rate between two samples). */
+  videoFramesIn = 0;
   bytesIn = 0;
   /** Frames refused because their timestamps went backwards or they came before config. */
   framesDropped = 0;
@@ -145,6 +147,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     }
     this.lastOutDts = Math.max(this.lastOutDts, frame.dts);
     this.framesIn++;
+    if (frame.kind === 'video') this.videoFramesIn++;
     this.bytesIn += frame.data.length;
     if (frame.captureTime !== undefined) this.ingestDelayMs = now - frame.captureTime;
     this.updateRate(frame, now);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
+import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -59,7 +60,11 @@ export const ConfigSchema = z
     apps: z
       .record(
         z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({ listed: z.boolean().default(true) }),
+        z.strictObject({
+          listed: z.boolean().default(true),
+          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
+          ladder: z.array(RenditionSpec).max(8).optional(),
+        }),
       )
       .default({}),
     /**
@@ -93,6 +98,43 @@ export const ConfigSchema = z
         keyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The SRT listener (src/server/srt): callers publish or request MPEG-TS by stream id. */
+    srt: z
+      .strictObject({
+        /** UDP port; 0 turns the listener off. 8890, as MediaMTX uses. */
+        port: port.default(8890),
+        /** Receiving delay offered to callers (SRTO_LATENCY), ms; a caller may ask for more. */
+        latencyMs: z.number().int().min(20).max(10_000).default(120),
+        /** When set, every caller must encrypt with it (libsrt: 10..79 characters). */
+        passphrase: z.string().min(10).max(79).optional(),
+      })
+      .prefault({}),
+    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
+    processing: z
+      .strictObject({
+        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
+        maxJobs: z.number().int().min(0).max(256).default(4),
+        ffmpeg: z.string().min(1).default('ffmpeg'),
+        jobs: z.array(TranscodeSpec).max(64).default([]),
+        mixes: z.array(MixSpec).max(64).default([]),
+      })
+      .prefault({}),
+    /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
+    webrtc: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** UDP ports ICE binds (one per session), on `host`. */
+        portMin: port.default(20000),
+        portMax: port.default(20999),
+        /** The address put in answers' candidates when `host` is not what browsers reach (NAT, 0.0.0.0). */
+        announcedAddress: z.string().min(1).max(64).optional(),
+        /** Sessions that have not completed ICE and DTLS within this are closed (reaped). */
+        connectTimeoutMs: ms.default(15_000),
+        /** WHIP and WHEP sessions open at most, together. */
+        maxSessions: z.number().int().min(1).max(100_000).default(500),
+      })
+      .prefault({})
+      .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),
     viewer: z
       .strictObject({
         /** Queued bytes above which a viewer skips video to the next keyframe. */
@@ -165,6 +207,7 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'rtmpPort', type: 'integer', flag: '--rtmp-port', env: 'TRIBUTARY_RTMP_PORT' },
   { name: 'httpPort', type: 'integer', flag: '--http-port', env: 'TRIBUTARY_HTTP_PORT' },
   { name: 'transportPort', type: 'integer', flag: '--transport-port', env: 'TRIBUTARY_TRANSPORT_PORT' },
+  { name: 'srt.port', type: 'integer', flag: '--srt-port', env: 'TRIBUTARY_SRT_PORT' },
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },

@@ -18,7 +18,7 @@ import { ffprobeLive, requireBinary } from '../media/mp4/source.js';
 const SECRET = 'a-test-secret-of-some-length';
 
 async function startServer(port = 0, minEncryption: EncryptionMode = 'headers'): Promise<{ server: Server; http: number; transport: number }> {
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: port, auth: { secret: SECRET, publish: true }, transport: { minEncryption } }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: port, srt: { port: 0 }, auth: { secret: SECRET, publish: true }, transport: { minEncryption } }), { logger: createLogger('silent') });
   const a = await server.start();
   return { server, http: a.httpPort, transport: a.transportPort };
 }

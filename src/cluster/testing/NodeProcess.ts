@@ -76,7 +76,7 @@ export class NodeProcess {
     const home = mkdtempSync(join(tmpdir(), `tributary-node-${o.id}-`));
     const { main, execArgv } = entry();
     const args = [
-      ...execArgv, main, 'serve', '--host', o.host, '--http-port', String(httpPort), '--transport-port', String(transportPort), '--rtmp-port', String(rtmpPort),
+      ...execArgv, main, 'serve', '--host', o.host, '--http-port', String(httpPort), '--transport-port', String(transportPort), '--rtmp-port', String(rtmpPort), '--srt-port', '0',
       '--log-level', o.logLevel ?? 'warn', '--cluster', o.etcdUrl, '--node-id', o.id, '--region', o.region, ...(o.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_HOME: home, TRIBUTARY_CLUSTER_SECRET: o.secret } });

@@ -12,8 +12,10 @@ import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
 import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
+import type { StatsSampler } from '../stats/StatsSampler.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
+import { PROCESSING_PATH } from './processingApi.js';
 import { route, type Route } from './routes.js';
 import { isValidName } from '../Registry.js';
 import { StaticFiles } from './staticFiles.js';
@@ -33,6 +35,8 @@ export interface HttpServerDeps {
   budget?: MemoryBudget;
   /** The per-address connection cap, shared with RTMP. Default: one of its own (64, loopback exempt). */
   addresses?: AddressLimiter;
+  /** The dashboard's history (GET /api/stats); without it that route is a 404. */
+  stats?: StatsSampler;
 }
 
 /** WebSocket messages from viewers: they have nothing to say, so a small cap. */
@@ -83,6 +87,11 @@ export class HttpServer {
   private hls: HlsHandler | undefined;
   /** Set by the cluster layer (`serve --cluster`). */
   cluster: ClusterHooks | undefined;
+  /** /api/jobs and /api/mixes (processingApi.ts): they take bodies and other methods than GET. */
+  private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
+  private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
+  private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -122,9 +131,20 @@ export class HttpServer {
     deps.metrics.addListener('http', () => this.stats);
   }
 
+  /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
+  mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
+    this.webrtc = handler;
+  }
+
   /** Where LL-HLS plugs in (see HlsHandler). */
   mountHls(handler: HlsHandler): void {
     this.hls = handler;
+  }
+
+  /** Where the processing API plugs in (see processingApi.ts). */
+  mountProcessing(handler: (req: IncomingMessage, res: ServerResponse) => void, flvSource?: (stream: Stream, url: URL) => Stream): void {
+    this.processing = handler;
+    this.flvSource = flvSource;
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -234,7 +254,12 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
-    // Nothing here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
+    if (this.processing && PROCESSING_PATH.test(req.url ?? '')) {
+      this.cors(res);
+      return this.processing(req, res);
+    }
+    if (this.webrtc?.matches(req.url)) return this.webrtc.handle(req, res);
+    // Nothing else here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
@@ -277,7 +302,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -323,14 +348,14 @@ export class HttpServer {
     return true;
   }
 
-  private serveFlv(r: { app: string; key: string }, stream: Stream, req: IncomingMessage, res: ServerResponse, head: boolean): void {
+  private serveFlv(r: { app: string; key: string }, stream: Stream, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
     this.authenticated(req.socket);
     this.deps.metrics.httpRequests.inc({ route: 'flv', status: '200' });
     if (head) {
       res.writeHead(200, { 'Content-Type': 'video/x-flv' });
       return void res.end();
     }
-    serveHttpFlv(this.flvDeps, stream, req, res);
+    serveHttpFlv(this.flvDeps, this.flvSource?.(stream, url) ?? stream, req, res);
   }
 
   private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
@@ -368,6 +393,13 @@ export class HttpServer {
         if (!s) return this.json(res, r.kind, 404, { error: `no stream ${r.app}/${r.key}` }, head);
         return this.json(res, r.kind, 200, streamInfo(s), head);
       }
+      case 'api-stats': {
+        if (!this.deps.stats) return this.json(res, r.kind, 404, { error: 'stats are not sampled on this server' }, head);
+        const since = Number(url.searchParams.get('since') ?? '');
+        const snap = this.deps.stats.snapshot(Date.now(), Number.isFinite(since) && url.searchParams.has('since') ? since : -Infinity);
+        snap.streams = snap.streams.filter((h) => this.listed(h.app));
+        return this.json(res, r.kind, 200, snap, head);
+      }
       case 'page':
       case 'play-page': {
         const f = this.files.web(r.kind === 'page' ? r.file : 'play.html');
@@ -381,14 +413,14 @@ export class HttpServer {
       }
       case 'flv': {
         const c = this.checkPlay(r.app, r.key, url);
-        if ('stream' in c) return this.serveFlv(r, c.stream, req, res, head);
+        if ('stream' in c) return this.serveFlv(r, c.stream, url, req, res, head);
         // Authorized but not live here: a cluster node brings it from its owner.
         if (c.status !== 404 || !this.cluster) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
         this.cluster.fetchStream(r.app, r.key).then(
           (stream) => {
             if (res.destroyed || res.headersSent) return;
             if (!stream) return this.send(res, r.kind, 404, 'text/plain', `stream ${r.app}/${r.key} is not live in the cluster\n`, head);
-            this.serveFlv(r, stream, req, res, head);
+            this.serveFlv(r, stream, url, req, res, head);
           },
           (err: Error) => {
             if (!res.headersSent) this.send(res, r.kind, 503, 'text/plain', `cluster: ${err.message}\n`, head);
@@ -431,16 +463,16 @@ export class HttpServer {
     const c = this.checkPlay(r.app, r.key, url);
     if (!('stream' in c) && c.status === 404 && this.cluster) {
       this.cluster.fetchStream(r.app, r.key).then(
-        (stream) => (socket.destroyed ? undefined : stream ? this.upgradeWs(req, socket, head, stream) : refuse(404, `stream ${r.app}/${r.key} is not live in the cluster`)),
+        (stream) => (socket.destroyed ? undefined : stream ? this.upgradeWs(req, socket, head, stream, url) : refuse(404, `stream ${r.app}/${r.key} is not live in the cluster`)),
         (err: Error) => refuse(503, `cluster: ${err.message}`),
       );
       return;
     }
     if (!('stream' in c)) return refuse(c.status, c.message);
-    this.upgradeWs(req, socket, head, c.stream);
+    this.upgradeWs(req, socket, head, c.stream, url);
   }
 
-  private upgradeWs(req: IncomingMessage, socket: Duplex, head: Buffer, stream: Stream): void {
+  private upgradeWs(req: IncomingMessage, socket: Duplex, head: Buffer, stream: Stream, url: URL): void {
     const refuse = (status: number, message: string) => {
       this.stats.rejectedTotal++;
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: String(status) });
@@ -459,7 +491,7 @@ export class HttpServer {
       this.guardInput(socket);
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
       if (!c.stream.isLive) return ws.close(1011, 'stream ended');
-      serveWsFlv(this.flvDeps, c.stream, req, ws);
+      serveWsFlv(this.flvDeps, this.flvSource?.(c.stream, url) ?? c.stream, req, ws);
     });
   }
 
