@@ -1,15 +1,15 @@
 import { Option, type Command } from 'commander';
 import { benchCommand, num } from './options.js';
 
-/** `tributary bench cluster --scenario origin-kill|hops`: real etcd, real node processes on 127.0.1.x. */
+/** `tributary bench cluster --scenario origin-kill|edge-kill|hops`: real etcd, real node processes on 127.0.1.x. */
 export function registerBenchCluster(program: Command): void {
   benchCommand(program)
     .command('cluster')
-    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream) or hops (origin -> edge -> edge over lossy emulated links)')
-    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'hops']).default('origin-kill'))
-    .option('--viewers <n>', 'origin-kill: HTTP-FLV viewers per edge', num, 4)
+    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream), edge-kill (kill -9 the edge of the viewers, who follow ?route=1) or hops (origin -> edge -> edge over lossy emulated links)')
+    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'hops', 'edge-kill']).default('origin-kill'))
+    .option('--viewers <n>', 'origin-kill: HTTP-FLV viewers per edge; edge-kill: viewers in all', num, 4)
     .option('--warmup <s>', 'origin-kill: seconds of stream before the kill', num, 3)
-    .option('--after <s>', 'origin-kill: seconds measured after the new owner is seen', num, 6)
+    .option('--after <s>', 'origin-kill: seconds measured after the new owner is seen; edge-kill: after every viewer resumed', num, 6)
     .option('--rtt <ms>', 'hops: round-trip propagation of each hop', num, 40)
     .option('--loss <pct>', 'hops: random loss on each hop, each way, percent', num, 2)
     .option('--duration <s>', 'hops: measured seconds', num, 20)
@@ -30,6 +30,16 @@ export function registerBenchCluster(program: Command): void {
           `  recording gap        not measured (recording of originals is not built)`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));
+      } else if (o.scenario === 'edge-kill') {
+        const { edgeKill } = await import('../bench/cluster/edgeKill.js');
+        const d = await edgeKill({ viewers: o.viewers, afterS: Math.min(o.after, 2) });
+        const r = d.result;
+        console.log([
+          `edge-kill: ${d.viewers} HTTP-FLV viewers following ?route=1, their edge killed -9`,
+          `  resume ms        p50 ${r.resumeMs.p50}  max ${r.resumeMs.max}`,
+          `  resumed          ${d.resumed} of ${d.viewers} (landed on ${Object.entries(d.landedOn).map(([k, v]) => `${k}: ${v}`).join(', ')}; ${d.attempts} route requests)`,
+        ].join('\n'));
+        if (o.json) console.log(JSON.stringify(r));
       } else {
         const { hops } = await import('../bench/cluster/hops.js');
         const d = await hops({ rttMs: o.rtt, lossPct: o.loss, durationS: o.duration, deadlineMs: o.deadline, seed: o.seed });
@@ -38,7 +48,7 @@ export function registerBenchCluster(program: Command): void {
           `hops: origin -> hop1 -> hop2, each hop ${o.rtt} ms RTT and ${o.loss}% loss each way; deadline ${o.deadline} ms`,
           `  added delay per hop ms  p50 ${r.hopDelayMs.p50}  p95 ${r.hopDelayMs.p95}  (hop1 p50 ${d.perHop[0]!.p50} p95 ${d.perHop[0]!.p95}; hop2 p50 ${d.perHop[1]!.p50} p95 ${d.perHop[1]!.p95})`,
           `  on time at hop2         ${r.onTimeRatio} (${d.onTimeFrames} of ${d.frames} frames)`,
-          `  hop receive side        fecRecovered ${d.fecRecovered.join(' / ')}; loss before repair ${d.lossBeforeRepair.map((x) => (x === undefined ? '?' : x.toFixed(3))).join(' / ')}`,
+          `  FEC recoveries          hop1 ${d.fecRecovered[0] ?? '?'}, hop2 ${d.fecRecovered[1] ?? '?'} (receiving side of each relay session)`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));
       }

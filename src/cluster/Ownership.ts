@@ -55,6 +55,17 @@ export class Ownership {
   async claim(app: string, key: string): Promise<number> {
     const k = streamKey(app, key);
     const value = JSON.stringify({ node: this.nodeId });
+    // One round trip when the view is current: take the key over from the owner the watch says
+    // holds it (compare-and-swap on its revision). Otherwise (or if it changed meanwhile) the loop.
+    const known = this.view.owners.get(`${app}/${key}`);
+    if (known) {
+      const lease = await this.membership.currentLease();
+      const swap = await this.client.if(k, 'Mod', '==', known.token).then(this.client.put(k).value(value).lease(lease)).commit();
+      if (swap.succeeded) {
+        if (known.node !== this.nodeId) this.takeovers++;
+        return this.took(app, key, Number(swap.header.revision));
+      }
+    }
     for (let attempt = 0; attempt < 10; attempt++) {
       const lease = await this.membership.currentLease();
       const r = await this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(value).lease(lease)).else(this.client.get(k)).commit();
@@ -69,12 +80,16 @@ export class Ownership {
         token = Number(swap.header.revision);
         if (held?.node !== this.nodeId) this.takeovers++;
       }
-      this.claims++;
-      this.mine.set(`${app}/${key}`, token);
-      this.log.info({ stream: `${app}/${key}`, token }, 'cluster: owner');
-      return token;
+      return this.took(app, key, token);
     }
     throw new Error(`cluster: could not take ownership of ${app}/${key} (10 tries lost to other nodes)`);
+  }
+
+  private took(app: string, key: string, token: number): number {
+    this.claims++;
+    this.mine.set(`${app}/${key}`, token);
+    this.log.info({ stream: `${app}/${key}`, token }, 'cluster: owner');
+    return token;
   }
 
   /** Gives ownership up (the stream ended here), only if this node still holds the same token. */

@@ -26,8 +26,8 @@ const cleanup: (() => Promise<void> | void)[] = [];
 before(async () => {
   etcd = await EtcdCluster.start();
   [a, b] = await Promise.all([
-    NodeProcess.start({ id: 'origin', region: 'eu', host: '127.0.1.21', etcdUrl: etcd.url, secret: SECRET }),
-    NodeProcess.start({ id: 'edge', region: 'us', host: '127.0.1.22', etcdUrl: etcd.url, secret: SECRET }),
+    NodeProcess.start({ id: 'origin', region: 'eu', host: '127.0.1.21', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
+    NodeProcess.start({ id: 'edge', region: 'us', host: '127.0.1.22', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
   ]);
 });
 after(async () => {
@@ -49,10 +49,14 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+/** Waits for a condition; on a time-out the nodes' cluster log lines go into the error (the nodes log at info). */
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      const lines = [a, b].flatMap((n) => n.log().split('\n').filter((l) => /"cluster|transport: (publish|play)/.test(l)).map((l) => `${n.id}: ${l.slice(0, 240)}`));
+      throw new Error(`timed out waiting for ${what}\n${lines.slice(-40).join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -108,8 +112,8 @@ test('an edge relays from the owner; routes answer from the view; viewers follow
   // viewer now gets the local publisher, the origin's viewer is relayed from the new owner.
   const n1 = { edge: onEdge.got.length, origin: onOrigin.got.length };
   await pub.moveToNext();
-  await until('the edge owns the stream', async () => JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`)).body).owner === 'edge', 8000);
-  await until('both viewers get frames again', () => onEdge.got.length > n1.edge + 30 && onOrigin.got.length > n1.origin + 30, 8000);
+  await until('the edge owns the stream', async () => JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`)).body).owner === 'edge', 15_000);
+  await until('both viewers get frames again', () => onEdge.got.length > n1.edge + 30 && onOrigin.got.length > n1.origin + 30, 15_000);
   assert.equal(onEdge.v.stats.error, undefined, 'the edge viewer was not disconnected');
   assert.equal(onOrigin.v.stats.error, undefined, 'the origin viewer was not disconnected');
   const originStatus = JSON.parse((await get(`${a.httpBase}/api/cluster`)).body) as { relays: { owner: string }[] };
@@ -120,8 +124,8 @@ test('an edge relays from the owner; routes answer from the view; viewers follow
   const n2 = onOrigin.got.length;
   onEdge.v.close();
   await b.kill();
-  await until('the origin owns the stream again', async () => JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`)).body).owner === 'origin', 8000);
-  await until('the origin viewer gets frames again', () => onOrigin.got.length > n2 + 30, 8000);
+  await until('the origin owns the stream again', async () => JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`)).body).owner === 'origin', 15_000);
+  await until('the origin viewer gets frames again', () => onOrigin.got.length > n2 + 30, 15_000);
   assert.equal(onOrigin.v.stats.error, undefined, 'the origin viewer was not disconnected');
   const last = onOrigin.got.at(-1)!.id;
   assert.ok(pub.sentAt.has(last) && last > onOrigin.got[n2 - 1]!.id, 'new frames, from the publisher');

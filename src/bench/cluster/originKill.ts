@@ -34,14 +34,21 @@ export interface OriginKillDetail {
   unsentAtSource: number;
 }
 
+/** TRIBUTARY_BENCH_DEBUG=1: the nodes log at info and their cluster lines are printed at the end. */
+const debug = process.env.TRIBUTARY_BENCH_DEBUG === '1';
+const logLevel = debug ? 'info' : 'warn';
+
 export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail> {
   const c = await BenchCluster.start();
+  if (debug) c.onStop(() => {
+    for (const n of c.nodes) for (const l of n.log().split('\n')) if (/"cluster|transport: publish/.test(l)) process.stderr.write(`${n.id} ${l.slice(0, 300)}\n`);
+  });
   try {
     const [origin, second, e1, e2] = await Promise.all([
-      c.node({ id: 'origin', region: 'r1', host: '127.0.1.31' }),
-      c.node({ id: 'second', region: 'r1', host: '127.0.1.32' }),
-      c.node({ id: 'edge1', region: 'r1', host: '127.0.1.33' }),
-      c.node({ id: 'edge2', region: 'r1', host: '127.0.1.34' }),
+      c.node({ id: 'origin', region: 'r1', host: '127.0.1.31', logLevel }),
+      c.node({ id: 'second', region: 'r1', host: '127.0.1.32', logLevel }),
+      c.node({ id: 'edge1', region: 'r1', host: '127.0.1.33', logLevel }),
+      c.node({ id: 'edge2', region: 'r1', host: '127.0.1.34', logLevel }),
     ]);
     const pub = new ClusterPublisher({ urls: [origin!.transportUrl('live', 'bench'), second!.transportUrl('live', 'bench')] });
     c.onStop(() => pub.stop());
@@ -56,6 +63,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
     const from = performance.now();
     await sleep(1000);
     const killAt = performance.now();
+    if (debug) process.stderr.write(`kill at ${new Date().toISOString()}\n`);
     await origin!.kill();
     let movedAt = NaN;
     await until('the edges see a new owner', async () => {
@@ -70,6 +78,10 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
     const lost = viewers.map((v) => made.filter((id) => !v.arrivals.has(id)).length);
     const gaps = viewers.map((v) => v.longestGap(from, end));
     const s = summarize(gaps);
+    if (debug) for (const v of viewers) {
+      const resumed = v.videoTimes.find((t) => t > killAt);
+      process.stderr.write(`viewer on ${v.node}: gap ${Math.round(v.longestGap(from, end))} ms, first frame ${resumed === undefined ? 'never' : Math.round(resumed - killAt)} ms after the kill\n`);
+    }
     const unsent = made.filter((id) => !pub.sentAt.has(id)).length;
     return {
       result: {

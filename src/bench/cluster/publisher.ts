@@ -45,6 +45,7 @@ export class ClusterPublisher {
   /** Keyframes still to send at the start of a connection (see video()). */
   private needKey = 0;
   private lastRx = { packets: 0, at: 0 };
+  private lastWatch = 0;
   private stopped = false;
 
   constructor(private readonly o: PublisherOptions) {}
@@ -90,8 +91,12 @@ export class ClusterPublisher {
     if (!c) return void this.connect();
     const now = performance.now();
     const rx = c.session.isClosed ? this.lastRx.packets : c.session.stats().packetsReceived;
-    if (rx !== this.lastRx.packets) this.lastRx = { packets: rx, at: now };
-    else if (now - this.lastRx.at > (this.o.deadAfterMs ?? 700)) {
+    // This process stalled (a loaded machine): what arrived meanwhile is still unread in the
+    // socket (timers run before I/O), so the silence is ours, not the node's.
+    const stalled = now - this.lastWatch > (this.o.deadAfterMs ?? 500) / 2;
+    this.lastWatch = now;
+    if (rx !== this.lastRx.packets || stalled) this.lastRx = { packets: rx, at: now };
+    else if (now - this.lastRx.at > (this.o.deadAfterMs ?? 500)) {
       this.conn = undefined;
       void c.client.close();
       this.current++;

@@ -6,6 +6,8 @@
  *   etcd.endpoints                             // ['127.0.1.11:20xyz', ...]
  *   await etcd.stop();                         // kills every member, removes the data dirs
  *
+ * Data dirs sit in /dev/shm where there is one (see start()): a loopback cluster's figures should
+ * not depend on another job's disk traffic; a deployment puts etcd on its own disk.
  * Members listen on 127.0.1.11-13 (one address each, so `kill` of one is a real member loss);
  * the port pair of each is picked from 20000-20999 and checked free first, so two runs on one
  * machine do not collide.
@@ -58,7 +60,9 @@ export class EtcdCluster {
   static async start(o: { size?: number; startupTimeoutMs?: number } = {}): Promise<EtcdCluster> {
     if (!existsSync(ETCD_BINARY)) throw new EtcdMissingError(ETCD_BINARY);
     const size = o.size ?? 3;
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-etcd-'));
+    // Data dirs in memory when the machine has /dev/shm: every etcd write waits for an fsync on
+    // all members, and on a disk shared with other jobs that alone took hundreds of ms a write.
+    const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tributary-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       const host = `127.0.1.${11 + i}`;
