@@ -61,6 +61,10 @@ test('Chromium publishes with WHIP (H.264 + Opus) and an HTTP-FLV viewer decodes
   const a = probe2.streams.find((s) => s.codec_type === 'audio');
   assert.equal(a?.codec_name, 'aac', JSON.stringify(probe2));
   assert.ok(Number(a.nb_read_frames) > 20, `ffprobe decoded ${a.nb_read_frames} AAC frames`);
+  // The AAC config emptied the GOP cache, so the server asked the browser for a keyframe (PLI).
+  await publisher.waitForFunction(() => ((window as unknown as { tributaryPublisher: { stats: { pliCount: number } } }).tributaryPublisher.stats.pliCount ?? 0) >= 1, undefined, { timeout: 5000 });
+  const sent = await publisher.evaluate(() => (window as unknown as { tributaryPublisher: { stats: unknown } }).tributaryPublisher.stats);
+  console.log(`publisher: ${JSON.stringify(sent)}`);
   const sorted = [...pub.transcodeDelayMs].sort((x, y) => x - y);
   console.log(`opus->aac delay p50 ${sorted[Math.floor(sorted.length / 2)]} ms over ${sorted.length} frames; ingest ${JSON.stringify(pub.stats())}`);
 });
