@@ -103,7 +103,7 @@ test('DELETE ends a session; unknown sessions are 404, PATCH (trickle) is 405', 
   const r = await post('/whip/live/x', h264);
   assert.equal(r.status, 201, r.text);
   const again = await post('/whip/live/x', h264);
-  assert.equal(again.status, 409, 'a second publisher of a live stream is refused');
+  assert.equal(again.status, 409, `a second publisher of a live stream is refused: ${again.text}`);
   assert.equal((await fetch(`${base}${r.location}`, { method: 'PATCH', body: 'a=candidate:1', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' } })).status, 405);
   assert.equal((await fetch(`${base}/whip/live/x/00000000-0000-0000-0000-000000000000`, { method: 'DELETE' })).status, 404);
   assert.equal((await fetch(`${base}${r.location}`, { method: 'DELETE' })).status, 200);
