@@ -7,9 +7,15 @@ interface ServeFlags {
   rtmpPort?: string;
   httpPort?: string;
   transportPort?: string;
+  srtPort?: string;
   host?: string;
   config?: string;
   logLevel?: string;
+  cluster?: string;
+  nodeId?: string;
+  region?: string;
+  advertiseHost?: string;
+  upstream?: string;
 }
 
 /** `tributary serve`: runs a media server until SIGINT/SIGTERM. */
@@ -20,16 +26,25 @@ export function register(program: Command): void {
     .option('--rtmp-port <port>', 'RTMP listen port (default 1935)')
     .option('--http-port <port>', 'HTTP listen port (default 8080)')
     .option('--transport-port <port>', 'transport (UDP) listen port (default 9000)')
+    .option('--srt-port <port>', 'SRT (UDP) listen port, 0 = off (default 8890)')
     .option('--host <address>', 'address to listen on (default 0.0.0.0)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--config <file>', 'JSON config file; flags given override it')
+    .option('--cluster <etcd-url>', 'join a cluster: etcd://HOST:PORT[,HOST:PORT...] (the secret from TRIBUTARY_CLUSTER_SECRET or the config)')
+    .option('--node-id <id>', 'this node\'s name in the cluster')
+    .option('--region <region>', 'this node\'s region (route answers prefer the viewer\'s)')
+    .option('--advertise-host <address>', 'address other nodes and viewers reach this node on')
+    .option('--upstream <node>', 'relay from this node (NODE or NODE@HOST:PORT) instead of the owner while it is alive')
     .action(async (flags: ServeFlags) => {
       const { loadConfig, ConfigError } = await import('../server/config.js');
       const { Server } = await import('../server/Server.js');
       let config;
       try {
         config = loadConfig(
-          { rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, host: flags.host, logLevel: flags.logLevel },
+          {
+            rtmpPort: flags.rtmpPort, httpPort: flags.httpPort, transportPort: flags.transportPort, 'srt.port': flags.srtPort, host: flags.host, logLevel: flags.logLevel,
+            'cluster.etcd': flags.cluster, 'cluster.nodeId': flags.nodeId, 'cluster.region': flags.region, 'cluster.advertiseHost': flags.advertiseHost, 'cluster.upstream': flags.upstream,
+          },
           flags.config,
           process.env,
         );
@@ -39,8 +54,16 @@ export function register(program: Command): void {
         process.exit(EXIT_CONFIG);
       }
       const server = new Server(config);
+      let cluster: { close(): Promise<void> } | undefined;
       try {
         const a = await server.start();
+        if (config.cluster) {
+          const { ClusterNode } = await import('../cluster/ClusterNode.js');
+          const node = new ClusterNode(server, config.cluster, a);
+          cluster = node;
+          await node.start();
+          process.stderr.write(`tributary serve: cluster node ${config.cluster.nodeId} (region ${config.cluster.region}) joined ${config.cluster.etcd}\n`);
+        }
         // What a sender or player pins so that no one else can answer for this server.
         const fp = server.transport.fingerprint;
         if (fp) process.stderr.write(`tributary serve: transport key fingerprint ${fp}; pin it with tributary://HOST:${a.transportPort}/APP/KEY?fp=${fp}\n`);
@@ -51,6 +74,7 @@ export function register(program: Command): void {
           : `tributary serve: stream list ${page}?token=API_TOKEN (once per browser); /api and /metrics take Authorization: Bearer API_TOKEN\n`);
       } catch (err) {
         server.logger.fatal({ err }, 'cannot start');
+        await cluster?.close().catch(() => undefined);
         await server.close();
         process.exit(1);
       }
@@ -61,7 +85,7 @@ export function register(program: Command): void {
         server.logger.info({ signal }, 'shutting down');
         // A second signal, or a close that hangs, must not keep the process alive.
         setTimeout(() => process.exit(1), 5000).unref();
-        server.close().then(
+        (cluster?.close().catch(() => undefined) ?? Promise.resolve()).then(() => server.close()).then(
           () => process.exit(0),
           () => process.exit(1),
         );

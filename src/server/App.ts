@@ -20,6 +20,8 @@ export class App {
   constructor(
     readonly name: string,
     private readonly options: AppOptions = DEFAULT_APP_OPTIONS,
+    /** Told of every stream this app makes (the Registry's 'stream' event). */
+    private readonly onStream?: (stream: Stream) => void,
   ) {}
 
   /** The stream with this key, created when missing. */
@@ -35,6 +37,7 @@ export class App {
         this.streams.delete(key);
       });
       s = stream;
+      this.onStream?.(stream);
     }
     return s;
   }

@@ -1,3 +1,4 @@
+import type { SenderReport } from '../media/tributary/report.js';
 import type { PathStats } from '../transport/api.js';
 /**
  * The source of a Stream: an RTMP connection, a transport session, a relay. The protocol
@@ -11,6 +12,8 @@ export interface Publisher {
   readonly remoteAddress: string;
   /** Transport publishers: the session's paths (several for a bonded sender). */
   paths?(): PathStats[];
+  /** Transport publishers: the sender's latest report of its own figures, and when it came (server clock). */
+  senderReport?(): { report: SenderReport; at: number } | undefined;
   /** Ends the publishing connection (kicked by an operator, or the stream closed). Idempotent. */
   close(reason: string): void;
 }

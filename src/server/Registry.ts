@@ -1,5 +1,6 @@
 import { App, DEFAULT_APP_OPTIONS, type AppOptions } from './App.js';
 import type { Stream } from './Stream.js';
+import { EnhancedEmitter } from '../util/EnhancedEmitter.js';
 
 /** Stream names are URL path parts: keep them to a safe alphabet and a sane length. */
 const NAME = /^[A-Za-z0-9_.\-~]{1,128}$/;
@@ -12,15 +13,18 @@ export function isValidName(name: string): boolean {
  * Server > App > Stream: the object model every protocol handler (RTMP, HTTP-FLV, LL-HLS,
  * the transport) shares. One per process.
  */
-export class Registry {
+export class Registry extends EnhancedEmitter<{ stream: [Stream] }> {
   readonly apps = new Map<string, App>();
 
-  constructor(private readonly appOptions: AppOptions = DEFAULT_APP_OPTIONS) {}
+  /** 'stream': a stream was made (the cluster layer follows its publishers and viewers). */
+  constructor(private readonly appOptions: AppOptions = DEFAULT_APP_OPTIONS) {
+    super();
+  }
 
   app(name: string): App {
     let a = this.apps.get(name);
     if (!a) {
-      a = new App(name, this.appOptions);
+      a = new App(name, this.appOptions, (s) => this.safeEmit('stream', s));
       this.apps.set(name, a);
     }
     return a;

@@ -8,7 +8,10 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry } from './Registry.js';
 import { RtmpServer } from './rtmp/RtmpServer.js';
+import { StatsSampler } from './stats/StatsSampler.js';
 import { TransportIngest } from './transport/TransportIngest.js';
+import { SrtServer } from './srt/SrtServer.js';
+import { Processing } from '../processing/Processing.js';
 import { WebrtcService } from './webrtc/WebrtcService.js';
 
 export interface ServerAddresses {
@@ -17,6 +20,8 @@ export interface ServerAddresses {
   rtmpPort: number;
   /** UDP, and TCP for the fallback, of the transport listener. */
   transportPort: number;
+  /** UDP port of the SRT listener; 0 when it is off (srt.port 0). */
+  srtPort: number;
 }
 
 /**
@@ -33,12 +38,19 @@ export class Server {
   readonly hls: HlsService;
   readonly rtmp: RtmpServer;
   readonly transport: TransportIngest;
+  /** The SRT listener; undefined when srt.port is 0. */
+  readonly srt: SrtServer | undefined;
+  /** Jobs, ladders and mixes (src/processing/), and their API. */
+  readonly processing: Processing;
   /** WHIP/WHEP on the HTTP port; undefined when `webrtc.enabled` is false. */
   readonly webrtc: WebrtcService | undefined;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
   readonly addresses: AddressLimiter;
+  /** The dashboard's history: a sample of every stream each second (GET /api/stats). */
+  readonly stats: StatsSampler;
+  private statsTimer: NodeJS.Timeout | undefined;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -52,7 +64,8 @@ export class Server {
     // One budget and one per-address cap for every TCP listener: a peer's RTMP and HTTP connections add up.
     this.budget = new MemoryBudget({ totalBytes: config.limits.memoryBudgetBytes, perKeyBytes: config.limits.memoryPerAddressBytes });
     this.addresses = new AddressLimiter(config.limits.maxConnectionsPerAddress, config.limits.exemptAddresses);
-    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config, budget: this.budget, addresses: this.addresses });
+    this.stats = new StatsSampler(this.registry);
+    this.http = new HttpServer({ registry: this.registry, logger: this.logger, metrics: this.metrics, config, budget: this.budget, addresses: this.addresses, stats: this.stats });
     this.rtmp = new RtmpServer({
       registry: this.registry,
       logger: this.logger.child({ component: 'rtmp' }),
@@ -75,6 +88,8 @@ export class Server {
         refused: {
           rtmp: { ...this.rtmp.stats.refusedBy, 'memory budget closed': e['memory budget'] ?? 0, 'too much buffered closed': e['too much buffered'] ?? 0 },
           http: this.http.refusedBy,
+          // SRT: rejections by code, bad cookies, flood answers withheld (a bounded set of keys).
+          ...(this.srt ? { srt: { ...this.srt.counters } } : {}),
         },
       };
     });
@@ -102,12 +117,23 @@ export class Server {
       const dropped = Object.values(this.transport.dropped).reduce((a, b) => a + b, 0);
       return { connections: s.sessionsOpen, connectionsTotal: s.sessionsTotal, rejectedTotal: s.refused + dropped, messagesDropped: s.messagesDropped };
     });
+    if (config.srt.port !== 0) {
+      const srt = new SrtServer({ registry: this.registry, logger: this.logger, auth: config.auth, viewerLimits: config.viewer, latencyMs: config.srt.latencyMs, passphrase: config.srt.passphrase });
+      this.srt = srt;
+      this.metrics.addListener('srt', () => {
+        const refused = Object.values(srt.counters).reduce((a, b) => a + b, 0);
+        return { connections: srt.stats.connectionsOpen, connectionsTotal: srt.stats.connectionsTotal, rejectedTotal: refused, bytesIn: srt.stats.bytesIn, bytesOut: srt.stats.bytesOut };
+      });
+    }
     if (config.webrtc.enabled) {
       this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
+    this.processing = new Processing(this.registry, this.logger, config);
+    this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
     this.http.mountHls((req, res, { app, key, file }) => {
+      if (file.split('?')[0] === 'master.m3u8' && this.processing.serveMaster(req, res, app, key)) return;
       if (!this.hls.handle(req, res, app, key, file)) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not an HLS file\n');
@@ -131,17 +157,23 @@ export class Server {
     const httpPort = await this.http.listen(this.config.httpPort, host);
     const rtmpPort = await this.rtmp.listen(this.config.rtmpPort, host);
     const transportPort = await this.transport.listen(this.config.transportPort, host);
-    const addresses = { host, httpPort, rtmpPort, transportPort };
+    const srtPort = this.srt ? await this.srt.listen(this.config.srt.port, host) : 0;
+    const addresses = { host, httpPort, rtmpPort, transportPort, srtPort };
+    this.statsTimer = setInterval(() => this.stats.sample(Date.now()), this.stats.options.intervalMs);
+    this.statsTimer.unref();
+    this.processing.start();
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
 
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    clearInterval(this.statsTimer);
+    await this.processing.close();
     this.hls.close();
     this.webrtc?.close();
     this.registry.close();
-    await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close()]);
+    await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);
     this.logger.info('tributary server closed');
   }
 }

@@ -57,6 +57,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Age of the newest frame (now - captureTime) when it reached the server, ms. */
   ingestDelayMs: number | undefined;
   framesIn = 0;
+  /** Video frames among framesIn (the dashboard's fps is their rate between two samples). */
+  videoFramesIn = 0;
   bytesIn = 0;
   /** Frames refused because their timestamps went backwards or they came before config. */
   framesDropped = 0;
@@ -89,6 +91,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Attaches the publisher. A live stream refuses a second publisher (no silent takeover). */
   publish(publisher: Publisher): void {
     if (this.closed) throw new PublishRefusedError(`stream ${this.path} is closed`);
+    // A cluster relay (src/cluster) only stands in for a publisher elsewhere: a local one replaces it.
+    if (this.publisher?.protocol === 'relay' && publisher.protocol !== 'relay') this.publisher.close('a publisher arrived on this node');
     if (this.publisher) throw new PublishRefusedError(`stream ${this.path} is already being published`);
     this.publisher = publisher;
     this.publishedAt = Date.now();
@@ -143,6 +147,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     }
     this.lastOutDts = Math.max(this.lastOutDts, frame.dts);
     this.framesIn++;
+    if (frame.kind === 'video') this.videoFramesIn++;
     this.bytesIn += frame.data.length;
     if (frame.captureTime !== undefined) this.ingestDelayMs = now - frame.captureTime;
     this.updateRate(frame, now);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
+import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -59,7 +60,11 @@ export const ConfigSchema = z
     apps: z
       .record(
         z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({ listed: z.boolean().default(true) }),
+        z.strictObject({
+          listed: z.boolean().default(true),
+          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
+          ladder: z.array(RenditionSpec).max(8).optional(),
+        }),
       )
       .default({}),
     /**
@@ -93,6 +98,27 @@ export const ConfigSchema = z
         keyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The SRT listener (src/server/srt): callers publish or request MPEG-TS by stream id. */
+    srt: z
+      .strictObject({
+        /** UDP port; 0 turns the listener off. 8890, as MediaMTX uses. */
+        port: port.default(8890),
+        /** Receiving delay offered to callers (SRTO_LATENCY), ms; a caller may ask for more. */
+        latencyMs: z.number().int().min(20).max(10_000).default(120),
+        /** When set, every caller must encrypt with it (libsrt: 10..79 characters). */
+        passphrase: z.string().min(10).max(79).optional(),
+      })
+      .prefault({}),
+    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
+    processing: z
+      .strictObject({
+        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
+        maxJobs: z.number().int().min(0).max(256).default(4),
+        ffmpeg: z.string().min(1).default('ffmpeg'),
+        jobs: z.array(TranscodeSpec).max(64).default([]),
+        mixes: z.array(MixSpec).max(64).default([]),
+      })
+      .prefault({}),
     /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
     webrtc: z
       .strictObject({
@@ -120,6 +146,29 @@ export const ConfigSchema = z
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),
+    /** Cluster membership (src/cluster, `serve --cluster`); absent: a single node, as before. */
+    cluster: z
+      .strictObject({
+        /** etcd endpoints, `etcd://HOST:PORT[,HOST:PORT...]`. */
+        etcd: z.string().regex(/^etcd:\/\/[^\s,]+(,[^\s,]+)*$/, 'must be etcd://HOST:PORT[,HOST:PORT...]'),
+        nodeId: z.string().refine(isValidName, 'node ids use A-Z a-z 0-9 _ . - ~ (1..128)'),
+        region: z.string().refine(isValidName, 'regions use A-Z a-z 0-9 _ . - ~ (1..128)').default('default'),
+        /** Shared by every node: authenticates relay sessions between nodes. */
+        secret: z.string().min(16, 'must be at least 16 characters'),
+        /** The address other nodes and viewers reach this node on (default: host, or 127.0.0.1 for 0.0.0.0). */
+        advertiseHost: z.string().min(1).optional(),
+        /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
+        regionHeader: z.string().min(1).default('x-tributary-region'),
+        /**
+         * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
+         * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it
+         * is alive (a tree origin -> regional edge -> edge), else from the owner.
+         */
+        upstream: z.string().regex(/^[A-Za-z0-9_.\-~]{1,128}(@[^\s@]+:\d{1,5})?$/, 'must be NODE or NODE@HOST:PORT').optional(),
+        /** A node above this CPU (fraction of one core) is skipped by routing while others are not. */
+        stressCpu: z.number().min(0.05).max(64).default(0.85),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.auth.publish || c.auth.play) && !c.auth.secret) {
@@ -158,9 +207,17 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'rtmpPort', type: 'integer', flag: '--rtmp-port', env: 'TRIBUTARY_RTMP_PORT' },
   { name: 'httpPort', type: 'integer', flag: '--http-port', env: 'TRIBUTARY_HTTP_PORT' },
   { name: 'transportPort', type: 'integer', flag: '--transport-port', env: 'TRIBUTARY_TRANSPORT_PORT' },
+  { name: 'srt.port', type: 'integer', flag: '--srt-port', env: 'TRIBUTARY_SRT_PORT' },
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
+  { name: 'cluster.etcd', type: 'string', flag: '--cluster', env: 'TRIBUTARY_CLUSTER' },
+  { name: 'cluster.nodeId', type: 'string', flag: '--node-id', env: 'TRIBUTARY_NODE_ID' },
+  { name: 'cluster.region', type: 'string', flag: '--region', env: 'TRIBUTARY_REGION' },
+  { name: 'cluster.upstream', type: 'string', flag: '--upstream', env: 'TRIBUTARY_UPSTREAM' },
+  { name: 'cluster.advertiseHost', type: 'string', flag: '--advertise-host', env: 'TRIBUTARY_ADVERTISE_HOST' },
+  // No flag for the secret either (ps shows command lines).
+  { name: 'cluster.secret', type: 'string', env: 'TRIBUTARY_CLUSTER_SECRET' },
 ];
 
 export interface TextSetting {

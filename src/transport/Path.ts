@@ -20,6 +20,8 @@ const MAX_RATE_BPS = 10e9;
 /** The best delivery rate is held this long, then halves every PEAK_HALF_LIFE_MS (see rateEstimateBps). */
 const PEAK_HOLD_MS = 5000;
 const PEAK_HALF_LIFE_MS = 5000;
+/** An ack may come this much after the RTT says (the receiver's ack delay, a short queue) before the path is overdue. */
+const OVERDUE_SLACK_MS = 25;
 
 export class Path {
   /**
@@ -63,8 +65,12 @@ export class Path {
   largestAckedSeq = -1;
   /** When a packet sent on this path was last acked (through any path). */
   lastAckAt = -Infinity;
-  /** Send time of the first ack-eliciting packet after that ack, or -1: the start of a silence. */
-  awaitingSince = -1;
+  /**
+   * Send time of this path's oldest ack-eliciting packet not yet acked nor declared lost, or
+   * -1 when none is out (LossRecovery keeps it). The packets of a link that just died are
+   * the ones sent after it died; its last acks, for packets sent before, say nothing of them.
+   */
+  outstandingSince = -1;
   delivered = 0;
   deliveredTime = 0;
   /** Send time of the packet most recently acked on this path (BBR's first_sent_time). */
@@ -131,26 +137,48 @@ export class Path {
     this.lossRate = 0.98 * this.lossRate + (lost ? 0.02 : 0);
   }
 
-  /** Loss fraction since the last call (sender's view), or NaN with no outcomes. */
-  takeIntervalLoss(): number {
-    const n = this.intervalAcked + this.intervalLost;
-    const loss = n ? this.intervalLost / n : NaN;
+  /** Packets acked and lost since the last call (sender's view). */
+  takeIntervalOutcomes(): { acked: number; lost: number } {
+    const out = { acked: this.intervalAcked, lost: this.intervalLost };
     this.intervalAcked = this.intervalLost = 0;
-    return loss;
+    return out;
   }
 
   /**
-   * How long a path with data in flight may go without an ack before it counts as dead: at
+   * When the path counts as dead, if packets are out on it: its oldest packet out has gone
+   * unanswered for the silence limit, and nothing at all was acked on it for half that. The
+   * first alone took a slow link down (a rate dip to 15% leaves its queue's oldest packet
+   * waiting seconds while acks keep coming); the second alone, counted from the last ack,
+   * called a dead link dead only 2 SRTT after the acks of what it carried before it died
+   * stopped, about one RTT later than the packets it lost tell (a keyframe sent as it died was
+   * resent past its deadline).
+   */
+  silentAt(): number {
+    if (this.outstandingSince < 0) return Infinity;
+    const limit = this.silenceLimit();
+    return Math.max(this.outstandingSince + limit, this.lastAckAt + limit / 2);
+  }
+
+  /**
+   * How long a packet out on this path may go unanswered before the path counts as dead: at
    * least 250 ms and twice its RTT, and more when its RTT swings (4 variances above the mean),
    * so a link whose RTT jumps from 100 to 1200 ms is slow, not dead.
    */
-  /** When the path counts as silent, if it is waiting for an ack now. */
-  silentAt(): number {
-    return this.awaitingSince < 0 ? Infinity : this.awaitingSince + this.silenceLimit();
-  }
-
   silenceLimit(): number {
     return Math.max(250, 2 * this.rtt.smoothed, this.rtt.smoothed + 4 * this.rtt.rttVar);
+  }
+
+  /**
+   * ms by which this path's oldest packet out is later than its RTT (and a variance) says it
+   * should have been acked: 0 on a path that answers as usual. A link that stalls or dies
+   * shows here an RTT before anything else can tell, and the scheduler counts it as queue
+   * ahead of the next packet there, so the path gets less the longer it stays quiet.
+   */
+  overdueMs(now: number): number {
+    if (this.outstandingSince < 0) return 0;
+    const rtt = this.rtt;
+    const due = this.outstandingSince + Math.max(rtt.smoothed, rtt.latest) + Math.max(OVERDUE_SLACK_MS, rtt.rttVar);
+    return Math.max(0, now - due);
   }
 
   /**

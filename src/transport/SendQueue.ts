@@ -11,6 +11,8 @@ export interface OutStream {
   nextMessageId: number;
   /** Set once video was dropped: later non-keyframes are useless until a keyframe. */
   waitingKeyframe: boolean;
+  /** Id of the newest keyframe handed to the queue (push keeps it; undefined before one). */
+  lastKeyframeId?: number;
   openAcked: boolean;
 }
 
@@ -60,6 +62,7 @@ export class SendQueue {
   }
 
   push(m: OutMessage): void {
+    if (m.meta.keyframe) m.stream.lastKeyframeId = m.id;
     const l = this.level(m.stream.options.priority);
     l.fresh.push(m);
     l.bytes += m.bytes;
@@ -157,8 +160,11 @@ export class SendQueue {
    * Gives a message up (deadline passed, no path can make it, or its last resend cannot): its
    * unsent bytes leave the queue and the application hears of it. A reference video frame
    * takes with it the stream's queued frames after it up to the next keyframe (they cannot be
-   * decoded without it, so their bytes would be wasted); with no keyframe queued, the stream
-   * waits for the next one (Session.send refuses the frames before it). The keyframe is kept.
+   * decoded without it, so their bytes would be wasted); with no keyframe queued or sent after
+   * it, the stream waits for the next one (Session.send refuses the frames before it). The
+   * keyframe is kept. A keyframe already sent after the frame ends its dependents too: a resend
+   * of the GOP before it given up as a link died took the next GOP with it (its frames still
+   * queued were dropped and the stream waited two seconds for another keyframe).
    */
   giveUp(m: OutMessage, drop: DropFn, reason: 'deadline' | 'queue'): void {
     if (m.done) return;
@@ -166,17 +172,18 @@ export class SendQueue {
     drop(m, reason);
     const s = m.stream;
     if (s.options.class !== 'video' || m.meta.reference === false) return;
+    const key = s.lastKeyframeId ?? -1;
     const l = this.level(s.options.priority);
     for (let i = l.freshHead; i < l.fresh.length; i++) {
       const x = l.fresh[i]!;
       if (x.stream !== s || x.id <= m.id) continue;
-      if (x.meta.keyframe) return;
+      if (x.meta.keyframe || (key > m.id && x.id > key)) return;
       if (x.done) continue;
       this.discard(x);
       this.dependentsDropped++;
       drop(x, 'queue');
     }
-    s.waitingKeyframe = true;
+    if (key <= m.id) s.waitingKeyframe = true;
   }
 
   /** Frames given up because a frame they depend on was. */

@@ -19,7 +19,7 @@ let pump: Pump;
 const procs: ChildProcess[] = [];
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   port = (await server.start()).transportPort;
   stream = server.registry.app('live').stream('k');
   pump = new Pump(stream).start();

@@ -25,7 +25,7 @@ test('tributary send (CLI, file input) -> server -> tributary play (CLI) piped i
   requireBinary('ffmpeg');
   requireBinary('ffprobe');
   const dir = mkdtempSync(join(tmpdir(), 'trib-cli-play-'));
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { transportPort } = await server.start();
   const file = join(dir, 'in.ts');
   const enc = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=3', '-f', 'lavfi', '-i', 'sine=duration=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', file]);

@@ -18,7 +18,7 @@ function run2(args: string[], env: Record<string, string>) {
 }
 
 test('serve starts on the given ports, answers, and exits 0 on SIGTERM', async () => {
-  const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0', '--srt-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const listening = await new Promise<{ httpPort: number }>((resolve, reject) => {
       let out = '';
@@ -51,11 +51,11 @@ test('an invalid config file is refused naming the nested field, exit code 2', (
   try {
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ viewer: { skipBytes: 'lots' } }));
-    const r = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0']);
+    const r = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0', '--srt-port', '0']);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /viewer\.skipBytes: .*expected number/);
     writeFileSync(file, JSON.stringify({ auth: { publish: true } }));
-    const r2 = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0']);
+    const r2 = run(['serve', '--config', file, '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0', '--srt-port', '0']);
     assert.equal(r2.status, 2, r2.stderr);
     assert.match(r2.stderr, /auth\.secret: required when auth\.publish or auth\.play is true/);
   } finally {
@@ -82,7 +82,7 @@ test('serve refuses a config whose numbers are booleans, null or empty, listing 
 test('serve says where the stream list is and who may read it, never printing the api token', { timeout: 60_000 }, async () => {
   const token = 'printed-never-0123456789';
   for (const env of [{}, { TRIBUTARY_API_TOKEN: token }]) {
-    const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, [...cli, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--transport-port', '0', '--srt-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let err = '';

@@ -28,7 +28,7 @@ test('a fixed-rate input above what the uplink carries: the status says the upli
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=4,noise=alls=30:allf=t', '-f', 'lavfi', '-i', 'sine=duration=4',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '1250k', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', file]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { transportPort } = await server.start();
   const proxy = new UdpLinkProxy({ target: { host: '127.0.0.1', port: transportPort }, up: { delayMs: 20, bottleneck: new RateBottleneck(600_000), queueBytes: 75_000 }, down: { delayMs: 20 } });
   const port = await proxy.listen();
@@ -57,7 +57,7 @@ test('an input within what the uplink carries raises no rate warning', { timeout
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=4', '-f', 'lavfi', '-i', 'sine=duration=4',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '300k', '-maxrate', '300k', '-bufsize', '150k', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', file]);
   assert.equal(r.status, 0, r.stderr?.toString());
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { transportPort } = await server.start();
   const sender = await Sender.start({ input: file, loop: true, output: `tributary://127.0.0.1:${transportPort}/live/ok`, latencyMs: 1000 });
   try {

@@ -10,7 +10,7 @@ import { connectMedia, MediaRefusedError } from '../../src/client/connectMedia.j
 import { Sender } from '../../src/client/send/Sender.js';
 
 async function start(dir: string) {
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, transport: { keyFile: join(dir, 'server-key.pem') } }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, transport: { keyFile: join(dir, 'server-key.pem') } }), { logger: createLogger('silent') });
   const a = await server.start();
   return { server, port: a.transportPort, fp: server.transport.fingerprint! };
 }

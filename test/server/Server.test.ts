@@ -7,7 +7,7 @@ import { createLogger } from '../../src/server/log.js';
 import { Server } from '../../src/server/Server.js';
 import { Pump } from './http/fixture.js';
 
-const config = () => parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0 });
+const config = () => parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 } });
 
 test('start and close are idempotent, and close frees the port', async () => {
   const s = new Server(config(), { logger: createLogger('silent') });
@@ -51,7 +51,7 @@ test('close ends every viewer and publisher', async () => {
 test('a port in use fails start with the error', async () => {
   const a = new Server(config(), { logger: createLogger('silent') });
   const { httpPort } = await a.start();
-  const b = new Server(parseConfig({ host: '127.0.0.1', httpPort, rtmpPort: 0, transportPort: 0 }), { logger: createLogger('silent') });
+  const b = new Server(parseConfig({ host: '127.0.0.1', httpPort, rtmpPort: 0, transportPort: 0, srt: { port: 0 } }), { logger: createLogger('silent') });
   await assert.rejects(b.start(), /EADDRINUSE/);
   await b.close();
   await a.close();

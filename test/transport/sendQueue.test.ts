@@ -91,3 +91,21 @@ test('shedding video up to a queued keyframe does not make the stream refuse the
   assert.equal(v.waitingKeyframe, false);
   assert.deepEqual(drain(q, 0, drops), [10]);
 });
+
+test('a frame of the GOP before a keyframe already sent is given up alone: the frames after that keyframe stay', () => {
+  const q = new SendQueue();
+  const v = stream(2, 'video');
+  // P frame 0 (of the previous GOP) was sent; then keyframe 1 and P frames 2, 3 were queued
+  // and the keyframe and frame 2 sent. Frame 0's resend is then given up (its link died).
+  const ms = [msg(v, { deadline: 500 }), msg(v, { deadline: 1500, keyframe: true }), msg(v, { deadline: 1500 }), msg(v, { deadline: 1600 })];
+  for (const m of ms) q.push(m);
+  const drops: Array<[number, string]> = [];
+  for (let i = 0; i < 9; i++) q.next(0, (m, r) => drops.push([m.id, r]));
+  assert.equal(ms[2]!.next, 3, 'frames 0, 1 and 2 left');
+  q.giveUp(ms[0]!, (m, r) => drops.push([m.id, r]), 'deadline');
+  assert.deepEqual(drops, [[0, 'deadline']]);
+  // Frame 3 depends on keyframe 1, not on frame 0 (with the keyframe gone from the queue, the
+  // old rule dropped it and made the stream wait two seconds for another keyframe).
+  assert.equal(v.waitingKeyframe, false);
+  assert.deepEqual(drain(q, 0, drops), [3]);
+});

@@ -23,7 +23,7 @@ let profile: string;
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is required for this test (apt-get install -y chromium)`);
   // Play needs a token: the page must carry it on every FLV and HLS request.
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, auth: { secret, play: true } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, auth: { secret, play: true } }), { logger: createLogger('silent') });
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
   // The real path: ffmpeg pushes RTMP, the browser plays what the server makes of it.

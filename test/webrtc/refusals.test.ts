@@ -17,7 +17,7 @@ const clients: { close(): Promise<void> }[] = [];
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     auth: { secret, publish: true },
     webrtc: { portMin: 23200, portMax: 23299, connectTimeoutMs: 1500 },
   }), { logger: createLogger('silent') });
@@ -113,7 +113,7 @@ test('DELETE ends a session; unknown sessions are 404, PATCH (trickle) is 405', 
 
 test('a flood of offers is bounded: past maxSessions the server answers 503 and holds no more sessions', async () => {
   const flood = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     webrtc: { portMin: 23300, portMax: 23399, connectTimeoutMs: 60_000, maxSessions: 4 },
   }), { logger: createLogger('silent') });
   const url = `http://127.0.0.1:${(await flood.start()).httpPort}`;

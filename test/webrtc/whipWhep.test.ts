@@ -20,7 +20,7 @@ let rtmpPort: number;
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     auth: { secret, publish: true, play: true },
     webrtc: { portMin: 23000, portMax: 23199 },
   }), { logger: createLogger('silent') });

@@ -88,7 +88,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
   const links: Array<{ up: LinkConfig; down: LinkConfig }> = bottlenecks.map((b) => makeLinks(bench, b));
   const ips = specs.map((_, i) => (bonded ? `127.0.0.${i + 2}` : '127.0.0.1'));
 
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { httpPort, transportPort } = await server.start();
   const proxy = new UdpLinkProxy({
     target: { host: '127.0.0.1', port: transportPort }, up: links[0]!.up, down: links[0]!.down, seed: bench.seed,

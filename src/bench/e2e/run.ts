@@ -102,7 +102,7 @@ class Tally {
 
 export async function runE2e(o: E2eOptions): Promise<E2eResult[]> {
   const bench = { ...DEFAULTS, ...o };
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { httpPort, transportPort } = await server.start();
   const links = makeLinks(bench, makeBottleneck(bench));
   const proxy = new UdpLinkProxy({ target: { host: '127.0.0.1', port: transportPort }, up: links.up, down: links.down, seed: bench.seed });

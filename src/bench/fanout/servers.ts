@@ -36,7 +36,7 @@ export async function startServer(impl: ServerImpl, extraArgs: string[] = []): P
   let cleanup = (): void => undefined;
   if (impl === 'tributary') {
     const { main, execArgv } = tributaryEntry();
-    const args = [...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--log-level', 'warn', ...extraArgs];
+    const args = [...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--srt-port', '0', '--log-level', 'warn', ...extraArgs];
     child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-nms-'));

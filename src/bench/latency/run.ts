@@ -47,7 +47,7 @@ function need(bin: string, pkg: string): void {
 export async function runLatency(o: LatencyOptions): Promise<LatencyResult[]> {
   need('ffmpeg', 'ffmpeg');
   need(CHROMIUM, 'chromium');
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { httpPort, rtmpPort } = await server.start();
   const base = `http://127.0.0.1:${httpPort}`;
   let ffmpeg: ChildProcess | undefined;

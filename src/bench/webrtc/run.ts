@@ -68,7 +68,7 @@ function flvViewer(url: string, out: { delays: number[]; recording: boolean }): 
 export async function runWebrtcBench(o: WebrtcBenchOptions): Promise<{ result: WebrtcBenchResult; samples: { whep: number; flv: number; opusToAac: number }; p95: { flv: number; opusToAac: number } }> {
   need('ffmpeg', 'ffmpeg');
   need(CHROMIUM, 'chromium');
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent', webrtc: { portMin: 23500, portMax: 23599 } }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent', webrtc: { portMin: 23500, portMax: 23599 } }), { logger: createLogger('silent') });
   const { httpPort } = await server.start();
   const base = `http://127.0.0.1:${httpPort}`;
   let browser: Browser | undefined;

@@ -5,7 +5,7 @@
  * metadata and configs, then video from the next keyframe.
  */
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
-import { encodeConfig, encodeFrame, encodeMetadata, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
+import { encodeConfig, encodeFrame, encodeMetadata, encodeReport, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
 import type { EncryptionMode, PathStats } from '../../transport/api.js';
 import type { BondMode } from '../../transport/Bonding.js';
 import { connectMedia, MediaRefusedError, type ConnectMediaOptions, type MediaConnection } from '../connectMedia.js';
@@ -81,6 +81,8 @@ export interface LinkStatus {
 
 /** How often an encoding input is told the target: well inside the one second it has to follow. */
 const FOLLOW_MS = 200;
+/** How often the server is told this side's figures (its dashboard samples once a second). */
+const REPORT_MS = 1000;
 
 export class Sender {
   private conn: MediaConnection | undefined;
@@ -101,6 +103,7 @@ export class Sender {
   /** Since when the input's rate has been above the target (a fixed-rate input on a short uplink). */
   private overSince: number | undefined;
   private followTimer: NodeJS.Timeout | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
   private readonly shedHistory: Array<{ at: number; sent: number; dropped: number }> = [];
   private lastError: string | undefined;
   private endedResolve: ((reason: string) => void) | undefined;
@@ -124,6 +127,7 @@ export class Sender {
     });
     void s.connect();
     if (s.input.followTarget) s.followTimer = setInterval(() => s.follow(), FOLLOW_MS);
+    s.reportTimer = setInterval(() => s.report(), REPORT_MS);
     return s;
   }
 
@@ -238,6 +242,7 @@ export class Sender {
     this.state = 'ended';
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.followTimer) clearInterval(this.followTimer);
+    if (this.reportTimer) clearInterval(this.reportTimer);
     const c = this.conn;
     this.conn = undefined;
     if (c && !c.session.isClosed) {
@@ -334,6 +339,12 @@ export class Sender {
     conn.session.sendFrame({ kind: f.kind, data, deadlineMs, keyframe: f.keyframe, reference: f.reference, timestamp: f.dts });
     this.sentBytes += data.length;
     this.counts.framesSent++;
+  }
+
+  /** The server cannot see this side's RTT, repairs or target: they go to it as a report. */
+  private report(): void {
+    if (this.state !== 'live' || !this.conn) return;
+    this.control(encodeReport(this.status()));
   }
 
   private control(data: Uint8Array): void {

@@ -9,6 +9,8 @@ export const MessageType = {
   frame: 1,
   config: 2,
   metadata: 3,
+  /** The sender's own session figures, once a second (report.ts). */
+  report: 4,
   hello: 8,
   welcome: 9,
   refuse: 10,

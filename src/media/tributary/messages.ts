@@ -15,6 +15,7 @@
  *   welcome  (control, server's answer): str8 note
  *   refuse   (control, server, then close): str8 reason
  *   end      (control, either side): str8 reason
+ *   report   (control, publisher, once a second): see report.ts
  *
  * The payload length is the message length: the transport delimits messages, so there is no
  * length field to lie about. Decoding never copies a payload and never allocates more than the
@@ -23,6 +24,7 @@
 import type { CodecConfig, MediaFrame } from '../frame.js';
 import { MediaParseError } from '../frame.js';
 import { Reader, Writer } from './bytes.js';
+import { decodeReportBody, type SenderReport } from './report.js';
 import { FRAMING_VERSION, MessageType, codecCode, codecFromCode, header, kindCode, kindFromCode, kindOfCodec } from './codes.js';
 
 export type Role = 'publish' | 'play';
@@ -34,7 +36,8 @@ export type TributaryMessage =
   | { type: 'hello'; role: Role; app: string; key: string; latencyMs?: number }
   | { type: 'welcome'; note: string }
   | { type: 'refuse'; reason: string }
-  | { type: 'end'; reason: string };
+  | { type: 'end'; reason: string }
+  | { type: 'report'; report: SenderReport };
 
 export interface DecodeLimits {
   /** Largest frame payload accepted (default 8 MiB). */
@@ -123,6 +126,8 @@ export function decodeMessage(data: Uint8Array, limits: DecodeLimits = DEFAULT_D
       return { type: 'config', config: decodeConfigBody(r, limits) };
     case MessageType.metadata:
       return { type: 'metadata', values: decodeMetadataBody(r) };
+    case MessageType.report:
+      return { type: 'report', report: decodeReportBody(r) };
     case MessageType.hello: {
       const role = r.u8();
       if (role !== 1 && role !== 2) throw new MediaParseError(`bad role ${role}`);

@@ -68,9 +68,20 @@ export class FlvSubscriber extends Subscriber {
   private keep: boolean[] = [];
   private queuedBytes = 0;
   private flushQueued = false;
-  /** When a flush first found the socket full, ms; cleared when a batch goes out. */
+  /** When a flush was first held back (for any reason), ms; cleared when a batch goes out. */
   private blockedSince: number | undefined;
-  /** Bytes the peer acknowledged at the last kernel sample, and when that last grew, ms. */
+  /**
+   * When a flush first found Node's own buffer full (the kernel refused more: evidence that
+   * the socket is not draining), ms; cleared once it is below WRITE_CAP_BYTES again. Only
+   * this, or kernel samples (see sampled), may cut a viewer: a flush held back by the kernel
+   * estimate alone is no evidence, since the estimate counts everything written since the
+   * last sample as unacknowledged, and samples can be seconds late on a loaded server.
+   */
+  private socketFullSince: number | undefined;
+  /**
+   * Bytes the peer certainly acknowledged by the last kernel sample (the highest lower bound
+   * seen, see sampled), and when that last grew, ms.
+   */
   private acked = -1;
   private progressAt: number;
   /**
@@ -85,6 +96,8 @@ export class FlvSubscriber extends Subscriber {
   private sample: { tx: number; handed: number } | undefined;
   /** Bytes given to the sink so far. */
   private written = 0;
+  /** handed() when the current kernel poll began (see pollStarted). */
+  private handedAtPoll: number | undefined;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -105,11 +118,11 @@ export class FlvSubscriber extends Subscriber {
 
   override deliver(frame: MediaFrame): void {
     if (this.isClosed || this.cutting) return;
-    if (this.blockedSince !== undefined) {
-      const stalled = this.now() - this.blockedSince;
+    if (this.socketFullSince !== undefined) {
+      const stalled = this.now() - this.socketFullSince;
       if (stalled >= this.stallCutMs) return this.cut(`viewer stalled: its socket did not drain for ${stalled} ms`);
-      if (frame.kind === 'video' && frame.keyframe) this.dropQueuedMedia();
     }
+    if (this.blockedSince !== undefined && frame.kind === 'video' && frame.keyframe) this.dropQueuedMedia();
     super.deliver(frame);
   }
 
@@ -140,15 +153,25 @@ export class FlvSubscriber extends Subscriber {
     if (!this.isClosed) this.flush();
   }
 
+  /** A kernel poll begins (see tcpQueues.watch): what was handed by now is in the sample. */
+  pollStarted(): void {
+    this.handedAtPoll = this.handed();
+  }
+
   /** A new kernel sample (see tcpQueues): cut a peer that acknowledges nothing, send what waited. */
   sampled(): void {
     if (this.isClosed || this.cutting) return;
     const queued = this.sink.kernelQueued?.();
+    const atPoll = this.handedAtPoll;
+    this.handedAtPoll = undefined;
     if (queued !== undefined) {
       const now = this.now();
-      // Writes between the kernel's snapshot and this reading can only make `acked` look
-      // larger; a blocked viewer is not written to, so its reading is exact.
-      const handed = this.handed();
+      // The kernel read its row at some moment of the poll: it held what was handed by the
+      // poll's start, maybe more. So handedAtPoll - queued is a lower bound of what the peer
+      // acknowledged, and progress is judged on lower bounds only. (Taking what was handed at
+      // this reading instead, writes made during the poll counted as acknowledged; the next,
+      // exact sample then fell below that inflated mark and an honest reader looked silent.)
+      const handed = atPoll ?? this.handed();
       this.sample = { tx: queued, handed };
       const acked = handed - queued;
       const progressed = acked > this.acked || queued === 0;
@@ -215,8 +238,12 @@ export class FlvSubscriber extends Subscriber {
   }
 
   private flush(): void {
+    // Node's buffer is looked at even with nothing to send: a drained socket clears the clock.
+    const socketFull = this.sink.buffered() >= WRITE_CAP_BYTES;
+    if (socketFull) this.socketFullSince ??= this.now();
+    else this.socketFullSince = undefined;
     if (this.queuedBytes === 0) return;
-    if (this.kernelStuck || this.sink.buffered() >= WRITE_CAP_BYTES || this.kernelHeld() >= KERNEL_CAP_BYTES) {
+    if (this.kernelStuck || socketFull || this.kernelHeld() >= KERNEL_CAP_BYTES) {
       this.blockedSince ??= this.now();
       return; // the sink calls drained() when the socket empties, sampled() after each kernel poll
     }

@@ -12,9 +12,12 @@ import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
 import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
+import type { StatsSampler } from '../stats/StatsSampler.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
+import { PROCESSING_PATH } from './processingApi.js';
 import { route, type Route } from './routes.js';
+import { isValidName } from '../Registry.js';
 import { StaticFiles } from './staticFiles.js';
 
 /**
@@ -32,6 +35,8 @@ export interface HttpServerDeps {
   budget?: MemoryBudget;
   /** The per-address connection cap, shared with RTMP. Default: one of its own (64, loopback exempt). */
   addresses?: AddressLimiter;
+  /** The dashboard's history (GET /api/stats); without it that route is a 404. */
+  stats?: StatsSampler;
 }
 
 /** WebSocket messages from viewers: they have nothing to say, so a small cap. */
@@ -51,6 +56,23 @@ const MAX_PIPELINED = 8;
 
 type Refusal = { status: number; message: string };
 
+/** A route answer (GET /api/route, `?route=1`): the node a viewer should play app/key from. */
+export type RouteAnswer = { ok: true; node: string; region: string; httpBase: string; transport: string; owner: string } | { ok: false; status: number; error: string };
+
+/** What the cluster layer (src/cluster) plugs in; without it the server is a single node. */
+export interface ClusterHooks {
+  /** Brings app/key here from its owner (a relay); resolves with the live stream, or undefined. */
+  fetchStream(app: string, key: string): Promise<Stream | undefined>;
+  /** The best node for a viewer, answered from the cached view (never an etcd read per request). */
+  route(app: string, key: string, region: string | undefined): RouteAnswer;
+  /** Whether a route answer names this node. */
+  isSelf(node: string): boolean;
+  /** Header a geo-aware proxy sets to the viewer's region. */
+  regionHeader: string;
+  /** GET /api/cluster: this node's view, relays and counters. */
+  status(): unknown;
+}
+
 /**
  * Every HTTP entry point: HTTP-FLV and WebSocket-FLV viewers, the API, metrics, the player
  * page, and the LL-HLS mount. Guards against hostile clients sit here: header and request
@@ -63,6 +85,12 @@ export class HttpServer {
   private readonly files = new StaticFiles();
   private readonly flvDeps: FlvViewerDeps;
   private hls: HlsHandler | undefined;
+  /** Set by the cluster layer (`serve --cluster`). */
+  cluster: ClusterHooks | undefined;
+  /** /api/jobs and /api/mixes (processingApi.ts): they take bodies and other methods than GET. */
+  private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
+  private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
   private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
@@ -111,6 +139,12 @@ export class HttpServer {
   /** Where LL-HLS plugs in (see HlsHandler). */
   mountHls(handler: HlsHandler): void {
     this.hls = handler;
+  }
+
+  /** Where the processing API plugs in (see processingApi.ts). */
+  mountProcessing(handler: (req: IncomingMessage, res: ServerResponse) => void, flvSource?: (stream: Stream, url: URL) => Stream): void {
+    this.processing = handler;
+    this.flvSource = flvSource;
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -220,6 +254,10 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
+    if (this.processing && PROCESSING_PATH.test(req.url ?? '')) {
+      this.cors(res);
+      return this.processing(req, res);
+    }
     if (this.webrtc?.matches(req.url)) return this.webrtc.handle(req, res);
     // Nothing else here takes a body; an unread one would sit in the request's buffer (a 64 KiB read
     // per viewer, measured) for as long as an FLV response runs. Refused, and the rest dropped.
@@ -264,7 +302,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-stream' || r.kind === 'metrics' || (r.kind === 'page' && r.file === 'index.html');
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -288,9 +326,55 @@ export class HttpServer {
     return this.deps.config.apps?.[app]?.listed ?? true;
   }
 
+  /** The viewer's region: `region=` in the query, else the proxy's header. */
+  private viewerRegion(url: URL, req: IncomingMessage): string | undefined {
+    const q = url.searchParams.get('region');
+    if (q) return q;
+    const h = this.cluster ? req.headers[this.cluster.regionHeader.toLowerCase()] : undefined;
+    return typeof h === 'string' && h ? h : undefined;
+  }
+
+  /** `?route=1` on a play URL: a 302 to the node the route answer names (unless it is this one). */
+  private redirected(app: string, key: string, url: URL, req: IncomingMessage, res: ServerResponse, kind: Route['kind']): boolean {
+    if (url.searchParams.get('route') !== '1' || !this.cluster) return false;
+    const a = this.cluster.route(app, key, this.viewerRegion(url, req));
+    if (!a.ok || this.cluster.isSelf(a.node)) return false;
+    const q = new URLSearchParams(url.searchParams);
+    q.delete('route');
+    const qs = q.toString();
+    this.deps.metrics.httpRequests.inc({ route: kind, status: '302' });
+    res.writeHead(302, { Location: `${a.httpBase}${url.pathname}${qs ? `?${qs}` : ''}`, 'Content-Length': 0, 'Cache-Control': 'no-store' });
+    res.end();
+    return true;
+  }
+
+  private serveFlv(r: { app: string; key: string }, stream: Stream, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
+    this.authenticated(req.socket);
+    this.deps.metrics.httpRequests.inc({ route: 'flv', status: '200' });
+    if (head) {
+      res.writeHead(200, { 'Content-Type': 'video/x-flv' });
+      return void res.end();
+    }
+    serveHttpFlv(this.flvDeps, this.flvSource?.(stream, url) ?? stream, req, res);
+  }
+
   private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
     if (this.gateApi(r, url, req, res, head)) return;
+    if ((r.kind === 'flv' || r.kind === 'hls' || r.kind === 'play-page') && this.redirected(r.app, r.key, url, req, res, r.kind)) return;
     switch (r.kind) {
+      case 'api-cluster':
+        if (!this.cluster) return this.json(res, r.kind, 404, { error: 'not a cluster node (serve --cluster)' }, head);
+        return this.json(res, r.kind, 200, this.cluster.status(), head);
+      case 'api-route': {
+        const app = url.searchParams.get('app') ?? '';
+        const key = url.searchParams.get('key') ?? '';
+        if (!isValidName(app) || !isValidName(key)) return this.json(res, r.kind, 400, { error: 'app and key: 1-128 of A-Z a-z 0-9 _ . - ~' }, head);
+        if (!this.cluster) return this.json(res, r.kind, 404, { error: 'not a cluster node (serve --cluster)' }, head);
+        const a = this.cluster.route(app, key, this.viewerRegion(url, req));
+        if (!a.ok) return this.json(res, r.kind, a.status, { error: a.error }, head);
+        const { ok: _ok, ...body } = a;
+        return this.json(res, r.kind, 200, { ...body, flv: `${a.httpBase}/${app}/${key}.flv`, play: `${a.httpBase}/play/${app}/${key}` }, head);
+      }
       case 'healthz':
         return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);
       case 'metrics':
@@ -309,6 +393,13 @@ export class HttpServer {
         if (!s) return this.json(res, r.kind, 404, { error: `no stream ${r.app}/${r.key}` }, head);
         return this.json(res, r.kind, 200, streamInfo(s), head);
       }
+      case 'api-stats': {
+        if (!this.deps.stats) return this.json(res, r.kind, 404, { error: 'stats are not sampled on this server' }, head);
+        const since = Number(url.searchParams.get('since') ?? '');
+        const snap = this.deps.stats.snapshot(Date.now(), Number.isFinite(since) && url.searchParams.has('since') ? since : -Infinity);
+        snap.streams = snap.streams.filter((h) => this.listed(h.app));
+        return this.json(res, r.kind, 200, snap, head);
+      }
       case 'page':
       case 'play-page': {
         const f = this.files.web(r.kind === 'page' ? r.file : 'play.html');
@@ -322,14 +413,20 @@ export class HttpServer {
       }
       case 'flv': {
         const c = this.checkPlay(r.app, r.key, url);
-        if (!('stream' in c)) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
-        this.authenticated(req.socket);
-        this.deps.metrics.httpRequests.inc({ route: r.kind, status: '200' });
-        if (head) {
-          res.writeHead(200, { 'Content-Type': 'video/x-flv' });
-          return void res.end();
-        }
-        return serveHttpFlv(this.flvDeps, c.stream, req, res);
+        if ('stream' in c) return this.serveFlv(r, c.stream, url, req, res, head);
+        // Authorized but not live here: a cluster node brings it from its owner.
+        if (c.status !== 404 || !this.cluster) return this.send(res, r.kind, c.status, 'text/plain', c.message + '\n', head);
+        this.cluster.fetchStream(r.app, r.key).then(
+          (stream) => {
+            if (res.destroyed || res.headersSent) return;
+            if (!stream) return this.send(res, r.kind, 404, 'text/plain', `stream ${r.app}/${r.key} is not live in the cluster\n`, head);
+            this.serveFlv(r, stream, url, req, res, head);
+          },
+          (err: Error) => {
+            if (!res.headersSent) this.send(res, r.kind, 503, 'text/plain', `cluster: ${err.message}\n`, head);
+          },
+        );
+        return;
       }
       case 'hls': {
         if (!this.hls) return this.send(res, r.kind, 404, 'text/plain', 'LL-HLS is not enabled\n', head);
@@ -364,7 +461,24 @@ export class HttpServer {
     const r = route(url.pathname);
     if (r.kind !== 'flv') return refuse(404, 'WebSocket is served on /<app>/<key>.flv only');
     const c = this.checkPlay(r.app, r.key, url);
+    if (!('stream' in c) && c.status === 404 && this.cluster) {
+      this.cluster.fetchStream(r.app, r.key).then(
+        (stream) => (socket.destroyed ? undefined : stream ? this.upgradeWs(req, socket, head, stream, url) : refuse(404, `stream ${r.app}/${r.key} is not live in the cluster`)),
+        (err: Error) => refuse(503, `cluster: ${err.message}`),
+      );
+      return;
+    }
     if (!('stream' in c)) return refuse(c.status, c.message);
+    this.upgradeWs(req, socket, head, c.stream, url);
+  }
+
+  private upgradeWs(req: IncomingMessage, socket: Duplex, head: Buffer, stream: Stream, url: URL): void {
+    const refuse = (status: number, message: string) => {
+      this.stats.rejectedTotal++;
+      this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: String(status) });
+      socket.end(`HTTP/1.1 ${status} Service Unavailable\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    };
+    const c = { stream };
     this.authenticated(socket as Socket);
     const account = this.accounts.get(socket as Socket)?.account;
     // A closed account (authenticated) takes nothing: only anonymous viewers are charged.
@@ -377,7 +491,7 @@ export class HttpServer {
       this.guardInput(socket);
       this.deps.metrics.httpRequests.inc({ route: 'ws-flv', status: '101' });
       if (!c.stream.isLive) return ws.close(1011, 'stream ended');
-      serveWsFlv(this.flvDeps, c.stream, req, ws);
+      serveWsFlv(this.flvDeps, this.flvSource?.(c.stream, url) ?? c.stream, req, ws);
     });
   }
 

@@ -37,8 +37,8 @@ function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
 }
 
 /** The sink's view of the kernel's send buffer (see tcpQueues), followed until the viewer leaves. */
-function kernelOf(socket: Socket, onSample: () => void): { probe: KernelQueue; kernelQueued?: () => number | undefined } {
-  const probe = tcpQueues.watch(socket.localPort, socket.remotePort, onSample);
+function kernelOf(socket: Socket, sub: () => FlvSubscriber): { probe: KernelQueue; kernelQueued?: () => number | undefined } {
+  const probe = tcpQueues.watch(socket.localPort, socket.remotePort, () => sub().sampled(), () => sub().pollStarted());
   return tcpQueues.available ? { probe, kernelQueued: () => probe.tx } : { probe };
 }
 
@@ -56,7 +56,7 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
   res.flushHeaders();
   // One batch per write: no Nagle delay between a frame and the viewer.
   res.socket?.setNoDelay(true);
-  const k = kernelOf(req.socket, () => sub.sampled());
+  const k = kernelOf(req.socket, () => sub);
   const sink: FlvSink = {
     write: (chunks, bytes) => {
       const one = joinBatch(chunks, bytes);
@@ -88,7 +88,7 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
  * such as mpegts.js read the messages as one FLV byte stream, not a tag each).
  */
 export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMessage, ws: WebSocket): void {
-  const k = kernelOf(req.socket, () => sub.sampled());
+  const k = kernelOf(req.socket, () => sub);
   // Runs once the socket has taken the message: the cue to send what waited.
   const afterSend = (err?: Error) => void (err ? undefined : sub.drained());
   const sink: FlvSink = {

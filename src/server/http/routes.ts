@@ -10,7 +10,10 @@ export type Route =
   | { kind: 'flv'; app: string; key: string }
   | { kind: 'hls'; app: string; key: string; file: string }
   | { kind: 'api-streams' }
+  | { kind: 'api-route' }
+  | { kind: 'api-cluster' }
   | { kind: 'api-stream'; app: string; key: string }
+  | { kind: 'api-stats' }
   | { kind: 'metrics' }
   | { kind: 'healthz' }
   | { kind: 'page'; file: string }
@@ -25,6 +28,10 @@ export const WEB_FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
   'list.js': 'text/javascript; charset=utf-8',
   'player.js': 'text/javascript; charset=utf-8',
+  'dashboard/index.html': 'text/html; charset=utf-8',
+  'dashboard/dashboard.js': 'text/javascript; charset=utf-8',
+  'dashboard/charts.js': 'text/javascript; charset=utf-8',
+  'dashboard/dashboard.css': 'text/css; charset=utf-8',
   'publish.html': 'text/html; charset=utf-8',
   'publish.js': 'text/javascript; charset=utf-8',
   'webrtc.js': 'text/javascript; charset=utf-8',
@@ -34,6 +41,8 @@ export const WEB_FILES: Record<string, string> = {
 export const LIB_FILES: Record<string, string> = {
   'mpegts.js': 'mpegts.js/dist/mpegts.js',
   'hls.min.js': 'hls.js/dist/hls.min.js',
+  'uPlot.iife.min.js': 'uplot/dist/uPlot.iife.min.js',
+  'uPlot.min.css': 'uplot/dist/uPlot.min.css',
 };
 
 /** An LL-HLS file name under /<app>/<key>/: playlists, init segments, segments and parts. */
@@ -46,10 +55,15 @@ export function route(pathname: string): Route {
   if (pathname === '/healthz') return { kind: 'healthz' };
   if (pathname === '/metrics') return { kind: 'metrics' };
   if (pathname === '/api/streams' || pathname === '/api/streams/') return { kind: 'api-streams' };
+  if (pathname === '/api/stats') return { kind: 'api-stats' };
+  if (pathname === '/dashboard' || pathname === '/dashboard/') return { kind: 'page', file: 'dashboard/index.html' };
+  if (pathname === '/api/route') return { kind: 'api-route' };
+  if (pathname === '/api/cluster') return { kind: 'api-cluster' };
   const parts = pathname.split('/').slice(1);
   const [a, b, c, d] = parts;
   if (a === 'web' && parts.length === 2 && b! in WEB_FILES) return { kind: 'page', file: b! };
   if (a === 'lib' && parts.length === 2 && b! in LIB_FILES) return { kind: 'lib', file: b! };
+  if (a === 'dashboard' && parts.length === 2 && `dashboard/${b}` in WEB_FILES) return { kind: 'page', file: `dashboard/${b}` };
   if (a === 'api' && b === 'streams' && parts.length === 4 && ok(c!) && ok(d!)) {
     return { kind: 'api-stream', app: c!, key: d! };
   }

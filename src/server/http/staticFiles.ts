@@ -42,7 +42,8 @@ export class StaticFiles {
   lib(file: string): StaticFile | undefined {
     const spec = LIB_FILES[file];
     if (!spec) return undefined;
-    return this.load(`lib:${file}`, () => this.require.resolve(spec), 'text/javascript; charset=utf-8');
+    const type = file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+    return this.load(`lib:${file}`, () => this.require.resolve(spec), type);
   }
 
   private load(id: string, path: () => string, type: string): StaticFile | undefined {

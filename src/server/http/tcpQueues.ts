@@ -43,6 +43,7 @@ interface Watch {
   key: string;
   tx: number | undefined;
   onSample: () => void;
+  onPollStart: (() => void) | undefined;
 }
 
 /** One poller for every watched socket; it runs only while something is watched. */
@@ -52,13 +53,20 @@ export class TcpQueues {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  /** Follows the socket localPort -> remotePort; `onSample` runs after each poll. */
-  watch(localPort: number | undefined, remotePort: number | undefined, onSample: () => void): KernelQueue {
-    const w: Watch = { key: `${localPort}:${remotePort}`, tx: undefined, onSample };
+  constructor(private readonly pollMs = POLL_MS) {}
+
+  /**
+   * Follows the socket localPort -> remotePort; `onSample` runs after each poll. `onPollStart`
+   * runs just before the kernel is read: the file is read in several chunks, turns of the event
+   * loop apart, so a row may show the socket as it was at any moment between the two calls,
+   * and whatever the caller wrote in between may or may not be in its tx_queue.
+   */
+  watch(localPort: number | undefined, remotePort: number | undefined, onSample: () => void, onPollStart?: () => void): KernelQueue {
+    const w: Watch = { key: `${localPort}:${remotePort}`, tx: undefined, onSample, onPollStart };
     if (!this.available || localPort === undefined || remotePort === undefined) return { tx: undefined, stop: () => undefined };
     this.watches.add(w);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.poll(), POLL_MS);
+      this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
     }
     return {
@@ -78,6 +86,7 @@ export class TcpQueues {
   private async poll(): Promise<void> {
     if (this.polling) return; // a slow read (a huge table): skip a turn rather than pile up
     this.polling = true;
+    for (const w of this.watches) w.onPollStart?.();
     try {
       const table = new Map<string, number>();
       for (const f of FILES) {

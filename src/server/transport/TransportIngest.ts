@@ -35,6 +35,19 @@ export interface TransportIngestOptions {
   helloTimeoutMs?: number;
 }
 
+/**
+ * Relay sessions between cluster nodes: an edge plays a stream from its owner under the identity
+ * `relay APP/KEY NODE`, keyed by the cluster secret (src/cluster implements this).
+ */
+export interface RelayGate {
+  /** The pre-shared key of a relay identity, or undefined to refuse its handshake. */
+  psk(identity: string): string | undefined;
+  /** The app and key a relay identity names (undefined: not a relay identity). */
+  parse(identity: string): { app: string; key: string } | undefined;
+  /** The fencing token this node holds as the owner of app/key; undefined when it is not the owner. */
+  ownerToken(app: string, key: string): number | undefined;
+}
+
 export interface TransportIngestStats {
   sessionsOpen: number;
   sessionsTotal: number;
@@ -43,10 +56,14 @@ export interface TransportIngestStats {
   refused: number;
   /** Messages that did not parse or came out of turn. */
   messagesDropped: number;
+  /** Relay sessions refused: identity refused at the handshake, handshake never finished (no cluster secret), or not the owner. */
+  relayRefused: number;
 }
 
 export class TransportIngest {
-  readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0 };
+  readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0, relayRefused: 0 };
+  /** Set by the cluster layer; without it relay identities are refused. */
+  relayGate: RelayGate | undefined;
   private server: TransportServer | undefined;
   private readonly log: Logger;
   private key: ServerKey | undefined;
@@ -103,6 +120,11 @@ export class TransportIngest {
 
   /** The token the client must hold for this identity, or undefined to refuse the handshake. */
   private resolvePsk(identity: string): string | { psk: string; open: true } | undefined {
+    if (identity.startsWith('relay ')) {
+      const psk = this.relayGate?.psk(identity);
+      if (psk === undefined) this.stats.relayRefused++;
+      return psk;
+    }
     const id = parseSessionIdentity(identity);
     if (!id) return undefined;
     const needed = id.role === 'publish' ? this.o.auth.publish : this.o.auth.play;
@@ -114,12 +136,14 @@ export class TransportIngest {
   }
 
   private onSession(s: TransportSession): void {
-    const id = parseSessionIdentity(s.core.identity ?? '');
+    // A relay is a player of the owner's stream whose key is the cluster secret.
+    const relay = this.relayGate?.parse(s.core.identity ?? '');
+    const id: SessionIdentity | undefined = relay ? { role: 'play', app: relay.app, key: relay.key, expiry: undefined } : parseSessionIdentity(s.core.identity ?? '');
     if (!id) return s.close('bad identity');
     this.stats.sessionsOpen++;
     this.stats.sessionsTotal++;
     const remote = s.stats().paths[0]?.path ?? '?';
-    const name = `tributary-${s.id.toString(16)}`;
+    const name = `${relay ? 'relay' : 'tributary'}-${s.id.toString(16)}`;
     let role: ((data: Uint8Array) => void) | undefined;
     let cleanup = (): void => undefined;
     const timer = setTimeout(() => {
@@ -128,19 +152,21 @@ export class TransportIngest {
     timer.unref();
     s.on('message', (m) => {
       if (role) return role(m.data);
-      role = this.hello(s, id, m.data, name, remote, (c) => (cleanup = c));
+      role = this.hello(s, id, m.data, name, remote, (c) => (cleanup = c), relay !== undefined);
       if (!role) this.stats.messagesDropped++;
     });
     s.on('closed', (reason) => {
       clearTimeout(timer);
       this.stats.sessionsOpen--;
+      // A relay served nothing: not the owner, or a half-open handshake (a peer without the cluster secret cannot finish one).
+      if (relay && !role) this.stats.relayRefused++;
       cleanup();
       this.log.info({ session: name, reason }, 'transport session closed');
     });
   }
 
   /** Checks the hello against the identity the handshake proved; returns the message handler. */
-  private hello(s: TransportSession, id: SessionIdentity, data: Uint8Array, name: string, remote: string, onCleanup: (f: () => void) => void): ((data: Uint8Array) => void) | undefined {
+  private hello(s: TransportSession, id: SessionIdentity, data: Uint8Array, name: string, remote: string, onCleanup: (f: () => void) => void, relay = false): ((data: Uint8Array) => void) | undefined {
     let hello;
     try {
       hello = decodeMessage(data);
@@ -155,6 +181,12 @@ export class TransportIngest {
     }
     if (hello.role !== id.role || hello.app !== id.app || hello.key !== id.key) {
       this.refuse(s, 'hello does not match the handshake identity');
+      return undefined;
+    }
+    // Only the owner serves a relay, and its welcome carries the fencing token the edge checks.
+    const token = relay ? this.relayGate?.ownerToken(id.app, id.key) : undefined;
+    if (relay && token === undefined) {
+      this.refuse(s, `not the owner of ${id.app}/${id.key}`);
       return undefined;
     }
     const app = this.o.registry.app(id.app);
@@ -186,7 +218,7 @@ export class TransportIngest {
     // The player's own deadline when its hello asks for one (tributary play --latency, ?latency=).
     const sub = new TransportSubscriber(name, remote, this.o.viewerLimits, s, hello.latencyMs ?? this.o.playLatencyMs ?? 600);
     this.stats.plays++;
-    s.sendFrame({ kind: 'control', data: encodeText('welcome', `playing ${stream.path}`) });
+    s.sendFrame({ kind: 'control', data: encodeText('welcome', relay ? `relaying ${stream.path} token=${token}` : `playing ${stream.path}`) });
     this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive }, 'transport: play');
     stream.subscribe(sub);
     onCleanup(() => {

@@ -1,4 +1,4 @@
-import { decodeMessage, type TributaryMessage } from '../../media/tributary/index.js';
+import { decodeMessage, type SenderReport, type TributaryMessage } from '../../media/tributary/index.js';
 import { MediaParseError } from '../../media/frame.js';
 import type { Publisher } from '../Publisher.js';
 import type { Stream } from '../Stream.js';
@@ -19,6 +19,7 @@ export class TransportPublisher implements Publisher {
   lastIngestDelayMs: number | undefined;
   dropped = 0;
   frames = 0;
+  private report: { report: SenderReport; at: number } | undefined;
 
   constructor(
     readonly id: string,
@@ -31,6 +32,10 @@ export class TransportPublisher implements Publisher {
 
   paths(): PathStats[] {
     return this.pathStats();
+  }
+
+  senderReport(): { report: SenderReport; at: number } | undefined {
+    return this.report;
   }
 
   close(reason: string): void {
@@ -49,6 +54,7 @@ export class TransportPublisher implements Publisher {
     }
     if (m.type === 'config') this.stream.pushConfig(m.config);
     else if (m.type === 'metadata') this.stream.pushMetadata(m.values);
+    else if (m.type === 'report') this.report = { report: m.report, at: this.now() };
     else if (m.type === 'frame') {
       const now = this.now();
       const f = m.frame;

@@ -16,10 +16,15 @@
  *   run the estimate away from reality.
  * Pacing runs at 2x the target (at least the delivery ceiling) so keyframes drain quickly.
  */
+import { RateHistory } from './RateHistory.js';
 import type { AckSample, SendAlgorithm } from './SendAlgorithm.js';
 
 /** Loss is averaged over about this long before it may cut the rate. */
 const LOSS_WINDOW_MS = 1000;
+/** What the link carried is read over this long (GCC's acknowledged bitrate, ~0.5 s)... */
+const CARRIED_WINDOW_MS = 500;
+/** ...and a delay cut goes no lower than this share of it (see carriedBps). */
+const CARRIED_FLOOR = 0.75;
 
 export interface DelayLossOptions {
   initialBps?: number;
@@ -41,6 +46,7 @@ export class DelayLossController implements SendAlgorithm {
   private lastUpdate = -1;
   private maxDelivery = 0;
   private maxDeliveryAt = 0;
+  private maxDeliveryAppLimited = false;
   private owdMin = Infinity;
   private owdMinAt = 0;
   private prevQueue = 0;
@@ -59,6 +65,8 @@ export class DelayLossController implements SendAlgorithm {
   private readonly initial: number;
   /** Target before the latest run of loss-only cuts (0 = none to recover). */
   private recoverTo = 0;
+  /** Bytes acknowledged, for what the link carried lately. */
+  private readonly acked = new RateHistory();
 
   constructor(o: DelayLossOptions = {}) {
     this.target = o.initialBps ?? 1_000_000;
@@ -72,10 +80,12 @@ export class DelayLossController implements SendAlgorithm {
 
   onAck(now: number, s: AckSample): void {
     this.srtt = s.srttMs;
+    if (s.ackedBytes > 0) this.acked.add(now, s.ackedBytes);
     if (s.deliveryRateBps > 0 && (!s.appLimited || s.deliveryRateBps > this.maxDelivery || now - this.maxDeliveryAt > 2000)) {
       if (s.deliveryRateBps >= this.maxDelivery || now - this.maxDeliveryAt > 2000) {
         this.maxDelivery = s.deliveryRateBps;
         this.maxDeliveryAt = now;
+        this.maxDeliveryAppLimited = s.appLimited;
       }
     }
     if (Number.isFinite(s.oneWayDelayMs)) {
@@ -89,8 +99,8 @@ export class DelayLossController implements SendAlgorithm {
       else if (this.overSince < 0) this.overSince = now;
       const held = this.overSince >= 0 && now - this.overSince >= this.overuseHold;
       if (held && queue > threshold && queue >= this.prevQueue && now - this.lastDecrease > this.srtt) {
-        const base = this.maxDelivery > 0 ? Math.min(this.target, this.maxDelivery) : this.target;
-        this.target = Math.max(this.min, 0.85 * base);
+        const base = this.maxDelivery > 0 && !this.deliveryUnknown() ? Math.min(this.target, this.maxDelivery) : this.target;
+        this.target = Math.max(this.min, Math.min(this.target, Math.max(0.85 * base, CARRIED_FLOOR * this.carriedBps(now))));
         this.lastDecrease = now;
         this.startup = false;
         this.recoverTo = 0;
@@ -100,6 +110,30 @@ export class DelayLossController implements SendAlgorithm {
     this.checkPlateau(now);
     this.grow(now);
     this.cwndBytes = Math.max(64 * 1024, ((4 * this.pacingRateBps()) / 8) * (Math.max(this.srtt, 50) / 1000));
+  }
+
+  /**
+   * Two guards on a delay cut, both against delay the sender's own rate did not build (a CPU-
+   * loaded receiver stamps datagrams late: 30-300 ms "queues" on an idle loopback):
+   * - a delivery rate measured while the sender had almost nothing to send (below a quarter
+   *   of the target: the handshake and audio before the encoder's first keyframe) says nothing
+   *   about the link, so the cut is from the target (deliveryUnknown);
+   * - a cut goes no lower than CARRIED_FLOOR of what the link carried in the last half second
+   *   (GCC anchors its decrease to the acknowledged bitrate the same way), so cuts do not
+   *   compound 0.85x per RTT while everything sent is delivered.
+   * Without them, in the e2e test under load the sender's target fell 1 Mbit/s -> 100 kbit/s
+   * within 2 s of its start (first cut against 16-105 kbit/s of handshake and audio, then one
+   * per RTT), and each keyframe was then shed at a 200 kbit/s pacing rate: whole GOPs lost on
+   * a loss-free link. A real bottleneck still gets its cuts: there the sender offers more than
+   * the link carries (test/transport/cc/DelayLossController.test.ts has both).
+   */
+  private carriedBps(now: number): number {
+    const b = this.acked.between(now - CARRIED_WINDOW_MS, now);
+    return Number.isFinite(b) ? (b * 8000) / CARRIED_WINDOW_MS : 0;
+  }
+
+  private deliveryUnknown(): boolean {
+    return this.maxDeliveryAppLimited && this.maxDelivery < this.target / 4;
   }
 
   /**

@@ -25,13 +25,16 @@ export function baseOneWayMs(p: Path): number {
 /**
  * ms of queue ahead of a byte sent now: the model's (what this end sent, drained at the rate),
  * or, when more, what the newest RTT sample showed above the minimum: a rate dip the model
- * cannot know of yet shows there first, and the path then gets less until it drains.
+ * cannot know of yet shows there first, and the path then gets less until it drains. Or, when
+ * more again, how overdue the path's oldest packet out is: a link that stalls or has died
+ * gives no samples at all, and the longer it is quiet the less it is given, well before it is
+ * silent long enough to be taken down.
  */
 export function queueAheadMs(now: number, p: Path): number {
   const model = (p.schedQueueBytes(now) * 8000) / rateOf(now, p);
   const rtt = p.rtt;
   const seen = rtt.sampled && Number.isFinite(rtt.minRtt) ? Math.max(0, rtt.latest - rtt.minRtt) : 0;
-  return Math.max(model, seen);
+  return Math.max(model, seen, p.overdueMs(now));
 }
 
 /** When the last of `bytes` sent on `p` at `start` (>= now) would arrive. */

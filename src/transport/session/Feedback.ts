@@ -59,15 +59,25 @@ export class Feedback {
   onReport(now: number, f: FeedbackFrame): void {
     const s = this.s;
     const loss = f.loss / 65535;
-    s.repair.onReport(loss);
     if (s.bond === 'single') {
+      s.repair.onReport(loss);
       s.primaryPath().cc.onFeedback(now, loss, f.recvRateKbps * 1000);
       return;
     }
     // The receiver's loss mixes all paths; each path's controller gets its own, from acks.
+    // A pooled bond sizes FEC from those too, over the paths that answer: the receiver counts
+    // every packet a dead link swallowed before it was taken down (a third of them, one link
+    // of three), and FEC sized for 30% loss took half of what the two links left carried.
+    let lost = 0, outcomes = 0;
     for (const p of s.paths) {
-      const l = p.takeIntervalLoss();
-      if (p.usable && !Number.isNaN(l)) p.cc.onFeedback(now, l, NaN);
+      const l = p.takeIntervalOutcomes();
+      if (!p.usable || l.acked + l.lost === 0) continue;
+      p.cc.onFeedback(now, l.lost / (l.acked + l.lost), NaN);
+      if (p.overdueMs(now) > 0) continue;
+      lost += l.lost;
+      outcomes += l.acked + l.lost;
     }
+    if (!s.pooled.active) s.repair.onReport(loss);
+    else if (outcomes > 0) s.repair.onReport(lost / outcomes);
   }
 }

@@ -65,7 +65,7 @@ export class LossRecovery {
     });
     this.bytesInFlight += bytes;
     path.bytesInFlight += bytes;
-    if (path.awaitingSince < 0) path.awaitingSince = now;
+    if (path.outstandingSince < 0) path.outstandingSince = now;
     path.cc.onPacketSent(now, bytes, path.bytesInFlight);
   }
 
@@ -76,12 +76,14 @@ export class LossRecovery {
       this.sent.delete(pn);
       this.bytesInFlight -= sp.bytes;
       path.bytesInFlight -= sp.bytes;
+      this.refreshOutstanding(new Map([[path, true]]));
     }
   }
 
   /** A path went down: everything in flight on it is lost (and queued again for the others). */
   strand(now: number, path: Path): void {
     for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
+    path.outstandingSince = -1;
   }
 
   onNack(now: number, packetNumbers: readonly number[]): void {
@@ -117,7 +119,6 @@ export class LossRecovery {
         path.deliveredTime = now;
         path.firstSentTime = p.time;
         path.lastAckAt = now;
-        path.awaitingSince = -1;
         if (p.seq > path.largestAckedSeq) path.largestAckedSeq = p.seq;
         const n = newest.get(path);
         if (!n || p.pn > n.pn) newest.set(path, p);
@@ -126,6 +127,7 @@ export class LossRecovery {
     });
     this.echoSample(now, f, via);
     if (!newest.size) return;
+    this.refreshOutstanding(newest);
     this.rtoBackoff = 0;
     if (f.largest > this.largestAcked) this.largestAcked = f.largest;
     for (const [path, p] of newest) {
@@ -161,6 +163,27 @@ export class LossRecovery {
       });
     }
     this.detectLosses(now);
+    // Losses found by these acks (later packets of the path answered) leave the oldest packet
+    // out newer still.
+    this.refreshOutstanding(newest);
+  }
+
+  /**
+   * Each path in `paths` (its packets were just acked): the send time of its oldest packet
+   * still out. Only acks move it forward: packets an RTO gives up on were never answered, and
+   * a dead link's packets, timing out one by one, must not restart its silence clock.
+   */
+  private refreshOutstanding(paths: Map<Path, unknown>): void {
+    let left = 0;
+    for (const path of paths.keys()) {
+      path.outstandingSince = -1;
+      left++;
+    }
+    for (const p of this.sent.values()) {
+      if (!p.ackEliciting || p.path.outstandingSince >= 0 || !paths.has(p.path)) continue;
+      p.path.outstandingSince = p.time;
+      if (--left === 0) return;
+    }
   }
 
   private onAcked(p: SentPacket): void {

@@ -6,6 +6,7 @@
  */
 import type { Path } from '../Path.js';
 import { targetBitrate } from '../Bonding.js';
+import { rateOf } from '../scheduler/arrival.js';
 import type { SessionState } from './SessionState.js';
 
 /** Bonded paths pace at this multiple of their target: above 1 so the target can find more, not 2x as a single path does (that fills the fastest link's queue). */
@@ -25,6 +26,13 @@ const OFFERED_HEADROOM = 1.3;
  * late to resend), and pacing at 2x cost 0.01-0.03 against 1.25x.
  */
 const POOLED_PACE = 1.25;
+/**
+ * Of what the pooled paths carry, the media may take this much; the rest is the wire's:
+ * headers and tags (~5% at 1.3 kB per packet), FEC, resends of 1-3% loss, and room for a
+ * keyframe's burst. At 3 x 0.8 Mbit/s with one link killed, 0.95 of the two left lost a frame
+ * and its GOP every ~6 s.
+ */
+const POOLED_MEDIA_SHARE = 0.85;
 const POOLED_QUEUE_MS = 40;
 
 export class MediaPaths {
@@ -57,7 +65,31 @@ export class MediaPaths {
 
   targetBitrateBps(): number {
     const s = this.s;
+    if (s.pooled.active) return this.pooledTarget(s.lastPoll);
     return targetBitrate(s.bond, s.paths, s.primaryPath(), this.copyBps, s.minBps);
+  }
+
+  /**
+   * A pooled bond's media rate: what the scheduler counts on from each usable path (its
+   * controller's target where that is lower), less the share that headers, FEC and repairs
+   * take. The controllers' targets alone overshoot here: a pooled path's window holds it to
+   * its estimated rate, so its controller never sees the queue that would cut it (targets of
+   * 1.2-1.6 Mbit/s on 0.8 Mbit/s links), and after a link died their sum asked for 2.3 Mbit/s
+   * of the 1.6 left. Less copies, in auto mode.
+   */
+  private pooledTarget(now: number): number {
+    const s = this.s;
+    let sum = 0;
+    for (const p of s.paths) {
+      if (!p.usable) continue;
+      // A path that has gone quiet counts for less as its oldest packet grows overdue, and for
+      // nothing once it is half way to being taken down: the encoder reacts in about half a
+      // second, and waiting for the take-down left 0.3 s more of a dead link's share queued.
+      const quiet = Math.max(0, 1 - (2 * p.overdueMs(now)) / p.silenceLimit());
+      sum += quiet * Math.min(p.cc.targetBitrateBps(), rateOf(now, p));
+    }
+    if (sum <= 0) return s.primaryPath().cc.targetBitrateBps();
+    return Math.max(s.minBps, POOLED_MEDIA_SHARE * sum - (s.bond === 'auto' ? this.copyBps : 0));
   }
 
   /** What the paths that carry media can send together (the queue's drain rate). */

@@ -71,8 +71,8 @@ export class PathHealth {
    */
   private readmit(now: number, path: Path): void {
     path.state = 'probing';
-    // Probes are not packets in flight: the silence clock starts again with the first media.
-    path.awaitingSince = -1;
+    // Probes are not packets in flight (onPingSent): the silence clock starts again with the first media.
+    path.outstandingSince = -1;
     path.probes.clear();
     path.probeOk = 0;
     path.largestAckedSeq = path.nextSeq - 1;
@@ -108,8 +108,7 @@ export class PathHealth {
     for (const p of s.paths) if (p.usable) usable++;
     for (const p of s.paths) {
       if (p.state === 'probing' && p.validated && now >= p.readmittedAt + 2000) p.state = 'active';
-      // Silence counts from the first packet sent after the last ack, whether or not the RTO
-      // has since called that packet lost: a dead link's packets all time out, one by one.
+      // Silence counts from the oldest packet out (Path.silentAt).
       if (!p.usable || usable < 2 || now < p.silentAt()) continue;
       this.takeDown(now, p);
       usable--;
@@ -138,7 +137,6 @@ export class PathHealth {
     s.counters.pathsDowned++;
     this.loss.strand(now, path);
     path.bytesInFlight = 0;
-    path.awaitingSince = -1;
     path.clearSchedQueue(now);
     s.copies.dropPath(path);
     s.emit({ type: 'path-down', path: path.key });

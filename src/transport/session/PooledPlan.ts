@@ -68,14 +68,17 @@ export class PooledPlan {
   }
 
   /**
-   * Resend rounds FEC may count on for a message whose first fragment leaves now behind the
-   * queue (RepairPlanner.rounds' contract): the rounds after its pooled arrival, the last
-   * counted as the copies it gets.
+   * Resend rounds FEC may count on for a message whose first fragment leaves now (RepairPlanner.rounds'
+   * contract): the rounds after its pooled arrival, the last counted as the copies it gets.
+   * What waits in the send queue is behind the message, not ahead of it, and a resend goes
+   * ahead of that queue's fresh fragments: counted as ahead, a backlog (a link just died)
+   * read as "no resend fits", every block got its most repairs, and in one such backlog half
+   * of what the two links left carried for a second was FEC, which deepened the backlog.
    */
   rounds(now: number, m: OutMessage): number {
     const dl = m.meta.deadline;
     if (dl === undefined) return 0;
-    const first = this.deliveredBy(now, this.s.queue.bytes + m.bytes);
+    const first = this.deliveredBy(now, m.bytes);
     const rounds = Math.max(0, Math.floor((dl - first) / this.roundMs(now)));
     return rounds > 0 ? rounds - 1 + this.s.repair.resendCopies() : 0;
   }

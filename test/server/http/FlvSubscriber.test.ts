@@ -117,3 +117,36 @@ test('with the kernel visible: no byte acknowledged for stallCutMs cuts the view
   assert.equal(sub.isClosed, true);
   assert.match(sink.ended!.reason, /nothing acknowledged/);
 });
+
+test('with the kernel visible: bytes written while a poll runs are not taken as acknowledged, so a reader acknowledging slowly is not taken for a silent one', async () => {
+  const { video, audio, frames } = configs();
+  let now = 0;
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink, 1500, () => now);
+  sub.onConfig(video, audio, undefined);
+  for (const f of frames.slice(0, 60)) sub.deliver(f);
+  await turn();
+  const before = sink.reader.bytes;
+  let acked = 0;
+  // A poll begins; the kernel reads this socket's row; then a burst is written before the
+  // poll's result comes back (the file is read in chunks, turns of the event loop apart).
+  now = 500;
+  sub.pollStarted();
+  sink.kernel = before - acked;
+  for (const f of frames.slice(60, 90)) sub.deliver(f);
+  await turn();
+  const burst = sink.reader.bytes - before;
+  assert.ok(burst > 40_000 && before - acked > 64 << 10, `a burst of ${burst} bytes over ${before} held`);
+  sub.sampled();
+  // The reader acknowledges 10 KB a sample from then on, less than the burst; nothing more is written.
+  for (now = 1000; now <= 3000; now += 500) {
+    acked += 10_000;
+    sub.pollStarted();
+    sink.kernel = sink.reader.bytes - acked;
+    sub.sampled();
+    await turn();
+  }
+  // Before: the burst counted as acknowledged, the exact samples after it fell below that mark,
+  // and the viewer was stopped at 1.5 s and cut at 2 s while it acknowledged 10 KB every 500 ms.
+  assert.equal(sub.isClosed, false, `cut: ${sink.ended?.reason}`);
+});

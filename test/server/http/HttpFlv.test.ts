@@ -13,7 +13,7 @@ let base: string;
 let pump: Pump;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0 }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 } }), { logger: createLogger('silent') });
   const { httpPort } = await server.start();
   base = `127.0.0.1:${httpPort}`;
   pump = new Pump(server.registry.app('live').stream('k')).start();

@@ -35,7 +35,7 @@ function get(host: string, port: number, path: string, headers: Record<string, s
 
 async function start(config: ConfigInput): Promise<{ server: Server; port: number; pumps: Pump[] }> {
   // 0.0.0.0, so the same server can be reached over loopback and over the LAN address.
-  const server = new Server(parseConfig({ host: '0.0.0.0', httpPort: 0, rtmpPort: 0, transportPort: 0, ...config }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '0.0.0.0', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, ...config }), { logger: createLogger('silent') });
   const { httpPort } = await server.start();
   const pumps = [new Pump(server.registry.app('live').stream('k')).start(), new Pump(server.registry.app('hidden').stream('secretkey')).start()];
   return { server, port: httpPort, pumps };

@@ -14,7 +14,7 @@ let base: string;
 let pump: Pump;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, auth: { secret, play: true } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, auth: { secret, play: true } }), { logger: createLogger('silent') });
   base = `127.0.0.1:${(await server.start()).httpPort}`;
   pump = new Pump(server.registry.app('live').stream('k')).start();
 });

@@ -12,7 +12,7 @@ let base: string;
 let pump: Pump;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, http: { corsOrigin: ORIGIN } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, http: { corsOrigin: ORIGIN } }), { logger: createLogger('silent') });
   base = `http://127.0.0.1:${(await server.start()).httpPort}`;
   pump = new Pump(server.registry.app('live').stream('k')).start();
 });

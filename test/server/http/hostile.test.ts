@@ -16,7 +16,7 @@ let port: number;
 before(async () => {
   server = new Server(
     parseConfig({
-      host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0,
+      host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
       http: { headersTimeoutMs: 500, requestTimeoutMs: 1000, maxConnections: 40, maxHeaderSize: 4096 },
       viewer: { skipBytes: 1 << 20, cutBytes: 2 << 20, stallCutMs: 500 },
     }),

@@ -23,7 +23,7 @@ let http: number;
 let rtmp: number;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, publisherGraceMs: GRACE_MS }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, publisherGraceMs: GRACE_MS }), { logger: createLogger('silent') });
   ({ httpPort: http, rtmpPort: rtmp } = await server.start());
 });
 

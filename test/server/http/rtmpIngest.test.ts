@@ -14,7 +14,7 @@ let http: string;
 let rtmp: string;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, auth: { secret, publish: true } }), { logger: createLogger('silent') });
+  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, auth: { secret, publish: true } }), { logger: createLogger('silent') });
   const a = await server.start();
   http = `127.0.0.1:${a.httpPort}`;
   rtmp = `rtmp://127.0.0.1:${a.rtmpPort}`;

@@ -15,7 +15,7 @@ import { fixture, Pump } from './fixture.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const server = new Server(
-  parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, http: { maxConnections: 20_000 }, ...overrides }),
+  parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, http: { maxConnections: 20_000 }, ...overrides }),
   { logger: createLogger('silent') },
 );
 const { httpPort } = await server.start();

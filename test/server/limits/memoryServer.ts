@@ -13,7 +13,7 @@ import { createLogger } from '../../../src/server/log.js';
 import { Server } from '../../../src/server/Server.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
-const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, ...overrides }), { logger: createLogger('warn', process.stderr) });
+const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, ...overrides }), { logger: createLogger('warn', process.stderr) });
 const { rtmpPort, httpPort } = await server.start();
 process.stdout.write(JSON.stringify({ rtmpPort, httpPort }) + '\n');
 

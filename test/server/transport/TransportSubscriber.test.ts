@@ -19,7 +19,7 @@ const players: ChildProcess[] = [];
 
 before(async () => {
   server = new Server(
-    parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, viewer: { skipBytes: 64 << 10, cutBytes: 4 << 20, stallCutMs: STALL_CUT_MS } }),
+    parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, viewer: { skipBytes: 64 << 10, cutBytes: 4 << 20, stallCutMs: STALL_CUT_MS } }),
     { logger: createLogger('silent') },
   );
   port = (await server.start()).transportPort;

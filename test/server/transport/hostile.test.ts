@@ -23,7 +23,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 const frame = (dts: number, keyframe: boolean, size = 500): MediaFrame => ({ kind: 'video', codec: 'h264', dts, pts: dts, keyframe, reference: true, data: new Uint8Array(size).fill(1), captureTime: Date.now() });
 
 test('lying senders are refused or dropped and counted while an honest stream on the same server plays on', { timeout: 60_000 }, async () => {
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { transportPort } = await server.start();
   const url = (key: string) => `tributary://127.0.0.1:${transportPort}/live/${key}`;
   const honest = await connectMedia(url('good'), 'publish');

@@ -1,0 +1,46 @@
+import { Option, type Command } from 'commander';
+import { benchCommand, num } from './options.js';
+
+/** `tributary bench cluster --scenario origin-kill|hops`: real etcd, real node processes on 127.0.1.x. */
+export function registerBenchCluster(program: Command): void {
+  benchCommand(program)
+    .command('cluster')
+    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream) or hops (origin -> edge -> edge over lossy emulated links)')
+    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'hops']).default('origin-kill'))
+    .option('--viewers <n>', 'origin-kill: HTTP-FLV viewers per edge', num, 4)
+    .option('--warmup <s>', 'origin-kill: seconds of stream before the kill', num, 3)
+    .option('--after <s>', 'origin-kill: seconds measured after the new owner is seen', num, 6)
+    .option('--rtt <ms>', 'hops: round-trip propagation of each hop', num, 40)
+    .option('--loss <pct>', 'hops: random loss on each hop, each way, percent', num, 2)
+    .option('--duration <s>', 'hops: measured seconds', num, 20)
+    .option('--deadline <ms>', 'hops: on-time deadline from the publisher, ms', num, 600)
+    .option('--seed <n>', 'hops: link emulator seed', num, 1)
+    .option('--json', 'end with one JSON line', false)
+    .action(async (o) => {
+      if (o.scenario === 'origin-kill') {
+        const { originKill } = await import('../bench/cluster/originKill.js');
+        const d = await originKill({ viewersPerEdge: o.viewers, warmupS: o.warmup, afterS: o.after });
+        const r = d.result;
+        console.log([
+          `origin-kill: ${d.viewers} HTTP-FLV viewers on 2 edges, owner killed -9, publisher moved to its second address`,
+          `  viewer gap ms        p50 ${r.viewerGapMs.p50}  max ${r.viewerGapMs.max}`,
+          `  viewers reconnected  ${r.viewersReconnected}`,
+          `  frames lost          max ${r.framesLost} per viewer (mean ${d.framesLostMean}; ${d.unsentAtSource} made while the publisher had no node)`,
+          `  new owner seen       ${d.ownerSeenMovedMs} ms after the kill`,
+          `  recording gap        not measured (recording of originals is not built)`,
+        ].join('\n'));
+        if (o.json) console.log(JSON.stringify(r));
+      } else {
+        const { hops } = await import('../bench/cluster/hops.js');
+        const d = await hops({ rttMs: o.rtt, lossPct: o.loss, durationS: o.duration, deadlineMs: o.deadline, seed: o.seed });
+        const r = d.result;
+        console.log([
+          `hops: origin -> hop1 -> hop2, each hop ${o.rtt} ms RTT and ${o.loss}% loss each way; deadline ${o.deadline} ms`,
+          `  added delay per hop ms  p50 ${r.hopDelayMs.p50}  p95 ${r.hopDelayMs.p95}  (hop1 p50 ${d.perHop[0]!.p50} p95 ${d.perHop[0]!.p95}; hop2 p50 ${d.perHop[1]!.p50} p95 ${d.perHop[1]!.p95})`,
+          `  on time at hop2         ${r.onTimeRatio} (${d.onTimeFrames} of ${d.frames} frames)`,
+          `  hop receive side        fecRecovered ${d.fecRecovered.join(' / ')}; loss before repair ${d.lossBeforeRepair.map((x) => (x === undefined ? '?' : x.toFixed(3))).join(' / ')}`,
+        ].join('\n'));
+        if (o.json) console.log(JSON.stringify(r));
+      }
+    });
+}

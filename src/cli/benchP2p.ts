@@ -1,0 +1,29 @@
+import { Option, type Command } from 'commander';
+import { benchCommand, num } from './options.js';
+
+/** `tributary bench p2p`: the P2P swarm in the discrete-event simulator (the real core in virtual time). */
+export function registerBenchP2p(program: Command): void {
+  benchCommand(program)
+    .command('p2p')
+    .description('P2P delivery of one stream: edge share, continuity, delay and startup of N simulated viewers (real core, virtual time)')
+    .option('--peers <n>', 'viewers (flash: half watch, half join in 10 s)', num, 2000)
+    .option('--bitrate <mbps>', 'stream bitrate, Mbit/s', num, 1)
+    .addOption(new Option('--scenario <name>', 'steady audience with churn, or a flash crowd').choices(['steady', 'flash']).default('steady'))
+    .option('--duration <s>', 'simulated seconds, warm-up included', num, 120)
+    .option('--warmup <s>', 'seconds before measuring (the first audience joins in its first 70%)', num, 30)
+    .option('--mean-stay <s>', 'churn: mean stay of a viewer, s (0: no churn)', num, 300)
+    .option('--seed <n>', 'random seed', num, 1)
+    .option('--real', 'real peer processes and Chromium tabs (not built yet)', false)
+    .option('--json', 'end with one JSON line', false)
+    .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; json: boolean }) => {
+      if (o.real) {
+        console.error('bench p2p --real: real peers (WebRTC, coturn) are not built yet; only the simulation runs');
+        process.exitCode = 2;
+        return;
+      }
+      const { runP2p, formatP2p } = await import('../bench/p2p/run.js');
+      const run = runP2p({ peers: o.peers, bitrate: o.bitrate, scenario: o.scenario, duration: o.duration, seed: o.seed, meanStay: o.meanStay, warmup: Math.min(o.warmup, o.duration / 2) });
+      console.log(formatP2p(run));
+      if (o.json) console.log(JSON.stringify(run.result));
+    });
+}

@@ -1,0 +1,208 @@
+/**
+ * A server as a member of a cluster (`tributary serve --cluster etcd://...`): its registration
+ * (Membership), its view of the others (ClusterView), the streams it owns (Ownership) and the
+ * relays that bring it streams owned elsewhere (Relays). It plugs into the server through the
+ * hooks the server defines (HttpServer.cluster, TransportIngest.relayGate), so the server never
+ * depends on this folder and runs exactly as before without it.
+ */
+import { Etcd3 } from 'etcd3';
+import type { Config } from '../server/config.js';
+import type { Logger } from '../server/log.js';
+import type { Server, ServerAddresses } from '../server/Server.js';
+import type { Stream } from '../server/Stream.js';
+import type { ClusterHooks, RouteAnswer } from '../server/http/HttpServer.js';
+import type { RelayGate } from '../server/transport/TransportIngest.js';
+import { ClusterView } from './ClusterView.js';
+import { etcdHosts, MAX_CARRIED, type NodeLoad, type NodeRecord } from './keys.js';
+import { Membership } from './Membership.js';
+import { Ownership } from './Ownership.js';
+import { parseRelayIdentity, relayPsk } from './relayAuth.js';
+import { Relays } from './Relays.js';
+import { chooseNode } from './router.js';
+
+export type ClusterConfig = NonNullable<Config['cluster']>;
+
+const LEASE_TTL_S = 2;
+const REFRESH_MS = 1000;
+const CLAIM_RETRY_MS = 500;
+/** Each hop's delivery deadline: a relay is a viewer with the players' usual budget. */
+const RELAY_LATENCY_MS = 600;
+
+export class ClusterNode {
+  readonly client: Etcd3;
+  readonly view: ClusterView;
+  readonly membership: Membership;
+  readonly ownership: Ownership;
+  readonly relays: Relays;
+  private readonly log: Logger;
+  private readonly host: string;
+  private cpu = { at: performance.now(), usage: process.cpuUsage(), cores: 0 };
+  private closed = false;
+
+  constructor(
+    private readonly server: Server,
+    private readonly cfg: ClusterConfig,
+    private readonly addresses: ServerAddresses,
+  ) {
+    this.log = server.logger.child({ component: 'cluster', node: cfg.nodeId });
+    this.host = cfg.advertiseHost ?? (addresses.host === '0.0.0.0' || addresses.host === '::' ? '127.0.0.1' : addresses.host);
+    this.client = new Etcd3({ hosts: etcdHosts(cfg.etcd), dialTimeout: 2000 });
+    this.view = new ClusterView(this.client);
+    this.membership = new Membership({
+      client: this.client,
+      ttlSeconds: LEASE_TTL_S,
+      refreshMs: REFRESH_MS,
+      record: () => this.record(),
+      logger: this.log,
+      onNewLease: () => void this.ownership.reclaimAll(),
+    });
+    this.ownership = new Ownership(this.client, this.membership, this.view, cfg.nodeId, this.log);
+    this.relays = new Relays({ registry: server.registry, view: this.view, self: cfg.nodeId, secret: cfg.secret, latencyMs: RELAY_LATENCY_MS, logger: this.log, upstream: parseUpstream(cfg.upstream) });
+  }
+
+  get nodeId(): string {
+    return this.cfg.nodeId;
+  }
+
+  async start(): Promise<void> {
+    await this.view.start();
+    await this.membership.start();
+    const reg = this.server.registry;
+    reg.on('stream', (s) => this.follow(s));
+    for (const s of reg.streams()) this.follow(s);
+    this.server.transport.relayGate = this.gate();
+    this.server.http.cluster = this.hooks();
+    this.log.info({ region: this.cfg.region, host: this.host, etcd: this.cfg.etcd }, 'cluster: joined');
+  }
+
+  /** Leaves the cluster: relays close, the lease is revoked (records and owned keys go at once). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.relays.close();
+    this.server.http.cluster = undefined;
+    this.server.transport.relayGate = undefined;
+    await this.membership.close();
+    await this.view.close();
+    this.client.close();
+  }
+
+  private follow(stream: Stream): void {
+    this.relays.watch(stream);
+    stream.on('publish', (p) => {
+      if (p.protocol !== 'relay') void this.claim(stream);
+    });
+    stream.once('close', () => void this.ownership.release(stream.app, stream.key).catch(() => undefined));
+    if (stream.publisher && stream.publisher.protocol !== 'relay') void this.claim(stream);
+  }
+
+  /** Claims until it holds, while the local publisher is there (etcd may be away for a while). */
+  private async claim(stream: Stream): Promise<void> {
+    const publisher = stream.publisher;
+    while (!this.closed && stream.publisher === publisher && publisher) {
+      try {
+        await this.ownership.claim(stream.app, stream.key);
+        return;
+      } catch (err) {
+        this.log.warn({ stream: stream.path, err: (err as Error).message }, 'cluster: claim failed; retrying');
+        await new Promise((r) => setTimeout(r, CLAIM_RETRY_MS));
+      }
+    }
+  }
+
+  private gate(): RelayGate {
+    return {
+      psk: (identity) => (parseRelayIdentity(identity) ? relayPsk(this.cfg.secret, identity) : undefined),
+      parse: (identity) => parseRelayIdentity(identity),
+      // The owner serves with its own token; a parent relays what it carries with the token it got.
+      // A parent asked for a stream it does not carry yet fetches it and refuses this once (the child retries).
+      ownerToken: (app, key) => {
+        const t = this.ownership.token(app, key) ?? this.relays.get(`${app}/${key}`)?.token;
+        if (t === undefined) void this.relays.fetch(app, key).catch(() => undefined);
+        return t;
+      },
+    };
+  }
+
+  private hooks(): ClusterHooks {
+    return {
+      fetchStream: (app, key) => this.relays.fetch(app, key),
+      route: (app, key, region) => this.route(app, key, region),
+      isSelf: (node) => node === this.cfg.nodeId,
+      regionHeader: this.cfg.regionHeader,
+      status: () => this.status(),
+    };
+  }
+
+  /** What GET /api/cluster shows: the view, the streams owned and relayed here, the counters. */
+  status(): Record<string, unknown> {
+    return {
+      node: this.cfg.nodeId,
+      region: this.cfg.region,
+      nodes: [...this.view.nodes.values()],
+      owners: Object.fromEntries(this.view.owners),
+      owned: this.ownership.owned(),
+      relays: this.relays.all().map((r) => {
+        const s = r.stats();
+        return { stream: r.id.slice(`relay-${r.owner}-`.length), owner: r.owner, token: r.token, dropped: r.dropped, retransmits: s?.retransmits, fecRecovered: s?.fecRecovered, lossBeforeRepair: s?.lossBeforeRepair, lossAfterRepair: s?.lossAfterRepair, srttMs: s?.srttMs };
+      }),
+      counters: {
+        ...this.relays.stats,
+        claims: this.ownership.claims,
+        takeovers: this.ownership.takeovers,
+        relayRefused: this.server.transport.stats.relayRefused,
+        recordWrites: this.membership.writes,
+        recordWriteFailures: this.membership.writeFailures,
+        badRecords: this.view.badRecords,
+      },
+    };
+  }
+
+  route(app: string, key: string, region: string | undefined): RouteAnswer {
+    const path = `${app}/${key}`;
+    const c = chooseNode(this.view.nodes.values(), this.view.owners.get(path), path, region, this.cfg.stressCpu);
+    if ('error' in c) return { ok: false, status: c.status, error: c.error };
+    const n = c.node;
+    return { ok: true, node: n.id, region: n.region, httpBase: `http://${hostPart(n.host)}:${n.httpPort}`, transport: `tributary://${hostPart(n.host)}:${n.transportPort}/${app}/${key}?fp=${n.fp}`, owner: c.owner };
+  }
+
+  private record(): NodeRecord {
+    const carrying: string[] = [];
+    let viewers = 0;
+    let streams = 0;
+    let egressKbps = 0;
+    for (const s of this.server.registry.streams()) {
+      viewers += s.subscribers.size;
+      if (!s.isLive) continue;
+      streams++;
+      egressKbps += s.rates().kbps * s.subscribers.size;
+      if (carrying.length < MAX_CARRIED) carrying.push(s.path);
+    }
+    const load: NodeLoad = { cpu: this.cpuCores(), egressMbps: Math.round(egressKbps / 10) / 100, viewers, streams };
+    return { id: this.cfg.nodeId, region: this.cfg.region, host: this.host, httpPort: this.addresses.httpPort, transportPort: this.addresses.transportPort, fp: this.server.transport.fingerprint ?? '', load, carrying };
+  }
+
+  /** CPU cores this process used since the last reading (readings are a second apart). */
+  private cpuCores(): number {
+    const now = performance.now();
+    const usage = process.cpuUsage();
+    const dt = now - this.cpu.at;
+    if (dt >= 500) {
+      const used = (usage.user - this.cpu.usage.user + usage.system - this.cpu.usage.system) / 1000;
+      this.cpu = { at: now, usage, cores: Math.round((used / dt) * 1000) / 1000 };
+    }
+    return this.cpu.cores;
+  }
+}
+
+function parseUpstream(u: string | undefined): { node: string; host?: string; port?: number } | undefined {
+  if (!u) return undefined;
+  const [node, addr] = u.split('@') as [string, string | undefined];
+  if (!addr) return { node };
+  const i = addr.lastIndexOf(':');
+  return { node, host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
+}
+
+function hostPart(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,169 @@
+/**
+ * One relay on an edge: a transport play session to the stream's owner, whose media feeds the
+ * edge's own Stream (so its GOP cache serves the edge's new viewers, and every output of the
+ * edge serves them). The hop repairs its own losses with the transport's NACK and FEC: the edge
+ * asks its upstream, never the publisher.
+ *
+ * The session is encrypted ('all'), keyed by the cluster secret (relayAuth.ts), and pins the
+ * owner's transport key from its node record. The owner's welcome names its fencing token; a
+ * token older than the newest the edge has seen for the stream is a stale owner: refused.
+ */
+import { decodeMessage, encodeHello } from '../media/tributary/index.js';
+import { fingerprint } from '../transport/crypto/keys.js';
+import { TransportClient, type TransportSession } from '../net/index.js';
+import type { Publisher } from '../server/Publisher.js';
+import type { Stream } from '../server/Stream.js';
+import { TransportPublisher } from '../server/transport/TransportPublisher.js';
+import type { NodeRecord } from './keys.js';
+import { relayIdentity, relayPsk, tokenOfWelcome } from './relayAuth.js';
+
+export class StaleOwnerError extends Error {
+  constructor(readonly token: number, readonly newest: number) {
+    super(`stale owner: token ${token} is older than ${newest}`);
+    this.name = 'StaleOwnerError';
+  }
+}
+
+export interface RelayOptions {
+  stream: Stream;
+  owner: NodeRecord;
+  /** This node's id (named in the identity). */
+  self: string;
+  secret: string;
+  /** The newest fencing token this edge has seen for the stream, read when the welcome comes. */
+  newestToken: () => number;
+  /** Per-hop delivery deadline, ms. */
+  latencyMs: number;
+  /** The relay ended (owner gone, session lost, closed): its reason. Called once. */
+  onEnd: (reason: string) => void;
+}
+
+/** A dead upstream is noticed by silence: the client pings every KEEPALIVE_MS, so ~IDLE_MS without anything is a lost owner. */
+const KEEPALIVE_MS = 200;
+const IDLE_MS = 1000;
+
+export class Relay implements Publisher {
+  readonly protocol = 'relay';
+  readonly id: string;
+  readonly remoteAddress: string;
+  /** The owner's fencing token from its welcome. */
+  token = 0;
+  private client: TransportClient | undefined;
+  private session: TransportSession | undefined;
+  private decoder: TransportPublisher;
+  private ended = false;
+  private published = false;
+
+  constructor(private readonly o: RelayOptions) {
+    this.id = `relay-${o.owner.id}-${o.stream.path}`;
+    this.remoteAddress = `${o.owner.host}:${o.owner.transportPort}`;
+    // The transport publisher's decoding (bounds checks, capture stamps, drop counts), not its role.
+    this.decoder = new TransportPublisher(this.id, this.remoteAddress, o.stream, (r) => this.close(r));
+  }
+
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  get owner(): string {
+    return this.o.owner.id;
+  }
+
+  /** Session stats of the hop (repairs, loss), for the API and the bench. */
+  stats(): ReturnType<TransportSession['stats']> | undefined {
+    return this.session && !this.session.isClosed ? this.session.stats() : undefined;
+  }
+
+  /** Connects, checks the welcome's token, then publishes into the local stream. */
+  async open(timeoutMs = 1500): Promise<void> {
+    const { stream, owner } = this.o;
+    const identity = relayIdentity(stream.app, stream.key, this.o.self);
+    const client = await TransportClient.connect({
+      host: owner.host,
+      port: owner.transportPort,
+      psk: relayPsk(this.o.secret, identity),
+      identity,
+      encryption: 'all',
+      checkServerKey: (key) => (fingerprint(key) === owner.fp ? undefined : `node ${owner.id} answered with another key than its record's`),
+      tcp: 'never',
+      keepaliveMs: KEEPALIVE_MS,
+      idleTimeoutMs: IDLE_MS,
+      connectTimeoutMs: timeoutMs,
+      logger: { warn: () => {}, debug: () => {} },
+    });
+    this.client = client;
+    if (this.ended) {
+      await client.close();
+      throw new Error('relay closed while connecting');
+    }
+    const session = client.session;
+    this.session = session;
+    const held: Uint8Array[] = [];
+    let welcomed = false;
+    const welcome = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no welcome from ${owner.id} within ${timeoutMs} ms`)), timeoutMs);
+      session.on('message', (m) => {
+        if (welcomed) return this.onMessage(m.data);
+        let msg;
+        try {
+          msg = decodeMessage(m.data);
+        } catch {
+          return;
+        }
+        if (msg.type === 'welcome') {
+          welcomed = true;
+          clearTimeout(timer);
+          resolve(msg.note);
+        } else if (msg.type === 'refuse') {
+          clearTimeout(timer);
+          reject(new Error(`owner ${owner.id} refused: ${msg.reason}`));
+        } else held.push(m.data);
+      });
+      session.on('closed', (reason) => {
+        clearTimeout(timer);
+        reject(new Error(`relay session closed: ${reason}`));
+        this.close(`relay session closed: ${reason}`);
+      });
+    });
+    session.sendFrame({ kind: 'control', data: encodeHello('play', stream.app, stream.key, this.o.latencyMs) });
+    let note: string;
+    try {
+      note = await welcome;
+    } catch (err) {
+      this.close((err as Error).message);
+      throw err;
+    }
+    const token = tokenOfWelcome(note) ?? 0;
+    const newest = this.o.newestToken();
+    if (token < newest) {
+      const err = new StaleOwnerError(token, newest);
+      this.close(err.message);
+      throw err;
+    }
+    this.token = token;
+    if (this.ended) throw new Error('relay closed while opening');
+    stream.publish(this);
+    this.published = true;
+    for (const d of held) this.onMessage(d);
+  }
+
+  private onMessage(data: Uint8Array): void {
+    if (!this.published || this.ended) return;
+    const m = this.decoder.handle(data);
+    if (m?.type === 'end') this.close(`owner ended the stream: ${m.reason}`);
+  }
+
+  /** Frames that did not decode or that the stream refused. */
+  get dropped(): number {
+    return this.decoder.dropped;
+  }
+
+  /** Idempotent: leaves the stream (its grace keeps the edge's viewers for the next relay) and the session. */
+  close(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.published) this.o.stream.unpublish(this);
+    void this.client?.close();
+    this.o.onEnd(reason);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The relays of one edge: at most one per stream, opened when a viewer asks for a stream this
+ * node does not have, pointed at the owner the view names, and:
+ *   - moved when the owner changes (the view's watch): the old relay leaves the Stream, whose
+ *     publisher grace keeps the viewers connected, and the new one's media continues the timeline;
+ *   - re-opened when it dies while viewers remain (every RETRY_MS, to whatever owner the view says);
+ *   - closed LINGER_MS after its last viewer left (a viewer reloading keeps it).
+ * A stream a local publisher feeds is never relayed (Stream.publish lets the local one replace a relay).
+ */
+import type { Logger } from '../server/log.js';
+import type { Registry } from '../server/Registry.js';
+import type { Stream } from '../server/Stream.js';
+import type { ClusterView } from './ClusterView.js';
+import { Relay, StaleOwnerError } from './Relay.js';
+
+const RETRY_MS = 200;
+const LINGER_MS = 2000;
+/** How long a viewer's request waits for the relay's first configs before a 404. */
+const FETCH_WAIT_MS = 4000;
+
+export interface RelaysOptions {
+  registry: Registry;
+  view: ClusterView;
+  self: string;
+  secret: string;
+  latencyMs: number;
+  logger: Logger;
+  /** The parent node relays come from while it is alive (and the address to reach it by, if not its own). */
+  upstream?: { node: string; host?: string; port?: number };
+}
+
+export class Relays {
+  private readonly relays = new Map<string, Relay>();
+  private readonly opening = new Map<string, Relay>();
+  /** Streams a viewer asked for recently: wanted even before the viewer subscribes. */
+  private readonly asked = new Map<string, number>();
+  private readonly lingers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+  readonly stats = { opened: 0, failed: 0, staleRefused: 0, moved: 0, closedIdle: 0 };
+
+  constructor(private readonly o: RelaysOptions) {
+    o.view.on('owner', (path) => this.follow(path));
+  }
+
+  /** The relay of "app/key", if one is running. */
+  get(path: string): Relay | undefined {
+    return this.relays.get(path);
+  }
+
+  all(): Relay[] {
+    return [...this.relays.values()];
+  }
+
+  /** A viewer wants app/key here: relays it from its owner and resolves once the stream has its configs. */
+  async fetch(app: string, key: string): Promise<Stream | undefined> {
+    const path = `${app}/${key}`;
+    const owner = this.o.view.owners.get(path);
+    if (!owner || owner.node === this.o.self) return undefined;
+    const stream = this.o.registry.app(app).stream(key);
+    this.asked.set(path, Date.now());
+    this.ensure(stream);
+    const until = Date.now() + FETCH_WAIT_MS;
+    while (!(stream.isLive && (stream.videoConfig || stream.audioConfig))) {
+      if (Date.now() > until || this.closed) {
+        this.o.registry.apps.get(app)?.release(stream);
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return stream;
+  }
+
+  /** Called for every stream the registry makes: a relay's life follows its viewers. */
+  watch(stream: Stream): void {
+    stream.on('unsubscribe', () => {
+      if (stream.subscribers.size === 0) this.lingerThenClose(stream);
+    });
+    stream.on('subscribe', () => {
+      const t = this.lingers.get(stream.path);
+      if (t) clearTimeout(t), this.lingers.delete(stream.path);
+    });
+  }
+
+  private wanted(stream: Stream): boolean {
+    if (this.closed || this.o.registry.find(stream.app, stream.key) !== stream) return false;
+    const asked = this.asked.get(stream.path);
+    return stream.subscribers.size > 0 || (asked !== undefined && Date.now() - asked < LINGER_MS + FETCH_WAIT_MS);
+  }
+
+  /** Opens a relay for the stream unless one runs or opens, or a local publisher feeds it. */
+  private ensure(stream: Stream): void {
+    const path = stream.path;
+    if (this.relays.has(path) || this.opening.has(path)) return;
+    if (stream.publisher && stream.publisher.protocol !== 'relay') return;
+    const owner = this.o.view.owners.get(path);
+    if (!owner || owner.node === this.o.self) return;
+    const up = this.o.upstream;
+    const parent = up && up.node !== this.o.self ? this.o.view.nodes.get(up.node) : undefined;
+    const via = parent && up ? { ...parent, host: up.host ?? parent.host, transportPort: up.port ?? parent.transportPort } : undefined;
+    const rec = via ?? this.o.view.nodes.get(owner.node);
+    if (!rec) return this.retryLater(stream);
+    const relay: Relay = new Relay({
+      stream,
+      owner: rec,
+      self: this.o.self,
+      secret: this.o.secret,
+      newestToken: () => this.o.view.newestToken(path),
+      latencyMs: this.o.latencyMs,
+      onEnd: (reason) => {
+        if (this.relays.get(path) === relay) this.relays.delete(path);
+        this.o.logger.info({ stream: path, owner: rec.id, reason }, 'cluster: relay ended');
+        // Towards a new owner at once (the viewers are waiting); to the same one after a pause.
+        const now = this.o.view.owners.get(path);
+        if (now && now.node !== rec.id && !via) setImmediate(() => this.wanted(stream) && this.ensure(stream));
+        else this.retryLater(stream);
+      },
+    });
+    this.opening.set(path, relay);
+    relay.open().then(
+      () => {
+        if (this.opening.get(path) === relay) this.opening.delete(path);
+        if (relay.isClosed) return;
+        this.relays.set(path, relay);
+        this.stats.opened++;
+        this.o.logger.info({ stream: path, owner: rec.id, token: relay.token }, 'cluster: relaying');
+        if (!this.wanted(stream)) this.lingerThenClose(stream);
+      },
+      (err: Error) => {
+        if (this.opening.get(path) === relay) this.opening.delete(path);
+        if (err instanceof StaleOwnerError) this.stats.staleRefused++;
+        else this.stats.failed++;
+        this.o.logger.info({ stream: path, owner: rec.id, err: err.message }, 'cluster: relay did not open');
+        relay.close(err.message);
+      },
+    );
+  }
+
+  private retryLater(stream: Stream): void {
+    if (!this.wanted(stream)) return;
+    setTimeout(() => this.wanted(stream) && this.ensure(stream), RETRY_MS).unref();
+  }
+
+  /** The owner of a stream changed: a relay to an older owner moves to the new one. */
+  private follow(path: string): void {
+    const owner = this.o.view.owners.get(path);
+    const relay = this.relays.get(path);
+    // A relay from a parent follows tokens only (the parent follows the owner itself).
+    const fromParent = relay !== undefined && relay.owner === this.o.upstream?.node && relay.owner !== owner?.node;
+    if (relay && owner && ((!fromParent && owner.node !== relay.owner) || owner.token > relay.token)) {
+      this.stats.moved++;
+      relay.close(`owner moved to ${owner.node} (token ${owner.token})`);
+      return; // onEnd retries towards the new owner
+    }
+    // A relay still connecting to a node that is no longer the owner (a dead one, often) is dropped
+    // at once rather than left to its connect timeout while the viewers wait.
+    const pending = this.opening.get(path);
+    if (pending && owner && pending.owner !== owner.node && pending.owner !== this.o.upstream?.node) {
+      this.opening.delete(path);
+      pending.close(`owner moved to ${owner.node} while connecting`);
+    }
+    if (!relay && owner && owner.node !== this.o.self) {
+      // Viewers left behind here (this node owned the stream, its publisher moved away) follow too.
+      const [app, key] = path.split('/') as [string, string];
+      const stream = this.o.registry.find(app, key);
+      if (stream && !stream.isLive && this.wanted(stream)) this.ensure(stream);
+    }
+  }
+
+  private lingerThenClose(stream: Stream): void {
+    const path = stream.path;
+    if (this.lingers.has(path)) return;
+    const t = setTimeout(() => {
+      this.lingers.delete(path);
+      const relay = this.relays.get(path);
+      if (!relay || this.wanted(stream)) return;
+      this.stats.closedIdle++;
+      this.relays.delete(path);
+      relay.close('last viewer left');
+    }, LINGER_MS);
+    t.unref();
+    this.lingers.set(path, t);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.lingers.values()) clearTimeout(t);
+    for (const r of [...this.relays.values()]) r.close('node closing');
+    this.relays.clear();
+  }
+}

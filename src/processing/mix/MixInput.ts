@@ -1,0 +1,215 @@
+import type { Readable } from 'node:stream';
+import type { Registry } from '../../server/Registry.js';
+import type { Stream } from '../../server/Stream.js';
+import { FfmpegProcess } from '../FfmpegProcess.js';
+import type { InputSpec } from '../JobSpec.js';
+import { Backoff } from '../ProcessingJob.js';
+import { StreamFeed, type FedTimes } from '../StreamFeed.js';
+import { pictureBytes, type Picture } from './compose.js';
+import { probe } from './probe.js';
+
+export const SAMPLE_RATE = 48_000;
+/** Audio held per input at most (older samples are dropped): it bounds the added delay, ms. */
+const MAX_AUDIO_MS = 300;
+/** After an overflow, keep this much. */
+const KEEP_AUDIO_MS = 100;
+
+export type MixInputState = 'waiting' | 'probing' | 'starting' | 'live' | 'restarting' | 'failed';
+
+/**
+ * One input of a mix: its own ffmpeg decodes it (a stream of the server fed as FLV, or a file
+ * or URL) to raw I420 pictures at the mix's size (scaled and cropped to its aspect: an input
+ * that changes resolution or codec mid-stream is rescaled by the same filter) and to s16
+ * stereo at 48 kHz on a pipe of its own. The compositor takes the newest picture whenever it
+ * wants one and a tick of audio; nothing here ever makes it wait.
+ *
+ * Capture times: the decoder's k-th picture is the k-th video frame fed (no reordering, no
+ * drops: -fps_mode passthrough), so each picture carries its input frame's capture time.
+ */
+export class MixInput {
+  state: MixInputState = 'waiting';
+  reason: string | null = null;
+  latest: Picture | undefined;
+  /** When the newest picture came out of the decoder. */
+  latestAt = -Infinity;
+  latestTimes: FedTimes | undefined;
+  pictures = 0;
+  restarts = 0;
+  audioUnderruns = 0;
+  audioDropped = 0;
+  private proc: FfmpegProcess | undefined;
+  private feed: StreamFeed | undefined;
+  private fed: FedTimes[] = [];
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private audio: Int16Array[] = [];
+  private audioSamples = 0;
+  private audioPartial: Buffer | undefined;
+  private retryAt = 0;
+  private starts = 0;
+  private readonly backoff = new Backoff();
+  private probed: { audio: boolean } | undefined;
+  private closed = false;
+
+  constructor(
+    readonly index: number,
+    readonly source: InputSpec,
+    private readonly width: number,
+    private readonly height: number,
+    private readonly registry: Registry,
+    private readonly ffmpeg = 'ffmpeg',
+  ) {}
+
+  get label(): string {
+    return 'stream' in this.source ? this.source.stream : this.source.url;
+  }
+
+  get process(): FfmpegProcess | undefined {
+    return this.proc;
+  }
+
+  /** Called on every compositor wake-up: starts or restarts the decoder when it is time. */
+  maintain(now: number): void {
+    if (this.closed || this.proc || this.state === 'probing' || this.state === 'failed' || now < this.retryAt) return;
+    if ('stream' in this.source) {
+      const s = this.stream();
+      if (!s || !s.videoConfig) return void this.set('waiting', `input ${this.source.stream} is not live`);
+      return this.spawn(s, s.audioConfig !== undefined);
+    }
+    if (!this.probed) {
+      this.set('probing', null);
+      void probe(this.source.url).then((r) => {
+        if (this.closed) return;
+        if (!r.ok) return this.set('failed', r.reason);
+        this.probed = { audio: r.audio };
+        this.set('starting', null);
+      });
+      return;
+    }
+    this.spawn(undefined, this.probed.audio);
+  }
+
+  /** One tick of audio (`samples` stereo frames, interleaved), or undefined for silence. */
+  takeAudio(samples: number): Int16Array | undefined {
+    const need = samples * 2;
+    if (this.audioSamples < need) {
+      if (this.state === 'live') this.audioUnderruns++;
+      return undefined;
+    }
+    const out = new Int16Array(need);
+    let filled = 0;
+    while (filled < need) {
+      const head = this.audio[0]!;
+      const n = Math.min(head.length, need - filled);
+      out.set(head.subarray(0, n), filled);
+      filled += n;
+      if (n === head.length) this.audio.shift();
+      else this.audio[0] = head.subarray(n);
+    }
+    this.audioSamples -= need;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.feed?.close('mix closed');
+    await this.proc?.stop();
+  }
+
+  private stream(): Stream | undefined {
+    if (!('stream' in this.source)) return undefined;
+    const [app, key] = this.source.stream.split('/') as [string, string];
+    const s = this.registry.find(app, key);
+    return s?.isLive ? s : undefined;
+  }
+
+  private set(state: MixInputState, reason: string | null): void {
+    this.state = state;
+    this.reason = reason;
+  }
+
+  private spawn(stream: Stream | undefined, audio: boolean): void {
+    const input = stream
+      ? ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000', '-f', 'flv', '-i', 'pipe:0']
+      : [...(/^[a-z]+:\/\//i.test(this.label) ? ['-rw_timeout', '5000000'] : ['-re']), ...('loop' in this.source && this.source.loop ? ['-stream_loop', '-1'] : []), '-i', this.label];
+    const { width: w, height: h } = this;
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input,
+      '-map', '0:v:0', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=yuv420p`,
+      '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
+    // flush_packets: without it 32 KiB of audio (170 ms) waits in ffmpeg's pipe buffer.
+    if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
+    const proc = new FfmpegProcess({ ffmpeg: this.ffmpeg, args, stdin: stream !== undefined, stdout: true, extraPipes: audio ? 1 : 0 });
+    this.proc = proc;
+    if (this.starts++ > 0) this.restarts++;
+    this.set('starting', null);
+    this.fed = [];
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.audioPartial = undefined;
+    let produced = false;
+    const frameBytes = pictureBytes(w, h);
+    proc.child.stdout!.on('data', (c: Buffer) => {
+      this.chunks.push(c);
+      this.chunkBytes += c.length;
+      while (this.chunkBytes >= frameBytes) {
+        const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+        this.latest = { width: w, height: h, data: new Uint8Array(all.buffer, all.byteOffset, frameBytes) };
+        const rest = all.subarray(frameBytes);
+        this.chunks = rest.length ? [rest] : [];
+        this.chunkBytes = rest.length;
+        this.latestAt = Date.now();
+        this.latestTimes = this.fed.shift();
+        this.pictures++;
+        if (!produced) {
+          produced = true;
+          this.backoff.reset();
+          this.set('live', null);
+        }
+      }
+    });
+    if (audio) (proc.pipe(3) as Readable).on('data', (c: Buffer) => this.pushAudio(c));
+    if (stream) {
+      this.feed = new StreamFeed(stream, proc.child.stdin!);
+      this.feed.onVideoFed = (t) => {
+        this.fed.push(t);
+        if (this.fed.length > 300) this.fed.shift();
+      };
+      this.feed.onClosed = () => {
+        if (this.proc === proc) proc.child.kill('SIGKILL');
+      };
+    }
+    proc.exited.then((exit) => {
+      if (this.proc !== proc) return;
+      this.proc = undefined;
+      this.feed?.close('decoder ended');
+      this.feed = undefined;
+      if (this.closed) return;
+      if (exit.code === 0 && !stream) return this.set('failed', 'input ended');
+      const delay = this.backoff.take();
+      this.retryAt = Date.now() + delay;
+      this.set(stream && !this.stream() ? 'waiting' : 'restarting', `${exit.lastError || `decoder exited (${exit.signal ?? exit.code})`}; retry in ${delay} ms`);
+    });
+  }
+
+  private pushAudio(c: Buffer): void {
+    // s16 stereo frames are 4 bytes: keep a partial frame for the next chunk.
+    let buf = this.audioPartial ? Buffer.concat([this.audioPartial, c]) : c;
+    const whole = buf.length - (buf.length % 4);
+    this.audioPartial = whole < buf.length ? Buffer.from(buf.subarray(whole)) : undefined;
+    buf = buf.subarray(0, whole);
+    if (buf.length === 0) return;
+    const copy = new Int16Array(buf.length / 2);
+    for (let i = 0; i < copy.length; i++) copy[i] = buf.readInt16LE(i * 2);
+    this.audio.push(copy);
+    this.audioSamples += copy.length;
+    const max = ((SAMPLE_RATE * MAX_AUDIO_MS) / 1000) * 2;
+    if (this.audioSamples > max) {
+      const keep = ((SAMPLE_RATE * KEEP_AUDIO_MS) / 1000) * 2;
+      while (this.audioSamples - this.audio[0]!.length >= keep) {
+        this.audioSamples -= this.audio[0]!.length;
+        this.audioDropped += this.audio[0]!.length;
+        this.audio.shift();
+      }
+    }
+  }
+}
