@@ -110,6 +110,7 @@ function startWhep() {
   let last = { bytes: 0, t: 0 };
   const timer = setInterval(async () => {
     (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') stats.audioPacketsReceived = r.packetsReceived;
       if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
       stats.framesDecoded = r.framesDecoded ?? 0;
       if (r.jitterBufferEmittedCount) stats.whepDelay = r.jitterBufferDelay / r.jitterBufferEmittedCount;

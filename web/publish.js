@@ -7,7 +7,7 @@ const { webrtcSignal, webrtcHangUp } = window.tributaryWebrtc;
 const query = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 for (const f of ['app', 'key', 'token']) if (query.get(f)) $(f).value = query.get(f);
-const stats = { state: 'idle', framesSent: 0, bytesSent: 0, bitrateKbps: null, width: 0, height: 0, error: null };
+const stats = { state: 'idle', framesSent: 0, bytesSent: 0, nackCount: 0, pliCount: 0, bitrateKbps: null, width: 0, height: 0, error: null };
 window.tributaryPublisher = { stats };
 
 let pc = null;
@@ -79,6 +79,9 @@ setInterval(async () => {
       stats.bitrateKbps = Math.round(((r.bytesSent - lastBytes) * 8) / 1000);
       lastBytes = r.bytesSent;
       stats.bytesSent = r.bytesSent;
+      // What the server asked for: resends (NACK) and keyframes (PLI).
+      stats.nackCount = r.nackCount ?? 0;
+      stats.pliCount = r.pliCount ?? 0;
     });
   }
   $('s-state').textContent = stats.error ? `${stats.state}: ${stats.error}` : stats.state;

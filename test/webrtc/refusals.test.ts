@@ -103,10 +103,44 @@ test('DELETE ends a session; unknown sessions are 404, PATCH (trickle) is 405', 
   const r = await post('/whip/live/x', h264);
   assert.equal(r.status, 201, r.text);
   const again = await post('/whip/live/x', h264);
-  assert.equal(again.status, 409, 'a second publisher of a live stream is refused');
+  assert.equal(again.status, 409, `a second publisher of a live stream is refused: ${again.text}`);
   assert.equal((await fetch(`${base}${r.location}`, { method: 'PATCH', body: 'a=candidate:1', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' } })).status, 405);
   assert.equal((await fetch(`${base}/whip/live/x/00000000-0000-0000-0000-000000000000`, { method: 'DELETE' })).status, 404);
   assert.equal((await fetch(`${base}${r.location}`, { method: 'DELETE' })).status, 200);
   assert.equal(server.webrtc!.sessionCount, 0);
   assert.ok(!server.registry.find('live', 'x')?.isLive);
+});
+
+test('a flood of offers is bounded: past maxSessions the server answers 503 and holds no more sessions', async () => {
+  const flood = new Server(parseConfig({
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
+    webrtc: { portMin: 23300, portMax: 23399, connectTimeoutMs: 60_000, maxSessions: 4 },
+  }), { logger: createLogger('silent') });
+  const url = `http://127.0.0.1:${(await flood.start()).httpPort}`;
+  try {
+    const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      fetch(`${url}/whip/live/k${i}`, { method: 'POST', body: h264, headers: { 'Content-Type': 'application/sdp' } }).then(async (r) => (await r.text(), r.status))));
+    assert.equal(statuses.filter((s) => s === 201).length, 4, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 503).length, 26);
+    assert.equal(flood.webrtc!.sessionCount, 4);
+    // Still full: later offers are refused too, before their bodies are read.
+    const answers = await Promise.all([0, 1].map(() => fetch(`${url}/whip/live/more`, { method: 'POST', body: h264, headers: { 'Content-Type': 'application/sdp' } }).then((r) => r.status)));
+    assert.deepEqual(answers, [503, 503]);
+  } finally {
+    await flood.close();
+  }
+  assert.equal(flood.webrtc!.sessionCount, 0, 'close() ends every session');
+});
+
+test('the answer names only the configured address, on a port of the configured range', async () => {
+  const r = await post('/whip/live/addr', h264, { Authorization: `Bearer ${makeToken(secret, { action: 'publish', app: 'live', key: 'addr', expiresAt: Date.now() + 60_000 })}` });
+  assert.equal(r.status, 201, r.text);
+  const candidates = r.text.match(/^a=candidate:.*$/gm) ?? [];
+  assert.ok(candidates.length > 0);
+  for (const c of candidates) {
+    const [, , , , address, port] = c.split(' ');
+    assert.equal(address, '127.0.0.1', c);
+    assert.ok(Number(port) >= 23200 && Number(port) <= 23299, c);
+  }
+  assert.equal((await fetch(`${base}${r.location}`, { method: 'DELETE' })).status, 200);
 });

@@ -75,6 +75,17 @@ test('the reorder buffer puts packets back in order, waits for a gap, then gives
   assert.equal(b.late, 1);
 });
 
+test('a second gap gets its own full wait once the first one is filled', () => {
+  const b = new ReorderBuffer<number>({ maxWaitMs: 100, capacity: 64 });
+  b.push(10, 10, 0);
+  b.push(12, 12, 0); // 11 missing since t=0
+  b.push(14, 14, 90); // 13 missing too
+  assert.deepEqual(b.push(11, 11, 95).map((r) => r.item), [11, 12]);
+  assert.equal(b.nextWake(), 195, '13 is waited for from when it became the gap at the head');
+  assert.deepEqual(b.poll(150), []);
+  assert.deepEqual(b.poll(195), [{ item: 14, lostBefore: 1 }]);
+});
+
 test('the reorder buffer holds at most its capacity whatever the sender does', () => {
   fc.assert(fc.property(fc.array(fc.nat(65535), { maxLength: 2000 }), (seqs) => {
     const b = new ReorderBuffer<number>({ maxWaitMs: 1000, capacity: 32 });

@@ -6,16 +6,17 @@ import { parseConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/log.js';
 import { Server } from '../../src/server/Server.js';
 import { WhipSession } from '../../src/server/webrtc/WhipSession.js';
-import { ffprobe, waitFor } from '../server/http/tools.js';
+import { ffprobe, pushRtmp, stop, waitFor } from '../server/http/tools.js';
 import { launchChromium } from './chromium.js';
 
 const secret = 'webrtc-test-secret-0123456';
-const token = (action: 'publish' | 'play') => makeToken(secret, { action, app: 'live', key: 'cam', expiresAt: Date.now() + 600_000 });
+const token = (action: 'publish' | 'play', key = 'cam') => makeToken(secret, { action, app: 'live', key, expiresAt: Date.now() + 600_000 });
 let server: Server;
 let base: string;
 let browser: BrowserContext;
 let closeBrowser: () => Promise<void>;
 let publisher: Page;
+let rtmpPort: number;
 
 before(async () => {
   server = new Server(parseConfig({
@@ -24,6 +25,7 @@ before(async () => {
     webrtc: { portMin: 23000, portMax: 23199 },
   }), { logger: createLogger('silent') });
   const ports = await server.start();
+  rtmpPort = ports.rtmpPort;
   base = `http://127.0.0.1:${ports.httpPort}`;
   ({ browser, close: closeBrowser } = await launchChromium());
 });
@@ -59,6 +61,10 @@ test('Chromium publishes with WHIP (H.264 + Opus) and an HTTP-FLV viewer decodes
   const a = probe2.streams.find((s) => s.codec_type === 'audio');
   assert.equal(a?.codec_name, 'aac', JSON.stringify(probe2));
   assert.ok(Number(a.nb_read_frames) > 20, `ffprobe decoded ${a.nb_read_frames} AAC frames`);
+  // The AAC config emptied the GOP cache, so the server asked the browser for a keyframe (PLI).
+  await publisher.waitForFunction(() => ((window as unknown as { tributaryPublisher: { stats: { pliCount: number } } }).tributaryPublisher.stats.pliCount ?? 0) >= 1, undefined, { timeout: 5000 });
+  const sent = await publisher.evaluate(() => (window as unknown as { tributaryPublisher: { stats: unknown } }).tributaryPublisher.stats);
+  console.log(`publisher: ${JSON.stringify(sent)}`);
   const sorted = [...pub.transcodeDelayMs].sort((x, y) => x - y);
   console.log(`opus->aac delay p50 ${sorted[Math.floor(sorted.length / 2)]} ms over ${sorted.length} frames; ingest ${JSON.stringify(pub.stats())}`);
 });
@@ -98,4 +104,31 @@ test('a Chromium page plays the stream with WHEP: frames are decoded and shown',
   }
   // The page's DELETE (pagehide) or the peer's close ends the session.
   await waitFor('the WHEP session to end', () => (server.webrtc!.list().some((s) => s.use === 'whep') ? undefined : true), 10_000);
+});
+
+/** The WHEP page's stats (see web/player.js). */
+function playerStats(page: Page): Promise<Record<string, number | undefined>> {
+  return page.evaluate(() => (window as unknown as { tributaryPlayer: { stats: Record<string, number | undefined> } }).tributaryPlayer.stats);
+}
+
+test('WHEP plays an RTMP stream: its AAC reaches the browser as Opus through one ffmpeg, started for the viewer and stopped after it', async () => {
+  const push = pushRtmp(`rtmp://127.0.0.1:${rtmpPort}/live/rtmp?token=${token('publish', 'rtmp')}`, 40);
+  const page = await browser.newPage();
+  try {
+    await waitFor('the RTMP push to go live', () => (server.registry.find('live', 'rtmp')?.audioConfig ? true : undefined), 15_000);
+    assert.equal(server.webrtc!.opusFeeds.transcoders(), 0, 'no AAC-to-Opus ffmpeg before a WHEP viewer');
+    await page.goto(`${base}/play/live/rtmp?proto=whep&token=${token('play', 'rtmp')}`);
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { tributaryPlayer: { stats: { framesDecoded?: number; audioPacketsReceived?: number } } }).tributaryPlayer.stats;
+      return (s.framesDecoded ?? 0) > 30 && (s.audioPacketsReceived ?? 0) > 50;
+    }, undefined, { timeout: 20_000 });
+    const stats = await playerStats(page);
+    console.log(`whep of rtmp: ${JSON.stringify(stats)}`);
+    assert.equal(server.webrtc!.opusFeeds.transcoders(), 1);
+    assert.equal(await page.evaluate(() => document.querySelector('video')!.videoWidth), 320);
+  } finally {
+    await page.close();
+    await stop(push);
+  }
+  await waitFor('the transcoder to stop with its last viewer', () => (server.webrtc!.opusFeeds.transcoders() === 0 ? true : undefined), 10_000);
 });

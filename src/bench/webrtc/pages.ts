@@ -75,8 +75,11 @@ export const PUBLISH_SCRIPT = (whipUrl: string) => `(async () => {
   window.benchPc = pc;
 })()`;
 
-/** Plays with WHEP and records, per displayed frame, the barcode's delay in window.delays. */
-export const VIEW_SCRIPT = (whepUrl: string) => `(async () => {
+/**
+ * Plays with WHEP and records, per displayed frame, the barcode's delay in window.delays.
+ * Without `audio` the page asks for video only (no lip sync can hold the video back).
+ */
+export const VIEW_SCRIPT = (whepUrl: string, audio = true) => `(async () => {
   const W = ${WIDTH}, H = ${HEIGHT}, COLS = ${COLS}, ROWS = ${ROWS};
   window.delays = [];
   const video = document.createElement('video');
@@ -98,7 +101,7 @@ export const VIEW_SCRIPT = (whepUrl: string) => `(async () => {
   video.requestVideoFrameCallback(onFrame);
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
+  if (${audio}) pc.addTransceiver('audio', { direction: 'recvonly' });
   const ms = new MediaStream();
   pc.ontrack = (e) => { ms.addTrack(e.track); video.srcObject = ms; video.play().catch(() => {}); };
   await pc.setLocalDescription(await pc.createOffer());

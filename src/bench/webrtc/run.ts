@@ -19,6 +19,8 @@ import { barcodeDelay, HEIGHT, PUBLISH_SCRIPT, readBarcode, VIEW_SCRIPT, WIDTH }
 export interface WebrtcBenchOptions {
   /** Seconds of readings after the viewers settled. */
   duration: number;
+  /** The WHEP page takes the audio track too (default); false: video only. */
+  whepAudio: boolean;
   json: boolean;
 }
 
@@ -85,7 +87,7 @@ export async function runWebrtcBench(o: WebrtcBenchOptions): Promise<{ result: W
     ffmpeg = flvViewer(`${base}/live/bench.flv`, flv);
     const view = await browser.newPage();
     await view.goto(`${base}/healthz`);
-    await view.evaluate(VIEW_SCRIPT(`${base}/whep/live/bench`));
+    await view.evaluate(VIEW_SCRIPT(`${base}/whep/live/bench`, o.whepAudio));
     // Let both viewers (and the sender's bitrate) settle before readings count.
     await sleep(5000);
     const publisher = server.registry.find('live', 'bench')?.publisher;

@@ -59,6 +59,8 @@ export class WebrtcService {
   readonly refusedBy: Record<string, number> = {};
   stats = { whipTotal: 0, whepTotal: 0, reaped: 0, candidatesDropped: 0 };
   private closed = false;
+  /** Offers being read or answered: they hold a slot too, or a burst of them would all pass the cap. */
+  private pending = 0;
 
   constructor(private readonly deps: WebrtcDeps) {
     this.log = deps.logger.child({ component: 'webrtc' });
@@ -154,7 +156,16 @@ export class WebrtcService {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') return this.drain(req, res, 415, `Content-Type must be application/sdp, not "${type.slice(0, 64)}"`);
     if (this.closed) return this.drain(req, res, 503, 'server shutting down');
-    if (this.sessions.size >= this.deps.webrtc.maxSessions) return this.drain(req, res, 503, `server busy: ${this.sessions.size} WebRTC sessions open`);
+    if (this.sessions.size + this.pending >= this.deps.webrtc.maxSessions) return this.drain(req, res, 503, `server busy: ${this.sessions.size + this.pending} WebRTC sessions open`);
+    this.pending++;
+    try {
+      await this.answer(use, app, key, req, res);
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async answer(use: OfferUse, app: string, key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
       body = await readBody(req, MAX_OFFER_BYTES);
@@ -168,7 +179,6 @@ export class WebrtcService {
     const registryStream = use === 'whip' ? this.deps.registry.app(app).stream(key) : this.deps.registry.find(app, key);
     if (!registryStream || (use === 'whep' && !registryStream.isLive)) return this.reply(res, 404, `stream ${app}/${key} is not live`, {}, use);
     if (use === 'whip' && registryStream.isLive) return this.reply(res, 409, `stream ${app}/${key} is already being published`, {}, use);
-    if (this.sessions.size >= this.deps.webrtc.maxSessions) return this.reply(res, 503, 'server busy', {}, use);
 
     const w = this.deps.webrtc;
     const peerOptions = { host: this.deps.host, announcedAddress: w.announcedAddress, portRange: [w.portMin, w.portMax] as [number, number] };

@@ -53,7 +53,7 @@ export class ReorderBuffer<T> {
       return out;
     }
     this.held.set(seq, item);
-    this.drain(out, 0);
+    this.drain(out, 0, now);
     if (this.held.size > this.opts.capacity) this.skipGap(out);
     if (this.held.size > 0) this.gapSince ??= now;
     return out;
@@ -91,17 +91,21 @@ export class ReorderBuffer<T> {
     return [{ item, lostBefore }];
   }
 
-  private drain(out: Released<T>[], lostBefore: number): void {
+  private drain(out: Released<T>[], lostBefore: number, now?: number): void {
     let lost = lostBefore;
+    let moved = false;
     for (;;) {
       const item = this.held.get(this.next!);
       if (item === undefined) break;
       this.held.delete(this.next!);
       out.push({ item, lostBefore: lost });
       lost = 0;
+      moved = true;
       this.next!++;
     }
     if (this.held.size === 0) this.gapSince = undefined;
+    // The gap now waited for is a later one: it gets its own full wait.
+    else if (moved && now !== undefined) this.gapSince = now;
   }
 
   private skipGap(out: Released<T>[]): void {
