@@ -51,7 +51,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 test('tributary play joining a stream before its first keyframe writes the audio at once; video starts on the keyframe, later in the same output', { timeout: 60_000 }, async () => {
-  const server = new Server(parseConfig({ host: '127.0.2.1', httpPort: 0, rtmpPort: 0, transportPort: 0, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const server = new Server(parseConfig({ host: '127.0.2.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const { transportPort } = await server.start();
   let sender: Sender | undefined;
   let player: Player | undefined;
