@@ -87,6 +87,11 @@ export class Peer {
   /** parents[k]: who pushes substream k here (EDGE = the edge; -1 = nobody yet). */
   parents: number[];
   readonly children = new Map<number, number>();
+  /** When each child last renewed its subscription: a child that stops renewing (gone) is dropped. */
+  private childSeen = new Map<number, number>();
+  /** Substreams whose parent has acknowledged the subscription (bit mask). */
+  private acked = 0;
+  private nextRenew = 0;
   private readonly c: P2pConfig;
   private readonly buf = new SliceBuffer();
   private out: Out[] = [];
@@ -180,8 +185,8 @@ export class Peer {
     switch (m.t) {
       case Msg.Welcome: if (from === EDGE) this.onWelcome(now, m); break;
       case Msg.Digests: if (from === EDGE) for (const i of m.infos) this.onInfo(now, i); break;
-      case Msg.Parent: if (from === EDGE) this.setParent(m.substream, m.id); break;
-      case Msg.Role: if (from === EDGE) this.onRole(m.mask); break;
+      case Msg.Parent: if (from === EDGE) this.setParent(now, m.substream, m.id); break;
+      case Msg.Role: if (from === EDGE) this.onRole(now, m.mask); break;
       case Msg.Refused: if (from === EDGE) this.onRefused(now, m.seqs); break;
       case Msg.Neighbours: if (from === EDGE) for (const id of m.ids) this.connect(now, id); break;
       case Msg.Slice: this.onSlice(now, from, m); break;
@@ -194,8 +199,8 @@ export class Peer {
       }
       case Msg.Request: this.onRequest(now, from, m.seqs); break;
       case Msg.NotHave: this.onNotHave(now, from, m.seqs); break;
-      case Msg.Subscribe: this.onSubscribe(from, m.mask); break;
-      case Msg.SubAck: this.onSubAck(from, m.mask); break;
+      case Msg.Subscribe: this.onSubscribe(now, from, m.mask); break;
+      case Msg.SubAck: this.onSubAck(now, from, m.mask); break;
       case Msg.Bye: this.onBye(from); break;
       default: this.stats.unsolicited++;
     }
@@ -232,19 +237,21 @@ export class Peer {
     this.playHead = start;
     for (const info of m.index) if (info.seq >= start) this.onInfo(now, info);
     for (const id of m.neighbours) this.connect(now, id);
-    for (let k = 0; k < m.parents.length && k < this.parents.length; k++) this.setParent(k, m.parents[k]!);
+    for (let k = 0; k < m.parents.length && k < this.parents.length; k++) this.setParent(now, k, m.parents[k]!);
     this.nextGossip = now + this.edgeRtt;
     this.nextReport = now + this.c.reportMs;
     this.nextUpkeep = now + 1000;
     this.wakeAt = now;
   }
 
-  private setParent(k: number, id: number): void {
+  private setParent(now: number, k: number, id: number): void {
     if (k < 0 || k >= this.parents.length || id === this.id) return;
     const old = this.parents[k]!;
     if (old === id) return;
     this.parents[k] = id;
-    this.lastPush[k] = 0;
+    this.acked &= ~(1 << k);
+    // A new parent gets the same grace as one that just pushed, before it can be blamed.
+    this.lastPush[k] = now;
     if (old > 0) this.send(old, { t: Msg.Subscribe, mask: this.maskOf(old) });
     if (id > 0) this.send(id, { t: Msg.Subscribe, mask: this.maskOf(id) });
   }
@@ -255,10 +262,10 @@ export class Peer {
     return mask;
   }
 
-  private onRole(mask: number): void {
+  private onRole(now: number, mask: number): void {
     this.role = mask;
     // What it is responsible for it now takes from the edge itself.
-    for (let k = 0; k < this.parents.length; k++) if (mask & (1 << k)) this.setParent(k, EDGE);
+    for (let k = 0; k < this.parents.length; k++) if (mask & (1 << k)) this.setParent(now, k, EDGE);
     // Demoted (or moved to other substreams): children of what we no longer carry must find another parent.
     for (const [child, cm] of this.children) {
       const keep = cm & mask;
@@ -270,7 +277,8 @@ export class Peer {
     }
   }
 
-  private onSubscribe(from: number, mask: number): void {
+  private onSubscribe(now: number, from: number, mask: number): void {
+    this.childSeen.set(from, now);
     const old = this.children.get(from) ?? 0;
     let want = mask & this.role;
     const slots = pushSlots(this.c, this.opts.uploadKbps);
@@ -290,9 +298,15 @@ export class Peer {
     if (mask !== 0 || old !== 0) this.send(from, { t: Msg.SubAck, mask: want });
   }
 
-  private onSubAck(from: number, mask: number): void {
+  private onSubAck(now: number, from: number, mask: number): void {
     for (let k = 0; k < this.parents.length; k++) {
-      if (this.parents[k] === from && !(mask & (1 << k))) this.askParent(-1e9, k);
+      if (this.parents[k] !== from) continue;
+      if (mask & (1 << k)) this.acked |= 1 << k;
+      else {
+        // Refused (full, or no longer a super node for it): ask again now, whatever the last ask.
+        this.parentAsked[k] = -1e9;
+        this.askParent(now, k);
+      }
     }
   }
 
@@ -307,6 +321,7 @@ export class Peer {
   private onBye(from: number): void {
     this.neighbours.delete(from);
     this.children.delete(from);
+    this.childSeen.delete(from);
     for (let k = 0; k < this.parents.length; k++) if (this.parents[k] === from) this.askParent(-1e9, k);
   }
 
@@ -383,6 +398,23 @@ export class Peer {
       this.lastNeedNeighbours = now;
       this.send(EDGE, { t: Msg.NeedNeighbours, count: Math.min(255, this.c.targetNeighbours - up) });
     }
+    // Subscriptions are leases: renewed every 5 s (at once while unacknowledged, the Subscribe
+    // may have been lost); a parent drops children that stopped renewing, so the slots and the
+    // upload of children that vanished come back.
+    const renewAll = now >= this.nextRenew;
+    if (renewAll) this.nextRenew = now + 5000;
+    const ids = new Set<number>();
+    for (let k = 0; k < this.parents.length; k++) {
+      const p = this.parents[k]!;
+      if (p > 0 && (renewAll || !(this.acked & (1 << k)))) ids.add(p);
+    }
+    for (const id of ids) this.send(id, { t: Msg.Subscribe, mask: this.maskOf(id) });
+    for (const [child, seen] of this.childSeen) {
+      if (now - seen > 12_000) {
+        this.childSeen.delete(child);
+        this.children.delete(child);
+      }
+    }
     // A parent that stopped pushing: half a second past the push deadline with nothing, ask for another.
     if (this.started) {
       for (let k = 0; k < this.parents.length; k++) {
@@ -390,7 +422,7 @@ export class Peer {
         if (p === EDGE) continue;
         const expectedBy = this.lastPush[k]! + this.c.substreams * this.frameMs + this.pushDelay[k]! + 500;
         if (p < 0) this.askParent(now, k);
-        else if ((this.lastPush[k]! > 0 && now > expectedBy) || (this.lastPush[k] === 0 && now - this.joinedAt > 3000)) this.askParent(now, k, true);
+        else if (now > expectedBy) this.askParent(now, k, true);
       }
     }
   }
@@ -458,7 +490,8 @@ export class Peer {
       this.lastPush[k] = now;
       const d = now - m.captureMs;
       this.pushDelay[k] = 0.9 * this.pushDelay[k]! + 0.1 * Math.min(d, 1000);
-      if (from !== EDGE && d <= this.pushWait(k) + 100) this.parentOnTime[k]!++;
+      // On time for the tracker's score: within half the target delay, what the pull stage needs left.
+      if (from !== EDGE && d <= this.c.targetDelayMs / 2) this.parentOnTime[k]!++;
     }
     if (from !== EDGE) {
       const asked = e !== undefined && e.asked === from;

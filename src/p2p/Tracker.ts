@@ -81,6 +81,8 @@ export class Tracker {
   private used: number[];
   private rng = 0x9e3779b9;
   private joins = 0;
+  /** The latest `now` any call brought (parent picks have none of their own). */
+  private clock = 0;
   private promoteFailed = new Map<number, number>();
   promotions = 0;
   demotions = 0;
@@ -149,6 +151,7 @@ export class Tracker {
   add(now: number, id: number, join: JoinMsg): TrackedPeer {
     const p = new TrackedPeer(id, join, now, this.c);
     this.joins++;
+    this.clock = Math.max(this.clock, now);
     this.peers.set(id, p);
     const list = (this.regions[join.region] ??= []);
     p.regionIndex = list.length;
@@ -241,6 +244,7 @@ export class Tracker {
   report(id: number, r: ReportMsg, now: number): Reassign[] {
     const p = this.peers.get(id);
     if (!p) return [];
+    this.clock = Math.max(this.clock, now);
     p.backlogMs = r.backlogMs;
     p.continuity = r.continuity / 1000;
     const out: Reassign[] = [];
@@ -343,7 +347,7 @@ export class Tracker {
     for (let i = 0; i < n; i++) {
       const q = list[Math.floor(this.random() * list.length)]!;
       if (q.id === not || !q.join.reachable || q.hostile || q.role & (1 << k) || q.quality < 0.6) continue;
-      if (q.demotedAt > -1e8) continue; // demoted once: not trusted with a substream again
+      if (this.clock - q.demotedAt < 60_000) continue; // demoted: not trusted with a substream for a minute
       let used = 0;
       for (const c of q.children) used += c;
       const roles = popcount(q.role);
