@@ -18,6 +18,7 @@ import { MAX_BITMAP_BYTES, MAX_SEQS, WireError, decode } from './codec.js';
 import { pushSlots, type P2pConfig } from './config.js';
 import { EDGE, Msg, type AnyMsg, type Out, type SliceInfo, type SliceMsg, type WelcomeMsg } from './messages.js';
 import { Neighbour } from './Neighbours.js';
+import { Player } from './Player.js';
 import { SliceBuffer, Stage, type Entry } from './SliceBuffer.js';
 import { verifySlice, type Hasher } from './slice.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -98,9 +99,7 @@ export class Peer {
   private parked: Array<{ from: number; msg: SliceMsg; at: number }> = [];
   private joinedAt = 0;
   private welcomed = false;
-  private started = false;
-  private playHead = 0;
-  private delay: number;
+  private readonly player: Player;
   private edgeRtt = 100;
   private pushDelay: number[];
   private lastPush: number[];
@@ -129,7 +128,7 @@ export class Peer {
     this.parentAsked = new Array(k).fill(-1e9);
     this.parentExpected = new Array(k).fill(0);
     this.parentOnTime = new Array(k).fill(0);
-    this.delay = this.c.targetDelayMs;
+    this.player = new Player(this.c, this.buf, this.stats, opts.sink);
     this.rng = (opts.seed * 2654435761) >>> 0 || 1;
     this.frameMs = 1000 / this.c.fps;
     this.compensation = new TokenBucket(this.c.compensationRate, this.c.compensationBurst, 0);
@@ -216,7 +215,7 @@ export class Peer {
     if (now >= this.nextUpkeep) this.upkeep(now);
     let wake = Math.min(this.nextGossip, this.nextReport, this.nextUpkeep);
     wake = Math.min(wake, this.fetch(now));
-    wake = Math.min(wake, this.play(now));
+    wake = Math.min(wake, this.player.play(now, this.joinedAt));
     this.evict();
     this.parked = this.parked.filter((p) => now - p.at < PARKED_MS);
     this.wakeAt = Math.max(now + 5, wake);
@@ -234,7 +233,7 @@ export class Peer {
     let start = m.index.length ? m.index[m.index.length - 1]!.seq : 0;
     for (let i = m.index.length - 1; i >= 0; i--) if (m.index[i]!.key) { start = m.index[i]!.seq; break; }
     this.buf.reset(start);
-    this.playHead = start;
+    this.player.head = start;
     for (const info of m.index) if (info.seq >= start) this.onInfo(now, info);
     for (const id of m.neighbours) this.connect(now, id);
     for (let k = 0; k < m.parents.length && k < this.parents.length; k++) this.setParent(now, k, m.parents[k]!);
@@ -416,7 +415,7 @@ export class Peer {
       }
     }
     // A parent that stopped pushing: half a second past the push deadline with nothing, ask for another.
-    if (this.started) {
+    if (this.player.started) {
       for (let k = 0; k < this.parents.length; k++) {
         const p = this.parents[k]!;
         if (p === EDGE) continue;
@@ -447,7 +446,7 @@ export class Peer {
   // --- slices in ---
 
   private onInfo(now: number, info: SliceInfo): void {
-    if (!this.buf.fits(info.seq) || info.seq < this.playHead - 1) return;
+    if (!this.buf.fits(info.seq) || info.seq < this.player.head - 1) return;
     const e = this.buf.ensure(info.seq);
     if (e.info) return;
     e.info = info;
@@ -477,7 +476,7 @@ export class Peer {
   }
 
   private onSlice(now: number, from: number, m: SliceMsg): void {
-    if (!this.welcomed || !this.buf.fits(m.seq) || m.seq < this.playHead) {
+    if (!this.welcomed || !this.buf.fits(m.seq) || m.seq < this.player.head) {
       this.stats.outOfWindow++;
       return;
     }
@@ -544,7 +543,7 @@ export class Peer {
       const fwd: SliceMsg = { t: Msg.Slice, seq: m.seq, captureMs: m.captureMs, key: m.key, pushed: true, payload: m.payload };
       for (const [child, mask] of this.children) if (mask & (1 << k)) this.send(child, fwd);
     }
-    if (!this.started) this.wakeAt = now;
+    if (!this.player.started) this.wakeAt = now;
   }
 
   private answered(now: number, e: Entry, from: number): void {
@@ -623,7 +622,7 @@ export class Peer {
     const compensate: number[] = [];
     const candidates: Neighbour[] = [];
     for (const nb of this.neighbours.values()) if (nb.up) candidates.push(nb);
-    for (let seq = this.playHead; seq < this.buf.head; seq++) {
+    for (let seq = this.player.head; seq < this.buf.head; seq++) {
       const e = this.buf.get(seq);
       if (!e || e.payload || !e.info) continue;
       if (e.stage === Stage.Push) {
@@ -639,7 +638,7 @@ export class Peer {
         if (nb) { nb.misses++; nb.inflight = Math.max(0, nb.inflight - 1); }
         e.asked = -1;
       }
-      const playAt = e.captureMs + this.delay;
+      const playAt = e.captureMs + this.player.delay;
       const urgent = playAt - now < 4 * this.edgeRtt + 100;
       if (e.stage === Stage.Pull) {
         if (e.tries < this.c.pullTries) {
@@ -704,67 +703,9 @@ export class Peer {
     return best;
   }
 
-  // --- playback ---
-
-  /** Plays what is due; returns when the next slice falls due. */
-  private play(now: number): number {
-    if (!this.started) return this.tryStart(now);
-    const sink = this.opts.sink;
-    for (;;) {
-      const e = this.buf.get(this.playHead);
-      if (!e || (!e.info && !e.payload)) return this.playHead < this.buf.head ? now + this.frameMs : Infinity;
-      const due = e.captureMs + this.delay;
-      if (now < due) return due;
-      const bytes = e.payload?.length ?? 0;
-      if (e.payload && e.arrivedAt <= due) {
-        this.stats.played++;
-        this.stats.onTime++;
-        sink?.played(this.delay, true, bytes);
-        // Catch up towards the target delay by playing ~10% fast while the buffer is full.
-        if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.1);
-      } else if (e.payload && e.arrivedAt <= due + this.c.maxStallMs) {
-        this.stats.played++;
-        this.stats.late++;
-        this.delay = Math.min(this.c.maxDelayMs, e.arrivedAt - e.captureMs);
-        sink?.played(e.arrivedAt - e.captureMs, false, bytes);
-      } else if (now >= due + this.c.maxStallMs || now - e.captureMs >= this.c.maxDelayMs) {
-        this.stats.missed++;
-        this.delay = Math.min(this.c.maxDelayMs, this.delay + this.c.maxStallMs);
-        sink?.missed();
-      } else return due + this.c.maxStallMs;
-      this.playHead++;
-    }
-  }
-
-  /**
-   * The first picture: the keyframe and every slice after it up to the newest one that is
-   * `delay` old must be here (the decoder runs through them); that one is shown.
-   */
-  private tryStart(now: number): number {
-    const key = this.buf.get(this.playHead);
-    if (!key?.payload) return now + 50;
-    let last = -1;
-    for (let s = this.playHead; s < this.buf.head; s++) {
-      const e = this.buf.get(s);
-      if (!e || !e.payload) break;
-      if (e.captureMs + this.delay > now) break;
-      last = s;
-    }
-    if (last < 0) return key.captureMs + this.delay;
-    const shown = this.buf.get(last)!;
-    this.started = true;
-    this.delay = Math.max(this.c.targetDelayMs, now - shown.captureMs);
-    this.opts.sink?.started(now - this.joinedAt);
-    this.stats.played++;
-    this.stats.onTime++;
-    this.opts.sink?.played(this.delay, true, shown.payload!.length);
-    this.playHead = last + 1;
-    return now;
-  }
-
   private evict(): void {
     const keep = Math.ceil((this.c.keepPlayedMs / 1000) * this.c.fps);
-    this.buf.evictBelow(this.playHead - keep);
+    this.buf.evictBelow(this.player.head - keep);
   }
 
   private random(): number {
