@@ -138,7 +138,7 @@ export class Peer {
   start(now: number): void {
     this.joinedAt = now;
     const o = this.opts;
-    const nominate = o.reachable && o.uploadKbps >= 2 * this.c.bitrateKbps;
+    const nominate = o.uploadKbps >= 2 * this.c.bitrateKbps;
     this.send(EDGE, { t: Msg.Join, region: o.region, isp: o.isp, uploadKbps: o.uploadKbps, reachable: o.reachable, nominate });
     this.wakeAt = now + 1000;
   }

@@ -41,7 +41,7 @@ export class Player {
         this.stats.onTime++;
         this.sink?.played(this.delay, true, bytes);
         if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.1);
-      } else if (e.payload && e.arrivedAt <= due + this.c.maxStallMs) {
+      } else if (e.payload && e.arrivedAt <= Math.min(due + this.c.maxStallMs, e.captureMs + this.c.maxDelayMs)) {
         this.stats.played++;
         this.stats.late++;
         this.delay = Math.min(this.c.maxDelayMs, e.arrivedAt - e.captureMs);
