@@ -259,7 +259,7 @@ export class Tracker {
     }
     for (const { id: pid } of r.parents) {
       const s = this.peers.get(pid);
-      if (s && s.role && ((s.reports >= 5 && s.quality < 0.6) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
+      if (s && s.role && ((s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
     }
     if (p.role && p.backlogMs > 1000) out.push(...this.demote(p, now));
     return out;
@@ -275,7 +275,7 @@ export class Tracker {
     if (!s || !c || c.parents[k] !== id) return [];
     s.quality = 0.8 * s.quality;
     s.reports++;
-    return s.role && s.reports >= 5 && s.quality < 0.6 ? this.demote(s, now) : [];
+    return s.role && s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow ? this.demote(s, now) : [];
   }
 
   /** Someone says `id` sent it a forged slice, lied or flooded it. */
@@ -349,7 +349,7 @@ export class Tracker {
     const n = Math.min(list.length, 32);
     for (let i = 0; i < n; i++) {
       const q = list[Math.floor(this.random() * list.length)]!;
-      if (q.id === not || (!reachable && !q.join.reachable) || q.hostile || q.role & (1 << k) || q.quality < 0.6) continue;
+      if (q.id === not || (!reachable && !q.join.reachable) || q.hostile || q.role & (1 << k) || q.quality < this.c.demoteBelow) continue;
       if (this.clock - q.demotedAt < 60_000) continue; // demoted: not trusted with a substream for a minute
       let used = 0;
       for (const c of q.children) used += c;
