@@ -273,8 +273,9 @@ export class Tracker {
     const s = this.peers.get(id);
     const c = this.peers.get(child);
     if (!s || !c || c.parents[k] !== id) return [];
-    s.quality = 0.8 * s.quality;
-    s.reports++;
+    // Leaving is a stronger signal than one late report: it weighs as two.
+    s.quality = 0.7 * s.quality;
+    s.reports += 2;
     return s.role && s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow ? this.demote(s, now) : [];
   }
 
