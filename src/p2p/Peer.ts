@@ -18,6 +18,7 @@ import { MAX_BITMAP_BYTES, MAX_SEQS, WireError, decode } from './codec.js';
 import { pushSlots, type P2pConfig } from './config.js';
 import { EDGE, Msg, type AnyMsg, type Out, type SliceInfo, type SliceMsg, type WelcomeMsg } from './messages.js';
 import { Neighbour } from './Neighbours.js';
+import { Player } from './Player.js';
 import { SliceBuffer, Stage, type Entry } from './SliceBuffer.js';
 import { verifySlice, type Hasher } from './slice.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -87,15 +88,18 @@ export class Peer {
   /** parents[k]: who pushes substream k here (EDGE = the edge; -1 = nobody yet). */
   parents: number[];
   readonly children = new Map<number, number>();
+  /** When each child last renewed its subscription: a child that stops renewing (gone) is dropped. */
+  private childSeen = new Map<number, number>();
+  /** Substreams whose parent has acknowledged the subscription (bit mask). */
+  private acked = 0;
+  private nextRenew = 0;
   private readonly c: P2pConfig;
   private readonly buf = new SliceBuffer();
   private out: Out[] = [];
   private parked: Array<{ from: number; msg: SliceMsg; at: number }> = [];
   private joinedAt = 0;
   private welcomed = false;
-  private started = false;
-  private playHead = 0;
-  private delay: number;
+  private readonly player: Player;
   private edgeRtt = 100;
   private pushDelay: number[];
   private lastPush: number[];
@@ -124,7 +128,7 @@ export class Peer {
     this.parentAsked = new Array(k).fill(-1e9);
     this.parentExpected = new Array(k).fill(0);
     this.parentOnTime = new Array(k).fill(0);
-    this.delay = this.c.targetDelayMs;
+    this.player = new Player(this.c, this.buf, this.stats, opts.sink);
     this.rng = (opts.seed * 2654435761) >>> 0 || 1;
     this.frameMs = 1000 / this.c.fps;
     this.compensation = new TokenBucket(this.c.compensationRate, this.c.compensationBurst, 0);
@@ -134,7 +138,7 @@ export class Peer {
   start(now: number): void {
     this.joinedAt = now;
     const o = this.opts;
-    const nominate = o.reachable && o.uploadKbps >= 2 * this.c.bitrateKbps;
+    const nominate = o.uploadKbps >= 2 * this.c.bitrateKbps;
     this.send(EDGE, { t: Msg.Join, region: o.region, isp: o.isp, uploadKbps: o.uploadKbps, reachable: o.reachable, nominate });
     this.wakeAt = now + 1000;
   }
@@ -180,8 +184,8 @@ export class Peer {
     switch (m.t) {
       case Msg.Welcome: if (from === EDGE) this.onWelcome(now, m); break;
       case Msg.Digests: if (from === EDGE) for (const i of m.infos) this.onInfo(now, i); break;
-      case Msg.Parent: if (from === EDGE) this.setParent(m.substream, m.id); break;
-      case Msg.Role: if (from === EDGE) this.onRole(m.mask); break;
+      case Msg.Parent: if (from === EDGE) this.setParent(now, m.substream, m.id); break;
+      case Msg.Role: if (from === EDGE) this.onRole(now, m.mask); break;
       case Msg.Refused: if (from === EDGE) this.onRefused(now, m.seqs); break;
       case Msg.Neighbours: if (from === EDGE) for (const id of m.ids) this.connect(now, id); break;
       case Msg.Slice: this.onSlice(now, from, m); break;
@@ -194,8 +198,8 @@ export class Peer {
       }
       case Msg.Request: this.onRequest(now, from, m.seqs); break;
       case Msg.NotHave: this.onNotHave(now, from, m.seqs); break;
-      case Msg.Subscribe: this.onSubscribe(from, m.mask); break;
-      case Msg.SubAck: this.onSubAck(from, m.mask); break;
+      case Msg.Subscribe: this.onSubscribe(now, from, m.mask); break;
+      case Msg.SubAck: this.onSubAck(now, from, m.mask); break;
       case Msg.Bye: this.onBye(from); break;
       default: this.stats.unsolicited++;
     }
@@ -211,7 +215,7 @@ export class Peer {
     if (now >= this.nextUpkeep) this.upkeep(now);
     let wake = Math.min(this.nextGossip, this.nextReport, this.nextUpkeep);
     wake = Math.min(wake, this.fetch(now));
-    wake = Math.min(wake, this.play(now));
+    wake = Math.min(wake, this.player.play(now, this.joinedAt));
     this.evict();
     this.parked = this.parked.filter((p) => now - p.at < PARKED_MS);
     this.wakeAt = Math.max(now + 5, wake);
@@ -229,22 +233,24 @@ export class Peer {
     let start = m.index.length ? m.index[m.index.length - 1]!.seq : 0;
     for (let i = m.index.length - 1; i >= 0; i--) if (m.index[i]!.key) { start = m.index[i]!.seq; break; }
     this.buf.reset(start);
-    this.playHead = start;
+    this.player.head = start;
     for (const info of m.index) if (info.seq >= start) this.onInfo(now, info);
     for (const id of m.neighbours) this.connect(now, id);
-    for (let k = 0; k < m.parents.length && k < this.parents.length; k++) this.setParent(k, m.parents[k]!);
+    for (let k = 0; k < m.parents.length && k < this.parents.length; k++) this.setParent(now, k, m.parents[k]!);
     this.nextGossip = now + this.edgeRtt;
     this.nextReport = now + this.c.reportMs;
     this.nextUpkeep = now + 1000;
     this.wakeAt = now;
   }
 
-  private setParent(k: number, id: number): void {
+  private setParent(now: number, k: number, id: number): void {
     if (k < 0 || k >= this.parents.length || id === this.id) return;
     const old = this.parents[k]!;
     if (old === id) return;
     this.parents[k] = id;
-    this.lastPush[k] = 0;
+    this.acked &= ~(1 << k);
+    // A new parent gets the same grace as one that just pushed, before it can be blamed.
+    this.lastPush[k] = now;
     if (old > 0) this.send(old, { t: Msg.Subscribe, mask: this.maskOf(old) });
     if (id > 0) this.send(id, { t: Msg.Subscribe, mask: this.maskOf(id) });
   }
@@ -255,10 +261,10 @@ export class Peer {
     return mask;
   }
 
-  private onRole(mask: number): void {
+  private onRole(now: number, mask: number): void {
     this.role = mask;
     // What it is responsible for it now takes from the edge itself.
-    for (let k = 0; k < this.parents.length; k++) if (mask & (1 << k)) this.setParent(k, EDGE);
+    for (let k = 0; k < this.parents.length; k++) if (mask & (1 << k)) this.setParent(now, k, EDGE);
     // Demoted (or moved to other substreams): children of what we no longer carry must find another parent.
     for (const [child, cm] of this.children) {
       const keep = cm & mask;
@@ -270,7 +276,8 @@ export class Peer {
     }
   }
 
-  private onSubscribe(from: number, mask: number): void {
+  private onSubscribe(now: number, from: number, mask: number): void {
+    this.childSeen.set(from, now);
     const old = this.children.get(from) ?? 0;
     let want = mask & this.role;
     const slots = pushSlots(this.c, this.opts.uploadKbps);
@@ -290,9 +297,15 @@ export class Peer {
     if (mask !== 0 || old !== 0) this.send(from, { t: Msg.SubAck, mask: want });
   }
 
-  private onSubAck(from: number, mask: number): void {
+  private onSubAck(now: number, from: number, mask: number): void {
     for (let k = 0; k < this.parents.length; k++) {
-      if (this.parents[k] === from && !(mask & (1 << k))) this.askParent(-1e9, k);
+      if (this.parents[k] !== from) continue;
+      if (mask & (1 << k)) this.acked |= 1 << k;
+      else {
+        // Refused (full, or no longer a super node for it): ask again now, whatever the last ask.
+        this.parentAsked[k] = -1e9;
+        this.askParent(now, k);
+      }
     }
   }
 
@@ -307,6 +320,7 @@ export class Peer {
   private onBye(from: number): void {
     this.neighbours.delete(from);
     this.children.delete(from);
+    this.childSeen.delete(from);
     for (let k = 0; k < this.parents.length; k++) if (this.parents[k] === from) this.askParent(-1e9, k);
   }
 
@@ -383,14 +397,31 @@ export class Peer {
       this.lastNeedNeighbours = now;
       this.send(EDGE, { t: Msg.NeedNeighbours, count: Math.min(255, this.c.targetNeighbours - up) });
     }
+    // Subscriptions are leases: renewed every 5 s (at once while unacknowledged, the Subscribe
+    // may have been lost); a parent drops children that stopped renewing, so the slots and the
+    // upload of children that vanished come back.
+    const renewAll = now >= this.nextRenew;
+    if (renewAll) this.nextRenew = now + 5000;
+    const ids = new Set<number>();
+    for (let k = 0; k < this.parents.length; k++) {
+      const p = this.parents[k]!;
+      if (p > 0 && (renewAll || !(this.acked & (1 << k)))) ids.add(p);
+    }
+    for (const id of ids) this.send(id, { t: Msg.Subscribe, mask: this.maskOf(id) });
+    for (const [child, seen] of this.childSeen) {
+      if (now - seen > 12_000) {
+        this.childSeen.delete(child);
+        this.children.delete(child);
+      }
+    }
     // A parent that stopped pushing: half a second past the push deadline with nothing, ask for another.
-    if (this.started) {
+    if (this.player.started) {
       for (let k = 0; k < this.parents.length; k++) {
         const p = this.parents[k]!;
         if (p === EDGE) continue;
         const expectedBy = this.lastPush[k]! + this.c.substreams * this.frameMs + this.pushDelay[k]! + 500;
         if (p < 0) this.askParent(now, k);
-        else if ((this.lastPush[k]! > 0 && now > expectedBy) || (this.lastPush[k] === 0 && now - this.joinedAt > 3000)) this.askParent(now, k, true);
+        else if (now > expectedBy) this.askParent(now, k, true);
       }
     }
   }
@@ -415,7 +446,7 @@ export class Peer {
   // --- slices in ---
 
   private onInfo(now: number, info: SliceInfo): void {
-    if (!this.buf.fits(info.seq) || info.seq < this.playHead - 1) return;
+    if (!this.buf.fits(info.seq) || info.seq < this.player.head - 1) return;
     const e = this.buf.ensure(info.seq);
     if (e.info) return;
     e.info = info;
@@ -445,7 +476,7 @@ export class Peer {
   }
 
   private onSlice(now: number, from: number, m: SliceMsg): void {
-    if (!this.welcomed || !this.buf.fits(m.seq) || m.seq < this.playHead) {
+    if (!this.welcomed || !this.buf.fits(m.seq) || m.seq < this.player.head) {
       this.stats.outOfWindow++;
       return;
     }
@@ -458,7 +489,8 @@ export class Peer {
       this.lastPush[k] = now;
       const d = now - m.captureMs;
       this.pushDelay[k] = 0.9 * this.pushDelay[k]! + 0.1 * Math.min(d, 1000);
-      if (from !== EDGE && d <= this.pushWait(k) + 100) this.parentOnTime[k]!++;
+      // On time for the tracker's score: within half the target delay, what the pull stage needs left.
+      if (from !== EDGE && d <= this.c.targetDelayMs / 2) this.parentOnTime[k]!++;
     }
     if (from !== EDGE) {
       const asked = e !== undefined && e.asked === from;
@@ -511,7 +543,7 @@ export class Peer {
       const fwd: SliceMsg = { t: Msg.Slice, seq: m.seq, captureMs: m.captureMs, key: m.key, pushed: true, payload: m.payload };
       for (const [child, mask] of this.children) if (mask & (1 << k)) this.send(child, fwd);
     }
-    if (!this.started) this.wakeAt = now;
+    if (!this.player.started) this.wakeAt = now;
   }
 
   private answered(now: number, e: Entry, from: number): void {
@@ -590,7 +622,7 @@ export class Peer {
     const compensate: number[] = [];
     const candidates: Neighbour[] = [];
     for (const nb of this.neighbours.values()) if (nb.up) candidates.push(nb);
-    for (let seq = this.playHead; seq < this.buf.head; seq++) {
+    for (let seq = this.player.head; seq < this.buf.head; seq++) {
       const e = this.buf.get(seq);
       if (!e || e.payload || !e.info) continue;
       if (e.stage === Stage.Push) {
@@ -606,7 +638,7 @@ export class Peer {
         if (nb) { nb.misses++; nb.inflight = Math.max(0, nb.inflight - 1); }
         e.asked = -1;
       }
-      const playAt = e.captureMs + this.delay;
+      const playAt = e.captureMs + this.player.delay;
       const urgent = playAt - now < 4 * this.edgeRtt + 100;
       if (e.stage === Stage.Pull) {
         if (e.tries < this.c.pullTries) {
@@ -671,67 +703,9 @@ export class Peer {
     return best;
   }
 
-  // --- playback ---
-
-  /** Plays what is due; returns when the next slice falls due. */
-  private play(now: number): number {
-    if (!this.started) return this.tryStart(now);
-    const sink = this.opts.sink;
-    for (;;) {
-      const e = this.buf.get(this.playHead);
-      if (!e || (!e.info && !e.payload)) return this.playHead < this.buf.head ? now + this.frameMs : Infinity;
-      const due = e.captureMs + this.delay;
-      if (now < due) return due;
-      const bytes = e.payload?.length ?? 0;
-      if (e.payload && e.arrivedAt <= due) {
-        this.stats.played++;
-        this.stats.onTime++;
-        sink?.played(this.delay, true, bytes);
-        // Catch up towards the target delay by playing ~10% fast while the buffer is full.
-        if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.1);
-      } else if (e.payload && e.arrivedAt <= due + this.c.maxStallMs) {
-        this.stats.played++;
-        this.stats.late++;
-        this.delay = Math.min(this.c.maxDelayMs, e.arrivedAt - e.captureMs);
-        sink?.played(e.arrivedAt - e.captureMs, false, bytes);
-      } else if (now >= due + this.c.maxStallMs || now - e.captureMs >= this.c.maxDelayMs) {
-        this.stats.missed++;
-        this.delay = Math.min(this.c.maxDelayMs, this.delay + this.c.maxStallMs);
-        sink?.missed();
-      } else return due + this.c.maxStallMs;
-      this.playHead++;
-    }
-  }
-
-  /**
-   * The first picture: the keyframe and every slice after it up to the newest one that is
-   * `delay` old must be here (the decoder runs through them); that one is shown.
-   */
-  private tryStart(now: number): number {
-    const key = this.buf.get(this.playHead);
-    if (!key?.payload) return now + 50;
-    let last = -1;
-    for (let s = this.playHead; s < this.buf.head; s++) {
-      const e = this.buf.get(s);
-      if (!e || !e.payload) break;
-      if (e.captureMs + this.delay > now) break;
-      last = s;
-    }
-    if (last < 0) return key.captureMs + this.delay;
-    const shown = this.buf.get(last)!;
-    this.started = true;
-    this.delay = Math.max(this.c.targetDelayMs, now - shown.captureMs);
-    this.opts.sink?.started(now - this.joinedAt);
-    this.stats.played++;
-    this.stats.onTime++;
-    this.opts.sink?.played(this.delay, true, shown.payload!.length);
-    this.playHead = last + 1;
-    return now;
-  }
-
   private evict(): void {
     const keep = Math.ceil((this.c.keepPlayedMs / 1000) * this.c.fps);
-    this.buf.evictBelow(this.playHead - keep);
+    this.buf.evictBelow(this.player.head - keep);
   }
 
   private random(): number {

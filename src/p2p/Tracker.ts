@@ -3,9 +3,11 @@
  * node for which substream and who each peer's parents are. Plain state and decisions, no I/O:
  * the Edge turns its answers into messages.
  *
- * Super nodes (source design): self-nominated by capacity (upload >= 2x the stream, reachable)
- * and approved while a substream lacks push slots, or chosen by the tracker (the best reachable
- * peer with spare upload) when a peer needs a parent and none has a free slot. Demoted when their
+ * Super nodes (source design): self-nominated by capacity (upload >= 2x the stream) and approved
+ * while a substream lacks push slots, or chosen by the tracker (the peer with the most spare
+ * upload) when a peer needs a parent and none has a free slot. A super node behind a NAT that
+ * accepts no direct connection still pushes to peers that do accept them (it dials them), so
+ * its upload is not wasted; only pairs of two such peers are never made. Demoted when their
  * children report late pushes or their own upload queue grows. A super node gets its substream
  * from the edge and pushes it to its children: two levels below the edge, never more.
  *
@@ -81,6 +83,8 @@ export class Tracker {
   private used: number[];
   private rng = 0x9e3779b9;
   private joins = 0;
+  /** The latest `now` any call brought (parent picks have none of their own). */
+  private clock = 0;
   private promoteFailed = new Map<number, number>();
   promotions = 0;
   demotions = 0;
@@ -117,7 +121,7 @@ export class Tracker {
   }
 
   /** The best of a few open super nodes of k in `region` (not `a` or `b`), dropping stale entries met on the way. */
-  private pickOpen(k: number, region: number, a: number, b: number, prefIsp: number): TrackedPeer | undefined {
+  private pickOpen(k: number, region: number, a: number, b: number, prefIsp: number, reachable: boolean): TrackedPeer | undefined {
     const list = this.open[k]![region];
     if (!list) return undefined;
     let best: TrackedPeer | undefined;
@@ -131,7 +135,7 @@ export class Tracker {
         list.pop();
         continue;
       }
-      if (s.id === a || s.id === b) continue;
+      if (s.id === a || s.id === b || (!reachable && !s.join.reachable)) continue;
       found++;
       const score = s.quality + (s.join.isp === prefIsp ? 0.3 : 0) + this.random() * 0.2;
       if (score > bestScore) { bestScore = score; best = s; }
@@ -149,12 +153,13 @@ export class Tracker {
   add(now: number, id: number, join: JoinMsg): TrackedPeer {
     const p = new TrackedPeer(id, join, now, this.c);
     this.joins++;
+    this.clock = Math.max(this.clock, now);
     this.peers.set(id, p);
     const list = (this.regions[join.region] ??= []);
     p.regionIndex = list.length;
     list.push(p);
     // Self-nomination, approved while the neediest substream is short of push slots.
-    if (join.nominate && join.reachable && p.slots >= 4) {
+    if (join.nominate && p.slots >= 4) {
       const k = this.neediest();
       if (this.cap[k]! - this.used[k]! < 0.25 * this.peers.size * 1.1 + 8) this.promote(p, k);
     }
@@ -195,8 +200,9 @@ export class Tracker {
     }
     // Near first: an open super node of the region, else a new one there, else one elsewhere.
     const region = p.join.region;
-    let best = this.pickOpen(k, region, id, not, p.join.isp) ?? this.promoteFor(k, region, id);
-    for (let r = 1; !best && r < this.regions.length; r++) best = this.pickOpen(k, (region + r) % this.regions.length, id, not, p.join.isp);
+    const reach = p.join.reachable;
+    let best = this.pickOpen(k, region, id, not, p.join.isp, reach) ?? this.promoteFor(k, region, id, reach);
+    for (let r = 1; !best && r < this.regions.length; r++) best = this.pickOpen(k, (region + r) % this.regions.length, id, not, p.join.isp, reach);
     if (!best) {
       p.parents[k] = EDGE;
       this.edgeChildren[k]!.add(id);
@@ -241,6 +247,7 @@ export class Tracker {
   report(id: number, r: ReportMsg, now: number): Reassign[] {
     const p = this.peers.get(id);
     if (!p) return [];
+    this.clock = Math.max(this.clock, now);
     p.backlogMs = r.backlogMs;
     p.continuity = r.continuity / 1000;
     const out: Reassign[] = [];
@@ -252,7 +259,7 @@ export class Tracker {
     }
     for (const { id: pid } of r.parents) {
       const s = this.peers.get(pid);
-      if (s && s.role && ((s.reports >= 5 && s.quality < 0.6) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
+      if (s && s.role && ((s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
     }
     if (p.role && p.backlogMs > 1000) out.push(...this.demote(p, now));
     return out;
@@ -266,9 +273,10 @@ export class Tracker {
     const s = this.peers.get(id);
     const c = this.peers.get(child);
     if (!s || !c || c.parents[k] !== id) return [];
-    s.quality = 0.8 * s.quality;
-    s.reports++;
-    return s.role && s.reports >= 5 && s.quality < 0.6 ? this.demote(s, now) : [];
+    // Leaving is a stronger signal than one late report: it weighs as two.
+    s.quality = 0.7 * s.quality;
+    s.reports += 2;
+    return s.role && s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow ? this.demote(s, now) : [];
   }
 
   /** Someone says `id` sent it a forged slice, lied or flooded it. */
@@ -332,18 +340,18 @@ export class Tracker {
   }
 
   /** The edge picks a super node for k: the reachable peer near `region` with the most spare upload. */
-  private promoteFor(k: number, region: number, not: number): TrackedPeer | undefined {
-    // After a failed search, wait for a few more joins before searching that region again.
-    const memo = k * 256 + region;
-    if (this.joins - (this.promoteFailed.get(memo) ?? -1e9) < 8) return undefined;
+  private promoteFor(k: number, region: number, not: number, reachable: boolean): TrackedPeer | undefined {
+    // After a failed search, wait a second before searching that region again (peers change slowly).
+    const memo = (k * 256 + region) * 2 + (reachable ? 1 : 0);
+    if (this.clock - (this.promoteFailed.get(memo) ?? -1e9) < 1000) return undefined;
     const list = this.regions[region] ?? [];
     let best: TrackedPeer | undefined;
     let bestSpare = 0;
     const n = Math.min(list.length, 32);
     for (let i = 0; i < n; i++) {
       const q = list[Math.floor(this.random() * list.length)]!;
-      if (q.id === not || !q.join.reachable || q.hostile || q.role & (1 << k) || q.quality < 0.6) continue;
-      if (q.demotedAt > -1e8) continue; // demoted once: not trusted with a substream again
+      if (q.id === not || (!reachable && !q.join.reachable) || q.hostile || q.role & (1 << k) || q.quality < this.c.demoteBelow) continue;
+      if (this.clock - q.demotedAt < 60_000) continue; // demoted: not trusted with a substream for a minute
       let used = 0;
       for (const c of q.children) used += c;
       const roles = popcount(q.role);
@@ -352,7 +360,7 @@ export class Tracker {
       if (spare > bestSpare && spare >= 3) { bestSpare = spare; best = q; }
     }
     if (best) this.promote(best, k);
-    else this.promoteFailed.set(memo, this.joins);
+    else this.promoteFailed.set(memo, this.clock);
     return best;
   }
 

@@ -37,6 +37,9 @@ export interface P2pConfig {
   /** Compensation budget per peer: slices a second and the burst a joiner may use at once. */
   compensationRate: number;
   compensationBurst: number;
+  /** A super node is demoted when its children's on-time score (EWMA) falls below this after this many reports. */
+  demoteBelow: number;
+  demoteAfterReports: number;
 }
 
 export const DEFAULT_CONFIG: P2pConfig = {
@@ -60,6 +63,8 @@ export const DEFAULT_CONFIG: P2pConfig = {
   requestBurst: 120,
   compensationRate: 4,
   compensationBurst: 45,
+  demoteBelow: 0.4,
+  demoteAfterReports: 10,
 };
 
 /** Push slots (one child for one substream) an upload of `uploadKbps` offers. */

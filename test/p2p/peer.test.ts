@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EDGE, Msg, type AnyMsg, type SliceMsg } from '../../src/p2p/messages.js';
-import type { Peer } from '../../src/p2p/Peer.js';
+import type { Peer, PlaySink } from '../../src/p2p/Peer.js';
 import { Swarm } from './swarm.js';
 
 const continuity = (p: Peer): number => p.stats.onTime / Math.max(1, p.stats.played + p.stats.missed);
 const substreamOf = (s: Swarm, seq: number): number => seq % s.c.substreams;
 
 /** Three super nodes, then viewers with almost no upload (they only receive). */
-function swarm(viewers = 1): { s: Swarm; supers: Peer[]; viewers: Peer[] } {
+function swarm(viewers = 1, sink?: PlaySink): { s: Swarm; supers: Peer[]; viewers: Peer[] } {
   const s = new Swarm();
   const supers = [s.join(), s.join(), s.join(), s.join()];
   s.runUntil(300);
-  const vs = Array.from({ length: viewers }, () => s.join({ uploadKbps: 100 }));
+  const vs = Array.from({ length: viewers }, () => s.join({ uploadKbps: 100, sink }));
   return { s, supers, viewers: vs };
 }
 
@@ -90,10 +90,9 @@ test("the edge's compensation budget holds against a peer that asks for everythi
 });
 
 test('buffer stages: pushed slices play at the target delay; played slices stay 3 s for neighbours', () => {
-  const { s, supers, viewers: [v] } = swarm();
   const delays: number[] = [];
   let started = -1;
-  (v as unknown as { opts: { sink: unknown } }).opts.sink = { started: (ms: number) => (started = ms), played: (d: number) => delays.push(d), missed: () => delays.push(-1) };
+  const { s, supers, viewers: [v] } = swarm(1, { started: (ms) => (started = ms), played: (d) => delays.push(d), missed: () => delays.push(-1) });
   s.runUntil(10_000);
   assert.ok(started > 0 && started < 1500, `startup ${started} ms`);
   assert.ok(!delays.includes(-1), 'nothing skipped');

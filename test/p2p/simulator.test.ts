@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { runP2p } from '../../src/bench/p2p/run.js';
 
-const small = { peers: 120, bitrate: 1, scenario: 'steady' as const, duration: 30, seed: 5, meanStay: 120, warmup: 10 };
+const small = { peers: 120, bitrate: 1, scenario: 'steady' as const, duration: 40, seed: 5, meanStay: 300, warmup: 15 };
 
 test('a small swarm with churn shares most of the stream and plays it on time, the same way for the same seed', () => {
   const a = runP2p(small);

@@ -55,7 +55,8 @@ export function runP2p(o: SimOptions): P2pRun {
     controlOverhead: r4(l.controlBytes / Math.max(1, l.edgeMediaBytes + l.peerMediaBytes)),
     compensationShare: r4(l.compensationBytes / Math.max(1, l.playedBytes)),
   };
-  const timeline = l.buckets.map((b, i) => ({ startS: (i * BUCKET_MS) / 1000, edgeShare: r4(b.edgeBytes / Math.max(1, b.playedBytes)), continuity: r4(b.onTime / Math.max(1, b.due)) }));
+  // Only whole buckets inside the run (the last event may open one more).
+  const timeline = l.buckets.slice(0, Math.floor((o.duration * 1000) / BUCKET_MS)).map((b, i) => ({ startS: (i * BUCKET_MS) / 1000, edgeShare: r4(b.edgeBytes / Math.max(1, b.playedBytes)), continuity: r4(b.onTime / Math.max(1, b.due)) }));
   // The crowd: from its first join to 10 s after its last (slices due while it settles).
   const crowd = l.buckets.slice(Math.floor((sim.crowdAt * 1000) / BUCKET_MS), Math.floor(((sim.crowdAt + 20) * 1000) / BUCKET_MS));
   const crowdDue = crowd.reduce((a, b) => a + b.due, 0);
