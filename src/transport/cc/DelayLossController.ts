@@ -43,6 +43,13 @@ export interface DelayLossOptions {
    * no hold each keyframe cut its rate by 15% and the path never reached its capacity.
    */
   overuseHoldMs?: number;
+  /**
+   * Whether a delay cut stops at CARRIED_FLOOR of what the link carried (default true). A pooled
+   * bond turns it off: its scheduler already moves traffic off a path whose delay grows and
+   * counts on the path's target to shed what no link can carry; with the floor, an overloaded
+   * 3-link bond kept sending and lost 2 of 14 keyframes (test/transport/pooling.test.ts).
+   */
+  carriedFloor?: boolean;
 }
 
 export class DelayLossController implements SendAlgorithm {
@@ -74,6 +81,7 @@ export class DelayLossController implements SendAlgorithm {
   private recoverTo = 0;
   /** Bytes acknowledged, for what the link carried lately. */
   private readonly acked = new RateHistory();
+  private readonly floorOn: boolean;
 
   constructor(o: DelayLossOptions = {}) {
     this.target = o.initialBps ?? 1_000_000;
@@ -81,6 +89,7 @@ export class DelayLossController implements SendAlgorithm {
     this.min = o.minBps ?? 100_000;
     this.max = o.maxBps ?? 50_000_000;
     this.overuseHold = o.overuseHoldMs ?? 0;
+    this.floorOn = o.carriedFloor ?? true;
   }
 
   onPacketSent(): void {}
@@ -107,7 +116,7 @@ export class DelayLossController implements SendAlgorithm {
       const held = this.overSince >= 0 && now - this.overSince >= this.overuseHold;
       if (held && queue > threshold && queue >= this.prevQueue && now - this.lastDecrease > this.srtt) {
         const base = this.maxDelivery > 0 && !this.deliveryUnknown() ? Math.min(this.target, this.maxDelivery) : this.target;
-        this.target = Math.max(this.min, Math.min(this.target, Math.max(0.85 * base, this.loss < CLEAN_LOSS ? CARRIED_FLOOR * this.carriedBps(now) : 0)));
+        this.target = Math.max(this.min, Math.min(this.target, Math.max(0.85 * base, this.floorOn && this.loss < CLEAN_LOSS ? CARRIED_FLOOR * this.carriedBps(now) : 0)));
         this.lastDecrease = now;
         this.startup = false;
         this.recoverTo = 0;

@@ -93,6 +93,7 @@ export class SessionState {
     this.newCc = () => init.congestion?.() ?? chosen?.() ?? new DelayLossController({
       initialBps: init.initialBitrateBps, minBps: init.minBitrateBps, maxBps: init.maxBitrateBps,
       overuseHoldMs: this.bond === 'single' ? 0 : OVERUSE_HOLD,
+      carriedFloor: this.bond === 'single',
     });
     this.repair = new RepairPlanner(this.bond === 'single');
     this.sched = makeScheduler(init.scheduler);
