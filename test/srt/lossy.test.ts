@@ -67,7 +67,10 @@ test('play over the same lossy link: our sender repairs what the ffmpeg player N
     const sender = [...server.srt!.listener.connections.values()].map((e) => e.conn).find((c) => c.o.role === 'send');
     const n = await countFrames(file);
     console.log(JSON.stringify({ decoded: n, sender: sender?.stats().sender }));
-    assert.ok(n.video >= 5 * 25 - 5, `video frames ${n.video}`);
+    // ffmpeg's -t 5 counts from the first packet it reads; video may begin up to one GOP (1 s)
+    // later, at the keyframe the server starts a viewer on (seen in CI: exactly 100 = 4 s).
+    // Losses are judged by the clean decode below, not by this count.
+    assert.ok(n.video >= 4 * 25 - 5, `video frames ${n.video}`);
     const decode = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-f', 'null', '-']);
     assert.equal(decode.stderr.trim(), '', 'the TS decodes without errors');
     assert.ok(sender === undefined || sender.stats().sender.retransmitted > 0);
