@@ -17,6 +17,9 @@ let server: Server;
 let base: string;
 let push: ChildProcess;
 let sender: Sender;
+/** The sender's own loss figure every 200 ms, to compare the plotted one with what it said then. */
+const senderLoss: Array<{ at: number; loss: number }> = [];
+let lossTimer: NodeJS.Timeout | undefined;
 let browser: Browser;
 let dir: string;
 const viewers: AbortController[] = [];
@@ -47,6 +50,10 @@ before(async () => {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', flv]);
   assert.equal(r.status, 0, r.stderr?.toString());
   sender = await Sender.start({ input: flv, loop: true, output: `tributary://127.0.0.1:${ports.transportPort}/live/tx` });
+  lossTimer = setInterval(() => {
+    senderLoss.push({ at: Date.now(), loss: sender.status().lossBeforeRepair });
+    if (senderLoss.length > 300) senderLoss.shift();
+  }, 200);
   await waitFor('both streams live', () => (server.registry.find('live', 'cam')?.videoConfig && server.registry.find('live', 'tx')?.videoConfig ? true : undefined), 15_000);
   await flvViewer(`${base}/live/cam.flv`);
   await flvViewer(`${base}/live/cam.flv`);
@@ -57,6 +64,7 @@ before(async () => {
 });
 
 after(async () => {
+  clearInterval(lossTimer);
   for (const v of viewers) v.abort();
   await browser?.close();
   await sender?.close();
