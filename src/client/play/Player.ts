@@ -27,6 +27,9 @@ export interface PlayerStats {
   ended: string | undefined;
 }
 
+/** How far before the output's first frame a frame may be and still go out (at time 0). */
+const MAX_EARLY_MS = 1000;
+
 export class Player {
   readonly stats: PlayerStats = { frames: 0, skipped: 0, bytes: 0, lastAgeMs: undefined, ended: undefined };
   private video: CodecConfig | undefined;
@@ -114,7 +117,20 @@ export class Player {
     }
     this.base ??= f.dts;
     const out = { ...f, dts: f.dts - this.base, pts: f.pts - this.base };
-    if (out.dts < 0) return void this.stats.skipped++;
+    if (out.dts < 0) {
+      // The output's time 0 is its first frame, often audio; the first keyframe may carry a dts
+      // a few ms before it (tracks interleave). It goes out at 0 with its composition offset
+      // kept: dropped, the P-frames after it went out with no keyframe before them (seen in CI:
+      // "starts on a keyframe"). Anything further back is skipped, video then waiting for the
+      // next keyframe.
+      if (out.dts >= -MAX_EARLY_MS) {
+        out.pts -= out.dts;
+        out.dts = 0;
+      } else {
+        if (f.kind === 'video') this.waitingKeyframe = true;
+        return void this.stats.skipped++;
+      }
+    }
     const chunk = this.o.format === 'flv' ? frameTag(out) : this.ts!.muxFrame(out);
     this.emit(chunk);
     const age = f.captureTime === undefined ? undefined : Date.now() - f.captureTime;

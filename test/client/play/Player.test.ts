@@ -8,6 +8,7 @@ import type { MediaInput, MediaSink } from '../../../src/client/send/inputs.js';
 import { Player } from '../../../src/client/play/Player.js';
 import { FlvDemuxer } from '../../../src/media/flv/FlvDemuxer.js';
 import { AUDIO_CONFIG, frameId, toMediaFrame, VIDEO_CONFIG } from '../../../src/bench/fanout/stream.js';
+import { encodeConfig, encodeFrame } from '../../../src/media/tributary/messages.js';
 
 /**
  * A publisher whose encoder has not given its first keyframe yet: configs, then audio every
@@ -82,4 +83,28 @@ test('tributary play joining a stream before its first keyframe writes the audio
     await sender?.close();
     await server.close();
   }
+});
+
+test('tributary play: audio that overtook the first keyframe on the wire does not cost that keyframe (the P-frames after it never go out alone)', () => {
+  // The transport's priorities let a small audio frame pass a large keyframe sent just before it,
+  // so the output's time 0 (its first frame, the audio) may come a few ms after the keyframe's
+  // dts. The connection here is the smallest stand-in for a MediaConnection: Player only
+  // subscribes to its messages and to its session's close.
+  let deliver: (d: Uint8Array) => void = () => undefined;
+  const conn = { session: { on: () => undefined }, onMessage: (h: (d: Uint8Array) => void) => (deliver = h), client: { close: async () => undefined } };
+  const chunks: Uint8Array[] = [];
+  const PlayerCtor = Player as unknown as new (c: unknown, o: unknown) => Player;
+  const player = new PlayerCtor(conn, { format: 'flv', write: (c: Uint8Array) => (chunks.push(c), true) });
+  deliver(encodeConfig(VIDEO_CONFIG));
+  deliver(encodeConfig(AUDIO_CONFIG));
+  const frame = (id: number, kind: 'audio' | 'video', dts: number, keyframe: boolean) =>
+    encodeFrame({ ...toMediaFrame({ id, kind, size: kind === 'video' ? 1000 : 200, keyframe, reference: true, capture: dts, refId: -1 }), dts, pts: dts });
+  deliver(frame(0, 'audio', 1010, false)); // overtook the keyframe
+  deliver(frame(100000, 'video', 1000, true));
+  for (let i = 1; i <= 5; i++) deliver(frame(100000 + i, 'video', 1000 + 40 * i, false)), deliver(frame(i, 'audio', 1010 + 20 * i, false));
+  const frames = new FlvDemuxer().push(Buffer.concat(chunks)).flatMap((o) => (o.type === 'frame' ? [o.frame] : []));
+  const video = frames.filter((f) => f.kind === 'video');
+  assert.equal(video.length, 6, `${video.length} video frames written (skipped ${player.stats.skipped})`);
+  assert.ok(video[0]!.keyframe, 'video starts on the keyframe');
+  assert.equal(video[0]!.dts, 0);
 });
