@@ -183,7 +183,20 @@ export class SendQueue {
       this.dependentsDropped++;
       drop(x, 'queue');
     }
-    if (key <= m.id) s.waitingKeyframe = true;
+    if (key <= m.id) this.waitForKeyframe(s);
+  }
+
+  /**
+   * Called when a video stream starts waiting for a keyframe (its frames until then are
+   * refused): the application may ask its encoder for one now instead of waiting for the GOP
+   * to end, as a WebRTC sender does on a PLI.
+   */
+  onKeyframeWanted: ((s: OutStream) => void) | undefined;
+
+  private waitForKeyframe(s: OutStream): void {
+    if (s.waitingKeyframe) return;
+    s.waitingKeyframe = true;
+    this.onKeyframeWanted?.(s);
   }
 
   /** Frames given up because a frame they depend on was. */
@@ -217,7 +230,7 @@ export class SendQueue {
         this.discard(m);
         // With no keyframe queued behind it, the stream waits for the next one. (Set also when
         // one was queued, it refused every frame after that keyframe: a whole GOP lost.)
-        if (stage === 1 && !m.meta.keyframe && !this.keyframeAfter(m)) m.stream.waitingKeyframe = true;
+        if (stage === 1 && !m.meta.keyframe && !this.keyframeAfter(m)) this.waitForKeyframe(m.stream);
         drop(m, 'queue');
       }
     }

@@ -48,6 +48,11 @@ export type SessionEvent =
   | { type: 'message'; streamId: number; data: Uint8Array; meta: MessageMeta }
   /** The sender gave up on a message (deadline passed or dropped by the queue policy). */
   | { type: 'message-dropped'; streamId: number; reason: 'deadline' | 'queue'; messageId?: number; timestamp?: number }
+  /**
+   * A video stream lost a reference frame and refuses frames until a keyframe: an encoder that
+   * can make one on demand should (the next keyframe otherwise ends the gap, up to a GOP later).
+   */
+  | { type: 'keyframe-wanted'; streamId: number }
   | { type: 'path-up'; path: string }
   | { type: 'path-down'; path: string }
   | { type: 'closed'; reason: string; byPeer: boolean };

@@ -59,10 +59,14 @@ test('with no keyframe queued behind a given-up reference frame, the stream wait
   for (const m of [key, p1, p2]) q.push(m);
   const drops: Array<[number, string]> = [];
   // The keyframe's deadline passes in the queue: it and everything predicted from it go.
+  const wanted: number[] = [];
+  q.onKeyframeWanted = (s) => wanted.push(s.id);
   const sent = drain(q, 550, drops);
   assert.deepEqual(sent, []);
   assert.deepEqual(drops, [[0, 'deadline'], [1, 'queue'], [2, 'queue']]);
   assert.equal(v.waitingKeyframe, true);
+  // The application hears once that a keyframe would end the gap (it may ask its encoder).
+  assert.deepEqual(wanted, [2]);
 });
 
 test('a non-reference frame given up takes nothing with it', () => {

@@ -22,7 +22,18 @@ export interface SourceOptions {
   seed?: number;
   /** Adaptive mode: the encoder follows the transport's target with this delay, ms. */
   reactionMs?: number;
+  /**
+   * The encoder makes a keyframe when asked (`requestKeyframe`), as x264 or a WebRTC encoder
+   * does on a PLI; an external encoder (OBS pushing RTMP) cannot be asked.
+   */
+  keyframeOnRequest?: boolean;
 }
+
+/**
+ * Forced keyframes come at most this often, ms: each costs KEY_RATIO P frames, and a link in
+ * an outage turns every one away (WebRTC senders throttle keyframe requests the same way).
+ */
+export const MIN_FORCED_KEY_INTERVAL_MS = 300;
 
 export const FPS = 30;
 export const GOP_MS = 2000;
@@ -45,6 +56,12 @@ export class SyntheticSource {
   private nextAudio = 0;
   private frameIndex = 0;
   private lastRef = -1;
+  /** Frame index of the current GOP's keyframe (a forced keyframe restarts the GOP). */
+  private gopStart = 0;
+  private keyWanted = false;
+  private lastKeyAt = -Infinity;
+  /** Keyframes made on request. */
+  forcedKeyframes = 0;
   private readonly targets: Array<[number, number]> = [];
 
   constructor(private readonly opts: SourceOptions) {
@@ -56,6 +73,11 @@ export class SyntheticSource {
     if (this.targets.length > 0 && this.targets[this.targets.length - 1]![1] === bps) return;
     this.targets.push([now, bps]);
     if (this.targets.length > 64) this.targets.splice(0, this.targets.length - 64);
+  }
+
+  /** The transport lost a reference frame: the next video frame may be a keyframe. */
+  requestKeyframe(): void {
+    if (this.opts.keyframeOnRequest) this.keyWanted = true;
   }
 
   /** Time of the next frame capture. */
@@ -94,7 +116,16 @@ export class SyntheticSource {
 
   private videoFrame(capture: number): SourceFrame {
     const perGop = (GOP_MS * FPS) / 1000;
-    const key = this.frameIndex % perGop === 0;
+    const forced = this.keyWanted && capture - this.lastKeyAt >= MIN_FORCED_KEY_INTERVAL_MS;
+    if (forced) {
+      this.gopStart = this.frameIndex;
+      this.forcedKeyframes++;
+    }
+    const key = (this.frameIndex - this.gopStart) % perGop === 0;
+    if (key) {
+      this.keyWanted = false;
+      this.lastKeyAt = capture;
+    }
     // bytes per GOP = bps * 2 s / 8; a GOP is one keyframe (8 units) and 59 P frames (1 unit)
     const unit = (this.videoBps(capture) * GOP_MS) / 1000 / 8 / (KEY_RATIO + perGop - 1);
     const size = Math.max(200, Math.round(key ? unit * KEY_RATIO : unit));

@@ -69,7 +69,8 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
   const clientIndex = new Map(o.links.map((_, i) => [clientPath(i), i]));
   const events = [...(o.events ?? [])].sort((a, b) => a.atMs - b.atMs);
   const linkBytes = o.links.map(() => 0);
-  const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs });
+  // An adaptive source is an encoder the sender runs, so it can also be asked for keyframes.
+  const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs, keyframeOnRequest: o.reactionMs !== undefined });
   const frames: SourceFrame[] = [];
   const complete = new Map<number, number>();
   const targetBps: number[] = [];
@@ -98,6 +99,7 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
         videoId = client.openStream(now, { class: 'video', reliability: 'deadline', priority: 2 });
         for (let i = 1; i < o.links.length; i++) client.addPath(now, clientPath(i));
       } else if (e.type === 'message-dropped') droppedBySender++;
+      else if (e.type === 'keyframe-wanted') source.requestKeyframe();
     }
     if (t0 >= 0 && now - t0 < o.durationMs) {
       if (o.reactionMs !== undefined && now - lastTarget >= 100) {

@@ -99,6 +99,7 @@ export class SessionState {
     this.sched = makeScheduler(init.scheduler);
     this.pooled = new PooledPlan(this);
     this.queue.gate = this.pooled.worthSending;
+    this.queue.onKeyframeWanted = (st) => this.emit({ type: 'keyframe-wanted', streamId: st.id });
     this.acks = new AckTracker(5, this.o.reorderDelayMs);
     this.lastSent = this.lastReceived = this.createdAt = init.now;
   }

@@ -38,3 +38,22 @@ test('adaptive: video follows the target only after the reaction delay', () => {
   assert.ok(src.videoBps(1400) > 1_900_000);
   assert.ok(Math.abs(src.videoBps(1600) - (500_000 - 64_000)) < 1);
 });
+
+test('an encoder the sender runs makes a keyframe when asked, at most every 300 ms, and its GOP restarts there', () => {
+  const src = new SyntheticSource({ bitrateBps: 1_200_000, reactionMs: 500, keyframeOnRequest: true });
+  const first = src.take(500 - 1e-9).filter((f) => f.kind === 'video');
+  assert.deepEqual(first.filter((f) => f.keyframe).map((f) => Math.round(f.capture)), [0]);
+  src.requestKeyframe();
+  const next = src.take(600 - 1e-9).filter((f) => f.kind === 'video');
+  assert.equal(next[0]!.keyframe, true, 'the next frame is a keyframe');
+  src.requestKeyframe(); // 33 ms after the last: waits until 300 ms after it
+  const later = src.take(3000 - 1e-9).filter((f) => f.kind === 'video');
+  const keys = [next[0]!, ...later].filter((f) => f.keyframe).map((f) => Math.round(f.capture));
+  assert.deepEqual(keys, [500, 800, 2800], 'forced at 500 and 800, then a GOP later');
+  assert.equal(src.forcedKeyframes, 2);
+  // An external encoder cannot be asked.
+  const obs = new SyntheticSource({ bitrateBps: 1_200_000 });
+  obs.take(500 - 1e-9);
+  obs.requestKeyframe();
+  assert.equal(obs.take(600 - 1e-9).filter((f) => f.kind === 'video')[0]!.keyframe, false);
+});
