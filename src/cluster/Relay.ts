@@ -59,6 +59,7 @@ export class Relay implements Publisher {
     this.remoteAddress = `${o.owner.host}:${o.owner.transportPort}`;
     // The transport publisher's decoding (bounds checks, capture stamps, drop counts), not its role.
     this.decoder = new TransportPublisher(this.id, this.remoteAddress, o.stream, (r) => this.close(r));
+    this.decoder.source = this;
   }
 
   get isClosed(): boolean {

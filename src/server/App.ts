@@ -7,15 +7,27 @@ export interface AppOptions {
    * Default 10000.
    */
   publisherGraceMs: number;
+  /**
+   * Main/backup publishing: a second publisher of a live key stands by and takes over when the
+   * first stops or is silent for `silenceMs` (Stream.checkSilence). Default false: refused.
+   */
+  backup?: boolean;
+  /** Default 300. */
+  silenceMs?: number;
 }
 
 export const DEFAULT_APP_OPTIONS: AppOptions = { publisherGraceMs: 10_000 };
+
+/** How often a stream with a standby is checked for a silent main, ms. */
+const SILENCE_CHECK_MS = 50;
 
 /** A namespace of streams ("live" in rtmp://host/live/key). Streams are made on first use. */
 export class App {
   readonly streams = new Map<string, Stream>();
   /** Streams whose publisher left, each with the timer that ends its grace. */
   private readonly graces = new Map<Stream, NodeJS.Timeout>();
+  /** Streams with a standby publisher, each with the timer that checks its main for silence. */
+  private readonly watches = new Map<Stream, NodeJS.Timeout>();
 
   constructor(
     readonly name: string,
@@ -28,12 +40,15 @@ export class App {
   stream(key: string): Stream {
     let s = this.streams.get(key);
     if (!s) {
-      const stream = new Stream(this.name, key);
+      const stream = new Stream(this.name, key, { backup: this.options.backup ?? false, silenceMs: this.options.silenceMs });
       this.streams.set(key, stream);
       stream.on('unpublish', () => this.startGrace(stream));
       stream.on('publish', () => this.endGrace(stream));
+      stream.on('standby', () => this.watchSilence(stream));
       stream.once('close', () => {
         this.endGrace(stream);
+        clearInterval(this.watches.get(stream));
+        this.watches.delete(stream);
         this.streams.delete(key);
       });
       s = stream;
@@ -59,6 +74,20 @@ export class App {
 
   close(): void {
     for (const s of [...this.streams.values()]) s.close('server shutting down');
+  }
+
+  private watchSilence(stream: Stream): void {
+    if (this.watches.has(stream)) return;
+    const timer = setInterval(() => {
+      if (!stream.standby) {
+        clearInterval(timer);
+        this.watches.delete(stream);
+        return;
+      }
+      stream.checkSilence(Date.now());
+    }, SILENCE_CHECK_MS);
+    timer.unref();
+    this.watches.set(stream, timer);
   }
 
   private startGrace(stream: Stream): void {

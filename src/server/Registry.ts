@@ -17,14 +17,15 @@ export class Registry extends EnhancedEmitter<{ stream: [Stream] }> {
   readonly apps = new Map<string, App>();
 
   /** 'stream': a stream was made (the cluster layer follows its publishers and viewers). */
-  constructor(private readonly appOptions: AppOptions = DEFAULT_APP_OPTIONS) {
+  /** `appOptions`: the same for every app, or per app name (config `apps.NAME.backup`). */
+  constructor(private readonly appOptions: AppOptions | ((app: string) => AppOptions) = DEFAULT_APP_OPTIONS) {
     super();
   }
 
   app(name: string): App {
     let a = this.apps.get(name);
     if (!a) {
-      a = new App(name, this.appOptions, (s) => this.safeEmit('stream', s));
+      a = new App(name, typeof this.appOptions === 'function' ? this.appOptions(name) : this.appOptions, (s) => this.safeEmit('stream', s));
       this.apps.set(name, a);
     }
     return a;

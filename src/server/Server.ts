@@ -59,7 +59,7 @@ export class Server {
     opts: { logger?: Logger } = {},
   ) {
     this.logger = opts.logger ?? createLogger(config.logLevel);
-    this.registry = new Registry({ publisherGraceMs: config.publisherGraceMs });
+    this.registry = new Registry((app) => ({ publisherGraceMs: config.publisherGraceMs, backup: config.apps[app]?.backup ?? false }));
     this.metrics = new Metrics(this.registry);
     // One budget and one per-address cap for every TCP listener: a peer's RTMP and HTTP connections add up.
     this.budget = new MemoryBudget({ totalBytes: config.limits.memoryBudgetBytes, perKeyBytes: config.limits.memoryPerAddressBytes });

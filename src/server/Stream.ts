@@ -1,5 +1,6 @@
 import type { CodecConfig, MediaFrame } from '../media/frame.js';
 import { EnhancedEmitter } from '../util/EnhancedEmitter.js';
+import { sameConfig, StandbyFeed } from './backup/StandbyFeed.js';
 import type { Publisher } from './Publisher.js';
 import type { Subscriber } from './Subscriber.js';
 
@@ -24,7 +25,21 @@ export type StreamEvents = {
   subscribe: [Subscriber];
   unsubscribe: [Subscriber];
   close: [];
+  /** A second publisher stands by (main/backup publishing). */
+  standby: [Publisher];
+  /** The stream now takes its media from `to` (the standby was promoted); `from` is the previous one. */
+  switch: [to: Publisher, from: Publisher];
 };
+
+export interface StreamOptions {
+  /** A second publisher may publish while one does, as hot standby (App option `backup`). Default false. */
+  backup?: boolean;
+  /** The main publisher silent this long (no frame), ms, with a standby ready: switch. Default 300. */
+  silenceMs?: number;
+}
+
+/** Main silent this long, with a standby ready, and the stream switches to the standby. */
+export const DEFAULT_SILENCE_MS = 300;
 
 export class PublishRefusedError extends Error {
   constructor(message: string) {
@@ -70,14 +85,24 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** A publisher left after frames went out: the next publisher's first frame sets tsOffset. */
   private rebase = false;
   private closed = false;
+  /** The hot-standby publisher, when main/backup publishing is on and a second one publishes. */
+  standby: Publisher | undefined;
+  private standbyFeed: StandbyFeed | undefined;
+  /** Server clock of the active publisher's newest frame (or of its publish), ms. */
+  private activeAt = -Infinity;
+  /** Times the stream switched from one publisher to the other (main/backup). */
+  switches = 0;
+  readonly silenceMs: number;
 
   constructor(
     readonly app: string,
     readonly key: string,
+    readonly options: StreamOptions = {},
   ) {
     super();
     // Each viewer listens for 'unpublish' (thousands on a busy stream); the viewer limits bound them.
     this.setMaxListeners(0);
+    this.silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
   }
 
   get path(): string {
@@ -88,25 +113,48 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     return this.publisher !== undefined;
   }
 
-  /** Attaches the publisher. A live stream refuses a second publisher (no silent takeover). */
-  publish(publisher: Publisher): void {
+  /**
+   * Attaches the publisher. A live stream refuses a second publisher (no silent takeover),
+   * unless the stream allows a backup (options.backup) and the caller routes its pushes with
+   * `from` (`standby: true`): then the second one stands by and 'standby' is returned. A third
+   * is refused.
+   */
+  publish(publisher: Publisher, opts: { standby?: boolean } = {}, now = Date.now()): 'main' | 'standby' {
     if (this.closed) throw new PublishRefusedError(`stream ${this.path} is closed`);
     // A cluster relay (src/cluster) only stands in for a publisher elsewhere: a local one replaces it.
     if (this.publisher?.protocol === 'relay' && publisher.protocol !== 'relay') this.publisher.close('a publisher arrived on this node');
-    if (this.publisher) throw new PublishRefusedError(`stream ${this.path} is already being published`);
+    if (this.publisher) {
+      if (!opts.standby || !this.options.backup) throw new PublishRefusedError(`stream ${this.path} is already being published`);
+      if (this.standby) throw new PublishRefusedError(`stream ${this.path} already has a main and a backup publisher`);
+      this.standby = publisher;
+      this.standbyFeed = new StandbyFeed();
+      this.safeEmit('standby', publisher);
+      return 'standby';
+    }
     this.publisher = publisher;
-    this.publishedAt = Date.now();
+    this.publishedAt = now;
+    this.activeAt = now;
     // The previous publisher's configs are not this one's: frames wait for its own.
     this.videoConfig = undefined;
     this.audioConfig = undefined;
     this.metadata = undefined;
     if (this.rebase) for (const sub of this.subscribers.values()) sub.resync();
     this.safeEmit('publish', publisher);
+    return 'main';
   }
 
-  /** Detaches the publisher (it disconnected). Viewers stay and get the next publisher's media. */
-  unpublish(publisher: Publisher): void {
+  /**
+   * Detaches the publisher (it disconnected). Viewers stay and get the next publisher's media:
+   * the standby's at once when there is one, else whoever publishes within the grace.
+   */
+  unpublish(publisher: Publisher, now = Date.now()): void {
+    if (publisher === this.standby) {
+      this.standby = undefined;
+      this.standbyFeed = undefined;
+      return;
+    }
     if (this.publisher !== publisher) return;
+    if (this.standby) return this.promote(now, false);
     this.publisher = undefined;
     this.publishedAt = undefined;
     this.gop = [];
@@ -115,7 +163,9 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.safeEmit('unpublish', publisher);
   }
 
-  pushConfig(config: CodecConfig): void {
+  /** `from`: the pushing publisher, for callers that may be a standby (see publish); omitted, the active one. */
+  pushConfig(config: CodecConfig, from?: Publisher): void {
+    if (from !== undefined && from !== this.publisher) return void (from === this.standby && this.standbyFeed!.pushConfig(config));
     if (config.kind === 'video') this.videoConfig = config;
     else this.audioConfig = config;
     this.gop = [];
@@ -124,7 +174,8 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.safeEmit('config', config);
   }
 
-  pushMetadata(values: Record<string, unknown>): void {
+  pushMetadata(values: Record<string, unknown>, from?: Publisher): void {
+    if (from !== undefined && from !== this.publisher) return void (from === this.standby && (this.standbyFeed!.metadata = values));
     this.metadata = values;
   }
 
@@ -132,7 +183,15 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
    * Takes one frame from the publisher. Frames before their track's config, and frames whose
    * dts goes backwards by more than a second, are dropped and counted (a decoder would choke).
    */
-  pushFrame(frame: MediaFrame, now = Date.now()): void {
+  pushFrame(frame: MediaFrame, now = Date.now(), from?: Publisher): void {
+    if (from !== undefined && from !== this.publisher) {
+      if (from !== this.standby) return;
+      this.standbyFeed!.pushFrame(frame, now);
+      // A switch waiting for the standby's keyframe happens on it.
+      if (frame.kind === 'video' && frame.keyframe) this.checkSilence(now);
+      return;
+    }
+    this.activeAt = now;
     if (frame.kind === 'video' && !this.videoConfig) return void this.framesDropped++;
     if (frame.kind === 'audio' && !this.audioConfig) return void this.framesDropped++;
     if (this.rebase) {
@@ -154,6 +213,59 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.cache(frame);
     for (const sub of this.subscribers.values()) sub.deliver(frame);
     this.safeEmit('frame', frame);
+  }
+
+  /**
+   * Main/backup: the active publisher has sent nothing for silenceMs and the standby is alive
+   * and holds a keyframe: the stream switches to it, and the silent one becomes the standby (if
+   * it comes back it stands by: no flapping). The App calls this every ~50 ms while a standby exists.
+   */
+  checkSilence(now: number): void {
+    const feed = this.standbyFeed;
+    if (!this.publisher || !this.standby || !feed?.ready) return;
+    if (now - this.activeAt <= this.silenceMs || now - feed.lastFrameAt > this.silenceMs) return;
+    this.promote(now, true);
+  }
+
+  /** The standby's figures, for the API. */
+  standbyStats(): { framesIn: number; bytesIn: number; ready: boolean; lastFrameAgoMs: number } | undefined {
+    const f = this.standbyFeed;
+    return f ? { framesIn: f.framesIn, bytesIn: f.bytesIn, ready: f.ready, lastFrameAgoMs: Math.round(Date.now() - f.lastFrameAt) } : undefined;
+  }
+
+  /**
+   * The standby takes over. Viewers stay: configs only go to them if the standby's differ, then
+   * its frames from its newest keyframe, rebased so the keyframe lands just after the last frame
+   * viewers had (timestamps never go back). `keepOld`: the old publisher is still connected
+   * (silent) and becomes the standby.
+   */
+  private promote(now: number, keepOld: boolean): void {
+    const from = this.publisher!;
+    const to = this.standby!;
+    const feed = this.standbyFeed!;
+    this.publisher = to;
+    this.standby = keepOld ? from : undefined;
+    this.standbyFeed = keepOld ? new StandbyFeed(this.videoConfig, this.audioConfig, this.metadata) : undefined;
+    this.publishedAt = now;
+    this.activeAt = now;
+    this.switches++;
+    this.gop = [];
+    this.gopBytes = 0;
+    const video = sameConfig(this.videoConfig, feed.video) ? this.videoConfig : (feed.video ?? this.videoConfig);
+    const audio = sameConfig(this.audioConfig, feed.audio) ? this.audioConfig : (feed.audio ?? this.audioConfig);
+    const changed = video !== this.videoConfig || audio !== this.audioConfig;
+    this.videoConfig = video;
+    this.audioConfig = audio;
+    if (feed.metadata) this.metadata = feed.metadata;
+    if (this.lastOutDts > -Infinity) this.rebase = true;
+    for (const sub of this.subscribers.values()) {
+      sub.resync();
+      if (changed) sub.onConfig(this.videoConfig, this.audioConfig, this.metadata);
+    }
+    if (changed) for (const c of [video, audio]) if (c) this.safeEmit('config', c);
+    this.safeEmit('switch', to, from);
+    this.safeEmit('publish', to);
+    for (const f of feed.gop) this.pushFrame(f, now);
   }
 
   /** Adds a viewer: it gets the configs and the cached GOP at once, then live frames. */
@@ -189,6 +301,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (this.closed) return;
     this.closed = true;
     this.publisher?.close(reason);
+    this.standby?.close(reason);
     for (const sub of [...this.subscribers.values()]) sub.close(reason, true);
     this.subscribers.clear();
     this.safeEmit('close');

@@ -64,6 +64,8 @@ export const ConfigSchema = z
           listed: z.boolean().default(true),
           /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
           ladder: z.array(RenditionSpec).max(8).optional(),
+          /** Main/backup publishing: a second publisher of a live key stands by and takes over when the first stops or goes silent (~300 ms). */
+          backup: z.boolean().default(false),
         }),
       )
       .default({}),

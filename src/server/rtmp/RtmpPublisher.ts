@@ -47,13 +47,13 @@ export class RtmpPublisher implements Publisher {
   private push(outputs: DemuxOutput[]): DropReason | undefined {
     let refused = false;
     for (const out of outputs) {
-      if (out.type === 'config') this.stream.pushConfig(out.config);
-      else if (out.type === 'metadata') this.stream.pushMetadata(out.values);
+      if (out.type === 'config') this.stream.pushConfig(out.config, this);
+      else if (out.type === 'metadata') this.stream.pushMetadata(out.values, this);
       else {
         const before = this.stream.framesDropped;
         const now = this.now();
         out.frame.captureTime ??= now;
-        this.stream.pushFrame(out.frame, now);
+        this.stream.pushFrame(out.frame, now, this);
         // Video before its config, or time going backwards: the Stream refuses and counts it.
         if (this.stream.framesDropped !== before) refused = true;
       }
@@ -69,7 +69,7 @@ export class RtmpPublisher implements Publisher {
     if (values[i] !== 'onMetaData') return undefined;
     const md = values[i + 1];
     if (typeof md !== 'object' || md === null || Array.isArray(md)) return 'bad metadata';
-    this.stream.pushMetadata({ ...(md as Record<string, unknown>) });
+    this.stream.pushMetadata({ ...(md as Record<string, unknown>) }, this);
     return undefined;
   }
 

@@ -161,8 +161,10 @@ export class RtmpSession {
     const app = this.ctx.registry.app(this.app!);
     const stream = app.stream(t.key);
     const pub = new RtmpPublisher(`${this.host.id}/${streamId}`, this.host.remote, stream, (reason) => this.host.end(reason));
+    let role;
     try {
-      stream.publish(pub);
+      // A second publisher of a live key stands by when the app allows a backup (apps.NAME.backup).
+      role = stream.publish(pub, { standby: true });
     } catch (err) {
       if (!(err instanceof PublishRefusedError)) throw err;
       this.ctx.stats.publishesRefused++;
@@ -175,7 +177,7 @@ export class RtmpSession {
     this.ctx.stats.publishes++;
     this.control(MessageType.UserControl, userControlBody(UserControlEvent.StreamBegin, streamId));
     this.onStatus(streamId, 'status', 'NetStream.Publish.Start', `${stream.path} is now published.`);
-    this.host.log.info({ conn: this.host.id, remote: this.host.remote, stream: stream.path }, 'rtmp: publish');
+    this.host.log.info({ conn: this.host.id, remote: this.host.remote, stream: stream.path, role }, 'rtmp: publish');
   }
 
   private play(streamId: number, rawName: unknown): void {

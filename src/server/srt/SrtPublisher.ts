@@ -27,14 +27,14 @@ export class SrtPublisher implements Publisher {
   /** One SRT message: whole TS packets (a caller may split them anywhere; the demuxer copes). */
   handle(payload: Uint8Array): void {
     for (const out of this.demuxer.push(payload)) {
-      if (out.type === 'config') this.stream.pushConfig(out.config);
-      else if (out.type === 'metadata') this.stream.pushMetadata(out.values);
+      if (out.type === 'config') this.stream.pushConfig(out.config, this);
+      else if (out.type === 'metadata') this.stream.pushMetadata(out.values, this);
       else {
         const now = this.now();
         // TS carries no wall clock: the frame's age starts when the server has it.
         out.frame.captureTime ??= now;
         this.frames++;
-        this.stream.pushFrame(out.frame, now);
+        this.stream.pushFrame(out.frame, now, this);
       }
     }
   }

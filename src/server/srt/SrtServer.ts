@@ -187,15 +187,16 @@ export class SrtServer {
 
   private startPublish(a: Accepted, stream: Stream, name: string, remote: string): void {
     const pub = new SrtPublisher(name, remote, stream, (reason) => this.kick(a.id, reason));
+    let role;
     try {
-      stream.publish(pub);
+      role = stream.publish(pub, { standby: true });
     } catch (err) {
       if (!(err instanceof PublishRefusedError)) throw err;
       this.o.registry.apps.get(stream.app)?.release(stream);
       return this.kick(a.id, err.message);
     }
     this.stats.publishes++;
-    this.log.info({ conn: name, remote, stream: stream.path, latencyMs: a.conn.o.recvLatencyMs, encrypted: !!a.conn.o.cipher }, 'srt: publish');
+    this.log.info({ conn: name, remote, stream: stream.path, latencyMs: a.conn.o.recvLatencyMs, encrypted: !!a.conn.o.cipher, role }, 'srt: publish');
     this.handlers.set(a.id, {
       messages: (list) => {
         const now = performance.now();

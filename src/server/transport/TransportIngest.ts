@@ -193,8 +193,9 @@ export class TransportIngest {
     const stream = app.stream(id.key);
     if (id.role === 'publish') {
       const pub = new TransportPublisher(name, remote, stream, (reason) => this.refuse(s, reason), Date.now, () => (s.isClosed ? [] : s.stats().paths));
+      let role;
       try {
-        stream.publish(pub);
+        role = stream.publish(pub, { standby: true });
       } catch (err) {
         if (!(err instanceof PublishRefusedError)) throw err;
         app.release(stream);
@@ -202,8 +203,8 @@ export class TransportIngest {
         return undefined;
       }
       this.stats.publishes++;
-      s.sendFrame({ kind: 'control', data: encodeText('welcome', `publishing ${stream.path}`) });
-      this.log.info({ session: name, remote, stream: stream.path }, 'transport: publish');
+      s.sendFrame({ kind: 'control', data: encodeText('welcome', role === 'standby' ? `standing by for ${stream.path}` : `publishing ${stream.path}`) });
+      this.log.info({ session: name, remote, stream: stream.path, role }, 'transport: publish');
       onCleanup(() => {
         stream.unpublish(pub);
         this.o.registry.apps.get(stream.app)?.release(stream);

@@ -20,6 +20,8 @@ export class TransportPublisher implements Publisher {
   dropped = 0;
   frames = 0;
   private report: { report: SenderReport; at: number } | undefined;
+  /** Who the stream knows as the publisher (a cluster Relay wraps this decoder): pushes are made as it. */
+  source: Publisher = this;
 
   constructor(
     readonly id: string,
@@ -52,8 +54,8 @@ export class TransportPublisher implements Publisher {
       this.dropped++;
       return undefined;
     }
-    if (m.type === 'config') this.stream.pushConfig(m.config);
-    else if (m.type === 'metadata') this.stream.pushMetadata(m.values);
+    if (m.type === 'config') this.stream.pushConfig(m.config, this.source);
+    else if (m.type === 'metadata') this.stream.pushMetadata(m.values, this.source);
     else if (m.type === 'report') this.report = { report: m.report, at: this.now() };
     else if (m.type === 'frame') {
       const now = this.now();
@@ -66,7 +68,7 @@ export class TransportPublisher implements Publisher {
         } else f.captureTime = now;
       } else f.captureTime = now;
       const before = this.stream.framesDropped;
-      this.stream.pushFrame(f, now);
+      this.stream.pushFrame(f, now, this.source);
       if (this.stream.framesDropped !== before) this.dropped++;
       else this.frames++;
     }
