@@ -25,6 +25,8 @@ export type ClusterConfig = NonNullable<Config['cluster']>;
 const LEASE_TTL_S = 2;
 const REFRESH_MS = 1000;
 const CLAIM_RETRY_MS = 500;
+/** How often streams with backups are checked: a local publisher on air here without ownership claims, or stands behind the owner's relay. */
+const BACKUP_CHECK_MS = 200;
 /** Each hop's delivery deadline: a relay is a viewer with the players' usual budget. */
 const RELAY_LATENCY_MS = 600;
 
@@ -38,6 +40,9 @@ export class ClusterNode {
   private readonly host: string;
   private cpu = { at: performance.now(), usage: process.cpuUsage(), cores: 0 };
   private closed = false;
+  private backupTimer: NodeJS.Timeout | undefined;
+  /** Streams a claim loop runs for (one at a time per stream). */
+  private readonly claiming = new Set<Stream>();
 
   constructor(
     private readonly server: Server,
@@ -72,6 +77,14 @@ export class ClusterNode {
     for (const s of reg.streams()) this.follow(s);
     this.server.transport.relayGate = this.gate();
     this.server.http.cluster = this.hooks();
+    this.backupTimer = setInterval(() => {
+      for (const s of reg.streams()) {
+        if (!s.options.backup) continue;
+        this.placeBackup(s);
+        this.relays.placeStandby(s);
+      }
+    }, BACKUP_CHECK_MS);
+    this.backupTimer.unref();
     this.log.info({ region: this.cfg.region, host: this.host, etcd: this.cfg.etcd }, 'cluster: joined');
   }
 
@@ -79,6 +92,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.backupTimer);
     this.relays.close();
     this.server.http.cluster = undefined;
     this.server.transport.relayGate = undefined;
@@ -90,23 +104,60 @@ export class ClusterNode {
   private follow(stream: Stream): void {
     this.relays.watch(stream);
     stream.on('publish', (p) => {
-      if (p.protocol !== 'relay') void this.claim(stream);
+      if (p.protocol !== 'relay') this.onLocalPublisher(stream);
+    });
+    // Main/backup: the stream here switched to a local publisher (the owner's relay went silent): it owns the stream now.
+    stream.on('switch', (to, from) => {
+      this.log.info({ stream: stream.path, to: to.protocol, from: from.protocol }, 'cluster: stream switched publisher');
+      if (to.protocol !== 'relay' && this.ownership.token(stream.app, stream.key) === undefined) void this.claim(stream);
     });
     stream.once('close', () => void this.ownership.release(stream.app, stream.key).catch(() => undefined));
-    if (stream.publisher && stream.publisher.protocol !== 'relay') void this.claim(stream);
+    if (stream.publisher && stream.publisher.protocol !== 'relay') this.onLocalPublisher(stream);
+  }
+
+  /**
+   * A publisher started here. Without backups it takes ownership (the publisher moved here). In
+   * an app with backups, while another live node owns the stream, it is that stream's backup: it
+   * stands behind the owner's relay and takes over only when that goes silent (Stream.checkSilence).
+   */
+  private onLocalPublisher(stream: Stream): void {
+    if (stream.options.backup && this.ownerElsewhere(stream)) this.relays.standBehind(stream);
+    else void this.claim(stream);
+  }
+
+  private ownerElsewhere(stream: Stream): boolean {
+    const o = this.view.owners.get(stream.path);
+    return o !== undefined && o.node !== this.cfg.nodeId && this.view.nodes.has(o.node);
+  }
+
+  /** Main/backup, checked every BACKUP_CHECK_MS: a local publisher on air here owns the stream or stands behind its owner. */
+  private placeBackup(stream: Stream): void {
+    const active = stream.publisher;
+    if (!active || active.protocol === 'relay' || this.ownership.token(stream.app, stream.key) !== undefined) return;
+    if (this.ownerElsewhere(stream)) this.relays.standBehind(stream);
+    else void this.claim(stream);
   }
 
   /** Claims until it holds, while the local publisher is there (etcd may be away for a while). */
   private async claim(stream: Stream): Promise<void> {
+    if (this.claiming.has(stream)) return;
+    this.claiming.add(stream);
     const publisher = stream.publisher;
-    while (!this.closed && stream.publisher === publisher && publisher) {
-      try {
-        await this.ownership.claim(stream.app, stream.key);
-        return;
-      } catch (err) {
-        this.log.warn({ stream: stream.path, err: (err as Error).message }, 'cluster: claim failed; retrying');
-        await new Promise((r) => setTimeout(r, CLAIM_RETRY_MS));
+    try {
+      while (!this.closed && stream.publisher === publisher && publisher) {
+        try {
+          await this.ownership.claim(stream.app, stream.key);
+          return;
+        } catch (err) {
+          this.log.warn({ stream: stream.path, err: (err as Error).message }, 'cluster: claim failed; retrying');
+          await new Promise((r) => setTimeout(r, CLAIM_RETRY_MS));
+        }
       }
+    } finally {
+      this.claiming.delete(stream);
+      // Another local publisher arrived while this loop ran for the previous one: it claims now.
+      const now = stream.publisher;
+      if (!this.closed && now && now !== publisher && now.protocol !== 'relay') setImmediate(() => this.onLocalPublisher(stream));
     }
   }
 
@@ -116,12 +167,27 @@ export class ClusterNode {
       parse: (identity) => parseRelayIdentity(identity),
       // The owner serves with its own token; a parent relays what it carries with the token it got.
       // A parent asked for a stream it does not carry yet fetches it and refuses this once (the child retries).
+      // An edge's standby relay of this node's backup publisher: served with the owner's token (the edge checks it as any).
+      backupToken: (app, key) => this.view.owners.get(`${app}/${key}`)?.token,
       ownerToken: (app, key) => {
-        const t = this.ownership.token(app, key) ?? this.relays.get(`${app}/${key}`)?.token;
+        const t = this.ownership.token(app, key) ?? this.claimedInView(app, key) ?? this.relays.get(`${app}/${key}`)?.token;
         if (t === undefined) void this.relays.fetch(app, key).catch(() => undefined);
         return t;
       },
     };
+  }
+
+  /**
+   * Main/backup: this node's claim went through (the watch names it owner, under the newest
+   * token) but the answer to its own request has not come back yet (a loaded etcd or node):
+   * edges that saw the watch are served with that token rather than refused as stale, as they
+   * would be with the old owner's token this node's relay carries.
+   */
+  private claimedInView(app: string, key: string): number | undefined {
+    const o = this.view.owners.get(`${app}/${key}`);
+    const s = this.server.registry.find(app, key);
+    if (!o || o.node !== this.cfg.nodeId || !s?.options.backup || !s.publisher || s.publisher.protocol === 'relay') return undefined;
+    return o.token;
   }
 
   private hooks(): ClusterHooks {
@@ -168,6 +234,7 @@ export class ClusterNode {
 
   private record(): NodeRecord {
     const carrying: string[] = [];
+    const publishing: string[] = [];
     let viewers = 0;
     let streams = 0;
     let egressKbps = 0;
@@ -177,9 +244,11 @@ export class ClusterNode {
       streams++;
       egressKbps += s.rates().kbps * s.subscribers.size;
       if (carrying.length < MAX_CARRIED) carrying.push(s.path);
+      const local = [s.publisher, s.standby].some((p) => p !== undefined && p.protocol !== 'relay');
+      if (s.options.backup && local && publishing.length < MAX_CARRIED) publishing.push(s.path);
     }
     const load: NodeLoad = { cpu: this.cpuCores(), egressMbps: Math.round(egressKbps / 10) / 100, viewers, streams };
-    return { id: this.cfg.nodeId, region: this.cfg.region, host: this.host, httpPort: this.addresses.httpPort, transportPort: this.addresses.transportPort, fp: this.server.transport.fingerprint ?? '', load, carrying };
+    return { id: this.cfg.nodeId, region: this.cfg.region, host: this.host, httpPort: this.addresses.httpPort, transportPort: this.addresses.transportPort, fp: this.server.transport.fingerprint ?? '', load, carrying, ...(publishing.length ? { publishing } : {}) };
   }
 
   /** CPU cores this process used since the last reading (readings are a second apart). */

@@ -36,6 +36,15 @@ export interface RelayOptions {
   latencyMs: number;
   /** The relay ended (owner gone, session lost, closed): its reason. Called once. */
   onEnd: (reason: string) => void;
+  /**
+   * Main/backup: this node has its own (backup) publisher of the stream; the owner's relay goes
+   * in front of it (it becomes the standby, taking over if the relay goes silent).
+   */
+  takeOver?: boolean;
+  /** Main/backup on an edge: a second relay standing by in the stream (Relays.placeStandby). */
+  standby?: boolean;
+  /** ... of the node's own backup publisher (Stream.subscribeBackup) rather than of its stream. */
+  backupView?: boolean;
 }
 
 /** A dead upstream is noticed by silence: the client pings every KEEPALIVE_MS, so ~IDLE_MS without anything is a lost owner. */
@@ -70,6 +79,11 @@ export class Relay implements Publisher {
     return this.o.owner.id;
   }
 
+  /** It carries the node's backup publisher, not the node's stream. */
+  get backupView(): boolean {
+    return this.o.backupView === true;
+  }
+
   /** Session stats of the hop (repairs, loss), for the API and the bench. */
   stats(): ReturnType<TransportSession['stats']> | undefined {
     return this.session && !this.session.isClosed ? this.session.stats() : undefined;
@@ -78,7 +92,7 @@ export class Relay implements Publisher {
   /** Connects, checks the welcome's token, then publishes into the local stream. */
   async open(timeoutMs = 1500): Promise<void> {
     const { stream, owner } = this.o;
-    const identity = relayIdentity(stream.app, stream.key, this.o.self);
+    const identity = relayIdentity(stream.app, stream.key, this.o.self, this.o.backupView === true);
     const client = await TransportClient.connect({
       host: owner.host,
       port: owner.transportPort,
@@ -143,7 +157,7 @@ export class Relay implements Publisher {
     }
     this.token = token;
     if (this.ended) throw new Error('relay closed while opening');
-    stream.publish(this);
+    stream.publish(this, this.o.takeOver ? { standby: true, takeOver: true } : this.o.standby ? { standby: true } : {});
     this.published = true;
     for (const d of held) this.onMessage(d);
   }
@@ -152,6 +166,17 @@ export class Relay implements Publisher {
     if (!this.published || this.ended) return;
     const m = this.decoder.handle(data);
     if (m?.type === 'end') this.close(`owner ended the stream: ${m.reason}`);
+  }
+
+  private heard = { packets: -1, at: 0 };
+
+  /** Time since the session last received a packet (media, acks, pongs), ms; `now` on Date.now()'s clock. */
+  heardAgoMs(now: number): number {
+    const s = this.session;
+    if (!s || s.isClosed) return Infinity;
+    const packets = s.stats().packetsReceived;
+    if (packets !== this.heard.packets) this.heard = { packets, at: now };
+    return now - this.heard.at;
   }
 
   /** Frames that did not decode or that the stream refused. */

@@ -38,6 +38,11 @@ export interface NodeRecord {
   load: NodeLoad;
   /** "app/key" of streams it has live (published or relayed), at most MAX_CARRIED. */
   carrying: string[];
+  /**
+   * Main/backup: "app/key" of streams in apps with backups that a publisher on this node feeds
+   * or stands by for, at most MAX_CARRIED. Edges keep a standby relay from such a node.
+   */
+  publishing?: string[];
 }
 
 export interface NodeLoad {

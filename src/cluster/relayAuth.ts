@@ -7,16 +7,17 @@
  */
 import { createHmac } from 'node:crypto';
 
-const IDENTITY = /^relay ([A-Za-z0-9_.\-~]{1,128})\/([A-Za-z0-9_.\-~]{1,128}) ([A-Za-z0-9_.\-~]{1,128})$/;
+const IDENTITY = /^relay ([A-Za-z0-9_.\-~]{1,128})\/([A-Za-z0-9_.\-~]{1,128}) ([A-Za-z0-9_.\-~]{1,128})( backup)?$/;
 
-export function relayIdentity(app: string, key: string, node: string): string {
-  return `relay ${app}/${key} ${node}`;
+/** `backup`: the serving node's own backup publisher of the stream (Stream.subscribeBackup), not its stream. */
+export function relayIdentity(app: string, key: string, node: string, backup = false): string {
+  return `relay ${app}/${key} ${node}${backup ? ' backup' : ''}`;
 }
 
-export function parseRelayIdentity(identity: string): { app: string; key: string; node: string } | undefined {
+export function parseRelayIdentity(identity: string): { app: string; key: string; node: string; backup: boolean } | undefined {
   const m = IDENTITY.exec(identity);
   if (!m || [m[1], m[2], m[3]].some((p) => p === '.' || p === '..')) return undefined;
-  return { app: m[1]!, key: m[2]!, node: m[3]! };
+  return { app: m[1]!, key: m[2]!, node: m[3]!, backup: m[4] !== undefined };
 }
 
 export function relayPsk(secret: string, identity: string): string {

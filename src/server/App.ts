@@ -19,7 +19,7 @@ export interface AppOptions {
 export const DEFAULT_APP_OPTIONS: AppOptions = { publisherGraceMs: 10_000 };
 
 /** How often a stream with a standby is checked for a silent main, ms. */
-const SILENCE_CHECK_MS = 50;
+const SILENCE_CHECK_MS = 25;
 
 /** A namespace of streams ("live" in rtmp://host/live/key). Streams are made on first use. */
 export class App {

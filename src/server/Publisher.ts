@@ -14,6 +14,13 @@ export interface Publisher {
   paths?(): PathStats[];
   /** Transport publishers: the sender's latest report of its own figures, and when it came (server clock). */
   senderReport?(): { report: SenderReport; at: number } | undefined;
+  /**
+   * How long since the connection carried anything at all (media, acknowledgements, pings), ms.
+   * Given by cluster relays: a relay whose media stopped while its session still talks means the
+   * publisher upstream stopped; one that went wholly quiet may be a stalled node, which the
+   * main/backup switch gives longer (Stream.checkSilence).
+   */
+  heardAgoMs?(now: number): number;
   /** Ends the publishing connection (kicked by an operator, or the stream closed). Idempotent. */
   close(reason: string): void;
 }

@@ -93,6 +93,11 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
   /** Times the stream switched from one publisher to the other (main/backup). */
   switches = 0;
   readonly silenceMs: number;
+  /** The standby takes over at its first keyframe (publish's takeOver). */
+  private takeOver = false;
+  private lastCheckAt = -Infinity;
+  /** Viewers of this node's own backup publisher's raw media (subscribeBackup): cluster edges' standby relays. */
+  private readonly backupSubs = new Set<Subscriber>();
 
   constructor(
     readonly app: string,
@@ -117,17 +122,29 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
    * Attaches the publisher. A live stream refuses a second publisher (no silent takeover),
    * unless the stream allows a backup (options.backup) and the caller routes its pushes with
    * `from` (`standby: true`): then the second one stands by and 'standby' is returned. A third
-   * is refused.
+   * is refused, unless the standby is silent (a dead connection not timed out yet): it is replaced.
+   * `takeOver`: the standby becomes the active one at its first keyframe (a cluster relay from
+   * the stream's owner, in front of this node's own backup publisher).
    */
-  publish(publisher: Publisher, opts: { standby?: boolean } = {}, now = Date.now()): 'main' | 'standby' {
+  publish(publisher: Publisher, opts: { standby?: boolean; takeOver?: boolean } = {}, now = Date.now()): 'main' | 'standby' {
     if (this.closed) throw new PublishRefusedError(`stream ${this.path} is closed`);
-    // A cluster relay (src/cluster) only stands in for a publisher elsewhere: a local one replaces it.
-    if (this.publisher?.protocol === 'relay' && publisher.protocol !== 'relay') this.publisher.close('a publisher arrived on this node');
+    // A cluster relay (src/cluster) only stands in for a publisher elsewhere: a local one replaces
+    // it, unless the app has backups (then the owner's relay stays main and the local one stands by).
+    if (this.publisher?.protocol === 'relay' && publisher.protocol !== 'relay' && !this.options.backup) this.publisher.close('a publisher arrived on this node');
     if (this.publisher) {
       if (!opts.standby || !this.options.backup) throw new PublishRefusedError(`stream ${this.path} is already being published`);
-      if (this.standby) throw new PublishRefusedError(`stream ${this.path} already has a main and a backup publisher`);
+      if (this.standby) {
+        if (now - this.standbyFeed!.lastFrameAt <= this.silenceMs) throw new PublishRefusedError(`stream ${this.path} already has a main and a backup publisher`);
+        const silent = this.standby;
+        this.standby = undefined;
+        this.standbyFeed = undefined;
+        silent.close('replaced by a new backup publisher');
+      }
       this.standby = publisher;
       this.standbyFeed = new StandbyFeed();
+      // Counted as heard from when it attaches: a third publisher arriving at once does not replace it.
+      this.standbyFeed.lastFrameAt = now;
+      this.takeOver = opts.takeOver ?? false;
       this.safeEmit('standby', publisher);
       return 'standby';
     }
@@ -151,6 +168,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (publisher === this.standby) {
       this.standby = undefined;
       this.standbyFeed = undefined;
+      this.takeOver = false;
       return;
     }
     if (this.publisher !== publisher) return;
@@ -165,6 +183,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
 
   /** `from`: the pushing publisher, for callers that may be a standby (see publish); omitted, the active one. */
   pushConfig(config: CodecConfig, from?: Publisher): void {
+    if (from !== undefined && from === this.backupSource()) for (const sub of this.backupSubs) sub.onConfig(...this.backupConfigs(config));
     if (from !== undefined && from !== this.publisher) return void (from === this.standby && this.standbyFeed!.pushConfig(config));
     if (config.kind === 'video') this.videoConfig = config;
     else this.audioConfig = config;
@@ -184,6 +203,7 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
    * dts goes backwards by more than a second, are dropped and counted (a decoder would choke).
    */
   pushFrame(frame: MediaFrame, now = Date.now(), from?: Publisher): void {
+    if (this.backupSubs.size > 0 && from !== undefined && from === this.backupSource()) for (const sub of this.backupSubs) sub.deliver(frame);
     if (from !== undefined && from !== this.publisher) {
       if (from !== this.standby) return;
       this.standbyFeed!.pushFrame(frame, now);
@@ -222,8 +242,17 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
    */
   checkSilence(now: number): void {
     const feed = this.standbyFeed;
+    // This process stalled (a loaded machine): what arrived meanwhile is still unread in the
+    // socket (timers run before I/O), so the silence may be ours, not the publisher's: next time.
+    const stalled = now - this.lastCheckAt > this.silenceMs / 2;
+    this.lastCheckAt = now;
+    if (stalled && !this.takeOver) return;
     if (!this.publisher || !this.standby || !feed?.ready) return;
-    if (now - this.activeAt <= this.silenceMs || now - feed.lastFrameAt > this.silenceMs) return;
+    // A relay whose whole session went quiet: its node may only be stalled (a loaded machine); it
+    // gets three times as long before the switch. Media stopping on a live session is the publisher upstream gone.
+    const quiet = this.publisher.heardAgoMs?.(now);
+    const limit = quiet !== undefined && quiet > this.silenceMs ? 3 * this.silenceMs : this.silenceMs;
+    if (!this.takeOver && (now - this.activeAt <= limit || now - feed.lastFrameAt > this.silenceMs)) return;
     this.promote(now, true);
   }
 
@@ -246,9 +275,11 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.publisher = to;
     this.standby = keepOld ? from : undefined;
     this.standbyFeed = keepOld ? new StandbyFeed(this.videoConfig, this.audioConfig, this.metadata) : undefined;
+    if (this.standbyFeed) this.standbyFeed.lastFrameAt = now;
     this.publishedAt = now;
     this.activeAt = now;
     this.switches++;
+    this.takeOver = false;
     this.gop = [];
     this.gopBytes = 0;
     const video = sameConfig(this.videoConfig, feed.video) ? this.videoConfig : (feed.video ?? this.videoConfig);
@@ -264,8 +295,46 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     }
     if (changed) for (const c of [video, audio]) if (c) this.safeEmit('config', c);
     this.safeEmit('switch', to, from);
-    this.safeEmit('publish', to);
     for (const f of feed.gop) this.pushFrame(f, now);
+  }
+
+  /**
+   * This node's backup publisher, for cluster edges that keep it at hand (src/cluster Relays):
+   * the local (not relayed) standby if there is one, else the local active publisher.
+   */
+  private backupSource(): Publisher | undefined {
+    if (!this.options.backup) return undefined;
+    if (this.standby && this.standby.protocol !== 'relay') return this.standby;
+    return this.publisher && this.publisher.protocol !== 'relay' ? this.publisher : undefined;
+  }
+
+  /** The configs of the backup source, with `changed` in place of its kind. */
+  private backupConfigs(changed?: CodecConfig): [CodecConfig | undefined, CodecConfig | undefined, Record<string, unknown> | undefined] {
+    const src = this.backupSource();
+    const f = src !== undefined && src === this.standby ? this.standbyFeed : undefined;
+    let video = f ? f.video : this.videoConfig;
+    let audio = f ? f.audio : this.audioConfig;
+    if (changed?.kind === 'video') video = changed;
+    if (changed?.kind === 'audio') audio = changed;
+    return [video, audio, f ? f.metadata : this.metadata];
+  }
+
+  /**
+   * Subscribes to this node's own publisher of the stream as it arrives (its timestamps, not
+   * rebased; from its next keyframe), whichever role it has here: a cluster edge keeps this as
+   * its standby relay, so its switch to the backup needs nothing from the network at that
+   * moment. Only in an app with backups.
+   */
+  subscribeBackup(sub: Subscriber): boolean {
+    if (!this.backupSource()) return false;
+    this.backupSubs.add(sub);
+    const [video, audio, metadata] = this.backupConfigs();
+    if (video || audio) sub.onConfig(video, audio, metadata);
+    return true;
+  }
+
+  unsubscribeBackup(sub: Subscriber): void {
+    this.backupSubs.delete(sub);
   }
 
   /** Adds a viewer: it gets the configs and the cached GOP at once, then live frames. */
@@ -302,8 +371,9 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     this.closed = true;
     this.publisher?.close(reason);
     this.standby?.close(reason);
-    for (const sub of [...this.subscribers.values()]) sub.close(reason, true);
+    for (const sub of [...this.subscribers.values(), ...this.backupSubs]) sub.close(reason, true);
     this.subscribers.clear();
+    this.backupSubs.clear();
     this.safeEmit('close');
   }
 

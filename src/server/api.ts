@@ -8,6 +8,10 @@ export interface StreamInfo {
   key: string;
   live: boolean;
   publisher: { id: string; protocol: string; address: string; paths?: PathInfo[] } | null;
+  /** Main/backup publishing: the hot-standby publisher (only when there is one). */
+  standby?: { id: string; protocol: string; address: string; ready: boolean; framesIn: number; lastFrameAgoMs: number };
+  /** Times the stream switched between main and backup (only when it did, or has a standby). */
+  switches?: number;
   uptimeMs: number | null;
   video: { codec: string; codecString?: string; width?: number; height?: number; profile?: string; level?: number } | null;
   audio: { codec: string; codecString?: string; sampleRate?: number; channels?: number } | null;
@@ -81,6 +85,8 @@ export function streamInfo(s: Stream, now = Date.now()): StreamInfo {
     framesIn: s.framesIn,
     bytesIn: s.bytesIn,
     framesDropped: s.framesDropped,
+    ...(s.standby ? { standby: { id: s.standby.id, protocol: s.standby.protocol, address: s.standby.remoteAddress, ready: s.standbyStats()!.ready, framesIn: s.standbyStats()!.framesIn, lastFrameAgoMs: s.standbyStats()!.lastFrameAgoMs } } : {}),
+    ...(s.standby || s.switches > 0 ? { switches: s.switches } : {}),
   };
 }
 

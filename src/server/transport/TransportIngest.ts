@@ -43,9 +43,11 @@ export interface RelayGate {
   /** The pre-shared key of a relay identity, or undefined to refuse its handshake. */
   psk(identity: string): string | undefined;
   /** The app and key a relay identity names (undefined: not a relay identity). */
-  parse(identity: string): { app: string; key: string } | undefined;
+  parse(identity: string): { app: string; key: string; backup?: boolean } | undefined;
   /** The fencing token this node holds as the owner of app/key; undefined when it is not the owner. */
   ownerToken(app: string, key: string): number | undefined;
+  /** Main/backup: the owner's token, when this node has a backup publisher of app/key to serve (a relay identity with `backup`). */
+  backupToken?(app: string, key: string): number | undefined;
 }
 
 export interface TransportIngestStats {
@@ -152,7 +154,7 @@ export class TransportIngest {
     timer.unref();
     s.on('message', (m) => {
       if (role) return role(m.data);
-      role = this.hello(s, id, m.data, name, remote, (c) => (cleanup = c), relay !== undefined);
+      role = this.hello(s, id, m.data, name, remote, (c) => (cleanup = c), relay !== undefined, relay?.backup === true);
       if (!role) this.stats.messagesDropped++;
     });
     s.on('closed', (reason) => {
@@ -166,7 +168,7 @@ export class TransportIngest {
   }
 
   /** Checks the hello against the identity the handshake proved; returns the message handler. */
-  private hello(s: TransportSession, id: SessionIdentity, data: Uint8Array, name: string, remote: string, onCleanup: (f: () => void) => void, relay = false): ((data: Uint8Array) => void) | undefined {
+  private hello(s: TransportSession, id: SessionIdentity, data: Uint8Array, name: string, remote: string, onCleanup: (f: () => void) => void, relay = false, backup = false): ((data: Uint8Array) => void) | undefined {
     let hello;
     try {
       hello = decodeMessage(data);
@@ -184,7 +186,7 @@ export class TransportIngest {
       return undefined;
     }
     // Only the owner serves a relay, and its welcome carries the fencing token the edge checks.
-    const token = relay ? this.relayGate?.ownerToken(id.app, id.key) : undefined;
+    const token = relay ? (backup ? this.relayGate?.backupToken?.(id.app, id.key) : this.relayGate?.ownerToken(id.app, id.key)) : undefined;
     if (relay && token === undefined) {
       this.refuse(s, `not the owner of ${id.app}/${id.key}`);
       return undefined;
@@ -219,11 +221,18 @@ export class TransportIngest {
     // The player's own deadline when its hello asks for one (tributary play --latency, ?latency=).
     const sub = new TransportSubscriber(name, remote, this.o.viewerLimits, s, hello.latencyMs ?? this.o.playLatencyMs ?? 600);
     this.stats.plays++;
+    // A relay of this node's backup publisher (an edge's standby relay): refused if there is none.
+    if (backup && !stream.subscribeBackup(sub)) {
+      app.release(stream);
+      this.refuse(s, `no backup publisher of ${id.app}/${id.key} here`);
+      return undefined;
+    }
     s.sendFrame({ kind: 'control', data: encodeText('welcome', relay ? `relaying ${stream.path} token=${token}` : `playing ${stream.path}`) });
-    this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive }, 'transport: play');
-    stream.subscribe(sub);
+    this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive, ...(backup ? { view: 'backup' } : {}) }, 'transport: play');
+    if (!backup) stream.subscribe(sub);
     onCleanup(() => {
       stream.unsubscribe(sub);
+      stream.unsubscribeBackup(sub);
       sub.close('session closed');
       this.o.registry.apps.get(stream.app)?.release(stream);
     });
