@@ -16,6 +16,8 @@ interface SendFlags {
   size?: string;
   preset: string;
   audio: boolean;
+  server: string[];
+  backup?: string;
 }
 
 /** The encoder ladder of `--encode`, from the flags (ffmpeg must be installed: apt-get install ffmpeg). */
@@ -40,6 +42,12 @@ async function encoderInput(input: string, f: SendFlags, log: (line: string) => 
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** The backup's row of the status line, with what publishing twice costs the uplink. */
+function backupLine(b: import('../client/send/Sender.js').SenderStatus, mainBps: number): string {
+  return `\n  backup ${b.state} ${b.server} | rtt ${b.rttMs} ms | ${mbps(b.sendingBps)} Mbit/s | frames ${b.framesSent}/${b.framesIn} dropped ${b.framesDropped}` +
+    ` | uplink ${mbps(mainBps + b.sendingBps)} Mbit/s in all: the backup costs ${mbps(b.sendingBps)} Mbit/s (x${mainBps > 0 ? ((mainBps + b.sendingBps) / mainBps).toFixed(1) : '2'})`;
+}
 const mbps = (bps: number): string => (bps / 1e6).toFixed(2);
 
 /** `tributary send INPUT URL`: the broadcaster's side, from an encoder to a server over the transport. */
@@ -64,6 +72,8 @@ export function registerSend(program: Command): void {
     .option('--size <WxH>', 'with --encode: picture size (default the input\'s)')
     .option('--preset <name>', 'with --encode: x264 preset', 'ultrafast')
     .option('--no-audio', 'with --encode: the input has no sound')
+    .option('--server <url>', 'another address of the stream (tributary://OTHER/APP/KEY), moved to when the current server dies; repeat for several', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--backup <url>', 'publish to this server too, at the same time (main/backup publishing: tributary://OTHER/APP/KEY of an app with backup: true); the uplink carries the stream twice')
     .action(async (input: string, output: string, flags: SendFlags) => {
       const { Sender } = await import('../client/send/Sender.js');
       const { defaultKnownHostsFile } = await import('../net/knownHosts.js');
@@ -74,12 +84,25 @@ export function registerSend(program: Command): void {
       }
       const log = (line: string): void => void process.stderr.write(`tributary send: ${line}\n`);
       let sender;
+      let backup: import('../client/send/Sender.js').Sender | undefined;
       let media: string | import('../client/send/EncoderInput.js').EncoderInput = input;
       try {
         media = flags.encode ? await encoderInput(input, flags, log) : input;
+        // --backup: one input, two senders (each with its own session, repair and reconnection).
+        const tee = flags.backup ? new (await import('../client/send/TeeInput.js')).TeeInput(typeof media === 'string' ? (await import('../client/send/inputs.js')).openInput(media, { loop: flags.loop }) : media) : undefined;
+        const common = {
+          latencyMs,
+          encryption: flags.encrypt,
+          tcp: flags.tcp,
+          links: flags.link.length ? flags.link : undefined,
+          bond: flags.bond,
+          loop: flags.loop,
+          knownHosts: defaultKnownHostsFile(),
+        };
         sender = await Sender.start({
-          input: media,
+          input: tee ? tee.branch() : media,
           output,
+          alternates: flags.server.length ? flags.server : undefined,
           latencyMs,
           encryption: flags.encrypt,
           tcp: flags.tcp,
@@ -90,36 +113,43 @@ export function registerSend(program: Command): void {
           knownHosts: defaultKnownHostsFile(),
           log,
         });
+        if (tee && flags.backup) backup = await Sender.start({ ...common, input: tee.branch(), output: flags.backup, log: (line) => log(`backup: ${line}`) });
       } catch (err) {
         process.stderr.write(`tributary send: ${(err as Error).message}\n`);
         process.exit(1);
       }
       const s = sender;
       const encoder = typeof media === 'string' ? undefined : media;
-      process.stderr.write(`tributary send: ${s.inputDescription} -> ${output.replace(/token=[^&]+/, 'token=...')}\n`);
+      const hideToken = (u: string): string => u.replace(/token=[^&]+/, 'token=...');
+      process.stderr.write(`tributary send: ${s.inputDescription} -> ${hideToken(output)}${flags.server.length ? ` (then ${flags.server.map(hideToken).join(', ')} if it dies)` : ''}${flags.backup ? ` and, as backup, ${hideToken(flags.backup)}` : ''}\n`);
       // The Sender's own order (flag, then the URL's latency=, then 600), said once so a user sees which won.
       const fromUrl = (await import('../media/tributary/index.js')).parseTributaryUrl(output).latencyMs;
       process.stderr.write(`tributary send: frame deadline ${latencyMs ?? fromUrl ?? 600} ms from capture (${latencyMs !== undefined ? '--latency' : fromUrl !== undefined ? "the URL's latency=" : 'default'})\n`);
       const timer = setInterval(() => {
         const st = s.status();
         const enc = encoder?.status();
-        if (flags.statsJson) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...st, encoder: enc })}\n`);
+        if (flags.statsJson) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...st, encoder: enc, ...(backup ? { backup: backup.status() } : {}) })}\n`);
         const line =
           `${st.state} ${st.transport} | rtt ${st.rttMs} ms | loss ${pct(st.lossBeforeRepair)} -> ${pct(st.lossAfterRepair)} | ` +
           `fec ${pct(st.fecShare)} rtx ${pct(st.retransmitShare)} | ${mbps(st.sendingBps)}/${mbps(st.targetBps)} Mbit/s (target) | ` +
           `frames ${st.framesSent}/${st.framesIn} dropped ${st.framesDropped}` +
           (enc ? ` | encoder ${enc.bitrateBps / 1000} kbit/s (rung ${enc.rung + 1}/${enc.rungKbps.length}${enc.wantedRung !== enc.rung ? `, to ${enc.rungKbps[enc.wantedRung]} at the next keyframe` : ''})` : '') +
-          (st.rateWarning ? `\n  ${st.rateWarning}` : '');
+          (st.rateWarning ? `\n  ${st.rateWarning}` : '') +
+          (backup ? backupLine(backup.status(), st.sendingBps) : '');
         // With several links, a row per link under the summary (state, RTT, loss, share, rate).
         const rows = st.links.length > 1
           ? st.links.map((l) => `\n  ${l.link.padEnd(16)} ${l.state.padEnd(8)} rtt ${String(l.rttMs).padStart(5)} ms  loss ${pct(l.loss).padStart(6)}  share ${pct(l.share).padStart(6)}  ${mbps(l.sendingBps)} Mbit/s`).join('')
           : '';
-        process.stderr.write(process.stderr.isTTY && !rows && !st.rateWarning ? `\r${line}\x1b[K` : `${line}${rows}\n`);
+        process.stderr.write(process.stderr.isTTY && !rows && !st.rateWarning && !backup ? `\r${line}\x1b[K` : `${line}${rows}\n`);
       }, 1000);
-      const stop = (): void => void s.close('interrupted');
+      const stop = (): void => {
+        void backup?.close('interrupted');
+        void s.close('interrupted');
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const reason = await s.ended;
+      await backup?.close(reason);
       clearInterval(timer);
       process.stderr.write(`\ntributary send: ${reason}\n`);
       process.exit(/expired|refused/.test(reason) ? 1 : 0);

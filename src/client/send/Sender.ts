@@ -2,7 +2,9 @@
  * `tributary send`: one input (the encoder's side) carried to a server over the transport.
  * The input stays open whatever the network does: while the session is down, frames are dropped
  * and counted, reconnection runs with exponential backoff, and a new session starts with the
- * metadata and configs, then video from the next keyframe.
+ * metadata and configs, then video from the next keyframe. With `alternates` (more addresses
+ * of the same stream, `tributary send --server`), a server that dies (nothing from it for
+ * `deadAfterMs`, or the session lost) is left for the next address at once.
  */
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
 import { encodeConfig, encodeFrame, encodeMetadata, encodeReport, encodeText, parseTributaryUrl, type TributaryUrl } from '../../media/tributary/index.js';
@@ -29,6 +31,10 @@ export interface SenderOptions {
   knownHosts?: string;
   /** Replaces the transport's congestion controller (benches compare controllers). */
   congestion?: ConnectMediaOptions['congestion'];
+  /** Other servers' addresses of the same stream, tried in turn after `output` when a server dies. */
+  alternates?: string[];
+  /** With alternates: a server from which nothing (media acks, pings) came for this long is taken for dead, ms (default 1500). */
+  deadAfterMs?: number;
   /** Backoff bounds, ms (defaults 500 and 10000). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -83,10 +89,16 @@ export interface LinkStatus {
 const FOLLOW_MS = 200;
 /** How often the server is told this side's figures (its dashboard samples once a second). */
 const REPORT_MS = 1000;
+/** How often a sender with alternates checks that its server still answers. */
+const WATCH_MS = 100;
 
 export class Sender {
   private conn: MediaConnection | undefined;
-  private readonly url: TributaryUrl;
+  private readonly urls: TributaryUrl[];
+  /** Which of `urls` the sender publishes to (or tries next). */
+  private current = 0;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private heard = { packets: 0, at: 0, checkedAt: 0 };
   private readonly input: MediaInput;
   private video: CodecConfig | undefined;
   private audio: CodecConfig | undefined;
@@ -110,7 +122,7 @@ export class Sender {
   readonly ended: Promise<string>;
 
   private constructor(private readonly o: SenderOptions) {
-    this.url = parseTributaryUrl(o.output);
+    this.urls = [o.output, ...(o.alternates ?? [])].map((u) => parseTributaryUrl(u));
     this.input = typeof o.input === 'string' ? openInput(o.input, { loop: o.loop }) : o.input;
     this.backoff = o.minBackoffMs ?? 500;
     this.ended = new Promise((r) => (this.endedResolve = r));
@@ -128,7 +140,28 @@ export class Sender {
     void s.connect();
     if (s.input.followTarget) s.followTimer = setInterval(() => s.follow(), FOLLOW_MS);
     s.reportTimer = setInterval(() => s.report(), REPORT_MS);
+    if (s.urls.length > 1) s.watchTimer = setInterval(() => s.watch(), WATCH_MS);
     return s;
+  }
+
+  private get url(): TributaryUrl {
+    return this.urls[this.current % this.urls.length]!;
+  }
+
+  /**
+   * With alternates: the session acknowledges media constantly, so silence from the server for
+   * deadAfterMs means it is gone, long before the transport's idle timeout; move on.
+   */
+  private watch(): void {
+    const c = this.conn;
+    const now = Date.now();
+    // This process stalled (timers run before I/O): what arrived meanwhile is unread, the silence may be ours.
+    const stalled = now - this.heard.checkedAt > WATCH_MS * 4;
+    this.heard.checkedAt = now;
+    if (!c || c.session.isClosed) return;
+    const packets = c.session.stats().packetsReceived;
+    if (packets !== this.heard.packets || stalled) this.heard = { packets, at: now, checkedAt: now };
+    else if (now - this.heard.at > (this.o.deadAfterMs ?? 1500)) this.lost(c, `nothing from ${this.url.host}:${this.url.port} for ${now - this.heard.at} ms`);
   }
 
   get inputDescription(): string {
@@ -243,6 +276,7 @@ export class Sender {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.followTimer) clearInterval(this.followTimer);
     if (this.reportTimer) clearInterval(this.reportTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     const c = this.conn;
     this.conn = undefined;
     if (c && !c.session.isClosed) {
@@ -264,12 +298,14 @@ export class Sender {
         bond: this.bond,
         initialBitrateBps: this.encoderBitrate(),
         congestion: this.o.congestion,
-        connectTimeoutMs: 5000,
+        // With other addresses to go to, a dead one is not waited for long.
+        connectTimeoutMs: this.urls.length > 1 ? 2000 : 5000,
         knownHosts: this.o.knownHosts,
         warn: this.o.log,
       });
       if (this.closed) return void conn.client.close();
       this.conn = conn;
+      this.heard = { packets: conn.session.stats().packetsReceived, at: Date.now(), checkedAt: Date.now() };
       this.state = 'live';
       this.backoff = this.o.minBackoffMs ?? 500;
       this.lastError = undefined;
@@ -302,6 +338,17 @@ export class Sender {
   private retry(why: string): void {
     if (this.closed) return;
     this.state = 'reconnecting';
+    if (this.urls.length > 1) {
+      // The next address at once: its server is another machine, not this one coming back.
+      this.current++;
+      this.backoff = this.o.minBackoffMs ?? 500;
+      this.o.log?.(`${why}; moving to ${this.url.host}:${this.url.port}`);
+      this.retryTimer = setTimeout(() => {
+        this.counts.reconnects++;
+        void this.connect();
+      }, this.current % this.urls.length === 0 ? this.backoff : 0);
+      return;
+    }
     this.o.log?.(`${why}; retrying in ${(this.backoff / 1000).toFixed(1)} s (the encoder stays connected)`);
     this.retryTimer = setTimeout(() => {
       this.counts.reconnects++;
