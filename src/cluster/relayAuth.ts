@@ -14,10 +14,10 @@ export function relayIdentity(app: string, key: string, node: string, backup = f
   return `relay ${app}/${key} ${node}${backup ? ' backup' : ''}`;
 }
 
-export function parseRelayIdentity(identity: string): { app: string; key: string; node: string; backup: boolean } | undefined {
+export function parseRelayIdentity(identity: string): { app: string; key: string; node: string; backup?: true } | undefined {
   const m = IDENTITY.exec(identity);
   if (!m || [m[1], m[2], m[3]].some((p) => p === '.' || p === '..')) return undefined;
-  return { app: m[1]!, key: m[2]!, node: m[3]!, backup: m[4] !== undefined };
+  return { app: m[1]!, key: m[2]!, node: m[3]!, ...(m[4] !== undefined ? { backup: true as const } : {}) };
 }
 
 export function relayPsk(secret: string, identity: string): string {
