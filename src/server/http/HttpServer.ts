@@ -91,6 +91,7 @@ export class HttpServer {
   private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
+  private recordings: (() => { app: string }[]) | undefined;
   private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
@@ -134,6 +135,11 @@ export class HttpServer {
   /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
   mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
     this.webrtc = handler;
+  }
+
+  /** Where the recorder's list plugs in (GET /api/recordings; src/recording/). */
+  mountRecordings(list: () => { app: string }[]): void {
+    this.recordings = list;
   }
 
   /** Where LL-HLS plugs in (see HlsHandler). */
@@ -302,7 +308,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-recordings' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -375,6 +381,8 @@ export class HttpServer {
         const { ok: _ok, ...body } = a;
         return this.json(res, r.kind, 200, { ...body, flv: `${a.httpBase}/${app}/${key}.flv`, play: `${a.httpBase}/play/${app}/${key}` }, head);
       }
+      case 'api-recordings':
+        return this.json(res, r.kind, 200, { recordings: (this.recordings?.() ?? []).filter((x) => this.listed(x.app)) }, head);
       case 'healthz':
         return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);
       case 'metrics':
