@@ -20,7 +20,7 @@ export const segmentsOf = (index: IndexEntry[]): SegmentEntry[] => index.filter(
 
 export interface Probe {
   codecs: Record<string, string>;
-  video: { count: number; firstMs: number; lastMs: number; spanMs: number; keyFirst: boolean };
+  video: { count: number; firstMs: number; lastMs: number; spanMs: number; keyFirst: boolean; holes: number; holeAfterNonKey: number };
   audio: { count: number; firstMs: number; lastMs: number };
   /** Whatever ffprobe complained about while reading every packet. */
   errors: string;
@@ -42,9 +42,18 @@ export function probe(file: string): Promise<Probe> {
         const ms = (t: string | undefined) => Number(t) * 1000;
         const vPts = vs.map((p) => ms(p.pts_time));
         const vEnd = vs.length ? Math.max(...vs.map((p) => ms(p.pts_time) + (ms(p.duration_time) || 0))) : 0;
+        // A hole: two video packets more than 80 ms apart (a 30 fps encoder's first step may be 57 ms). What follows one must be a keyframe.
+        const vDts = vs.map((p) => ms(p.dts_time));
+        let holes = 0;
+        let holeAfterNonKey = 0;
+        for (let i = 1; i < vs.length; i++) {
+          if (vDts[i]! - vDts[i - 1]! <= 80) continue;
+          holes++;
+          if (!vs[i]!.flags?.startsWith('K')) holeAfterNonKey++;
+        }
         resolve({
           codecs,
-          video: { count: vs.length, firstMs: vs.length ? Math.min(...vPts) : NaN, lastMs: vs.length ? Math.max(...vPts) : NaN, spanMs: vs.length ? vEnd - Math.min(...vPts) : 0, keyFirst: vs[0]?.flags?.startsWith('K') ?? false },
+          video: { count: vs.length, firstMs: vs.length ? Math.min(...vPts) : NaN, lastMs: vs.length ? Math.max(...vPts) : NaN, spanMs: vs.length ? vEnd - Math.min(...vPts) : 0, keyFirst: vs[0]?.flags?.startsWith('K') ?? false, holes, holeAfterNonKey },
           audio: { count: as.length, firstMs: as.length ? ms(as[0]!.dts_time) : NaN, lastMs: as.length ? ms(as[as.length - 1]!.dts_time) : NaN },
           errors: String(stderr),
         });
