@@ -114,10 +114,6 @@ export class Recording extends Subscriber {
     stream.on('unpublish', this.onUnpublish);
   }
 
-  get failed(): Error | undefined {
-    return this.isClosed ? undefined : this.queue.error;
-  }
-
   onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void {
     this.video = video;
     this.audio = audio;
@@ -150,7 +146,8 @@ export class Recording extends Subscriber {
   }
 
   protected writeFrame(frame: MediaFrame): void {
-    if (this.queue.error) return void this.drop();
+    // The disk refused (full, gone, no permission): this recording is over; the Recorder reports it.
+    if (this.queue.error) return void this.close(`disk error: ${this.queue.error.message}`);
     const start = this.isStartPoint(frame);
     if (this.isCutTrack(frame)) {
       const prev = this.prevCutDts;

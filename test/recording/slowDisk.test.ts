@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,38 @@ test('a disk slower than the stream holds at most queueBytes; frames are dropped
     }
     assert.ok(holes >= 1, 'the stall left a hole inside a segment');
     assert.equal(frames + rec.dropped, src.frames.length, 'every frame is either recorded or counted as dropped');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a disk that fails (its directory removed) ends that recording with the error reported; the stream goes on', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'trib-fail-'));
+  try {
+    const src = encodeSource({ seconds: 3, gop: 30, bframes: 0 });
+    const registry = new Registry({ publisherGraceMs: 0 });
+    const recorder = new Recorder(registry, { settings: () => ({ enabled: true, path: join(root, '{app}/{key}'), segmentSeconds: 1, queueBytes: 1 << 20, replicas: 1 }) });
+    const prom = new PromRegistry();
+    addRecordingMetrics(prom, recorder);
+    const stream = registry.app('live').stream('gone');
+    stream.publish({ id: 'p', protocol: 'rtmp', remoteAddress: 'test', close() {} });
+    const rec = recorder.active.get(stream)!;
+    stream.pushConfig(src.video);
+    stream.pushConfig(src.audio);
+    let seen = 0;
+    stream.on('frame', () => seen++);
+    for (const f of src.frames) {
+      if (f.dts >= 1500 && existsSync(rec.dir)) rmSync(rec.dir, { recursive: true });
+      stream.pushFrame(f);
+      await rec.queue.drained();
+    }
+    await rec.finished;
+    assert.equal(seen, src.frames.length, 'the stream took every frame');
+    assert.ok(stream.isLive, 'the publisher was not touched');
+    assert.equal(recorder.active.size, 0);
+    assert.match(await prom.metrics(), /^tributary_recording_errors_total 1$/m);
+    assert.match(recorder.list()[0]!.error ?? '', /ENOENT/);
+    stream.close('done');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
