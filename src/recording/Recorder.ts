@@ -9,7 +9,7 @@ import { Recording } from './Recording.js';
 /** An app's `record` setting, as the config schema gives it. */
 export interface RecordSettings {
   enabled: boolean;
-  /** Directory template: {app} {key} {date} (UTC YYYY-MM-DD) {time} (UTC HHMMSS). */
+  /** Directory template: {app} {key} {date} (UTC YYYY-MM-DD) {time} (UTC HHMMSS) {node} (cluster node id). */
   path: string;
   segmentSeconds: number;
   queueBytes: number;
@@ -25,6 +25,8 @@ export interface RecorderOptions {
   settings(app: string): RecordSettings | undefined;
   logger?: Logger;
   openFile?: OpenFile;
+  /** The cluster node id, for {node} in path templates ('local' when not in a cluster). */
+  nodeId?: string;
 }
 
 /**
@@ -40,6 +42,12 @@ export class Recorder {
   /** Frames every recording dropped because its disk fell behind, finished ones included. */
   private droppedRetired = 0;
   errors = 0;
+  /**
+   * Whether this node records a stream a cluster relay feeds (set by src/cluster: only the
+   * chosen replicas do, not every edge that relays it for viewers). Without a cluster there
+   * are no relays.
+   */
+  recordsRelay: (stream: Stream) => boolean = () => false;
 
   constructor(
     registry: Registry,
@@ -63,10 +71,10 @@ export class Recorder {
 
   private maybeRecord(stream: Stream, relayed: boolean): void {
     const s = this.options.settings(stream.app);
-    if (!s?.enabled || (relayed && s.replicas < 2) || this.active.has(stream)) return;
+    if (!s?.enabled || (relayed && (s.replicas < 2 || !this.recordsRelay(stream))) || this.active.has(stream)) return;
     let dir: string;
     try {
-      dir = freeDir(recordingDir(s.path, stream.app, stream.key, new Date()), existsSync);
+      dir = freeDir(recordingDir(s.path, stream.app, stream.key, new Date(), this.options.nodeId), existsSync);
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       this.errors++;

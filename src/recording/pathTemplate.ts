@@ -7,7 +7,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
  * can never climb out of the template's own directory (`..`), start a hidden file, or be empty.
  */
 
-export const PLACEHOLDERS = ['app', 'key', 'date', 'time'] as const;
+export const PLACEHOLDERS = ['app', 'key', 'date', 'time', 'node'] as const;
 const PLACEHOLDER = /\{([a-z]+)\}/g;
 const UNSAFE = /[^A-Za-z0-9_.\-~]/g;
 
@@ -41,13 +41,14 @@ export function templateRoot(template: string): string {
  * The absolute directory for a stream's recording. Throws (a programming error, not input)
  * if the result would leave templateRoot, which safeSegment makes impossible.
  */
-export function recordingDir(template: string, app: string, key: string, startedAt: Date): string {
+export function recordingDir(template: string, app: string, key: string, startedAt: Date, node = 'local'): string {
   const iso = startedAt.toISOString();
   const values: Record<string, string> = {
     app: safeSegment(app),
     key: safeSegment(key),
     date: iso.slice(0, 10),
     time: iso.slice(11, 19).replace(/:/g, ''),
+    node: safeSegment(node),
   };
   const filled = template.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '_');
   const dir = resolve(filled);

@@ -133,7 +133,7 @@ export class Server {
       this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
-    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, logger: this.logger.child({ component: 'recording' }) });
+    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, nodeId: config.cluster?.nodeId, logger: this.logger.child({ component: 'recording' }) });
     addRecordingMetrics(this.metrics.prom, this.recorder);
     this.http.mountRecordings(() => this.recorder.list());
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
