@@ -244,9 +244,9 @@ export class Recording extends Subscriber {
     this.queue.appendIndex(entry);
   }
 
+  /** Counted here and in tributary_recording_dropped_total, not as a slow viewer's skips. */
   private drop(): void {
     this.dropped++;
-    this.skippedFrames++;
     if (this.seg) this.seg.dropped++;
   }
 }

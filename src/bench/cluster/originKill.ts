@@ -37,7 +37,7 @@ export interface OriginKillDetail {
   framesLostMean: number;
   unsentAtSource: number;
   /** The node whose recording survived the kill (the stream's replica), and its segments. */
-  recording: { node: string; segments: number; durationMs: number } | undefined;
+  recording: { node: string; segments: number; durationMs: number; framesLost: number } | undefined;
 }
 
 /** TRIBUTARY_BENCH_DEBUG=1: the nodes log at info and their cluster lines are printed at the end. */
@@ -52,6 +52,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
   const args = ['--config', config];
   let out: OriginKillDetail | undefined;
   let killWall = 0;
+  let made: number[] = [];
   const c = await BenchCluster.start();
   if (debug) c.onStop(() => {
     for (const n of c.nodes) for (const l of n.log().split('\n')) if (/"cluster|transport: publish/.test(l)) process.stderr.write(`${n.id} ${l.slice(0, 300)}\n`);
@@ -88,7 +89,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
     await sleep(o.afterS * 1000);
     const end = performance.now();
     // Frames made in [from, end - 1 s] (the last second may still be on its way).
-    const made = [...pub.producedAt].filter(([, t]) => t >= from && t <= end - 1000).map(([id]) => id);
+    made = [...pub.producedAt].filter(([, t]) => t >= from && t <= end - 1000).map(([id]) => id);
     const lost = viewers.map((v) => made.filter((id) => !v.arrivals.has(id)).length);
     const gaps = viewers.map((v) => v.longestGap(from, end));
     const s = summarize(gaps);
@@ -116,7 +117,8 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
   }
   const rec = survivingRecording(recDir, ['second', 'edge1', 'edge2'], 'live/bench', killWall);
   out.result.recordingGapMs = rec ? rec.gapMs : null;
-  out.recording = rec && { node: rec.node, segments: rec.segments, durationMs: rec.durationMs };
+  // Frames made while the publisher had no node are lost everywhere; the rest should all be in the recording.
+  out.recording = rec && { node: rec.node, segments: rec.segments, durationMs: rec.durationMs, framesLost: made.filter((id) => !rec.ids.has(id)).length };
   rmSync(recDir, { recursive: true, force: true });
   return out;
 }
