@@ -19,7 +19,7 @@ let http: string;
 
 before(async () => {
   server = new Server(parseConfig({
-    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, webrtc: { enabled: false }, publisherGraceMs: 5000,
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, webrtc: { enabled: false }, publisherGraceMs: 8000,
     apps: { live: { record: { path: join(root, '{app}/{key}/{date}'), segmentSeconds: 2 } } },
   }), { logger: createLogger('silent') });
   const a = await server.start();
@@ -60,7 +60,8 @@ test('a published stream is recorded as FLV segments that each play with video a
   const rec = (JSON.parse(listed.body) as { recordings: { key: string; dir: string; active: boolean; segmentCount: number; durationMs: number }[] }).recordings.find((r) => r.key === 'cam');
   assert.ok(rec, listed.body);
   assert.equal(rec.active, true, 'still open during the grace');
-  assert.ok(rec.segmentCount >= 3, `segments closed so far: ${rec.segmentCount}`);
+  // The third closes when the server sees the publisher leave, which may be just after ffmpeg's exit.
+  assert.ok(rec.segmentCount >= 2, `segments closed so far: ${rec.segmentCount}`);
   stream.close('test done'); // the grace would end it too; this finishes the recording now
   await waitFor('recording finished', () => (server.recorder.active.size === 0 ? true : undefined));
 
@@ -105,7 +106,7 @@ test('a publisher that reconnects within the grace goes on in the same recording
   const gaps = index.filter((e) => e.type === 'gap');
   assert.equal(gaps.length, 1, JSON.stringify(index));
   const gap = gaps[0] as { gapMs: number; afterDts: number; resumeDts: number };
-  assert.ok(gap.gapMs >= 700 && gap.gapMs < 4000, `gap ${gap.gapMs} ms`);
+  assert.ok(gap.gapMs >= 700 && gap.gapMs < 8000, `gap ${gap.gapMs} ms`);
   assert.ok(gap.resumeDts > gap.afterDts);
   const segs = segmentsOf(index);
   assert.ok(segs.some((s) => s.firstDts >= gap.resumeDts) && segs.some((s) => s.lastDts <= gap.afterDts), 'segments on both sides of the gap');
