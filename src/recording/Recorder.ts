@@ -17,6 +17,13 @@ export interface RecordSettings {
   replicas: number;
 }
 
+/**
+ * Publishers whose streams are made from other streams (processing jobs: ladder renditions,
+ * transcodes, mixes; the ?quality=auto switcher): not originals, they can be made again from
+ * the recorded ones.
+ */
+const DERIVED = new Set(['job', 'auto-quality']);
+
 /** Finished recordings kept for GET /api/recordings (the index files keep everything). */
 const MAX_FINISHED = 200;
 
@@ -53,7 +60,7 @@ export class Recorder {
     registry: Registry,
     private readonly options: RecorderOptions,
   ) {
-    registry.on('stream', (stream) => stream.on('publish', (p) => this.maybeRecord(stream, p.protocol === 'relay')));
+    registry.on('stream', (stream) => stream.on('publish', (p) => DERIVED.has(p.protocol) || this.maybeRecord(stream, p.protocol === 'relay')));
   }
 
   get droppedTotal(): number {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { freeDir, recordingDir, safeSegment, templateProblem, templateRoot } from '../../src/recording/pathTemplate.js';
 import { parseConfig, ConfigError } from '../../src/server/config.js';
+import fc from 'fast-check';
 import { Registry } from '../../src/server/Registry.js';
 import { Recorder } from '../../src/recording/Recorder.js';
 import type { Publisher } from '../../src/server/Publisher.js';
@@ -65,6 +66,31 @@ test('a stream named .. is recorded inside the template root, and a second recor
     assert.equal(dirs.length, 2, dirs.join(' '));
     for (const d of dirs) assert.ok(existsSync(join(root, 'rec/_../_..', d, 'index.jsonl')));
     assert.equal(freeDir('/x', (d) => d === '/x' || d === '/x_2'), '/x_3');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('any app and key text (fast-check) fills a template to a directory inside its root', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), fc.string({ maxLength: 300 }), fc.constantFrom('/srv/rec/{app}/{key}', 'rec/{key}/{app}/{date}', '/a/{app}-{key}/{node}'), fc.string({ maxLength: 40 }), (app, key, template, node) => {
+    const dir = recordingDir(template, app, key, day, node);
+    const rel = relative(templateRoot(template), dir);
+    return rel !== '' && !rel.startsWith('..') && !rel.startsWith('/') && rel.split('/').every((p) => p.length > 0 && !p.startsWith('.'));
+  }), { numRuns: 2000 });
+});
+
+test('streams published by processing jobs are not recorded (not originals)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'trib-derived-'));
+  try {
+    const registry = new Registry({ publisherGraceMs: 0 });
+    const recorder = new Recorder(registry, { settings: () => ({ enabled: true, path: join(root, '{app}/{key}'), segmentSeconds: 2, queueBytes: 1 << 20, replicas: 1 }) });
+    const job = registry.app('live').stream('cam_720p');
+    job.publish({ id: 'j', protocol: 'job', remoteAddress: 'ffmpeg', close() {} });
+    const cam = registry.app('live').stream('cam');
+    cam.publish({ id: 'r', protocol: 'rtmp', remoteAddress: 'test', close() {} });
+    assert.deepEqual([...recorder.active.keys()].map((s) => s.key), ['cam']);
+    registry.close();
+    await recorder.close();
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
