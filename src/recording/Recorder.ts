@@ -5,6 +5,7 @@ import type { Stream } from '../server/Stream.js';
 import type { OpenFile } from './DiskQueue.js';
 import { freeDir, recordingDir } from './pathTemplate.js';
 import { Recording } from './Recording.js';
+import { storedRecordings, type StoredRecording } from './stored.js';
 
 /** An app's `record` setting, as the config schema gives it. */
 export interface RecordSettings {
@@ -30,6 +31,8 @@ const MAX_FINISHED = 200;
 export interface RecorderOptions {
   /** The record settings of an app, or undefined when it does not record. */
   settings(app: string): RecordSettings | undefined;
+  /** The path templates of every app that records (where GET /api/recordings looks on disk). */
+  templates?: () => string[];
   logger?: Logger;
   openFile?: OpenFile;
   /** The cluster node id, for {node} in path templates ('local' when not in a cluster). */
@@ -105,9 +108,16 @@ export class Recorder {
     });
   }
 
-  /** What GET /api/recordings answers: every recording this process made, newest last. */
+  /** Every recording this process made, newest last. */
   list(): RecordingInfo[] {
     return [...this.finished, ...this.active.values()].map(info);
+  }
+
+  /** What GET /api/recordings answers: this process's recordings, and the others found on disk. */
+  async listAll(): Promise<{ recordings: RecordingInfo[]; stored: StoredRecording[] }> {
+    const recordings = this.list();
+    const stored = await storedRecordings(this.options.templates?.() ?? [], new Set(recordings.map((r) => r.dir)));
+    return { recordings, stored };
   }
 }
 

@@ -133,9 +133,9 @@ export class Server {
       this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
-    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, nodeId: config.cluster?.nodeId, logger: this.logger.child({ component: 'recording' }) });
+    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, templates: () => Object.values(config.apps).flatMap((a) => (a.record?.enabled ? [a.record.path] : [])), nodeId: config.cluster?.nodeId, logger: this.logger.child({ component: 'recording' }) });
     addRecordingMetrics(this.metrics.prom, this.recorder);
-    this.http.mountRecordings(() => this.recorder.list());
+    this.http.mountRecordings(() => this.recorder.listAll());
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.processing = new Processing(this.registry, this.logger, config);
     this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));

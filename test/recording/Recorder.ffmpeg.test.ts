@@ -60,6 +60,7 @@ test('a published stream is recorded as FLV segments that each play with video a
   const rec = (JSON.parse(listed.body) as { recordings: { key: string; dir: string; active: boolean; segmentCount: number; durationMs: number }[] }).recordings.find((r) => r.key === 'cam');
   assert.ok(rec, listed.body);
   assert.equal(rec.active, true, 'still open during the grace');
+  assert.ok(!(JSON.parse(listed.body) as { stored: { dir: string }[] }).stored.some((r) => r.dir === rec.dir), 'listed once, not again as found on disk');
   // The third closes when the server sees the publisher leave, which may be just after ffmpeg's exit.
   assert.ok(rec.segmentCount >= 2, `segments closed so far: ${rec.segmentCount}`);
   stream.close('test done'); // the grace would end it too; this finishes the recording now

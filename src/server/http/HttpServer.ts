@@ -78,6 +78,9 @@ export interface ClusterHooks {
  * page, and the LL-HLS mount. Guards against hostile clients sit here: header and request
  * timeouts (slowloris), a header size cap, a connection cap, 64 KiB WebSocket messages.
  */
+/** GET /api/recordings (src/recording/): this process's recordings, and those found on disk. */
+type RecordingsList = () => Promise<{ recordings: { app: string }[]; stored: { app: string }[] }>;
+
 export class HttpServer {
   readonly server: NodeHttpServer;
   // autoPong off: a viewer that pings without reading would grow the socket's queue of pongs.
@@ -91,7 +94,7 @@ export class HttpServer {
   private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
-  private recordings: (() => { app: string }[]) | undefined;
+  private recordings: RecordingsList | undefined;
   private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
@@ -138,7 +141,7 @@ export class HttpServer {
   }
 
   /** Where the recorder's list plugs in (GET /api/recordings; src/recording/). */
-  mountRecordings(list: () => { app: string }[]): void {
+  mountRecordings(list: RecordingsList): void {
     this.recordings = list;
   }
 
@@ -381,8 +384,17 @@ export class HttpServer {
         const { ok: _ok, ...body } = a;
         return this.json(res, r.kind, 200, { ...body, flv: `${a.httpBase}/${app}/${key}.flv`, play: `${a.httpBase}/play/${app}/${key}` }, head);
       }
-      case 'api-recordings':
-        return this.json(res, r.kind, 200, { recordings: (this.recordings?.() ?? []).filter((x) => this.listed(x.app)) }, head);
+      case 'api-recordings': {
+        const listed = (l: { app: string }[]) => l.filter((x) => this.listed(x.app));
+        (this.recordings?.() ?? Promise.resolve({ recordings: [], stored: [] })).then(
+          (l) => this.json(res, r.kind, 200, { recordings: listed(l.recordings), stored: listed(l.stored) }, head),
+          (err) => {
+            this.log.error({ err }, 'recordings list failed');
+            this.json(res, r.kind, 500, { error: 'recordings list failed' }, head);
+          },
+        );
+        return;
+      }
       case 'healthz':
         return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);
       case 'metrics':
