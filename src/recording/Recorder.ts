@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from '../server/log.js';
 import type { Registry } from '../server/Registry.js';
 import type { Stream } from '../server/Stream.js';
 import type { OpenFile } from './DiskQueue.js';
-import { freeDir, recordingDir } from './pathTemplate.js';
+import { claimDir, recordingDir } from './pathTemplate.js';
 import { Recording } from './Recording.js';
 import { storedRecordings, type StoredRecording } from './stored.js';
 
@@ -84,8 +85,10 @@ export class Recorder {
     if (!s?.enabled || (relayed && (s.replicas < 2 || !this.recordsRelay(stream))) || this.active.has(stream)) return;
     let dir: string;
     try {
-      dir = freeDir(recordingDir(s.path, stream.app, stream.key, new Date(), this.options.nodeId), existsSync);
-      mkdirSync(dir, { recursive: true });
+      // Synchronous, once per stream start: the Recording needs its directory before the first frame.
+      const want = recordingDir(s.path, stream.app, stream.key, new Date(), this.options.nodeId);
+      mkdirSync(dirname(want), { recursive: true });
+      dir = claimDir(want, mkdirIfFree);
     } catch (err) {
       this.errors++;
       this.options.logger?.error({ err, stream: stream.path }, 'recording not started');
@@ -118,6 +121,16 @@ export class Recorder {
     const recordings = this.list();
     const stored = await storedRecordings(this.options.templates?.() ?? [], new Set(recordings.map((r) => r.dir)));
     return { recordings, stored };
+  }
+}
+
+function mkdirIfFree(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 

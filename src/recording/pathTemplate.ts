@@ -58,10 +58,14 @@ export function recordingDir(template: string, app: string, key: string, started
   return dir;
 }
 
-/** `dir`, or `dir_2`, `dir_3`... : the first that `taken` says is free (a second recording the same day). */
-export function freeDir(dir: string, taken: (d: string) => boolean): string {
-  if (!taken(dir)) return dir;
-  for (let n = 2; n < 10_000; n++) if (!taken(`${dir}_${n}`)) return `${dir}_${n}`;
+/**
+ * `dir`, or `dir_2`, `dir_3`... : the first that `claim` takes (a second recording the same day).
+ * `claim` must be atomic (mkdir without `recursive`: EEXIST means taken), so two processes
+ * writing to one filesystem never share a directory.
+ */
+export function claimDir(dir: string, claim: (d: string) => boolean): string {
+  if (claim(dir)) return dir;
+  for (let n = 2; n < 10_000; n++) if (claim(`${dir}_${n}`)) return `${dir}_${n}`;
   throw new Error(`no free recording directory next to ${dir}`);
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { freeDir, recordingDir, safeSegment, templateProblem, templateRoot } from '../../src/recording/pathTemplate.js';
+import { claimDir, recordingDir, safeSegment, templateProblem, templateRoot } from '../../src/recording/pathTemplate.js';
 import { parseConfig, ConfigError } from '../../src/server/config.js';
 import fc from 'fast-check';
 import { Registry } from '../../src/server/Registry.js';
@@ -65,7 +65,7 @@ test('a stream named .. is recorded inside the template root, and a second recor
     const dirs = readdirSync(join(root, 'rec/_../_..'));
     assert.equal(dirs.length, 2, dirs.join(' '));
     for (const d of dirs) assert.ok(existsSync(join(root, 'rec/_../_..', d, 'index.jsonl')));
-    assert.equal(freeDir('/x', (d) => d === '/x' || d === '/x_2'), '/x_3');
+    assert.equal(claimDir('/x', (d) => d !== '/x' && d !== '/x_2'), '/x_3');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
