@@ -42,6 +42,8 @@ export class DiskQueue {
   constructor(
     private readonly indexPath: string,
     private readonly openFn: OpenFile = openFile,
+    /** Shared by every recording of a process: what they all hold, for the Recorder's total cap. */
+    private readonly pool: { bytes: number } = { bytes: 0 },
   ) {}
 
   openSegment(path: string): void {
@@ -49,7 +51,7 @@ export class DiskQueue {
   }
 
   write(chunk: Uint8Array): void {
-    this.queuedBytes += chunk.length;
+    this.held(chunk.length);
     this.push({ t: 'data', chunk });
   }
 
@@ -79,9 +81,14 @@ export class DiskQueue {
     this.error ??= new Error('recording finished');
   }
 
+  private held(bytes: number): void {
+    this.queuedBytes += bytes;
+    this.pool.bytes += bytes;
+  }
+
   private push(op: Op): void {
     if (this.error) {
-      if (op.t === 'data') this.queuedBytes -= op.chunk.length;
+      if (op.t === 'data') this.held(-op.chunk.length);
       return;
     }
     this.ops.push(op);
@@ -94,7 +101,7 @@ export class DiskQueue {
       while (this.ops.length > 0 && !this.error) await this.step();
     } catch (err) {
       this.error = err as Error;
-      for (const op of this.ops) if (op.t === 'data') this.queuedBytes -= op.chunk.length;
+      for (const op of this.ops) if (op.t === 'data') this.held(-op.chunk.length);
       this.ops = [];
       await this.segment?.close().catch(() => undefined);
       this.segment = undefined;
@@ -117,7 +124,7 @@ export class DiskQueue {
         await writeAll(this.segment, chunks, bytes);
       } finally {
         this.ops.splice(0, n);
-        this.queuedBytes -= bytes;
+        this.held(-bytes);
       }
       this.bytesWritten += bytes;
       return;

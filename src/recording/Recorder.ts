@@ -38,6 +38,8 @@ export interface RecorderOptions {
   openFile?: OpenFile;
   /** The cluster node id, for {node} in path templates ('local' when not in a cluster). */
   nodeId?: string;
+  /** Bytes all recordings together may hold waiting for disks (each also has its queueBytes). Default 256 MiB. */
+  totalQueueBytes?: number;
 }
 
 /**
@@ -59,11 +61,14 @@ export class Recorder {
    * are no relays.
    */
   recordsRelay: (stream: Stream) => boolean = () => false;
+  /** What all recordings hold for their disks: many streams on one slow disk stay bounded too. */
+  readonly pool: { bytes: number; limit: number };
 
   constructor(
     registry: Registry,
     private readonly options: RecorderOptions,
   ) {
+    this.pool = { bytes: 0, limit: options.totalQueueBytes ?? 256 << 20 };
     registry.on('stream', (stream) => stream.on('publish', (p) => DERIVED.has(p.protocol) || this.maybeRecord(stream, p.protocol === 'relay')));
   }
 
@@ -94,7 +99,7 @@ export class Recorder {
       this.options.logger?.error({ err, stream: stream.path }, 'recording not started');
       return;
     }
-    const rec = new Recording(stream, dir, { segmentMs: s.segmentSeconds * 1000, queueBytes: s.queueBytes, openFile: this.options.openFile });
+    const rec = new Recording(stream, dir, { segmentMs: s.segmentSeconds * 1000, queueBytes: s.queueBytes, pool: this.pool, openFile: this.options.openFile });
     this.active.set(stream, rec);
     stream.subscribe(rec);
     this.options.logger?.info({ stream: stream.path, dir }, 'recording');

@@ -11,6 +11,8 @@ export interface RecordingOptions {
   segmentMs: number;
   /** Bytes waiting for the disk above which frames are dropped up to the next keyframe. */
   queueBytes: number;
+  /** What every recording of the process holds together, and the cap on it (the Recorder's). */
+  pool?: { bytes: number; limit: number };
   openFile?: OpenFile;
   now?: () => number;
 }
@@ -108,7 +110,7 @@ export class Recording extends Subscriber {
     super(`record:${stream.path}:${dir}`, 'record', 'disk', { skipBytes: options.queueBytes, cutBytes: Number.MAX_SAFE_INTEGER });
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    this.queue = new DiskQueue(join(dir, INDEX_FILE), options.openFile);
+    this.queue = new DiskQueue(join(dir, INDEX_FILE), options.openFile, options.pool);
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.queue.appendIndex({ type: 'start', app: stream.app, key: stream.key, startedAt: new Date(this.startedAt).toISOString(), segmentMs: options.segmentMs });
     stream.on('unpublish', this.onUnpublish);
@@ -128,10 +130,12 @@ export class Recording extends Subscriber {
     if (this.isClosed || frame.kind === 'data') return;
     const start = this.isStartPoint(frame);
     const size = frame.data.length + 64;
+    const pool = this.options.pool;
+    const over = this.pendingBytes() + size > this.options.queueBytes || (pool !== undefined && pool.bytes + size > pool.limit);
     if (this.skipping) {
-      if (!start || this.pendingBytes() + size > this.options.queueBytes) return void this.drop();
+      if (!start || over) return void this.drop();
       this.skipping = false;
-    } else if (this.pendingBytes() + size > this.options.queueBytes) {
+    } else if (over) {
       this.skipping = true;
       return void this.drop();
     }

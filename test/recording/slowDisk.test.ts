@@ -122,3 +122,40 @@ test('a disk that fails (its directory removed) ends that recording with the err
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('many recordings on one stalled disk stay under the total cap together; the accounting returns to 0 once the disk drains', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'trib-pool-'));
+  try {
+    const src = encodeSource({ seconds: 2, gop: 30, bframes: 0 });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const openFile: OpenFile = async (path, flags) => {
+      const fh = await open(path, flags);
+      if (flags !== 'wx') return fh;
+      return { writev: async (bufs) => (await gate, fh.writev(bufs)), sync: () => fh.sync(), close: () => fh.close() };
+    };
+    const registry = new Registry({ publisherGraceMs: 0 });
+    const recorder = new Recorder(registry, { settings: () => ({ enabled: true, path: join(root, '{app}/{key}'), segmentSeconds: 1, queueBytes: 200_000, replicas: 1 }), openFile, totalQueueBytes: 300_000 });
+    const streams = ['a', 'b', 'c'].map((k) => registry.app('live').stream(k));
+    for (const s of streams) {
+      s.publish({ id: s.key, protocol: 'rtmp', remoteAddress: 'test', close() {} });
+      s.pushConfig(src.video);
+      s.pushConfig(src.audio);
+    }
+    let maxPool = 0;
+    for (const f of src.frames) {
+      for (const s of streams) s.pushFrame(f);
+      maxPool = Math.max(maxPool, recorder.pool.bytes);
+    }
+    assert.ok(maxPool <= 300_000, `all recordings held ${maxPool} bytes, cap 300000`);
+    assert.ok(maxPool > 200_000, `more than one recording's worth was held (${maxPool}): the cap, not one queue, bounded it`);
+    const recs = streams.map((s) => recorder.active.get(s)!);
+    release();
+    for (const s of streams) s.close('done');
+    await Promise.all(recs.map((r) => r.finished));
+    assert.equal(recorder.pool.bytes, 0);
+    assert.ok(recorder.droppedTotal > 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
