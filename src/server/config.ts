@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
 import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
+import { RecordSpec } from '../recording/RecordSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -64,6 +65,8 @@ export const ConfigSchema = z
           listed: z.boolean().default(true),
           /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
           ladder: z.array(RenditionSpec).max(8).optional(),
+          /** Recording of the app's streams to disk (src/recording/; docs/operations.md, "Recording"). */
+          record: RecordSpec.optional(),
         }),
       )
       .default({}),
