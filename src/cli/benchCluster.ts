@@ -28,7 +28,7 @@ export function registerBenchCluster(program: Command): void {
           `  frames lost          max ${r.framesLost} video frames per viewer (mean ${d.framesLostMean})`,
           `  new owner seen       ${d.ownerSeenMovedMs} ms after the kill`,
           `  main back on its node: owner ${String(d.returned.owner)}, standing by there: ${d.returned.standbyOnMain ? 'yes' : 'NO'}`,
-          `  recording gap        not measured (recording of originals is not on this branch)`,
+          d.recording ? `  recording            on ${d.recording.node}: ${d.recording.segments} segments, longest gap ${r.recordingGapMs} ms, ${d.recording.framesLost} video frames of the window missing` : `  recording            none went through the kill`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));
       } else if (o.scenario === 'origin-kill') {
@@ -41,7 +41,7 @@ export function registerBenchCluster(program: Command): void {
           `  viewers reconnected  ${r.viewersReconnected}`,
           `  frames lost          max ${r.framesLost} per viewer (mean ${d.framesLostMean}; ${d.unsentAtSource} made while the publisher had no node)`,
           `  new owner seen       ${d.ownerSeenMovedMs} ms after the kill`,
-          `  recording gap        not measured (recording of originals is not built)`,
+          d.recording ? `  recording gap        ${r.recordingGapMs} ms in the replica's recording on ${d.recording.node} (${d.recording.segments} segments, ${d.recording.durationMs} ms; ${d.recording.framesLost} of the measured frames missing from it)` : `  recording gap        no recording survived the kill`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));
       } else if (o.scenario === 'edge-kill') {

@@ -18,6 +18,7 @@ import { Membership } from './Membership.js';
 import { Ownership } from './Ownership.js';
 import { parseRelayIdentity, relayPsk } from './relayAuth.js';
 import { Relays } from './Relays.js';
+import { RecordReplicas } from './RecordReplicas.js';
 import { chooseNode } from './router.js';
 
 export type ClusterConfig = NonNullable<Config['cluster']>;
@@ -37,6 +38,7 @@ export class ClusterNode {
   readonly ownership: Ownership;
   readonly relays: Relays;
   private readonly log: Logger;
+  private replicas: RecordReplicas | undefined;
   private readonly host: string;
   private cpu = { at: performance.now(), usage: process.cpuUsage(), cores: 0 };
   private closed = false;
@@ -85,6 +87,9 @@ export class ClusterNode {
       }
     }, BACKUP_CHECK_MS);
     this.backupTimer.unref();
+    const apps = this.server.config.apps;
+    this.replicas = new RecordReplicas({ registry: reg, view: this.view, relays: this.relays, self: this.cfg.nodeId, replicas: (app) => (apps[app]?.record?.enabled ? apps[app].record.replicas : 0) });
+    this.server.recorder.recordsRelay = (s) => this.replicas?.isReplica(s.path) ?? false;
     this.log.info({ region: this.cfg.region, host: this.host, etcd: this.cfg.etcd }, 'cluster: joined');
   }
 
@@ -93,6 +98,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.backupTimer);
+    this.replicas?.close();
     this.relays.close();
     this.server.http.cluster = undefined;
     this.server.transport.relayGate = undefined;

@@ -20,6 +20,8 @@ export type TransportSessionEvents = {
   'stream-opened': [streamId: number, options: StreamOptions];
   message: [msg: ReceivedMessage];
   'message-dropped': [streamId: number, reason: 'deadline' | 'queue'];
+  /** A video stream lost a reference frame: an encoder that can make a keyframe now should. */
+  'keyframe-wanted': [streamId: number];
   'path-up': [path: string];
   'path-down': [path: string];
   closed: [reason: string, byPeer: boolean];
@@ -151,6 +153,9 @@ export class TransportSession extends EnhancedEmitter<TransportSessionEvents> {
         }
         case 'message-dropped':
           this.safeEmit('message-dropped', e.streamId, e.reason);
+          break;
+        case 'keyframe-wanted':
+          this.safeEmit('keyframe-wanted', e.streamId);
           break;
         case 'path-up':
           this.safeEmit('path-up', e.path);

@@ -13,6 +13,8 @@ import { TransportIngest } from './transport/TransportIngest.js';
 import { SrtServer } from './srt/SrtServer.js';
 import { Processing } from '../processing/Processing.js';
 import { WebrtcService } from './webrtc/WebrtcService.js';
+import { Recorder } from '../recording/Recorder.js';
+import { addRecordingMetrics } from '../recording/metrics.js';
 
 export interface ServerAddresses {
   host: string;
@@ -44,6 +46,8 @@ export class Server {
   readonly processing: Processing;
   /** WHIP/WHEP on the HTTP port; undefined when `webrtc.enabled` is false. */
   readonly webrtc: WebrtcService | undefined;
+  /** Recording of the apps that have `record` on (src/recording/), and GET /api/recordings. */
+  readonly recorder: Recorder;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
@@ -129,6 +133,9 @@ export class Server {
       this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
+    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, templates: () => Object.values(config.apps).flatMap((a) => (a.record?.enabled ? [a.record.path] : [])), nodeId: config.cluster?.nodeId, logger: this.logger.child({ component: 'recording' }) });
+    addRecordingMetrics(this.metrics.prom, this.recorder);
+    this.http.mountRecordings(() => this.recorder.listAll());
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
     this.processing = new Processing(this.registry, this.logger, config);
     this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
@@ -173,6 +180,7 @@ export class Server {
     this.hls.close();
     this.webrtc?.close();
     this.registry.close();
+    await this.recorder.close();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);
     this.logger.info('tributary server closed');
   }

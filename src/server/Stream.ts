@@ -249,9 +249,11 @@ export class Stream extends EnhancedEmitter<StreamEvents> {
     if (stalled && !this.takeOver) return;
     if (!this.publisher || !this.standby || !feed?.ready) return;
     // A relay whose whole session went quiet: its node may only be stalled (a loaded machine); it
-    // gets three times as long before the switch. Media stopping on a live session is the publisher upstream gone.
+    // gets three times as long before the switch. Media stopping on a live session is the publisher
+    // upstream gone. (Without media a relay session still hears its pings answered every ~200 ms,
+    // so "quiet" is twice the silence, not the silence itself.)
     const quiet = this.publisher.heardAgoMs?.(now);
-    const limit = quiet !== undefined && quiet > this.silenceMs ? 3 * this.silenceMs : this.silenceMs;
+    const limit = quiet !== undefined && quiet > 2 * this.silenceMs ? 3 * this.silenceMs : this.silenceMs;
     if (!this.takeOver && (now - this.activeAt <= limit || now - feed.lastFrameAt > this.silenceMs)) return;
     this.promote(now, true);
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
 import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
+import { RecordSpec } from '../recording/RecordSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -66,6 +67,8 @@ export const ConfigSchema = z
           ladder: z.array(RenditionSpec).max(8).optional(),
           /** Main/backup publishing: a second publisher of a live key stands by and takes over when the first stops or goes silent (~300 ms). */
           backup: z.boolean().default(false),
+          /** Recording of the app's streams to disk (src/recording/; docs/operations.md, "Recording"). */
+          record: RecordSpec.optional(),
         }),
       )
       .default({}),

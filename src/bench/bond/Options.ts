@@ -47,7 +47,7 @@ export interface BondLink {
   rttMs: number;
   pair: LinkPair;
   /** A fresh bottleneck (cursors are per user, but the oracle must not share the run's). */
-  bottleneck: () => Bottleneck | undefined;
+  bottleneck: (startMs?: number) => Bottleneck | undefined;
 }
 
 function list(name: string, v: string | undefined, n: number): string[] | undefined {
@@ -85,7 +85,7 @@ export function makeBondLinks(o: BondBenchOptions): BondLink[] {
   const out: BondLink[] = [];
   for (let i = 0; i < n; i++) {
     const trace = traces?.[i] ? loadTrace(traces[i]!) : undefined;
-    const bottleneck = () => (trace ? new TraceBottleneck(trace) : rates ? new RateBottleneck(rates[i]! * 1e6) : undefined);
+    const bottleneck = (startMs = 0) => (trace ? new TraceBottleneck(trace, startMs) : rates ? new RateBottleneck(rates[i]! * 1e6) : undefined);
     const b = bottleneck();
     const base = { delayMs: rtts[i]! / 2, jitterMs: jitters[i]!, loss: losses[i]! / 100, burst: bursts[i]! };
     const queueBytes = b ? Math.max(65536, Math.round(b.meanBps / 8)) : undefined;

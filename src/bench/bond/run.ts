@@ -44,7 +44,7 @@ export async function benchBond(o: BondBenchOptions): Promise<BondResult[]> {
   const links = makeBondLinks(o);
   const events = parseEvents(o);
   const bonded = await runOne(o, o.bond, links, events);
-  const orc = oracleOf(o, links, events, bonded.frames);
+  const orc = oracleOf(o, links, events, bonded.frames, bonded.mediaStartMs);
   const out = [finish(o, bonded, orc)];
   if (o.flap !== undefined) {
     if (!(Number.isInteger(o.flap) && o.flap >= 0 && o.flap < links.length)) throw new RangeError(`--flap: no link ${o.flap}`);
@@ -75,6 +75,8 @@ interface Run {
   copyBytes: number;
   pathsDowned: number;
   events: LinkEvent[];
+  /** Link time media started at (VirtualRunResult.mediaStartMs; 0 in real time). */
+  mediaStartMs: number;
 }
 
 async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], events: LinkEvent[]): Promise<Run> {
@@ -99,19 +101,19 @@ async function runOne(o: BondBenchOptions, mode: BondMode, links: BondLink[], ev
   };
   const r = o.real ? await runReal(common) : runVirtual({ ...common, onStep });
   const st = peers.client.stats();
-  return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0, events };
+  return { mode, links, ...r, copyBytes: st.copyBytes ?? 0, pathsDowned: st.pathsDowned ?? 0, events, mediaStartMs: r.mediaStartMs };
 }
 
 /**
  * What the run's links offered, summed, bit/s: each link's mean capacity over the run, less
  * what its outages (--kill) took away. A link without a bottleneck makes it unlimited (0).
  */
-function capacityOfLinks(o: BondBenchOptions, links: BondLink[], events: LinkEvent[]): number {
+function capacityOfLinks(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], startMs: number): number {
   const end = o.duration * 1000;
   const outages = outagesOf(events, links.length);
   let sum = 0;
   for (let i = 0; i < links.length; i++) {
-    const b = links[i]!.bottleneck();
+    const b = links[i]!.bottleneck(startMs);
     if (!b) return 0;
     let bits = b.meanBpsBetween(0, end) * end;
     for (const [a, z] of outages[i]!) {
@@ -123,14 +125,14 @@ function capacityOfLinks(o: BondBenchOptions, links: BondLink[], events: LinkEve
   return sum;
 }
 
-function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], frames: SourceFrame[]): OracleResult {
+function oracleOf(o: BondBenchOptions, links: BondLink[], events: LinkEvent[], frames: SourceFrame[], startMs: number): OracleResult {
   const outages = outagesOf(events, links.length);
-  return oracleOver(frames, links.map((l, i) => ({ bottleneck: l.bottleneck(), oneWayMs: l.rttMs / 2, outages: outages[i] })), o.latency);
+  return oracleOver(frames, links.map((l, i) => ({ bottleneck: l.bottleneck(startMs), oneWayMs: l.rttMs / 2, outages: outages[i] })), o.latency);
 }
 
 function finish(o: BondBenchOptions, r: Run, orc: OracleResult): BondResult {
   const j = judge(r.frames, r.complete, o.latency);
-  const base = makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOfLinks(o, r.links, r.events));
+  const base = makeResult('tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOfLinks(o, r.links, r.events, r.mediaStartMs));
   const r4 = (x: number) => Math.round(x * 10000) / 10000;
   return {
     ...base,

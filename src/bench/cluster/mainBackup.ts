@@ -4,7 +4,9 @@
  * edges with HTTP-FLV viewers. Measured by the viewers: the longest time without a new video
  * frame around the kill, whether their connection ended, and the video frames (wall-clock slots
  * both publishers number alike, see slotPublisher) that never reached them. Afterwards the main
- * publisher is started again on its node: it must stand by, not take the stream back.
+ * publisher is started again on its node: it must stand by, not take the stream back. Every node
+ * records app `live` (src/recording): the backup node's recording (started before the kill, it
+ * goes on through the switch) gives recordingGapMs and the frames missing from it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summarize } from '../percentiles.js';
+import { survivingRecording } from './recordingGap.js';
 import { BenchCluster, getJson, sleep, until } from './cluster.js';
 import { slotAt } from './slotPublisher.js';
 import { BenchViewer } from './viewer.js';
@@ -27,7 +30,7 @@ export interface MainBackupResult {
   scenario: 'main-backup';
   viewerGapMs: { p50: number; max: number };
   viewersReconnected: number;
-  /** Recording is not built on this branch: null. */
+  /** Longest gap in the index of the recording that went through the kill (the backup node's), ms; null when none did. */
   recordingGapMs: number | null;
   framesLost: number;
 }
@@ -39,6 +42,8 @@ export interface MainBackupDetail {
   framesLostMean: number;
   /** After the main publisher came back: the owner (should stay 'backup') and whose frames the viewers got. */
   returned: { owner: unknown; standbyOnMain: boolean; viewersStillOnBackup: boolean };
+  /** The recording that went through the kill: its node, and the video slots of the measured window missing from it. */
+  recording: { node: string; segments: number; framesLost: number } | undefined;
 }
 
 const debug = process.env.TRIBUTARY_BENCH_DEBUG === '1';
@@ -72,9 +77,11 @@ class PublisherProcess {
 export async function mainBackup(o: MainBackupOptions): Promise<MainBackupDetail> {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-main-backup-'));
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ apps: { live: { backup: true } }, webrtc: { enabled: false } }));
+  writeFileSync(configFile, JSON.stringify({ apps: { live: { backup: true, record: { path: join(dir, '{node}/{app}/{key}'), segmentSeconds: 2, replicas: 2 } } }, webrtc: { enabled: false } }));
+  let out: MainBackupDetail | undefined;
+  let killWall = 0;
+  let slots: number[] = [];
   const c = await BenchCluster.start();
-  c.onStop(() => rmSync(dir, { recursive: true, force: true }));
   if (debug) c.onStop(() => {
     for (const n of c.nodes) for (const l of n.log().split('\n')) if (/"cluster|transport: publish|switch/.test(l)) process.stderr.write(`${n.id} ${l.slice(0, 300)}\n`);
   });
@@ -108,6 +115,7 @@ export async function mainBackup(o: MainBackupOptions): Promise<MainBackupDetail
     const fromWall = Date.now();
     await sleep(1000);
     const killAt = performance.now();
+    killWall = Date.now();
     if (debug) process.stderr.write(`kill at ${new Date().toISOString()}\n`);
     await main.kill();
     let movedAt = NaN;
@@ -120,7 +128,7 @@ export async function mainBackup(o: MainBackupOptions): Promise<MainBackupDetail
     const end = performance.now();
     const endWall = Date.now();
     // Video slots of [from, end - 1 s] (the last second may still be on its way); audio ids are not counted.
-    const slots: number[] = [];
+    slots = [];
     for (let s = slotAt(epoch, fromWall) + 1; s < slotAt(epoch, endWall - 1000); s++) slots.push(s);
     const lost = viewers.map((v) => slots.filter((id) => !v.arrivals.has(id)).length);
     const gaps = viewers.map((v) => v.longestGap(from, end));
@@ -145,14 +153,20 @@ export async function mainBackup(o: MainBackupOptions): Promise<MainBackupDetail
     await sleep(2500);
     const onMain = await streamOn(mainNode);
     const returnedOwner = await owner(e1);
-    return {
+    out = {
       result,
+      recording: undefined,
       viewers: viewers.length,
       ownerSeenMovedMs: Math.round(movedAt - killAt),
       framesLostMean: Math.round((lost.reduce((a, b) => a + b, 0) / lost.length) * 10) / 10,
       returned: { owner: returnedOwner, standbyOnMain: onMain?.standby?.protocol === 'tributary', viewersStillOnBackup: returnedOwner === 'backup' && viewers.every((v) => v.ended === undefined) },
     };
   } finally {
-    await c.stop();
+    await c.stop(); // the nodes shut down cleanly: their recordings end with an end line
   }
+  const rec = survivingRecording(dir, ['backup', 'main', 'edge1', 'edge2'], 'live/bench', killWall);
+  out.result.recordingGapMs = rec ? rec.gapMs : null;
+  out.recording = rec && { node: rec.node, segments: rec.segments, framesLost: slots.filter((id) => !rec.ids.has(id)).length };
+  rmSync(dir, { recursive: true, force: true });
+  return out;
 }

@@ -6,7 +6,11 @@
  * made by the publisher during the run that never reached them (lost at the source while it had
  * no node, or in flight to the dead one).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { summarize } from '../percentiles.js';
+import { survivingRecording } from './recordingGap.js';
 import { ClusterPublisher } from './publisher.js';
 import { BenchCluster, getJson, sleep, until } from './cluster.js';
 import { BenchViewer } from './viewer.js';
@@ -21,7 +25,7 @@ export interface OriginKillResult {
   scenario: 'origin-kill';
   viewerGapMs: { p50: number; max: number };
   viewersReconnected: number;
-  /** Recording is not built yet: null, said so in the table. */
+  /** Longest gap in the replica's recording (src/recording; record.replicas 2), ms; null when no recording survived. */
   recordingGapMs: number | null;
   framesLost: number;
 }
@@ -32,6 +36,8 @@ export interface OriginKillDetail {
   ownerSeenMovedMs: number;
   framesLostMean: number;
   unsentAtSource: number;
+  /** The node whose recording survived the kill (the stream's replica), and its segments. */
+  recording: { node: string; segments: number; durationMs: number; framesLost: number } | undefined;
 }
 
 /** TRIBUTARY_BENCH_DEBUG=1: the nodes log at info and their cluster lines are printed at the end. */
@@ -39,16 +45,24 @@ const debug = process.env.TRIBUTARY_BENCH_DEBUG === '1';
 const logLevel = debug ? 'info' : 'warn';
 
 export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail> {
+  // Every node records app "live" with a second copy on a replica: the figure is the replica's gap.
+  const recDir = mkdtempSync(join(tmpdir(), 'tributary-bench-rec-'));
+  const config = join(recDir, 'config.json');
+  writeFileSync(config, JSON.stringify({ apps: { live: { record: { path: join(recDir, '{node}/{app}/{key}'), segmentSeconds: 2, replicas: 2 } } } }));
+  const args = ['--config', config];
+  let out: OriginKillDetail | undefined;
+  let killWall = 0;
+  let made: number[] = [];
   const c = await BenchCluster.start();
   if (debug) c.onStop(() => {
     for (const n of c.nodes) for (const l of n.log().split('\n')) if (/"cluster|transport: publish/.test(l)) process.stderr.write(`${n.id} ${l.slice(0, 300)}\n`);
   });
   try {
     const [origin, second, e1, e2] = await Promise.all([
-      c.node({ id: 'origin', region: 'r1', host: '127.0.1.31', logLevel }),
-      c.node({ id: 'second', region: 'r1', host: '127.0.1.32', logLevel }),
-      c.node({ id: 'edge1', region: 'r1', host: '127.0.1.33', logLevel }),
-      c.node({ id: 'edge2', region: 'r1', host: '127.0.1.34', logLevel }),
+      c.node({ id: 'origin', region: 'r1', args, host: '127.0.1.31', logLevel }),
+      c.node({ id: 'second', region: 'r1', args, host: '127.0.1.32', logLevel }),
+      c.node({ id: 'edge1', region: 'r1', args, host: '127.0.1.33', logLevel }),
+      c.node({ id: 'edge2', region: 'r1', args, host: '127.0.1.34', logLevel }),
     ]);
     const pub = new ClusterPublisher({ urls: [origin!.transportUrl('live', 'bench'), second!.transportUrl('live', 'bench')] });
     c.onStop(() => pub.stop());
@@ -64,6 +78,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
     await sleep(1000);
     const killAt = performance.now();
     if (debug) process.stderr.write(`kill at ${new Date().toISOString()}\n`);
+    killWall = Date.now();
     await origin!.kill();
     let movedAt = NaN;
     await until('the edges see a new owner', async () => {
@@ -74,7 +89,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
     await sleep(o.afterS * 1000);
     const end = performance.now();
     // Frames made in [from, end - 1 s] (the last second may still be on its way).
-    const made = [...pub.producedAt].filter(([, t]) => t >= from && t <= end - 1000).map(([id]) => id);
+    made = [...pub.producedAt].filter(([, t]) => t >= from && t <= end - 1000).map(([id]) => id);
     const lost = viewers.map((v) => made.filter((id) => !v.arrivals.has(id)).length);
     const gaps = viewers.map((v) => v.longestGap(from, end));
     const s = summarize(gaps);
@@ -83,7 +98,7 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
       process.stderr.write(`viewer on ${v.node}: gap ${Math.round(v.longestGap(from, end))} ms, first frame ${resumed === undefined ? 'never' : Math.round(resumed - killAt)} ms after the kill\n`);
     }
     const unsent = made.filter((id) => !pub.sentAt.has(id)).length;
-    return {
+    out = {
       result: {
         scenario: 'origin-kill',
         viewerGapMs: { p50: s.p50, max: s.max },
@@ -95,8 +110,15 @@ export async function originKill(o: OriginKillOptions): Promise<OriginKillDetail
       ownerSeenMovedMs: Math.round(movedAt - killAt),
       framesLostMean: Math.round((lost.reduce((a, b) => a + b, 0) / lost.length) * 10) / 10,
       unsentAtSource: unsent,
+      recording: undefined,
     };
   } finally {
-    await c.stop();
+    await c.stop(); // the survivors shut down cleanly: their recordings end with an end line
   }
+  const rec = survivingRecording(recDir, ['second', 'edge1', 'edge2'], 'live/bench', killWall);
+  out.result.recordingGapMs = rec ? rec.gapMs : null;
+  // Frames made while the publisher had no node are lost everywhere; the rest should all be in the recording.
+  out.recording = rec && { node: rec.node, segments: rec.segments, durationMs: rec.durationMs, framesLost: made.filter((id) => !rec.ids.has(id)).length };
+  rmSync(recDir, { recursive: true, force: true });
+  return out;
 }

@@ -38,15 +38,16 @@ export const DEFAULTS: BenchOptions = {
 };
 
 /** The media-direction bottleneck described by the options (undefined = unlimited). */
-export function makeBottleneck(o: BenchOptions): Bottleneck | undefined {
-  if (o.trace) return new TraceBottleneck(loadTrace(o.trace), o.traceOffset * 1000);
+/** The media direction's bottleneck; `startMs` later in the trace for the oracle (see VirtualRunResult.mediaStartMs). */
+export function makeBottleneck(o: BenchOptions, startMs = 0): Bottleneck | undefined {
+  if (o.trace) return new TraceBottleneck(loadTrace(o.trace), o.traceOffset * 1000 + startMs);
   if (o.rate !== undefined && o.rate > 0) return new RateBottleneck(o.rate * 1e6);
   return undefined;
 }
 
 /** Mean capacity of the media direction over the run, bit/s (0 = unlimited). */
-export function capacityOf(o: BenchOptions): number {
-  return makeBottleneck(o)?.meanBpsBetween(0, o.duration * 1000) ?? 0;
+export function capacityOf(o: BenchOptions, startMs = 0): number {
+  return makeBottleneck(o, startMs)?.meanBpsBetween(0, o.duration * 1000) ?? 0;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface RealRunResult {
   complete: Map<number, number>;
   wireBytes: number;
   linkBytes: number[];
+  /** When media started after the link proxy did, ms (VirtualRunResult.mediaStartMs; to a few ms here). */
+  mediaStartMs: number;
 }
 
 async function udp(address = '127.0.0.1'): Promise<Socket> {
@@ -53,7 +55,8 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
   const events = [...(o.events ?? [])].sort((a, b) => a.atMs - b.atMs);
   const linkBytes = o.links.map(() => 0);
   const proxyPort = await proxy.listen();
-  const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs });
+  const linkStart = performance.now();
+  const source = new SyntheticSource({ bitrateBps: o.bitrateBps, nonref: o.nonref, seed: o.seed, reactionMs: o.reactionMs, keyframeOnRequest: o.reactionMs !== undefined });
   const frames: SourceFrame[] = [];
   const complete = new Map<number, number>();
   const clock = () => performance.now();
@@ -73,7 +76,7 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
         audioId = client.openStream(now, { class: 'audio', reliability: 'deadline', priority: 1 });
         videoId = client.openStream(now, { class: 'video', reliability: 'deadline', priority: 2 });
         for (let i = 1; i < o.links.length; i++) client.addPath(now, clientPath(i));
-      }
+      } else if (e.type === 'keyframe-wanted') source.requestKeyframe();
     }
     while (t0 >= 0 && events.length && t0 + events[0]!.atMs <= now) {
       const e = events.shift()!;
@@ -143,7 +146,7 @@ export async function runReal(o: RealRunOptions): Promise<RealRunResult> {
     await done;
     clearTimeout(fail);
     if (t0 < 0) throw new Error('the session never connected over real sockets');
-    return { frames, complete, wireBytes, linkBytes };
+    return { frames, complete, wireBytes, linkBytes, mediaStartMs: t0 - linkStart };
   } finally {
     if (timer) clearTimeout(timer);
     proxy.close();

@@ -60,6 +60,8 @@ export class SyntheticSource {
   private gopStart = 0;
   private keyWanted = false;
   private lastKeyAt = -Infinity;
+  /** Bytes a forced keyframe spent beyond a P frame, still to be saved. */
+  private debt = 0;
   /** Keyframes made on request. */
   forcedKeyframes = 0;
   private readonly targets: Array<[number, number]> = [];
@@ -128,7 +130,16 @@ export class SyntheticSource {
     }
     // bytes per GOP = bps * 2 s / 8; a GOP is one keyframe (8 units) and 59 P frames (1 unit)
     const unit = (this.videoBps(capture) * GOP_MS) / 1000 / 8 / (KEY_RATIO + perGop - 1);
-    const size = Math.max(200, Math.round(key ? unit * KEY_RATIO : unit));
+    let bytes = key ? unit * KEY_RATIO : unit;
+    // A forced keyframe is paid back by the P frames after it, as an encoder's rate control
+    // (x264's VBV) takes it out of the next second's budget; a P frame gives up to half its bits.
+    if (forced) this.debt += unit * (KEY_RATIO - 1);
+    else if (!key && this.debt > 0) {
+      const pay = Math.min(this.debt, unit / 2);
+      this.debt -= pay;
+      bytes -= pay;
+    }
+    const size = Math.max(200, Math.round(bytes));
     const reference = key || !this.rng.chance(this.opts.nonref ?? 0);
     const f: SourceFrame = { id: this.nextId++, kind: 'video', capture, size, keyframe: key, reference, refId: key ? -1 : this.lastRef };
     if (reference) this.lastRef = f.id;

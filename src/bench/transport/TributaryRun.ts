@@ -24,6 +24,7 @@ export async function benchTributary(o: BenchOptions, cc: CcName = 'delay'): Pro
     ? await runReal({ ...common, links: [links], peers: tributaryPeers(performance.now(), o.seed, 'link0', 'all', 'single', undefined, cc) })
     : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH, 'all', 'single', undefined, cc) });
   const j = judge(r.frames, r.complete, o.latency);
-  const orc = oracle(r.frames, makeBottleneck(o), o.rtt / 2, o.latency);
-  return makeResult(o.cc === 'both' ? `tributary-${cc}` : 'tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOf(o));
+  const start = r.mediaStartMs;
+  const orc = oracle(r.frames, makeBottleneck(o, start), o.rtt / 2, o.latency);
+  return makeResult(o.cc === 'both' ? `tributary-${cc}` : 'tributary', o.real ? 'real' : 'virtual', j, r.wireBytes, o.duration, orc, capacityOf(o, start));
 }

@@ -49,6 +49,12 @@ export interface VirtualRunResult {
   targetBps: number[];
   /** Datagram bytes the client sent on each link after media start. */
   linkBytes: number[];
+  /**
+   * Link time at which media started (the handshake took the time before it): a trace's
+   * opportunities at media time t are the link's at mediaStartMs + t, and the oracle and the
+   * capacity figure must read the trace there, not from its first line.
+   */
+  mediaStartMs: number;
 }
 
 export const CLIENT_PATH = 'link0';
@@ -160,5 +166,5 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
     }
   }
   if (t0 < 0) throw new Error('the session never connected');
-  return { frames, complete, wireBytes, droppedBySender, targetBps, linkBytes };
+  return { frames, complete, wireBytes, droppedBySender, targetBps, linkBytes, mediaStartMs: t0 };
 }

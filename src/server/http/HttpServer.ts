@@ -78,6 +78,9 @@ export interface ClusterHooks {
  * page, and the LL-HLS mount. Guards against hostile clients sit here: header and request
  * timeouts (slowloris), a header size cap, a connection cap, 64 KiB WebSocket messages.
  */
+/** GET /api/recordings (src/recording/): this process's recordings, and those found on disk. */
+type RecordingsList = () => Promise<{ recordings: { app: string }[]; stored: { app: string }[] }>;
+
 export class HttpServer {
   readonly server: NodeHttpServer;
   // autoPong off: a viewer that pings without reading would grow the socket's queue of pongs.
@@ -91,6 +94,7 @@ export class HttpServer {
   private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
+  private recordings: RecordingsList | undefined;
   private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
@@ -134,6 +138,11 @@ export class HttpServer {
   /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
   mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
     this.webrtc = handler;
+  }
+
+  /** Where the recorder's list plugs in (GET /api/recordings; src/recording/). */
+  mountRecordings(list: RecordingsList): void {
+    this.recordings = list;
   }
 
   /** Where LL-HLS plugs in (see HlsHandler). */
@@ -302,7 +311,7 @@ export class HttpServer {
    * answered the request itself: a refusal, or the redirect that turns `/?token=` into a cookie.
    */
   private gateApi(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): boolean {
-    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
+    const listsKeys = r.kind === 'api-streams' || r.kind === 'api-cluster' || r.kind === 'api-recordings' || r.kind === 'api-stream' || r.kind === 'api-stats' || r.kind === 'metrics' || (r.kind === 'page' && (r.file === 'index.html' || r.file === 'dashboard/index.html'));
     if (!listsKeys) return false;
     const token = this.deps.config.api?.token;
     const fromQuery = r.kind === 'page' ? url.searchParams.get('token') : null;
@@ -374,6 +383,17 @@ export class HttpServer {
         if (!a.ok) return this.json(res, r.kind, a.status, { error: a.error }, head);
         const { ok: _ok, ...body } = a;
         return this.json(res, r.kind, 200, { ...body, flv: `${a.httpBase}/${app}/${key}.flv`, play: `${a.httpBase}/play/${app}/${key}` }, head);
+      }
+      case 'api-recordings': {
+        const listed = (l: { app: string }[]) => l.filter((x) => this.listed(x.app));
+        (this.recordings?.() ?? Promise.resolve({ recordings: [], stored: [] })).then(
+          (l) => this.json(res, r.kind, 200, { recordings: listed(l.recordings), stored: listed(l.stored) }, head),
+          (err) => {
+            this.log.error({ err }, 'recordings list failed');
+            this.json(res, r.kind, 500, { error: 'recordings list failed' }, head);
+          },
+        );
+        return;
       }
       case 'healthz':
         return this.send(res, r.kind, 200, 'text/plain', 'ok\n', head);

@@ -12,6 +12,7 @@ export type Route =
   | { kind: 'api-streams' }
   | { kind: 'api-route' }
   | { kind: 'api-cluster' }
+  | { kind: 'api-recordings' }
   | { kind: 'api-stream'; app: string; key: string }
   | { kind: 'api-stats' }
   | { kind: 'metrics' }
@@ -59,6 +60,7 @@ export function route(pathname: string): Route {
   if (pathname === '/dashboard' || pathname === '/dashboard/') return { kind: 'page', file: 'dashboard/index.html' };
   if (pathname === '/api/route') return { kind: 'api-route' };
   if (pathname === '/api/cluster') return { kind: 'api-cluster' };
+  if (pathname === '/api/recordings') return { kind: 'api-recordings' };
   const parts = pathname.split('/').slice(1);
   const [a, b, c, d] = parts;
   if (a === 'web' && parts.length === 2 && b! in WEB_FILES) return { kind: 'page', file: b! };

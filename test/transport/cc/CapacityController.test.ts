@@ -92,7 +92,9 @@ test('an on/off link (1 s at 3 Mbit/s, 1 s at 1 Mbit/s) is used, not read as con
   const onOff = (t: number) => (Math.floor(t / 1000) % 2 === 0 ? 3e6 : 1e6);
   const cap = run(new CapacityController({ initialBps: 1e6 }), { seconds: 60, capacityBps: onOff, rttMs: RTT });
   const delay = run(new DelayLossController({ initialBps: 1e6 }), { seconds: 60, capacityBps: onOff, rttMs: RTT });
-  assert.ok(cap.used >= 0.6, `capacity controller used ${cap.used.toFixed(3)} of the link`);
+  // The target takes 0.7 of a busy link's measured capacity (BUSY_UTILIZATION), so 0.5 of the
+  // link is the floor here (0.6 before that margin).
+  assert.ok(cap.used >= 0.5, `capacity controller used ${cap.used.toFixed(3)} of the link`);
   assert.ok(cap.p95DelayMs < 800, `p95 packet delay ${cap.p95DelayMs} ms`);
   assert.ok(cap.used > delay.used, `capacity ${cap.used.toFixed(3)} vs delay-loss ${delay.used.toFixed(3)}`);
 });
