@@ -294,8 +294,11 @@ export class LossRecovery {
       // A pooled bond gives up the frames predicted from it too (SendQueue.giveUp: their bytes
       // would be wasted). One link does not: its FEC groups may still rebuild the fragment, and
       // dropping the dependents then threw away a GOP that would have played (mobile profile,
-      // 300 s: video 1.0 -> 0.966 with giveUp here).
-      if (pooled) s.queue.giveUp(m, s.dropFn, 'deadline');
+      // 300 s: video 1.0 -> 0.966 with giveUp here). Nor does a pooled message whose FEC was
+      // sized for no resend round at all (fecRounds 0: sent late, behind a backlog), for the
+      // same reason: after a link died, such a give-up dropped the queued rest of a GOP whose
+      // lost fragment the receiver then rebuilt (3 x 0.8 Mbit/s, 0@60: 600 ms of picture).
+      if (pooled && m.fecRounds !== 0) s.queue.giveUp(m, s.dropFn, 'deadline');
       else {
         s.queue.discard(m);
         s.emitDrop(m.stream, m.id, m.meta, 'deadline');
