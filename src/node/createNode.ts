@@ -10,7 +10,7 @@ import type { Config } from './config.js';
  * A whole `tributary serve` process: the Server and the parts built on it, wired together
  * here so that no part's folder imports another's and the server imports none of them.
  */
-export interface Node {
+export interface MediaNode {
   readonly server: Server;
   /** Jobs, ladders and mixes (src/processing/), and their API. */
   readonly processing: Processing;
@@ -25,7 +25,7 @@ export interface Node {
 }
 
 /** Builds a node from its config (src/node/config.ts); nothing listens until `start()`. */
-export function createNode(config: Config, opts: { logger?: Logger } = {}): Node {
+export function createNode(config: Config, opts: { logger?: Logger } = {}): MediaNode {
   const server = new Server(config, opts);
   const { apps } = config;
   const recorder = new Recorder(server.registry, {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/node/config.js';
-import { createNode, type Node } from '../../src/node/createNode.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
 import type { Server } from '../../src/server/Server.js';
 import { FlvReader } from '../server/http/flvReader.js';
@@ -14,7 +14,7 @@ import { pushPattern, sleep, slowLinkViewer, stop, waitFor } from './helpers.js'
 
 let server: Server;
 /** The server with its processing and recording parts (src/node/). */
-let node: Node;
+let node: MediaNode;
 let http: number;
 let push: ChildProcess;
 const dir = mkdtempSync(join(tmpdir(), 'auto-'));

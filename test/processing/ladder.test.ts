@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { MediaFrame } from '../../src/media/frame.js';
 import { parseConfig } from '../../src/node/config.js';
-import { createNode, type Node } from '../../src/node/createNode.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
 import type { Server } from '../../src/server/Server.js';
 import { api, pushPattern, sleep, stop, waitFor } from './helpers.js';
 
 let server: Server;
 /** The server with its processing and recording parts (src/node/). */
-let node: Node;
+let node: MediaNode;
 let http: number;
 let push: ChildProcess;
 

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { MediaFrame } from '../../src/media/frame.js';
 import type { MixJob } from '../../src/processing/mix/MixJob.js';
 import { parseConfig } from '../../src/node/config.js';
-import { createNode, type Node } from '../../src/node/createNode.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
 import type { Server } from '../../src/server/Server.js';
 import { api, decodingViewer, pushPattern, stop, waitFor, yuvAt } from './helpers.js';
@@ -14,7 +14,7 @@ const H = 180;
 const FPS = 15;
 let server: Server;
 /** The server with its processing and recording parts (src/node/). */
-let node: Node;
+let node: MediaNode;
 let http: number;
 let host: ChildProcess;
 let guest: ChildProcess;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { parseConfig } from '../../src/node/config.js';
-import { createNode, type Node } from '../../src/node/createNode.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
 import type { Server } from '../../src/server/Server.js';
 import type { Stream } from '../../src/server/Stream.js';
@@ -16,7 +16,7 @@ import { probe, readIndex, segmentsOf } from './tools.js';
 const root = mkdtempSync(join(tmpdir(), 'trib-rec-'));
 let server: Server;
 /** The server with its processing and recording parts (src/node/). */
-let node: Node;
+let node: MediaNode;
 let rtmp: string;
 let http: string;
 
