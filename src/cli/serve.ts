@@ -36,8 +36,8 @@ export function register(program: Command): void {
     .option('--advertise-host <address>', 'address other nodes and viewers reach this node on')
     .option('--upstream <node>', 'relay from this node (NODE or NODE@HOST:PORT) instead of the owner while it is alive')
     .action(async (flags: ServeFlags) => {
-      const { loadConfig, ConfigError } = await import('../server/config.js');
-      const { Server } = await import('../server/Server.js');
+      const { loadConfig, ConfigError } = await import('../node/config.js');
+      const { createNode } = await import('../node/createNode.js');
       let config;
       try {
         config = loadConfig(
@@ -53,15 +53,12 @@ export function register(program: Command): void {
         process.stderr.write(`tributary serve: ${err.message}\n`);
         process.exit(EXIT_CONFIG);
       }
-      const server = new Server(config);
-      let cluster: { close(): Promise<void> } | undefined;
+      // The server with processing, recording and (with --cluster) the membership (src/node/).
+      const node = createNode(config);
+      const { server } = node;
       try {
-        const a = await server.start();
+        const a = await node.start();
         if (config.cluster) {
-          const { ClusterNode } = await import('../cluster/ClusterNode.js');
-          const node = new ClusterNode(server, config.cluster, a);
-          cluster = node;
-          await node.start();
           process.stderr.write(`tributary serve: cluster node ${config.cluster.nodeId} (region ${config.cluster.region}) joined ${config.cluster.etcd}\n`);
         }
         // What a sender or player pins so that no one else can answer for this server.
@@ -74,8 +71,7 @@ export function register(program: Command): void {
           : `tributary serve: stream list ${page}?token=API_TOKEN (once per browser); /api and /metrics take Authorization: Bearer API_TOKEN\n`);
       } catch (err) {
         server.logger.fatal({ err }, 'cannot start');
-        await cluster?.close().catch(() => undefined);
-        await server.close();
+        await node.close();
         process.exit(1);
       }
       let stopping = false;
@@ -85,7 +81,7 @@ export function register(program: Command): void {
         server.logger.info({ signal }, 'shutting down');
         // A second signal, or a close that hangs, must not keep the process alive.
         setTimeout(() => process.exit(1), 5000).unref();
-        (cluster?.close().catch(() => undefined) ?? Promise.resolve()).then(() => server.close()).then(
+        node.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--ttl <seconds>', 'validity in seconds', '3600')
     .action(async (action: string, path: string, flags: TokenFlags) => {
       const { makeToken } = await import('../server/auth.js');
-      const { loadConfig, ConfigError } = await import('../server/config.js');
+      const { loadConfig, ConfigError } = await import('../node/config.js');
       const fail = (msg: string, code = 1): never => {
         process.stderr.write(`tributary token: ${msg}\n`);
         process.exit(code);

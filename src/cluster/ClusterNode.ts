@@ -6,13 +6,14 @@
  * depends on this folder and runs exactly as before without it.
  */
 import { Etcd3 } from 'etcd3';
-import type { Config } from '../server/config.js';
+import type { Recorder } from '../recording/Recorder.js';
 import type { Logger } from '../server/log.js';
 import type { Server, ServerAddresses } from '../server/Server.js';
 import type { Stream } from '../server/Stream.js';
 import type { ClusterHooks, RouteAnswer } from '../server/http/HttpServer.js';
 import type { RelayGate } from '../server/transport/TransportIngest.js';
 import { ClusterView } from './ClusterView.js';
+import type { ClusterConfig } from './config.js';
 import { etcdHosts, MAX_CARRIED, type NodeLoad, type NodeRecord } from './keys.js';
 import { Membership } from './Membership.js';
 import { Ownership } from './Ownership.js';
@@ -21,7 +22,13 @@ import { Relays } from './Relays.js';
 import { RecordReplicas } from './RecordReplicas.js';
 import { chooseNode } from './router.js';
 
-export type ClusterConfig = NonNullable<Config['cluster']>;
+export type { ClusterConfig };
+
+/** The node's recorder, and how many copies of each app's recordings the cluster keeps (0: none). */
+export interface ClusterRecording {
+  recorder: Recorder;
+  replicas: (app: string) => number;
+}
 
 const LEASE_TTL_S = 2;
 const REFRESH_MS = 1000;
@@ -50,6 +57,7 @@ export class ClusterNode {
     private readonly server: Server,
     private readonly cfg: ClusterConfig,
     private readonly addresses: ServerAddresses,
+    private readonly recording: ClusterRecording,
   ) {
     this.log = server.logger.child({ component: 'cluster', node: cfg.nodeId });
     this.host = cfg.advertiseHost ?? (addresses.host === '0.0.0.0' || addresses.host === '::' ? '127.0.0.1' : addresses.host);
@@ -87,9 +95,8 @@ export class ClusterNode {
       }
     }, BACKUP_CHECK_MS);
     this.backupTimer.unref();
-    const apps = this.server.config.apps;
-    this.replicas = new RecordReplicas({ registry: reg, view: this.view, relays: this.relays, self: this.cfg.nodeId, replicas: (app) => (apps[app]?.record?.enabled ? apps[app].record.replicas : 0) });
-    this.server.recorder.recordsRelay = (s) => this.replicas?.isReplica(s.path) ?? false;
+    this.replicas = new RecordReplicas({ registry: reg, view: this.view, relays: this.relays, self: this.cfg.nodeId, replicas: this.recording.replicas });
+    this.recording.recorder.recordsRelay = (s) => this.replicas?.isReplica(s.path) ?? false;
     this.log.info({ region: this.cfg.region, host: this.host, etcd: this.cfg.etcd }, 'cluster: joined');
   }
 

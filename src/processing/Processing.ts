@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../server/config.js';
 import type { Logger } from '../server/log.js';
 import type { Registry } from '../server/Registry.js';
 import type { Stream } from '../server/Stream.js';
-import { handleProcessingApi, type ProcessingApiDeps } from '../server/http/processingApi.js';
+import { handleProcessingApi, PROCESSING_PATH, type ProcessingApiDeps } from './api.js';
+import type { ProcessingConfig } from './config.js';
 import { JobManager } from './JobManager.js';
 import type { RenditionSpec } from './JobSpec.js';
 import { AutoQuality } from './ladder/AutoQuality.js';
@@ -11,12 +11,19 @@ import { renderMultivariant } from './ladder/multivariant.js';
 import { MixJob } from './mix/MixJob.js';
 import { TranscodeJob } from './TranscodeJob.js';
 
+/** What Processing reads of a node's config (src/node/config.ts). */
+export interface ProcessingSettings {
+  processing: ProcessingConfig;
+  apps: Record<string, { ladder?: RenditionSpec[] | undefined }>;
+  api: { token?: string | undefined };
+}
+
 const TOKEN = /^[A-Za-z0-9_.~:\-]{1,512}$/;
 
 /**
  * The server's processing part in one object: the job manager, the API's factories, the
- * `?quality=` choice for FLV viewers and the multivariant playlist. Server.ts makes one and
- * plugs these into its HTTP listener.
+ * `?quality=` choice for FLV viewers and the multivariant playlist. src/node/createNode.ts
+ * makes one and plugs these into the server's HTTP listener.
  */
 export class Processing {
   readonly jobs: JobManager;
@@ -27,7 +34,7 @@ export class Processing {
   constructor(
     private readonly registry: Registry,
     logger: Logger,
-    private readonly config: Pick<Config, 'processing' | 'apps' | 'api'>,
+    private readonly config: ProcessingSettings,
   ) {
     const ladders: Record<string, RenditionSpec[]> = {};
     for (const [app, a] of Object.entries(config.apps)) if (a.ladder?.length) ladders[app] = a.ladder;
@@ -50,6 +57,11 @@ export class Processing {
   start(): void {
     for (const spec of this.config.processing.jobs) this.jobs.add(spec.id, (id) => new TranscodeJob(id, spec, this.jobs.jobDeps), false);
     for (const spec of this.config.processing.mixes) this.jobs.add(spec.id, (id) => new MixJob(id, spec, this.jobs.jobDeps), false);
+  }
+
+  /** Whether a request is for the API (/api/jobs, /api/mixes). */
+  static matchesApi(url: string | undefined): boolean {
+    return PROCESSING_PATH.test(url ?? '');
   }
 
   handleApi(req: IncomingMessage, res: ServerResponse): void {

@@ -11,10 +11,8 @@ import { RtmpServer } from './rtmp/RtmpServer.js';
 import { StatsSampler } from './stats/StatsSampler.js';
 import { TransportIngest } from './transport/TransportIngest.js';
 import { SrtServer } from './srt/SrtServer.js';
-import { Processing } from '../processing/Processing.js';
 import { WebrtcService } from './webrtc/WebrtcService.js';
-import { Recorder } from '../recording/Recorder.js';
-import { addRecordingMetrics } from '../recording/metrics.js';
+import type { ServerPart } from './ServerPart.js';
 
 export interface ServerAddresses {
   host: string;
@@ -31,6 +29,8 @@ export interface ServerAddresses {
  * listener (FLV, WebSocket-FLV, LL-HLS, API, metrics, player page), the transport listener
  * (`tributary send` / `tributary play`) and one pino logger.
  * `start()` and `close()` are idempotent; `close()` kicks every publisher and viewer.
+ * Processing, recording and cluster membership are parts added with `use` (src/node/ builds a
+ * whole node); the server itself imports none of them.
  */
 export class Server {
   readonly registry: Registry;
@@ -42,18 +42,16 @@ export class Server {
   readonly transport: TransportIngest;
   /** The SRT listener; undefined when srt.port is 0. */
   readonly srt: SrtServer | undefined;
-  /** Jobs, ladders and mixes (src/processing/), and their API. */
-  readonly processing: Processing;
   /** WHIP/WHEP on the HTTP port; undefined when `webrtc.enabled` is false. */
   readonly webrtc: WebrtcService | undefined;
-  /** Recording of the apps that have `record` on (src/recording/), and GET /api/recordings. */
-  readonly recorder: Recorder;
   /** What unauthenticated peers may make the server hold, across RTMP and HTTP. */
   readonly budget: MemoryBudget;
   /** Concurrent connections per peer address, across RTMP and HTTP. */
   readonly addresses: AddressLimiter;
   /** The dashboard's history: a sample of every stream each second (GET /api/stats). */
   readonly stats: StatsSampler;
+  /** What `use` added, started and closed with the server. */
+  private readonly parts: ServerPart[] = [];
   private statsTimer: NodeJS.Timeout | undefined;
   private starting: Promise<ServerAddresses> | undefined;
   private closing: Promise<void> | undefined;
@@ -133,19 +131,20 @@ export class Server {
       this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
-    this.recorder = new Recorder(this.registry, { settings: (app) => config.apps[app]?.record, templates: () => Object.values(config.apps).flatMap((a) => (a.record?.enabled ? [a.record.path] : [])), nodeId: config.cluster?.nodeId, logger: this.logger.child({ component: 'recording' }) });
-    addRecordingMetrics(this.metrics.prom, this.recorder);
-    this.http.mountRecordings(() => this.recorder.listAll());
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });
-    this.processing = new Processing(this.registry, this.logger, config);
-    this.http.mountProcessing((req, res) => this.processing.handleApi(req, res), (stream, url) => this.processing.flvSource(stream, url));
     this.http.mountHls((req, res, { app, key, file }) => {
-      if (file.split('?')[0] === 'master.m3u8' && this.processing.serveMaster(req, res, app, key)) return;
+      if (this.parts.some((p) => p.serveHls?.(req, res, app, key, file))) return;
       if (!this.hls.handle(req, res, app, key, file)) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('not an HLS file\n');
       }
     });
+  }
+
+  /** Adds a part (ServerPart.ts) that starts and closes with the server; before `start()`. */
+  use(part: ServerPart): void {
+    if (this.starting) throw new Error(`part ${part.name} added after start()`);
+    this.parts.push(part);
   }
 
   /** Listens on every port (0 = any free port); resolves with the ports actually bound. */
@@ -168,7 +167,7 @@ export class Server {
     const addresses = { host, httpPort, rtmpPort, transportPort, srtPort };
     this.statsTimer = setInterval(() => this.stats.sample(Date.now()), this.stats.options.intervalMs);
     this.statsTimer.unref();
-    this.processing.start();
+    for (const p of this.parts) await p.start?.(addresses);
     this.logger.info(addresses, 'tributary server listening');
     return addresses;
   }
@@ -176,11 +175,11 @@ export class Server {
   private async doClose(): Promise<void> {
     await this.starting?.catch(() => undefined);
     clearInterval(this.statsTimer);
-    await this.processing.close();
+    for (const p of [...this.parts].reverse()) await p.stop?.();
     this.hls.close();
     this.webrtc?.close();
     this.registry.close();
-    await this.recorder.close();
+    for (const p of [...this.parts].reverse()) await p.close?.();
     await Promise.all([this.http.close(), this.rtmp.close(), this.transport.close(), this.srt?.close()]);
     this.logger.info('tributary server closed');
   }

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isValidName } from './Registry.js';
-import { MixSpec, RenditionSpec, TranscodeSpec } from '../processing/JobSpec.js';
-import { RecordSpec } from '../recording/RecordSpec.js';
 
 // No z.coerce anywhere: a JSON value keeps its type (true, null, "" or [] for a number is an
 // error, never port 1 or a random port). Text from flags and the environment is parsed
@@ -12,9 +10,25 @@ const ms = z.number().int().min(1).max(3_600_000);
 /** API tokens travel in headers, cookies and URLs: keep them to characters none of those mangle. */
 const API_TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
 
+/** App names as URLs carry them (Registry.isValidName). */
+export const AppName = z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)');
+
 /**
- * Everything a server process can be told. Defaults are the embedded ones `npm start` runs
- * with; a JSON config file uses the same names (loadConfig: file, then environment, then flags).
+ * One app's settings. `listed: false` keeps an app's streams out of /api/streams and the
+ * stream list; they still play by their key. The parts above the server add their own keys
+ * (src/node/config.ts: a ladder, recording).
+ */
+export const AppSchema = z.strictObject({
+  listed: z.boolean().default(true),
+  /** Main/backup publishing: a second publisher of a live key stands by and takes over when the first stops or goes silent (~300 ms). */
+  backup: z.boolean().default(false),
+});
+
+/**
+ * What the server itself (src/server/) can be told. Defaults are the embedded ones `npm start`
+ * runs with; a JSON config file uses the same names (loadConfig: file, then environment, then
+ * flags). src/node/config.ts extends it with the parts above the server (processing, recording,
+ * cluster), each part's schema from its own folder: the server never imports them.
  */
 export const ConfigSchema = z
   .strictObject({
@@ -54,24 +68,8 @@ export const ConfigSchema = z
         token: z.string().regex(API_TOKEN, 'must be 16..256 characters of A-Z a-z 0-9 . _ ~ + / = -').optional(),
       })
       .prefault({}),
-    /**
-     * Per-app settings, by app name. `listed: false` keeps an app's streams out of
-     * /api/streams and the stream list; they still play by their key.
-     */
-    apps: z
-      .record(
-        z.string().refine(isValidName, 'app names use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        z.strictObject({
-          listed: z.boolean().default(true),
-          /** Renditions every live stream of the app gets, as APP/KEY_NAME (docs/operations.md, "Processing"). */
-          ladder: z.array(RenditionSpec).max(8).optional(),
-          /** Main/backup publishing: a second publisher of a live key stands by and takes over when the first stops or goes silent (~300 ms). */
-          backup: z.boolean().default(false),
-          /** Recording of the app's streams to disk (src/recording/; docs/operations.md, "Recording"). */
-          record: RecordSpec.optional(),
-        }),
-      )
-      .default({}),
+    /** Per-app settings, by app name (AppSchema). */
+    apps: z.record(AppName, AppSchema).default({}),
     /**
      * A publisher that leaves (an encoder restart, a reconnect) may come back within this long
      * and find its viewers still connected, ms; then they are closed. 0: closed at once.
@@ -114,16 +112,6 @@ export const ConfigSchema = z
         passphrase: z.string().min(10).max(79).optional(),
       })
       .prefault({}),
-    /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
-    processing: z
-      .strictObject({
-        /** Jobs this node runs at most, whatever asks (API, config, ladders). */
-        maxJobs: z.number().int().min(0).max(256).default(4),
-        ffmpeg: z.string().min(1).default('ffmpeg'),
-        jobs: z.array(TranscodeSpec).max(64).default([]),
-        mixes: z.array(MixSpec).max(64).default([]),
-      })
-      .prefault({}),
     /** WHIP ingest and WHEP playback (POST /whip/APP/KEY, /whep/APP/KEY on the HTTP port). */
     webrtc: z
       .strictObject({
@@ -151,29 +139,6 @@ export const ConfigSchema = z
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),
-    /** Cluster membership (src/cluster, `serve --cluster`); absent: a single node, as before. */
-    cluster: z
-      .strictObject({
-        /** etcd endpoints, `etcd://HOST:PORT[,HOST:PORT...]`. */
-        etcd: z.string().regex(/^etcd:\/\/[^\s,]+(,[^\s,]+)*$/, 'must be etcd://HOST:PORT[,HOST:PORT...]'),
-        nodeId: z.string().refine(isValidName, 'node ids use A-Z a-z 0-9 _ . - ~ (1..128)'),
-        region: z.string().refine(isValidName, 'regions use A-Z a-z 0-9 _ . - ~ (1..128)').default('default'),
-        /** Shared by every node: authenticates relay sessions between nodes. */
-        secret: z.string().min(16, 'must be at least 16 characters'),
-        /** The address other nodes and viewers reach this node on (default: host, or 127.0.0.1 for 0.0.0.0). */
-        advertiseHost: z.string().min(1).optional(),
-        /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
-        regionHeader: z.string().min(1).default('x-tributary-region'),
-        /**
-         * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
-         * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it
-         * is alive (a tree origin -> regional edge -> edge), else from the owner.
-         */
-        upstream: z.string().regex(/^[A-Za-z0-9_.\-~]{1,128}(@[^\s@]+:\d{1,5})?$/, 'must be NODE or NODE@HOST:PORT').optional(),
-        /** A node above this CPU (fraction of one core) is skipped by routing while others are not. */
-        stressCpu: z.number().min(0.05).max(64).default(0.85),
-      })
-      .optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.auth.publish || c.auth.play) && !c.auth.secret) {
@@ -190,13 +155,6 @@ export class ConfigError extends Error {
     super(`invalid config:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
-}
-
-/** Validates a config object; throws ConfigError naming each field path and reason. */
-export function parseConfig(input: unknown): Config {
-  const r = ConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ConfigError(issues(r.error));
 }
 
 function issues(error: z.ZodError): string[] {
@@ -216,13 +174,6 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { name: 'logLevel', type: 'string', flag: '--log-level', env: 'TRIBUTARY_LOG_LEVEL' },
   // No flag for the token: a command line is visible to every user of the machine (ps).
   { name: 'api.token', type: 'string', env: 'TRIBUTARY_API_TOKEN' },
-  { name: 'cluster.etcd', type: 'string', flag: '--cluster', env: 'TRIBUTARY_CLUSTER' },
-  { name: 'cluster.nodeId', type: 'string', flag: '--node-id', env: 'TRIBUTARY_NODE_ID' },
-  { name: 'cluster.region', type: 'string', flag: '--region', env: 'TRIBUTARY_REGION' },
-  { name: 'cluster.upstream', type: 'string', flag: '--upstream', env: 'TRIBUTARY_UPSTREAM' },
-  { name: 'cluster.advertiseHost', type: 'string', flag: '--advertise-host', env: 'TRIBUTARY_ADVERTISE_HOST' },
-  // No flag for the secret either (ps shows command lines).
-  { name: 'cluster.secret', type: 'string', env: 'TRIBUTARY_CLUSTER_SECRET' },
 ];
 
 export interface TextSetting {
@@ -276,29 +227,49 @@ function readFile(file: string): Record<string, unknown> {
 }
 
 /**
- * The config a server starts with: defaults, then the JSON file, then environment variables
- * (TEXT_SETTINGS' `env` names), then flags; later sources win. `flags` holds the text of the
- * flags that were given, keyed by setting name (`httpPort`, `api.token`); undefined ones are
- * ignored, as are names not in TEXT_SETTINGS (a programming error, reported as a problem).
- * Every problem, from any source, is reported in one ConfigError.
+ * parseConfig and loadConfig for `schema` and the text `settings` it may be given: the
+ * server's own below, the whole node's (src/node/config.ts) with the parts' schemas and flags.
  */
-export function loadConfig(flags: Record<string, string | undefined>, file?: string, env: Record<string, string | undefined> = {}): Config {
-  const merged: Record<string, unknown> = file === undefined ? {} : readFile(file);
-  const problems: string[] = [];
-  const apply = (s: TextSetting, text: string | undefined, source: string): void => {
-    if (text === undefined) return;
-    const r = fromText(s, text, source);
-    if ('problem' in r) return void problems.push(r.problem);
-    if (!setPath(merged, s.name, r.value)) problems.push(`${s.name}: the config file's ${s.name.split('.')[0]} is not an object (cannot set it from ${source})`);
-  };
-  for (const s of TEXT_SETTINGS) apply(s, env[s.env], s.env);
-  for (const [name, text] of Object.entries(flags)) {
-    const s = TEXT_SETTINGS.find((t) => t.name === name);
-    if (!s?.flag) problems.push(`${name}: not a setting flags can give`);
-    else apply(s, text, s.flag);
+export function configLoader<S extends z.ZodType>(schema: S, settings: readonly TextSetting[]) {
+  /** Validates a config object; throws ConfigError naming each field path and reason. */
+  function parse(input: unknown): z.output<S> {
+    const r = schema.safeParse(input);
+    if (r.success) return r.data;
+    throw new ConfigError(issues(r.error));
   }
-  const r = ConfigSchema.safeParse(merged);
-  if (r.success && problems.length === 0) return r.data;
-  if (!r.success) problems.push(...issues(r.error));
-  throw new ConfigError(problems);
+
+  /**
+   * The config a server starts with: defaults, then the JSON file, then environment variables
+   * (the settings' `env` names), then flags; later sources win. `flags` holds the text of the
+   * flags that were given, keyed by setting name (`httpPort`, `api.token`); undefined ones are
+   * ignored, as are names not in the settings (a programming error, reported as a problem).
+   * Every problem, from any source, is reported in one ConfigError.
+   */
+  function load(flags: Record<string, string | undefined>, file?: string, env: Record<string, string | undefined> = {}): z.output<S> {
+    const merged: Record<string, unknown> = file === undefined ? {} : readFile(file);
+    const problems: string[] = [];
+    const apply = (s: TextSetting, text: string | undefined, source: string): void => {
+      if (text === undefined) return;
+      const r = fromText(s, text, source);
+      if ('problem' in r) return void problems.push(r.problem);
+      if (!setPath(merged, s.name, r.value)) problems.push(`${s.name}: the config file's ${s.name.split('.')[0]} is not an object (cannot set it from ${source})`);
+    };
+    for (const s of settings) apply(s, env[s.env], s.env);
+    for (const [name, text] of Object.entries(flags)) {
+      const s = settings.find((t) => t.name === name);
+      if (!s?.flag) problems.push(`${name}: not a setting flags can give`);
+      else apply(s, text, s.flag);
+    }
+    const r = schema.safeParse(merged);
+    if (r.success && problems.length === 0) return r.data;
+    if (!r.success) problems.push(...issues(r.error));
+    throw new ConfigError(problems);
+  }
+
+  return { parse, load };
 }
+
+const serverLoader = configLoader(ConfigSchema, TEXT_SETTINGS);
+/** The server's own config (no processing, recording or cluster: src/node/config.ts has those). */
+export const parseConfig = serverLoader.parse;
+export const loadConfig = serverLoader.load;

@@ -175,10 +175,24 @@ export class Path {
    * ahead of the next packet there, so the path gets less the longer it stays quiet.
    */
   overdueMs(now: number): number {
-    if (this.outstandingSince < 0) return 0;
+    return Math.max(0, now - this.dueAt());
+  }
+
+  /**
+   * Stalled or dead, not just slow: its oldest packet out is overdue by an RTT it has measured
+   * and nothing was acked on it since that packet came due (a link with a growing queue keeps
+   * acking, each ack a little later). Before its first RTT sample the RTT is a guess: a new
+   * link whose startup queue made its first acks late read as stalled.
+   */
+  stalled(now: number): boolean {
+    return this.rtt.sampled && now > this.dueAt() && this.lastAckAt < this.dueAt();
+  }
+
+  /** When the oldest packet out is due to have been acked (Infinity: none out); see overdueMs. */
+  dueAt(): number {
+    if (this.outstandingSince < 0) return Infinity;
     const rtt = this.rtt;
-    const due = this.outstandingSince + Math.max(rtt.smoothed, rtt.latest) + Math.max(OVERDUE_SLACK_MS, rtt.rttVar);
-    return Math.max(0, now - due);
+    return this.outstandingSince + Math.max(rtt.smoothed, rtt.latest) + Math.max(OVERDUE_SLACK_MS, rtt.rttVar);
   }
 
   /**

@@ -1,7 +1,7 @@
 /** `serve --cluster ...` settings: what a node needs, and that without them nothing changes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/server/config.js';
+import { ConfigError, loadConfig } from '../../src/node/config.js';
 import { etcdHosts } from '../../src/cluster/keys.js';
 import { parseRelayIdentity, relayIdentity, relayPsk, tokenOfWelcome } from '../../src/cluster/relayAuth.js';
 

@@ -4,23 +4,27 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/server/config.js';
+import { parseConfig } from '../../src/node/config.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
-import { Server } from '../../src/server/Server.js';
+import type { Server } from '../../src/server/Server.js';
 import { FlvReader } from '../server/http/flvReader.js';
 import { httpGet } from '../server/http/tools.js';
 import { pushPattern, sleep, slowLinkViewer, stop, waitFor } from './helpers.js';
 
 let server: Server;
+/** The server with its processing and recording parts (src/node/). */
+let node: MediaNode;
 let http: number;
 let push: ChildProcess;
 const dir = mkdtempSync(join(tmpdir(), 'auto-'));
 
 before(async () => {
-  server = new Server(parseConfig({
+  node = createNode(parseConfig({
     host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     apps: { live: { ladder: [{ name: 'hi', height: 180, kbps: 700 }, { name: 'lo', height: 90, kbps: 100 }] } },
   }), { logger: createLogger('silent') });
+  server = node.server;
   const a = await server.start();
   http = a.httpPort;
   // Noise keeps the top rendition at its rate (a plain test pattern compresses to far less).
@@ -60,8 +64,8 @@ test('?quality=auto: a viewer whose bandwidth drops below the top rendition is m
     reader.push(c);
   });
   try {
-    await waitFor('the viewer on hi', () => ([...server.processing.autos][0]?.rendition === 'hi' && reader.videoFrames > 20 ? true : undefined), 10_000);
-    const auto = [...server.processing.autos][0]!;
+    await waitFor('the viewer on hi', () => ([...node.processing.autos][0]?.rendition === 'hi' && reader.videoFrames > 20 ? true : undefined), 10_000);
+    const auto = [...node.processing.autos][0]!;
     assert.equal(auto.switches.length, 0);
     await sleep(1500);
     cutAt = Date.now();

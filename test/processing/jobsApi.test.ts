@@ -4,19 +4,23 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/server/config.js';
+import { parseConfig } from '../../src/node/config.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
-import { Server } from '../../src/server/Server.js';
+import type { Server } from '../../src/server/Server.js';
 import type { TranscodeJob } from '../../src/processing/TranscodeJob.js';
 import { api, pushPattern, stop, waitFor } from './helpers.js';
 
 let server: Server;
+/** The server with its processing and recording parts (src/node/). */
+let node: MediaNode;
 let http: number;
 let push: ChildProcess;
 const dir = mkdtempSync(join(tmpdir(), 'jobs-'));
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, processing: { maxJobs: 2 } }), { logger: createLogger('silent') });
+  node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, processing: { maxJobs: 2 } }), { logger: createLogger('silent') });
+  server = node.server;
   const a = await server.start();
   http = a.httpPort;
   push = pushPattern(a.rtmpPort, 'live/src', { seconds: 90 });
@@ -56,7 +60,7 @@ test('a job publishes its output, is restarted when its ffmpeg is killed, takes 
   await waitFor('t1 running', async () => ((await api(http, 'GET', '/api/jobs/t1')).body.state === 'running' ? true : undefined), 15_000);
   const out = server.registry.find('live', 't1')!;
   assert.equal(out.videoConfig?.height, 90);
-  const j = server.processing.jobs.get('t1') as TranscodeJob;
+  const j = node.processing.jobs.get('t1') as TranscodeJob;
   let frames = 0;
   out.on('frame', () => frames++);
   j.process!.child.kill('SIGKILL');

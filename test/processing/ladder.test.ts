@@ -2,21 +2,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { MediaFrame } from '../../src/media/frame.js';
-import { parseConfig } from '../../src/server/config.js';
+import { parseConfig } from '../../src/node/config.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
-import { Server } from '../../src/server/Server.js';
+import type { Server } from '../../src/server/Server.js';
 import { api, pushPattern, sleep, stop, waitFor } from './helpers.js';
 
 let server: Server;
+/** The server with its processing and recording parts (src/node/). */
+let node: MediaNode;
 let http: number;
 let push: ChildProcess;
 
 before(async () => {
-  server = new Server(parseConfig({
+  node = createNode(parseConfig({
     host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     apps: { live: { ladder: [{ name: 'hi', height: 180, kbps: 400 }, { name: 'lo', height: 90, kbps: 120 }] } },
     processing: { maxJobs: 3 },
   }), { logger: createLogger('silent') });
+  server = node.server;
   const a = await server.start();
   http = a.httpPort;
   push = pushPattern(a.rtmpPort, 'live/cam', { size: '320x180', fps: 15, seconds: 60 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { drawInto, mixAudio, solidPicture } from '../../src/processing/mix/compose.js';
 import { layoutSlots } from '../../src/processing/mix/layout.js';
 import { MixClock } from '../../src/processing/mix/MixClock.js';
-import { ConfigError, parseConfig } from '../../src/server/config.js';
+import { ConfigError, parseConfig } from '../../src/node/config.js';
 
 test('every layout keeps its slots inside the picture, even-aligned, main first', () => {
   const layouts = [

@@ -3,22 +3,26 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { MediaFrame } from '../../src/media/frame.js';
 import type { MixJob } from '../../src/processing/mix/MixJob.js';
-import { parseConfig } from '../../src/server/config.js';
+import { parseConfig } from '../../src/node/config.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
-import { Server } from '../../src/server/Server.js';
+import type { Server } from '../../src/server/Server.js';
 import { api, decodingViewer, pushPattern, stop, waitFor, yuvAt } from './helpers.js';
 
 const W = 320;
 const H = 180;
 const FPS = 15;
 let server: Server;
+/** The server with its processing and recording parts (src/node/). */
+let node: MediaNode;
 let http: number;
 let host: ChildProcess;
 let guest: ChildProcess;
 let viewer: ChildProcess | undefined;
 
 before(async () => {
-  server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 } }), { logger: createLogger('silent') });
+  node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 } }), { logger: createLogger('silent') });
+  server = node.server;
   const a = await server.start();
   http = a.httpPort;
   host = pushPattern(a.rtmpPort, 'live/host', { fps: FPS, seconds: 90 });
@@ -62,7 +66,7 @@ test('a mix never stops: a stalled input shows the slate within 500 ms with no g
   await waitFor('the guest in the inset', () => seen(0, (p) => isRed(p.inset)), 20_000);
   assert.ok(!isRed(pictures[pictures.length - 1]!.right), 'the host fills the main place');
 
-  const job = server.processing.jobs.get('m1') as MixJob;
+  const job = node.processing.jobs.get('m1') as MixJob;
   for (let cycle = 0; cycle < 2; cycle++) {
     const stalledAt = Date.now();
     guest.kill('SIGSTOP');

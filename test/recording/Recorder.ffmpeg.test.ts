@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { parseConfig } from '../../src/server/config.js';
+import { parseConfig } from '../../src/node/config.js';
+import { createNode, type MediaNode } from '../../src/node/createNode.js';
 import { createLogger } from '../../src/server/log.js';
-import { Server } from '../../src/server/Server.js';
+import type { Server } from '../../src/server/Server.js';
 import type { Stream } from '../../src/server/Stream.js';
 import { httpGet, pushRtmp, waitFor } from '../server/http/tools.js';
 import { probe, readIndex, segmentsOf } from './tools.js';
@@ -14,14 +15,17 @@ import { probe, readIndex, segmentsOf } from './tools.js';
 // Real sockets, real ffmpeg publishing over RTMP, real ffprobe reading what was written.
 const root = mkdtempSync(join(tmpdir(), 'trib-rec-'));
 let server: Server;
+/** The server with its processing and recording parts (src/node/). */
+let node: MediaNode;
 let rtmp: string;
 let http: string;
 
 before(async () => {
-  server = new Server(parseConfig({
+  node = createNode(parseConfig({
     host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, webrtc: { enabled: false }, publisherGraceMs: 8000,
     apps: { live: { record: { path: join(root, '{app}/{key}/{date}'), segmentSeconds: 2 } } },
   }), { logger: createLogger('silent') });
+  server = node.server;
   const a = await server.start();
   rtmp = `rtmp://127.0.0.1:${a.rtmpPort}/live`;
   http = `http://127.0.0.1:${a.httpPort}`;
@@ -64,7 +68,7 @@ test('a published stream is recorded as FLV segments that each play with video a
   // The third closes when the server sees the publisher leave, which may be just after ffmpeg's exit.
   assert.ok(rec.segmentCount >= 2, `segments closed so far: ${rec.segmentCount}`);
   stream.close('test done'); // the grace would end it too; this finishes the recording now
-  await waitFor('recording finished', () => (server.recorder.active.size === 0 ? true : undefined));
+  await waitFor('recording finished', () => (node.recorder.active.size === 0 ? true : undefined));
 
   const index = readIndex(rec.dir);
   assert.equal(index[0]!.type, 'start');
@@ -99,7 +103,7 @@ test('a publisher that reconnects within the grace goes on in the same recording
   assert.equal(await exited(pushRtmp(`${rtmp}/again`, 3)), 0);
   const stream = server.registry.find('live', 'again');
   assert.ok(stream);
-  const rec = server.recorder.active.get(stream);
+  const rec = node.recorder.active.get(stream);
   assert.ok(rec, 'one recording for the stream across both publishers');
   stream.close('test done');
   await rec.finished;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { claimDir, recordingDir, safeSegment, templateProblem, templateRoot } from '../../src/recording/pathTemplate.js';
-import { parseConfig, ConfigError } from '../../src/server/config.js';
+import { parseConfig, ConfigError } from '../../src/node/config.js';
 import fc from 'fast-check';
 import { Registry } from '../../src/server/Registry.js';
 import { Recorder } from '../../src/recording/Recorder.js';

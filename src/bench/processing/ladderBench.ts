@@ -1,8 +1,8 @@
 import type { DemuxOutput } from '../../media/frame.js';
 import { FlvDemuxer } from '../../media/flv/FlvDemuxer.js';
-import { parseConfig } from '../../server/config.js';
+import { parseConfig } from '../../node/config.js';
+import { createNode } from '../../node/createNode.js';
 import { createLogger } from '../../server/log.js';
-import { Server } from '../../server/Server.js';
 import { summarize } from '../percentiles.js';
 import { slowLinkViewer } from './slowLinkViewer.js';
 import { pushSource, sleep, stopProcess, until } from './sources.js';
@@ -53,7 +53,8 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
     const [height, kbps] = r.split(':').map(Number) as [number, number];
     return { name: `r${i}`, height, kbps };
   });
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent', apps: { live: { ladder: rungs } } }), { logger: createLogger('silent') });
+  const node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent', apps: { live: { ladder: rungs } } }), { logger: createLogger('silent') });
+  const { server } = node;
   const a = await server.start();
   const topKbps = rungs[0]!.kbps;
   const src = pushSource(a.rtmpPort, 'live/cam', { size: o.size, fps: o.fps, pattern: 'testsrc2', filter: 'noise=alls=20:allf=t', kbps: topKbps * 2 });
@@ -90,10 +91,10 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
     });
     await sleep(o.beforeS * 1000);
     delays.length = 0;
-    const job = server.processing.jobs.list(['ladder'])[0]!;
-    server.processing.jobs.get(job.id).info();
+    const job = node.processing.jobs.list(['ladder'])[0]!;
+    node.processing.jobs.get(job.id).info();
     const cpu: number[] = [];
-    const timer = setInterval(() => cpu.push(server.processing.jobs.get(job.id).info().cpu), 1000);
+    const timer = setInterval(() => cpu.push(node.processing.jobs.get(job.id).info().cpu), 1000);
     cutAt = Date.now();
     viewer.setRate(o.cutKbps * 1000);
     log(`cut the viewer's link to ${o.cutKbps} kbit/s`);

@@ -1,6 +1,6 @@
-import { parseConfig } from '../../server/config.js';
+import { parseConfig } from '../../node/config.js';
+import { createNode } from '../../node/createNode.js';
 import { createLogger } from '../../server/log.js';
-import { Server } from '../../server/Server.js';
 import type { MixJob } from '../../processing/mix/MixJob.js';
 import { layoutSlots } from '../../processing/mix/layout.js';
 import { summarize } from '../percentiles.js';
@@ -48,7 +48,8 @@ const GAP_MS = 100;
  */
 export async function runMixBench(o: MixBenchOptions, log: (line: string) => void = () => undefined): Promise<MixBenchResult> {
   const [w, h] = o.size.split('x').map(Number) as [number, number];
-  const server = new Server(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
+  const { server } = node;
   const a = await server.start();
   const host = pushSource(a.rtmpPort, 'live/host', { size: o.size, fps: o.fps, pattern: 'testsrc2', kbps: 2500 });
   const guest = pushSource(a.rtmpPort, 'live/guest', { size: o.size, fps: o.fps, pattern: 'color=c=red', kbps: 500 });
@@ -60,7 +61,7 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       inputs: [{ source: { stream: 'live/host' } }, { source: { stream: 'live/guest' } }], layout: { type: 'pip', corner: 'bottom-right', size: 0.3 },
     });
     if (r.status !== 201) throw new Error(`mix refused: ${JSON.stringify(r.body)}`);
-    const job = server.processing.jobs.get('bench') as MixJob;
+    const job = node.processing.jobs.get('bench') as MixJob;
     const out = await until('the mix', () => (server.registry.find('live', 'mix')?.videoConfig ? server.registry.find('live', 'mix') : undefined), 20_000);
     const delays: number[] = [];
     out.on('frame', (f) => {

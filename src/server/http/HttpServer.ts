@@ -15,7 +15,6 @@ import type { Stream } from '../Stream.js';
 import type { StatsSampler } from '../stats/StatsSampler.js';
 import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
-import { PROCESSING_PATH } from './processingApi.js';
 import { route, type Route } from './routes.js';
 import { isValidName } from '../Registry.js';
 import { StaticFiles } from './staticFiles.js';
@@ -90,8 +89,8 @@ export class HttpServer {
   private hls: HlsHandler | undefined;
   /** Set by the cluster layer (`serve --cluster`). */
   cluster: ClusterHooks | undefined;
-  /** /api/jobs and /api/mixes (processingApi.ts): they take bodies and other methods than GET. */
-  private processing: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** /api/jobs and /api/mixes (src/processing/api.ts): they take bodies and other methods than GET. */
+  private processing: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
   /** What an FLV viewer is fed instead of the stream itself (?quality=auto: a rendition switcher). */
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
   private recordings: RecordingsList | undefined;
@@ -150,8 +149,8 @@ export class HttpServer {
     this.hls = handler;
   }
 
-  /** Where the processing API plugs in (see processingApi.ts). */
-  mountProcessing(handler: (req: IncomingMessage, res: ServerResponse) => void, flvSource?: (stream: Stream, url: URL) => Stream): void {
+  /** Where the processing API plugs in (src/processing/api.ts): the paths it `matches` skip the GET-only checks. */
+  mountProcessing(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }, flvSource?: (stream: Stream, url: URL) => Stream): void {
     this.processing = handler;
     this.flvSource = flvSource;
   }
@@ -263,9 +262,9 @@ export class HttpServer {
     if (inFlight > MAX_PIPELINED) return this.limited(s, 'pipelining', `more than ${MAX_PIPELINED} requests in flight on one connection`);
     this.inFlight.set(s, inFlight);
     res.once('close', () => this.inFlight.set(s, (this.inFlight.get(s) ?? 1) - 1));
-    if (this.processing && PROCESSING_PATH.test(req.url ?? '')) {
+    if (this.processing?.matches(req.url)) {
       this.cors(res);
-      return this.processing(req, res);
+      return this.processing.handle(req, res);
     }
     if (this.webrtc?.matches(req.url)) return this.webrtc.handle(req, res);
     // Nothing else here takes a body; an unread one would sit in the request's buffer (a 64 KiB read

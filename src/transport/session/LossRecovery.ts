@@ -27,6 +27,8 @@ export interface SentPacket {
   /** Send time of the packet most recently acked on its path when this one left (BBR's first_sent_time). */
   firstSentTime: number;
   appLimited: boolean;
+  /** A copy of it already went on another path because its own path went quiet (hedge). */
+  hedged?: boolean;
 }
 
 export class LossRecovery {
@@ -78,6 +80,46 @@ export class LossRecovery {
       path.bytesInFlight -= sp.bytes;
       this.refreshOutstanding(new Map([[path, true]]));
     }
+  }
+
+  /**
+   * A path gone quiet (its oldest packet out overdue and nothing acked since it came due,
+   * not yet silent long enough to be taken down): each of its DATA packets is resent on the
+   * others at the last moment a resend still makes the deadline (with room for the last
+   * round's spaced copies), unless the take-down comes before that moment and resends it then.
+   * The original stays in flight: if the path was only stalled (a cellular gap of a few
+   * hundred ms), its ack still counts and, resent late, few copies are spent. Before this, a
+   * packet resent onto a link just before it died waited out the link's silence and the
+   * frame was given up (3 x 0.8 Mbit/s, a link killed: a GOP lost). Pooled bonds only: the
+   * delivery estimate is the pool's. Returns when the next such resend falls due.
+   */
+  hedge(now: number, path: Path): number {
+    const s = this.s;
+    if (!s.pooled.active) return Infinity;
+    const downAt = path.silentAt();
+    if (!Number.isFinite(downAt)) return Infinity;
+    const margin = s.repair.resendCopies() * DUPLICATE_SPACING_MS;
+    let next = Infinity;
+    for (const p of this.sent.values()) {
+      if (p.path !== path || p.hedged || !p.frag) continue;
+      const fr = p.frag;
+      const m = fr.msg;
+      const dl = m.meta.deadline;
+      if (dl === undefined || m.done || m.acked[fr.index] || m.stream.options.reliability !== 'deadline') continue;
+      if (m.retx?.[fr.index]) continue;
+      const by = s.pooled.deliveredByOthers(now, p.bytes, path);
+      // Sent now it would miss anyway: its original may still arrive.
+      if (by >= dl) continue;
+      const at = dl - (by - now) - margin;
+      if (downAt <= at) continue;
+      if (now < at) {
+        next = Math.min(next, at);
+        continue;
+      }
+      p.hedged = true;
+      this.queueResend(now, p, fr, 'overdue');
+    }
+    return next;
   }
 
   /** A path went down: everything in flight on it is lost (and queued again for the others). */
@@ -239,6 +281,11 @@ export class LossRecovery {
     const m = fr.msg;
     if (m.done || m.acked[fr.index]) return;
     const pooled = s.pooled.active;
+    // Another copy of the fragment is still out (a hedge's, or an earlier resend): the last
+    // copy lost decides whether to resend or give up. Giving the frame up here threw away its
+    // GOP's queued frames for a frame the receiver then had (3 x 0.8 Mbit/s, a link killed:
+    // 600 ms of picture).
+    if (pooled && this.copyOut(fr)) return;
     if (m.stream.options.reliability === 'deadline' && m.meta.deadline !== undefined && !this.resendFits(now, p, m.meta.deadline, pooled)) {
       // Too late to resend. With copies on other paths (redundant, auto) one lost copy says
       // nothing about the others: giving the message up here threw away copies still in
@@ -247,14 +294,25 @@ export class LossRecovery {
       // A pooled bond gives up the frames predicted from it too (SendQueue.giveUp: their bytes
       // would be wasted). One link does not: its FEC groups may still rebuild the fragment, and
       // dropping the dependents then threw away a GOP that would have played (mobile profile,
-      // 300 s: video 1.0 -> 0.966 with giveUp here).
-      if (pooled) s.queue.giveUp(m, s.dropFn, 'deadline');
+      // 300 s: video 1.0 -> 0.966 with giveUp here). Nor does a pooled message whose FEC was
+      // sized for no resend round at all (fecRounds 0: sent late, behind a backlog), for the
+      // same reason: after a link died, such a give-up dropped the queued rest of a GOP whose
+      // lost fragment the receiver then rebuilt (3 x 0.8 Mbit/s, 0@60: 600 ms of picture).
+      if (pooled && m.fecRounds !== 0) s.queue.giveUp(m, s.dropFn, 'deadline');
       else {
         s.queue.discard(m);
         s.emitDrop(m.stream, m.id, m.meta, 'deadline');
       }
       return;
     }
+    this.queueResend(now, p, fr, cause);
+  }
+
+  /** Queues a resend of `fr` (lost, or stuck on a quiet path with `p`), with spaced copies in its last round. */
+  private queueResend(now: number, p: SentPacket, fr: OutFragment, cause: RetransmitCause): void {
+    const s = this.s;
+    const m = fr.msg;
+    const pooled = s.pooled.active;
     if (m.retx === undefined) m.retx = new Uint8Array(m.frags.length);
     if (m.retx[fr.index]) return;
     m.retx[fr.index] = 1;
@@ -300,6 +358,12 @@ export class LossRecovery {
 
   private readonly echoes = new Map<Path, { pn: number; time: number }>();
   private readonly ownSampleAt = new Map<Path, number>();
+
+  /** Is a packet carrying this fragment still in flight (neither acked nor lost)? */
+  private copyOut(fr: OutFragment): boolean {
+    for (const p of this.sent.values()) if (p.frag && p.frag.msg === fr.msg && p.frag.index === fr.index) return true;
+    return false;
+  }
 
   /** Can a resend of `p` sent now arrive before `deadline`? */
   private resendFits(now: number, p: SentPacket, deadline: number, pooled: boolean): boolean {

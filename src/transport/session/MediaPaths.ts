@@ -34,6 +34,8 @@ const POOLED_PACE = 1.25;
  */
 const POOLED_MEDIA_SHARE = 0.85;
 const POOLED_QUEUE_MS = 40;
+/** A backlog above BACKLOG_MS comes off a pooled target over this long (see pooledTarget). */
+const DRAIN_MS = 1000;
 
 export class MediaPaths {
   private backlogged = false;
@@ -85,11 +87,21 @@ export class MediaPaths {
       // A path that has gone quiet counts for less as its oldest packet grows overdue, and for
       // nothing once it is half way to being taken down: the encoder reacts in about half a
       // second, and waiting for the take-down left 0.3 s more of a dead link's share queued.
-      const quiet = Math.max(0, 1 - (2 * p.overdueMs(now)) / p.silenceLimit());
+      // One that acked nothing at all since its oldest packet came due (Path.stalled) counts
+      // for nothing at once: a dead link's share, counted down over 0.3 s, built a backlog
+      // the two links left drained for seconds.
+      const quiet = p.stalled(now) ? 0 : Math.max(0, 1 - (2 * p.overdueMs(now)) / p.silenceLimit());
       sum += quiet * Math.min(p.cc.targetBitrateBps(), rateOf(now, p));
     }
     if (sum <= 0) return s.primaryPath().cc.targetBitrateBps();
-    return Math.max(s.minBps, POOLED_MEDIA_SHARE * sum - (s.bond === 'auto' ? this.copyBps : 0));
+    // A backlog (a link just died: its packets in flight to resend, its share of the frames
+    // since) drains only at what the media leaves spare, 15% of the pool: 100 kB took 4 s, and
+    // every frame in that time waited half a second, too long for a lost packet's resend. So
+    // what waits beyond BACKLOG_MS of the pool's rate comes off the target until it is gone,
+    // spread over one second.
+    const queued = s.queue.bytes * 8 - (sum * BACKLOG_MS) / 1000;
+    const drain = Math.max(0, queued) / (DRAIN_MS / 1000);
+    return Math.max(s.minBps, POOLED_MEDIA_SHARE * sum - drain - (s.bond === 'auto' ? this.copyBps : 0));
   }
 
   /** What the paths that carry media can send together (the queue's drain rate). */

@@ -22,6 +22,11 @@ const MAX_HOLD = 4000;
 const IDLE_PING = 500;
 
 export class PathHealth {
+  /** When checkPaths last ran (a path that came due before then has been looked at). */
+  private checkedAt = -Infinity;
+  /** When the next resend of a packet stuck on a quiet path falls due (LossRecovery.hedge). */
+  private hedgeAt = Infinity;
+
   constructor(private readonly s: SessionState, private readonly loss: LossRecovery) {}
 
   /** A bonded sender: its acks come back on whichever path the receiver picks. */
@@ -104,14 +109,22 @@ export class PathHealth {
 
   private checkPaths(now: number): void {
     const s = this.s;
+    this.checkedAt = now;
+    this.hedgeAt = Infinity;
     let usable = 0;
     for (const p of s.paths) if (p.usable) usable++;
     for (const p of s.paths) {
       if (p.state === 'probing' && p.validated && now >= p.readmittedAt + 2000) p.state = 'active';
+      if (!p.usable || usable < 2) continue;
       // Silence counts from the oldest packet out (Path.silentAt).
-      if (!p.usable || usable < 2 || now < p.silentAt()) continue;
-      this.takeDown(now, p);
-      usable--;
+      if (now >= p.silentAt()) {
+        this.takeDown(now, p);
+        usable--;
+      } else if (p.stalled(now)) {
+        // Stalled or dead: its packets that the take-down would come too late for go on the
+        // others, each at the last moment that still makes its deadline.
+        this.hedgeAt = Math.min(this.hedgeAt, this.loss.hedge(now, p));
+      }
     }
     if (this.bondedSender) {
       // Down paths get probes; idle usable ones a PING now and then, which keeps their RTT
@@ -153,12 +166,12 @@ export class PathHealth {
   /** When checkPaths has something to do: a silence, a probe or idle PING due, a promotion. */
   nextCheck(): number {
     const s = this.s;
-    let t = Infinity;
+    let t = this.hedgeAt > this.checkedAt ? this.hedgeAt : Infinity;
     const bonded = this.bondedSender;
     let usable = 0;
     for (const p of s.paths) if (p.usable) usable++;
     for (const p of s.paths) {
-      if (p.usable && usable >= 2) t = Math.min(t, p.silentAt());
+      if (p.usable && usable >= 2) t = Math.min(t, p.silentAt(), p.dueAt() > this.checkedAt ? p.dueAt() : Infinity);
       if (p.state === 'probing' && p.validated) t = Math.min(t, p.readmittedAt + 2000);
       if (bonded && p.validated) t = Math.min(t, Math.max(p.nextProbeAt, p.state === 'down' ? -Infinity : p.lastSent + IDLE_PING));
     }

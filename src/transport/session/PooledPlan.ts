@@ -41,6 +41,14 @@ export class PooledPlan {
     return out;
   }
 
+  /** The same, over the pool less `except` (a resend of a packet stuck on it). */
+  deliveredByOthers(now: number, bytes: number, except: Path): number {
+    const out = this.scratch;
+    out.length = 0;
+    for (const p of this.s.paths) if (p.usable && p !== except) out.push(p);
+    return this.s.sched.earliestDelivery(now, out, bytes);
+  }
+
   /** When `bytes` more would have arrived at the earliest, sent now over the pool. */
   deliveredBy(now: number, bytes: number): number {
     return this.s.sched.earliestDelivery(now, this.paths(), bytes);

@@ -2,7 +2,8 @@
 import type { PathStats, SessionStats } from '../api.js';
 import type { Path } from '../Path.js';
 
-export type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout' | 'path-down';
+/** 'overdue': a copy sent early for a packet stuck on a path that has gone quiet (LossRecovery.hedge). */
+export type RetransmitCause = 'nack' | 'reorder' | 'early' | 'timeout' | 'path-down' | 'overdue';
 
 export class Counters {
   packetsSent = 0;
@@ -19,7 +20,7 @@ export class Counters {
   deadlineLost = 0;
   copyBytes = 0;
   pathsDowned = 0;
-  readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0, 'path-down': 0 };
+  readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0, 'path-down': 0, overdue: 0 };
   /** Datagrams dropped on receipt, by reason. */
   readonly dropped: Record<string, number> = {};
 

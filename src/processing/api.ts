@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JobManager } from '../../processing/JobManager.js';
-import { ApiError, type ProcessingJob } from '../../processing/ProcessingJob.js';
-import { checkApiAccess } from './apiAccess.js';
+import type { JobManager } from './JobManager.js';
+import { ApiError, type ProcessingJob } from './ProcessingJob.js';
+import { checkApiAccess } from '../server/http/apiAccess.js';
 
 /*
  * /api/jobs and /api/mixes: POST (create), GET (list or one), PATCH (a live change), DELETE.
@@ -10,7 +10,7 @@ import { checkApiAccess } from './apiAccess.js';
  * `{error, problems?}` naming what was wrong.
  */
 
-/** Paths this handler answers; HttpServer routes them here before its GET-only checks. */
+/** Paths this handler answers; HttpServer routes them here (mountProcessing) before its GET-only checks. */
 export const PROCESSING_PATH = /^\/api\/(jobs|mixes)(\/[A-Za-z0-9_.-]{1,64})?\/?(\?.*)?$/;
 const MAX_BODY = 64 << 10;
 const BODY_TIMEOUT_MS = 10_000;

@@ -1,0 +1,77 @@
+import { ClusterNode } from '../cluster/ClusterNode.js';
+import { Processing } from '../processing/Processing.js';
+import { addRecordingMetrics } from '../recording/metrics.js';
+import { Recorder } from '../recording/Recorder.js';
+import type { Logger } from '../server/log.js';
+import { Server, type ServerAddresses } from '../server/Server.js';
+import type { Config } from './config.js';
+
+/**
+ * A whole `tributary serve` process: the Server and the parts built on it, wired together
+ * here so that no part's folder imports another's and the server imports none of them.
+ */
+export interface MediaNode {
+  readonly server: Server;
+  /** Jobs, ladders and mixes (src/processing/), and their API. */
+  readonly processing: Processing;
+  /** Recording of the apps that have `record` on (src/recording/), and GET /api/recordings. */
+  readonly recorder: Recorder;
+  /** The cluster membership once `start()` joined one (config.cluster set); else undefined. */
+  readonly cluster: ClusterNode | undefined;
+  /** Starts the server, then the parts (and joins the cluster); resolves with the bound ports. */
+  start(): Promise<ServerAddresses>;
+  /** Leaves the cluster, stops the jobs, ends the streams, finishes the recordings. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Builds a node from its config (src/node/config.ts); nothing listens until `start()`. */
+export function createNode(config: Config, opts: { logger?: Logger } = {}): MediaNode {
+  const server = new Server(config, opts);
+  const { apps } = config;
+  const recorder = new Recorder(server.registry, {
+    settings: (app) => apps[app]?.record,
+    templates: () => Object.values(apps).flatMap((a) => (a.record?.enabled ? [a.record.path] : [])),
+    nodeId: config.cluster?.nodeId,
+    logger: server.logger.child({ component: 'recording' }),
+  });
+  addRecordingMetrics(server.metrics.prom, recorder);
+  server.http.mountRecordings(() => recorder.listAll());
+  // After the streams end, so each recording gets its last frames (Recorder.close).
+  server.use({ name: 'recording', close: () => recorder.close() });
+
+  const processing = new Processing(server.registry, server.logger, config);
+  server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => processing.handleApi(req, res) }, (stream, url) => processing.flvSource(stream, url));
+  server.use({
+    name: 'processing',
+    start: () => processing.start(),
+    stop: () => processing.close(),
+    serveHls: (req, res, app, key, file) => file.split('?')[0] === 'master.m3u8' && processing.serveMaster(req, res, app, key),
+  });
+
+  let cluster: ClusterNode | undefined;
+  const clusterConfig = config.cluster;
+  if (clusterConfig) {
+    const replicas = (app: string): number => (apps[app]?.record?.enabled ? apps[app].record.replicas : 0);
+    // Added last: it joins once everything else runs and leaves first (its relays feed streams).
+    server.use({
+      name: 'cluster',
+      start: async (addresses) => {
+        cluster = new ClusterNode(server, clusterConfig, addresses, { recorder, replicas });
+        await cluster.start();
+      },
+      // A leave that fails (etcd gone) must not keep the rest of the node from closing.
+      stop: () => cluster?.close().catch((err: unknown) => server.logger.warn({ err }, 'cluster: leave failed')),
+    });
+  }
+
+  return {
+    server,
+    processing,
+    recorder,
+    get cluster() {
+      return cluster;
+    },
+    start: () => server.start(),
+    close: () => server.close(),
+  };
+}
