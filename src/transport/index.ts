@@ -16,7 +16,8 @@
  *     x.pollTimeout()                     // next wake-up (absolute), undefined = none
  *   Application side of a Session: openStream, send(now, streamId, data, {deadline, keyframe,
  *   reference, timestamp}), pollEvent() for 'connected' | 'stream-opened' | 'message' |
- *   'message-dropped' | 'path-up' | 'path-down' | 'closed', stats(), addPath (client), close.
+ *   'message-dropped' | 'keyframe-wanted' | 'path-up' | 'path-down' | 'closed', stats(), addPath
+ *   (client), close.
  *
  * Options (ClientOptions / EndpointOptions in options.ts): psk (token or server key),
  * identity, encryption 'none' | 'headers' | 'all', initialMtu / maxMtu, keepaliveMs,
