@@ -146,7 +146,7 @@ export class TsDemuxer {
     const s = this.streams.get(pid);
     if (!s) return;
     if (!unitStart && s.lastStuffed && cc === s.cc) return; // the stuffed packet sent twice
-    this.learnStuffing(s, unitStart);
+    this.learnStuffing(s, unitStart, cc);
     s.lastStuffed = (afc & 2) !== 0 && hasStuffing(p);
     if (!unitStart) {
       if (!s.started) return;
@@ -191,10 +191,11 @@ export class TsDemuxer {
    * data left to fill it, i.e. in its last packet. A muxer might still stuff elsewhere, so it
    * is learnt per PID: trusted after a few stuffed packets each followed by a new PES, and
    * given up for good at the first followed by more of the same PES (that one frame, emitted
-   * early, is then cut; the rest of it is dropped and counted).
+   * early, is then cut; the rest of it is dropped and counted). Only the packet right after
+   * (continuity counter + 1) is evidence: after a lost packet either kind could follow.
    */
-  private learnStuffing(s: PesAssembly, unitStart: boolean): void {
-    if (!s.lastStuffed || s.stuffingEnds < 0) return;
+  private learnStuffing(s: PesAssembly, unitStart: boolean, cc: number): void {
+    if (!s.lastStuffed || s.stuffingEnds < 0 || cc !== ((s.cc + 1) & 0x0f)) return;
     if (unitStart) {
       if (s.stuffingEnds < STUFFING_TRUST) s.stuffingEnds++;
       return;

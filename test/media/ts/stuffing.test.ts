@@ -167,3 +167,25 @@ test('a muxer that stuffs mid-PES: never trusted, or given up at the first miss;
   assert.ok(cut >= 10, `first differing frame ${cut}`);
   sameFrames(late.frames.slice(cut + 1), reference.slice(cut + 1));
 });
+
+test('a packet lost after a stuffed end is no evidence: the rule stays on', () => {
+  const ts = encode();
+  const pid = videoPid(ts);
+  // Drop the first packet of the 11th video PES (a hole, as an SRT TLPKTDROP leaves): the
+  // packet seen after the stuffed end of the 10th is then a continuation of the lost PES.
+  const packets: Uint8Array[] = [];
+  let pes = 0;
+  for (let i = 0; i < ts.length; i += TS_PACKET) {
+    const p = ts.subarray(i, i + TS_PACKET);
+    if (pidOf(p) === pid && unitStart(p) && ++pes === 11) continue;
+    packets.push(p);
+  }
+  const holed = concat(packets);
+  const d = demuxByPacket(holed);
+  assert.equal(d.frames.length, lastPackets(ts, pid).length - 1, 'the holed frame is lost, no other');
+  assert.equal(d.demuxer.stats.falseStuffedEnds, 0);
+  // (the lost PES's rest counts here as the 10th's: that one frame does not match)
+  const ends = lastPackets(holed, pid);
+  const early = d.at.filter((at, i) => i >= 3 && at === ends[i]).length;
+  assert.ok(early >= d.frames.length - 8, `${early} of ${d.frames.length} frames out at their last packet`);
+});
