@@ -25,7 +25,17 @@ export interface TsDemuxerStats {
   droppedPes: number;
   /** PSI sections refused (CRC, lengths). */
   badPsi: number;
+  /** PES without a stated length emitted at their stuffed last packet (not the next start). */
+  stuffedEnds: number;
+  /** A stuffed packet that turned out not to end its PES: that PID no longer ends on stuffing. */
+  falseStuffedEnds: number;
 }
+
+/**
+ * Stuffed packets, each followed by a new PES, seen on a PID before its stuffing is taken as
+ * the end of a PES without a stated length.
+ */
+const STUFFING_TRUST = 3;
 
 interface PesAssembly {
   kind: 'video' | 'audio';
@@ -39,6 +49,13 @@ interface PesAssembly {
   broken: boolean;
   lastTs?: number;
   base: number;
+  /**
+   * Whether a stuffed packet ends a PES on this PID: counts up the times one was followed by
+   * a new PES (trusted at STUFFING_TRUST), -1 once one was followed by more of the same PES.
+   */
+  stuffingEnds: number;
+  /** The last packet of this PID carried adaptation-field stuffing and payload. */
+  lastStuffed: boolean;
 }
 
 /**
@@ -49,7 +66,7 @@ interface PesAssembly {
  * 33-bit rollover and converted to ms.
  */
 export class TsDemuxer {
-  readonly stats: TsDemuxerStats = { packets: 0, resyncs: 0, ccErrors: 0, droppedPes: 0, badPsi: 0 };
+  readonly stats: TsDemuxerStats = { packets: 0, resyncs: 0, ccErrors: 0, droppedPes: 0, badPsi: 0, stuffedEnds: 0, falseStuffedEnds: 0 };
   private readonly maxVideo: number;
   private readonly maxAudio: number;
   private readonly rest = new Uint8Array(TS_PACKET);
@@ -128,6 +145,9 @@ export class TsDemuxer {
     if (pid === this.pmtPid) return this.psi(payload, unitStart, false);
     const s = this.streams.get(pid);
     if (!s) return;
+    if (!unitStart && s.lastStuffed && cc === s.cc) return; // the stuffed packet sent twice
+    this.learnStuffing(s, unitStart, cc);
+    s.lastStuffed = (afc & 2) !== 0 && hasStuffing(p);
     if (!unitStart) {
       if (!s.started) return;
       if (cc === s.cc) return; // duplicate packet
@@ -158,6 +178,33 @@ export class TsDemuxer {
     s.size += payload.length;
     s.started = true;
     if (s.expected > 0 && s.size >= s.expected) this.finishPes(s, out);
+    else if (s.expected === 0 && s.lastStuffed && s.stuffingEnds >= STUFFING_TRUST) {
+      // A PES without a stated length (ffmpeg writes video so) otherwise waits for the next
+      // one to begin: a frame interval, and more if the caller sends that one later.
+      this.stats.stuffedEnds++;
+      this.finishPes(s, out);
+    }
+  }
+
+  /**
+   * ISO/IEC 13818-1 (2.4.3.5) stuffs a PES-carrying packet only when the PES has too little
+   * data left to fill it, i.e. in its last packet. A muxer might still stuff elsewhere, so it
+   * is learnt per PID: trusted after a few stuffed packets each followed by a new PES, and
+   * given up for good at the first followed by more of the same PES (that one frame, emitted
+   * early, is then cut; the rest of it is dropped and counted). Only the packet right after
+   * (continuity counter + 1) is evidence: after a lost packet either kind could follow.
+   */
+  private learnStuffing(s: PesAssembly, unitStart: boolean, cc: number): void {
+    if (!s.lastStuffed || s.stuffingEnds < 0 || cc !== ((s.cc + 1) & 0x0f)) return;
+    if (unitStart) {
+      if (s.stuffingEnds < STUFFING_TRUST) s.stuffingEnds++;
+      return;
+    }
+    if (s.stuffingEnds >= STUFFING_TRUST) {
+      this.stats.falseStuffedEnds++;
+      this.stats.droppedPes++;
+    }
+    s.stuffingEnds = -1;
   }
 
   private psi(payload: Uint8Array, unitStart: boolean, pat: boolean): void {
@@ -230,5 +277,28 @@ export class TsDemuxer {
 }
 
 function newAssembly(kind: 'video' | 'audio'): PesAssembly {
-  return { kind, buf: new Uint8Array(kind === 'video' ? 64 * 1024 : 4096), size: 0, started: false, expected: 0, cc: 0, broken: false, base: 0 };
+  return { kind, buf: new Uint8Array(kind === 'video' ? 64 * 1024 : 4096), size: 0, started: false, expected: 0, cc: 0, broken: false, base: 0, stuffingEnds: 0, lastStuffed: false };
+}
+
+/**
+ * Whether a packet with an adaptation field and a payload carries stuffing in it: a field of
+ * length 0 (one stuffing byte, the length itself) or longer than its flags' fields need.
+ */
+function hasStuffing(p: Uint8Array): boolean {
+  const len = p[4]!;
+  if (len === 0) return true;
+  const flags = p[5]!;
+  let need = 1;
+  if (flags & 0x10) need += 6; // PCR
+  if (flags & 0x08) need += 6; // OPCR
+  if (flags & 0x04) need += 1; // splice countdown
+  if (flags & 0x02) {
+    if (5 + need >= TS_PACKET) return false;
+    need += 1 + p[4 + 1 + need]!; // private data length + data
+  }
+  if (flags & 0x01) {
+    if (5 + need >= TS_PACKET) return false;
+    need += 1 + p[4 + 1 + need]!; // extension length + extension
+  }
+  return len > need;
 }
