@@ -97,20 +97,14 @@ export function registerSend(program: Command): void {
           links: flags.link.length ? flags.link : undefined,
           bond: flags.bond,
           loop: flags.loop,
+          // Without ?fp= the server key is trusted on first use, as ssh does.
           knownHosts: defaultKnownHostsFile(),
         };
         sender = await Sender.start({
+          ...common,
           input: tee ? tee.branch() : media,
           output,
           alternates: flags.server.length ? flags.server : undefined,
-          latencyMs,
-          encryption: flags.encrypt,
-          tcp: flags.tcp,
-          links: flags.link.length ? flags.link : undefined,
-          bond: flags.bond,
-          loop: flags.loop,
-          // Without ?fp= the server key is trusted on first use, as ssh does.
-          knownHosts: defaultKnownHostsFile(),
           log,
         });
         if (tee && flags.backup) backup = await Sender.start({ ...common, input: tee.branch(), output: flags.backup, log: (line) => log(`backup: ${line}`) });
