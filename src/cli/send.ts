@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { ccFactory, type CcName } from '../transport/cc/select.js';
 import { latencyFlag } from './options.js';
 
 interface SendFlags {
@@ -18,6 +19,7 @@ interface SendFlags {
   audio: boolean;
   server: string[];
   backup?: string;
+  cc: string;
 }
 
 /** The encoder ladder of `--encode`, from the flags (ffmpeg must be installed: apt-get install ffmpeg). */
@@ -63,6 +65,7 @@ export function registerSend(program: Command): void {
     .option('--tcp', 'force the TCP fallback', false)
     .option('--link <address>', 'a local address or interface to send from (repeat for several links)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('--bond <mode>', 'with several --link: aggregate (spread by capacity), redundant (every packet on every link), auto (copies of audio, keyframes and late retransmissions)').choices(['aggregate', 'redundant', 'auto']))
+    .addOption(new Option('--cc <name>', 'congestion controller of each link: delay (delay and loss; default) or capacity (follows what the link delivers: more of a bonded cellular uplink with --encode, more freezes on one link; docs/benchmarks.md)').choices(['delay', 'capacity']).default('delay'))
     .option('--loop', 'play a file input in a loop', false)
     .option('--stats-json', 'one JSON status object per second on stdout', false)
     .option('--encode', 'run the encoder here (ffmpeg, x264 ladder) so the bitrate follows the uplink; INPUT is then a file, a URL ffmpeg reads (rtmp://127.0.0.1:PORT/APP/KEY listens for OBS), or a device with --input-format', false)
@@ -99,6 +102,7 @@ export function registerSend(program: Command): void {
           loop: flags.loop,
           // Without ?fp= the server key is trusted on first use, as ssh does.
           knownHosts: defaultKnownHostsFile(),
+          congestion: ccFactory(flags.cc as CcName),
         };
         sender = await Sender.start({
           ...common,

@@ -30,7 +30,7 @@ test('tributary send (CLI, file input) -> server -> tributary play (CLI) piped i
   const file = join(dir, 'in.ts');
   const enc = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=3', '-f', 'lavfi', '-i', 'sine=duration=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', file]);
   assert.equal((await enc.done).code, 0);
-  const send = run(process.execPath, [...cli, 'send', file, `tributary://127.0.0.1:${transportPort}/live/cli`, '--loop', '--stats-json']);
+  const send = run(process.execPath, [...cli, 'send', file, `tributary://127.0.0.1:${transportPort}/live/cli`, '--loop', '--stats-json', '--cc', 'capacity']);
   try {
     const deadline = Date.now() + 20_000;
     while (!server.registry.find('live', 'cli')?.isLive) {
@@ -55,8 +55,11 @@ test('tributary send (CLI, file input) -> server -> tributary play (CLI) piped i
   } finally {
     send.kill();
     const s = await send.done;
-    assert.match(s.err, /connected to 127\.0\.0\.1/);
     await server.close();
     rmSync(dir, { recursive: true, force: true });
+    assert.match(s.err, /connected to 127\.0\.0\.1/);
+    // --cc capacity reached the link: its status names the controller.
+    const last = s.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { links: Array<{ controller: string }> }).filter((j) => j.links.length).pop();
+    assert.equal(last?.links[0]?.controller, 'capacity', s.out.slice(-500));
   }
 });

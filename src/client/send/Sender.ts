@@ -83,6 +83,8 @@ export interface LinkStatus {
   share: number;
   sendingBps: number;
   targetBps: number;
+  /** The link's congestion controller ('delay-loss' or 'capacity': `send --cc`). */
+  controller: string;
 }
 
 /** How often an encoding input is told the target: well inside the one second it has to follow. */
@@ -207,6 +209,7 @@ export class Sender {
       links: (st?.paths ?? []).map((p) => ({
         link: p.path, state: p.state, rttMs: Math.round(p.srttMs), loss: Math.round(p.lossRate * 10000) / 10000,
         share: Math.round(p.share * 1000) / 1000, sendingBps: p.sendRateBps, targetBps: p.targetBitrateBps,
+        controller: p.controller,
       })),
     };
   }
