@@ -238,6 +238,8 @@ export class Peer {
   private onBye(from: number): void {
     this.members.remove(from);
     this.kids.gone(from);
+    // As before the split: with now = -1e9 the 2 s guard in Parents.ask always holds, so this
+    // asks for nothing, and the stall check in upkeep replaces a parent that said Bye later.
     this.tree.replace(-1e9, from);
   }
 
