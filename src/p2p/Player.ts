@@ -7,7 +7,7 @@
  * delay for the rest of the stream.
  */
 import type { P2pConfig } from './config.js';
-import type { PeerStats, PlaySink } from './Peer.js';
+import type { PeerStats, PlaySink } from './peer/PeerStats.js';
 import type { SliceBuffer } from './SliceBuffer.js';
 
 export class Player {
