@@ -181,7 +181,7 @@ export class Peer {
       case Msg.NotHave: this.scheduler.onNotHave(now, from, m.seqs); break;
       case Msg.Subscribe: this.kids.onSubscribe(now, from, m.mask); break;
       case Msg.SubAck: this.tree.onSubAck(now, from, m.mask); break;
-      case Msg.Bye: this.onBye(from); break;
+      case Msg.Bye: this.onBye(now, from); break;
       default: this.stats.unsolicited++;
     }
   }
@@ -235,12 +235,12 @@ export class Peer {
     this.kids.setRole(mask);
   }
 
-  private onBye(from: number): void {
+  private onBye(now: number, from: number): void {
     this.members.remove(from);
     this.kids.gone(from);
-    // As before the split: with now = -1e9 the 2 s guard in Parents.ask always holds, so this
-    // asks for nothing, and the stall check in upkeep replaces a parent that said Bye later.
-    this.tree.replace(-1e9, from);
+    // A parent that said Bye is replaced at once. (It was called with now = -1e9, which the
+    // 2 s guard in Parents.ask always turned away: the stall check replaced it a second later.)
+    this.tree.replace(now, from, true);
   }
 
   private upkeep(now: number): void {

@@ -212,3 +212,17 @@ test('a request flood is cut at the rate limit and the flooder dropped', () => {
   assert.ok(!v!.neighbours.has(h), 'the flooder is no longer a neighbour');
   assert.ok(continuity(v!) >= 0.99);
 });
+
+test('a parent that says Bye is replaced at once: the viewer asks the edge for another in the same instant', () => {
+  const { s, viewers: [v] } = swarm();
+  s.runUntil(5000);
+  const vid = s.idOf(v!);
+  const parent = v!.parents.find((p) => p > 0)!;
+  const from = s.log.length;
+  s.inject(parent, vid, { t: Msg.Bye });
+  const byeAt = s.log[from]!.at;
+  s.runUntil(byeAt + 100);
+  const asks = s.log.slice(from).filter((e) => e.from === vid && e.to === EDGE && e.msg.t === Msg.NeedParent);
+  // It waited for the once-a-second stall check before.
+  assert.ok(asks.length > 0 && asks[0]!.at - byeAt < 50, `NeedParent at ${asks[0]?.at} for a Bye at ${byeAt}`);
+});

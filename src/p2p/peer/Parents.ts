@@ -81,9 +81,16 @@ export class Parents {
     this.io.send(EDGE, { t: Msg.NeedParent, substream: k, not: Math.max(0, not), late });
   }
 
-  /** Asks for a new parent of every substream `id` carried (it left, vanished, or forged). */
-  replace(now: number, id: number): void {
-    for (let k = 0; k < this.ids.length; k++) if (this.ids[k] === id) this.ask(now, k);
+  /**
+   * Asks for a new parent of every substream `id` carried (it left, vanished, or forged).
+   * `left`: it said Bye, so the ask goes now even within 2 s of the last one.
+   */
+  replace(now: number, id: number, left = false): void {
+    for (let k = 0; k < this.ids.length; k++) {
+      if (this.ids[k] !== id) continue;
+      if (left) this.asked[k] = -1e9;
+      this.ask(now, k);
+    }
   }
 
   /**
