@@ -28,7 +28,7 @@ export function registerBenchCluster(program: Command): void {
         };
         console.log([
           `etcd-member-kill: ${d.viewers} HTTP-FLV viewers on the edge, etcd member ${d.killed.member + 1} (${d.killed.wasLeader ? 'the leader' : 'a follower'}) killed -9`,
-          `  viewer gap ms        p50 ${r.viewerGapMs.p50}  max ${r.viewerGapMs.max}  (before the kill, over the warmup: max ${d.baselineGapMs})`,
+          `  viewer gap ms        p50 ${r.viewerGapMs.p50}  max ${r.viewerGapMs.max}  (the longest began ${d.longestGapAtMs} ms after the kill; before it, over the warmup: max ${d.baselineGapMs})`,
           `  viewers reconnected  ${r.viewersReconnected}`,
           `  frames lost          max ${r.framesLost} per viewer`,
           `  new etcd leader      ${d.killed.wasLeader ? `${d.newLeaderMs} ms after the kill` : 'not needed'}`,

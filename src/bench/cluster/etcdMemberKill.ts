@@ -49,6 +49,8 @@ export interface EtcdMemberKillDetail {
   killed: { member: number; wasLeader: boolean };
   /** From the kill until a surviving member reports itself leader (0 when a follower was killed). */
   newLeaderMs: number;
+  /** Where the longest gap of any viewer began, ms after the kill (negative: before it): the kill's doing or not. */
+  longestGapAtMs: number;
   /** The same gap measure (max over the viewers) over the warmup before the measured window: what this machine does without a kill. */
   baselineGapMs: number;
   /** Route answers asked of the edge every 100 ms from 1 s before the kill to the end, and how many were not a 200 naming the origin. */
@@ -125,12 +127,15 @@ export async function etcdMemberKill(o: EtcdMemberKillOptions): Promise<EtcdMemb
     made = [...pub.producedAt].filter(([, t]) => t >= from && t <= end - 1000).map(([id]) => id);
     const lost = viewers.map((v) => made.filter((id) => !v.arrivals.has(id)).length);
     const s = summarize(viewers.map((v) => v.longestGap(from, end)));
+    const worst = viewers.reduce((a, v) => (v.longestGap(from, end) > a.longestGap(from, end) ? v : a));
+    const longestGapAtMs = Math.round(gapStart(worst.videoTimes, from, end) - killAt);
     const baseline = Math.max(...viewers.map((v) => v.longestGap(warmFrom, from)));
     out = {
       result: { scenario: 'etcd-member-kill', viewerGapMs: { p50: s.p50, max: s.max }, viewersReconnected: viewers.filter((v) => v.ended !== undefined).length, recordingGapMs: null, framesLost: Math.max(...lost) },
       viewers: viewers.length,
       killed: { member, wasLeader: member === leader },
       newLeaderMs,
+      longestGapAtMs,
       baselineGapMs: Math.round(baseline * 10) / 10,
       routes,
       ownerToken: { before: tokenBefore, after: tokenAfter },
@@ -145,6 +150,19 @@ export async function etcdMemberKill(o: EtcdMemberKillOptions): Promise<EtcdMemb
   out.recording = rec && { node: rec.node, segments: rec.segments, framesLost: made.filter((id) => !rec.ids.has(id)).length };
   rmSync(recDir, { recursive: true, force: true });
   return out;
+}
+
+/** Start of the longest stretch without a video frame in [from, until] (BenchViewer.longestGap's). */
+function gapStart(times: number[], from: number, until: number): number {
+  let last = from;
+  let best = { gap: 0, at: from };
+  for (const t of times) {
+    if (t < from) continue;
+    if (t > until) break;
+    if (t - last > best.gap) best = { gap: t - last, at: last };
+    last = t;
+  }
+  return until - last > best.gap ? last : best.at;
 }
 
 async function counters(n: NodeProcess): Promise<EtcdCounters> {
