@@ -92,6 +92,11 @@ export async function etcdMemberKill(o: EtcdMemberKillOptions): Promise<EtcdMemb
     const warmFrom = performance.now();
     await sleep(o.warmupS * 1000);
 
+    // The victim is chosen before the measured window: asking the members for their status opens
+    // gRPC channels in this process, whose viewers' timestamps are the measurement.
+    const leader = await c.etcd.leaderIndex();
+    if (leader < 0) throw new Error('bench cluster: no etcd leader before the kill');
+    const member = o.victim === 'leader' ? leader : (leader + 1) % 3;
     const tokenBefore = await ownerToken(edge!);
     const before = await Promise.all([origin!, edge!].map(counters));
     const from = performance.now();
@@ -106,15 +111,12 @@ export async function etcdMemberKill(o: EtcdMemberKillOptions): Promise<EtcdMemb
       }
     })();
     await sleep(1000);
-    const leader = await c.etcd.leaderIndex();
-    if (leader < 0) throw new Error('bench cluster: no etcd leader before the kill');
-    const member = o.victim === 'leader' ? leader : (leader + 1) % 3;
     const killAt = performance.now();
     killWall = Date.now();
     await c.etcd.stopMember(member);
     let newLeaderMs = 0;
     if (member === leader) {
-      await until('a new etcd leader', async () => (await c.etcd.leaderIndex()) >= 0, 15_000);
+      await until('a new etcd leader', () => c.etcd.hasLeader(), 15_000);
       newLeaderMs = Math.round(performance.now() - killAt);
     }
     await sleep(o.afterS * 1000);

@@ -169,6 +169,12 @@ export class EtcdCluster {
     return -1;
   }
 
+  /** Whether a running member reports healthy (/health: it has a leader): cheap to poll, plain HTTP. */
+  async hasLeader(): Promise<boolean> {
+    const up = this.members.filter((m) => m.child && running(m.child));
+    return (await Promise.all(up.map((m) => healthy(m.host, m.clientPort)))).some((h) => h);
+  }
+
   /**
    * gRPC requests of one method ('Range', 'Txn', 'Put', ...) the running members have served
    * since they started, summed (etcd's own /metrics, grpc_server_started_total): how a test
