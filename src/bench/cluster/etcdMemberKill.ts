@@ -78,8 +78,8 @@ export async function etcdMemberKill(o: EtcdMemberKillOptions): Promise<EtcdMemb
   });
   try {
     const [origin, edge] = await Promise.all([
-      c.node({ id: 'origin', region: 'r1', args, host: '127.0.1.71', logLevel }),
-      c.node({ id: 'edge', region: 'r1', args, host: '127.0.1.72', logLevel }),
+      c.node({ id: 'origin', region: 'r1', args, host: '127.0.1.75', logLevel }),
+      c.node({ id: 'edge', region: 'r1', args, host: '127.0.1.76', logLevel }),
     ]);
     const pub = new ClusterPublisher({ urls: [origin!.transportUrl('live', 'bench')] });
     c.onStop(() => pub.stop());
