@@ -1,13 +1,13 @@
 import { Option, type Command } from 'commander';
 import { benchCommand, num } from './options.js';
 
-/** `tributary bench cluster --scenario origin-kill|edge-kill|hops`: real etcd, real node processes on 127.0.1.x. */
+/** `tributary bench cluster --scenario origin-kill|main-backup|edge-kill|hops|etcd-member-kill`: real etcd, real node processes on 127.0.1.x. */
 export function registerBenchCluster(program: Command): void {
   benchCommand(program)
     .command('cluster')
-    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream), edge-kill (kill -9 the edge of the viewers, who follow ?route=1) or hops (origin -> edge -> edge over lossy emulated links); main-backup (two publishers on two nodes, the main killed -9)')
-    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'main-backup', 'hops', 'edge-kill']).default('origin-kill'))
-    .option('--viewers <n>', 'origin-kill, main-backup: HTTP-FLV viewers per edge; edge-kill: viewers in all', num, 4)
+    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream), edge-kill (kill -9 the edge of the viewers, who follow ?route=1) or hops (origin -> edge -> edge over lossy emulated links); main-backup (two publishers on two nodes, the main killed -9); etcd-member-kill (kill -9 of one etcd member, the leader by default)')
+    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'main-backup', 'hops', 'edge-kill', 'etcd-member-kill']).default('origin-kill'))
+    .option('--viewers <n>', 'origin-kill, main-backup, etcd-member-kill: HTTP-FLV viewers per edge; edge-kill: viewers in all', num, 4)
     .option('--warmup <s>', 'origin-kill, main-backup: seconds of stream before the kill', num, 3)
     .option('--after <s>', 'origin-kill: seconds measured after the new owner is seen; edge-kill: after every viewer resumed', num, 6)
     .option('--rtt <ms>', 'hops: round-trip propagation of each hop', num, 40)
@@ -15,9 +15,30 @@ export function registerBenchCluster(program: Command): void {
     .option('--duration <s>', 'hops: measured seconds', num, 20)
     .option('--deadline <ms>', 'hops: on-time deadline from the publisher, ms', num, 600)
     .option('--seed <n>', 'hops: link emulator seed', num, 1)
+    .addOption(new Option('--victim <which>', 'etcd-member-kill: the etcd member killed').choices(['leader', 'follower']).default('leader'))
     .option('--json', 'end with one JSON line', false)
     .action(async (o) => {
-      if (o.scenario === 'main-backup') {
+      if (o.scenario === 'etcd-member-kill') {
+        const { etcdMemberKill } = await import('../bench/cluster/etcdMemberKill.js');
+        const d = await etcdMemberKill({ viewers: o.viewers, warmupS: o.warmup, afterS: o.after, victim: o.victim });
+        const r = d.result;
+        const k = (n: string) => {
+          const x = d.counters[n]!;
+          return `${n}: ${x.watchDisconnects} watch breaks, ${x.recordWriteFailures} failed record writes, ${x.leaseGrants} new leases, ${x.claims} claims`;
+        };
+        console.log([
+          `etcd-member-kill: ${d.viewers} HTTP-FLV viewers on the edge, etcd member ${d.killed.member + 1} (${d.killed.wasLeader ? 'the leader' : 'a follower'}) killed -9`,
+          `  viewer gap ms        p50 ${r.viewerGapMs.p50}  max ${r.viewerGapMs.max}  (the longest began ${d.longestGapAtMs} ms after the kill; before it, over the warmup: max ${d.baselineGapMs})`,
+          `  viewers reconnected  ${r.viewersReconnected}`,
+          `  frames lost          max ${r.framesLost} per viewer`,
+          `  new etcd leader      ${d.killed.wasLeader ? `${d.newLeaderMs} ms after the kill` : 'not needed'}`,
+          `  owner token          ${d.ownerToken.before} before, ${d.ownerToken.after} after`,
+          `  route answers        ${d.routes.failed} of ${d.routes.asked} not a 200 naming the origin`,
+          `  nodes                ${k('origin')}; ${k('edge')}`,
+          d.recording ? `  recording gap        ${r.recordingGapMs} ms in the owner's recording (${d.recording.segments} segments; ${d.recording.framesLost} of the measured frames missing from it)` : `  recording gap        no recording spans the kill`,
+        ].join('\n'));
+        if (o.json) console.log(JSON.stringify(r));
+      } else if (o.scenario === 'main-backup') {
         const { mainBackup } = await import('../bench/cluster/mainBackup.js');
         const d = await mainBackup({ viewersPerEdge: o.viewers, warmupS: o.warmup, afterS: o.after });
         const r = d.result;

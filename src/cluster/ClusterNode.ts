@@ -5,7 +5,7 @@
  * hooks the server defines (HttpServer.cluster, TransportIngest.relayGate), so the server never
  * depends on this folder and runs exactly as before without it.
  */
-import { Etcd3 } from 'etcd3';
+import { Etcd3, type IOptions } from 'etcd3';
 import type { Recorder } from '../recording/Recorder.js';
 import type { Logger } from '../server/log.js';
 import type { Server, ServerAddresses } from '../server/Server.js';
@@ -37,6 +37,25 @@ const CLAIM_RETRY_MS = 500;
 const BACKUP_CHECK_MS = 200;
 /** Each hop's delivery deadline: a relay is a viewer with the players' usual budget. */
 const RELAY_LATENCY_MS = 600;
+/**
+ * A single etcd call (not a watch or keepalive stream) gives up after this: an etcd that does not
+ * answer (a black-holed host) would otherwise leave one record write per second waiting forever.
+ * Above a leader election on a member loss (about a second on loopback) so that does not fail.
+ */
+const CALL_DEADLINE_MS = 3000;
+/**
+ * The watch reconnects after 100, 200, ... at most 1000 ms. The client's default grows to 30 s,
+ * so after an etcd outage of some seconds the view stayed behind for that long after etcd was back.
+ */
+const WATCH_RETRY_MAX_MS = 1000;
+/** The view is taken as current while its watch is up and etcd took one of this node's record writes within this. */
+const VIEW_FRESH_MS = 2500;
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+function watchBackoff(ms: number): WatchBackoff {
+  return { duration: ms, next: () => watchBackoff(Math.min(WATCH_RETRY_MAX_MS, ms * 2)) };
+}
 
 export class ClusterNode {
   readonly client: Etcd3;
@@ -61,7 +80,13 @@ export class ClusterNode {
   ) {
     this.log = server.logger.child({ component: 'cluster', node: cfg.nodeId });
     this.host = cfg.advertiseHost ?? (addresses.host === '0.0.0.0' || addresses.host === '::' ? '127.0.0.1' : addresses.host);
-    this.client = new Etcd3({ hosts: etcdHosts(cfg.etcd), dialTimeout: 2000 });
+    // Every endpoint of the URL: a call to a dead member is retried on another (the client's pool).
+    this.client = new Etcd3({
+      hosts: etcdHosts(cfg.etcd),
+      dialTimeout: 2000,
+      defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+      faultHandling: { watchBackoff: watchBackoff(50) },
+    });
     this.view = new ClusterView(this.client);
     this.membership = new Membership({
       client: this.client,
@@ -232,17 +257,43 @@ export class ClusterNode {
         relayRefused: this.server.transport.stats.relayRefused,
         recordWrites: this.membership.writes,
         recordWriteFailures: this.membership.writeFailures,
+        leaseGrants: this.membership.grants,
+        watchDisconnects: this.view.disconnects,
         badRecords: this.view.badRecords,
       },
+      etcdUnreachableMs: Math.round(this.etcdUnreachableMs()),
     };
   }
 
+  /**
+   * How long etcd has not answered this node (0: it does): the watch is down, or no record write
+   * went through for VIEW_FRESH_MS (a watch on a member cut off from the others stays up, silent).
+   */
+  etcdUnreachableMs(): number {
+    const now = performance.now();
+    let since = this.view.disconnectedSince ?? Infinity;
+    const lastWrite = this.membership.lastWriteAt;
+    if (now - lastWrite > VIEW_FRESH_MS) since = Math.min(since, lastWrite);
+    return since === Infinity ? 0 : now - since;
+  }
+
+  /**
+   * The route answer, from the cached view alone (never an etcd read, however many requests).
+   * While etcd is unreachable the view is the picture from before the outage: streams in it are
+   * still routed from it (their nodes and relays keep running; refusing would turn a control-plane
+   * outage into one for every new viewer), with `viewAgeMs` saying how old it may be; a stream
+   * not in it (started since, or never live) gets a 503 naming etcd rather than a 404, because
+   * this node cannot tell. When etcd is back the watch catches up and answers are current again.
+   */
   route(app: string, key: string, region: string | undefined): RouteAnswer {
     const path = `${app}/${key}`;
-    const c = chooseNode(this.view.nodes.values(), this.view.owners.get(path), path, region, this.cfg.stressCpu);
-    if ('error' in c) return { ok: false, status: c.status, error: c.error };
+    const down = this.etcdUnreachableMs();
+    const owner = this.view.owners.get(path);
+    if (down > 0 && !owner) return { ok: false, status: 503, error: `etcd unreachable for ${(down / 1000).toFixed(1)} s: this node's cluster view is from before and does not know ${path} (a stream that started since is routed once etcd is back)` };
+    const c = chooseNode(this.view.nodes.values(), owner, path, region, this.cfg.stressCpu);
+    if ('error' in c) return { ok: false, status: down > 0 ? 503 : c.status, error: down > 0 ? `etcd unreachable for ${(down / 1000).toFixed(1)} s: ${c.error}` : c.error };
     const n = c.node;
-    return { ok: true, node: n.id, region: n.region, httpBase: `http://${hostPart(n.host)}:${n.httpPort}`, transport: `tributary://${hostPart(n.host)}:${n.transportPort}/${app}/${key}?fp=${n.fp}`, owner: c.owner };
+    return { ok: true, node: n.id, region: n.region, httpBase: `http://${hostPart(n.host)}:${n.httpPort}`, transport: `tributary://${hostPart(n.host)}:${n.transportPort}/${app}/${key}?fp=${n.fp}`, owner: c.owner, ...(down > 0 ? { viewAgeMs: Math.round(down) } : {}) };
   }
 
   private record(): NodeRecord {

@@ -27,6 +27,10 @@ export class ClusterView extends EnhancedEmitter<ClusterViewEvents> {
   private readonly newest = new Map<string, number>();
   /** Records under the prefix that did not parse (written by something else): ignored, counted. */
   badRecords = 0;
+  /** performance.now() since which the watch is down (undefined: connected): the view may be behind etcd since then. */
+  disconnectedSince: number | undefined;
+  /** Times the watch stream broke (an etcd member died, or all of them). */
+  disconnects = 0;
   private watcher: Watcher | undefined;
 
   constructor(private readonly client: Etcd3) {
@@ -41,8 +45,13 @@ export class ClusterView extends EnhancedEmitter<ClusterViewEvents> {
     this.watcher = await this.client.watch().prefix(PREFIX).startRevision(next).create();
     this.watcher.on('put', (kv) => this.onPut(kv));
     this.watcher.on('delete', (kv) => this.onDelete(kv));
-    // The client reconnects by itself; errors must not crash the node.
+    // The client reconnects by itself (resuming after the last revision seen); errors must not crash the node.
     this.watcher.on('error', () => undefined);
+    this.watcher.on('disconnected', () => {
+      this.disconnects++;
+      this.disconnectedSince ??= performance.now();
+    });
+    this.watcher.on('connected', () => (this.disconnectedSince = undefined));
   }
 
   async close(): Promise<void> {

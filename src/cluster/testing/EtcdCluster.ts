@@ -4,6 +4,8 @@
  *
  *   const etcd = await EtcdCluster.start();   // throws EtcdMissingError without /usr/bin/etcd
  *   etcd.endpoints                             // ['127.0.1.11:20xyz', ...]
+ *   await etcd.stopMember(await etcd.leaderIndex());  // kill -9 of the Raft leader
+ *   await etcd.restartMember(0);               // the same member again, on its data dir and ports
  *   await etcd.stop();                         // kills every member, removes the data dirs
  *
  * Data dirs sit in /dev/shm where there is one (see start()): a loopback cluster's figures should
@@ -19,6 +21,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 
 export const ETCD_BINARY = process.env.TRIBUTARY_ETCD ?? '/usr/bin/etcd';
 
@@ -118,6 +121,88 @@ export class EtcdCluster {
     this.members[index]?.child?.kill('SIGKILL');
   }
 
+  /** kill -9 of one member, resolved once the process is gone (its data dir stays for restartMember). */
+  async stopMember(index: number): Promise<void> {
+    const c = this.member(index).child;
+    if (!c || !running(c)) return;
+    const exited = once(c, 'exit');
+    c.kill('SIGKILL');
+    await exited;
+  }
+
+  /**
+   * Starts a stopped member again on its data dir and ports (the initial-cluster flags are
+   * ignored on a data dir that has a WAL); resolves when it reports healthy, which needs a
+   * quorum: after stopping every member, restart them together (Promise.all).
+   */
+  async restartMember(index: number, timeoutMs = 20_000): Promise<void> {
+    const m = this.member(index);
+    if (m.child && running(m.child)) return;
+    if (this.stopped) throw new Error('etcd cluster already stopped');
+    m.log.length = 0;
+    this.spawnMember(m);
+    await this.waitHealthy(m, timeoutMs);
+  }
+
+  isRunning(index: number): boolean {
+    const c = this.member(index).child;
+    return c !== undefined && running(c);
+  }
+
+  /**
+   * Index of the member that is the Raft leader (each running member is asked for its status:
+   * the leader is the one whose own id is the leader it reports), or -1 while there is none.
+   */
+  async leaderIndex(): Promise<number> {
+    for (const [i, m] of this.members.entries()) {
+      if (!m.child || !running(m.child)) continue;
+      const c = new Etcd3({ hosts: `http://${m.host}:${m.clientPort}`, dialTimeout: 1000, defaultCallOptions: () => ({ deadline: Date.now() + 1500 }) });
+      try {
+        const s = await c.maintenance.status();
+        if (s.leader === s.header.member_id) return i;
+      } catch {
+        /* no answer from this one: it is not (or no longer) the leader we can see */
+      } finally {
+        c.close();
+      }
+    }
+    return -1;
+  }
+
+  /** Whether a running member reports healthy (/health: it has a leader): cheap to poll, plain HTTP. */
+  async hasLeader(): Promise<boolean> {
+    const up = this.members.filter((m) => m.child && running(m.child));
+    return (await Promise.all(up.map((m) => healthy(m.host, m.clientPort)))).some((h) => h);
+  }
+
+  /**
+   * gRPC requests of one method ('Range', 'Txn', 'Put', ...) the running members have served
+   * since they started, summed (etcd's own /metrics, grpc_server_started_total): how a test
+   * counts etcd reads without trusting the code under test to count them.
+   */
+  async requests(method: string): Promise<number> {
+    let sum = 0;
+    for (const m of this.members) {
+      if (!m.child || !running(m.child)) continue;
+      const text = await metrics(m.host, m.clientPort);
+      const re = /^grpc_server_started_total\{([^}]*)\} (\S+)$/gm;
+      let found = false;
+      for (const x of text.matchAll(re)) {
+        if (!x[1]!.includes(`grpc_method="${method}"`)) continue;
+        found = true;
+        sum += Number(x[2]);
+      }
+      if (!found && !/^grpc_server_started_total/m.test(text)) throw new Error(`etcd member ${m.name}: no grpc_server_started_total in /metrics`);
+    }
+    return sum;
+  }
+
+  private member(index: number): Member {
+    const m = this.members[index];
+    if (!m) throw new Error(`no etcd member ${index} (of ${this.members.length})`);
+    return m;
+  }
+
   /** Kills every member and removes the data dirs. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -133,6 +218,23 @@ export class EtcdCluster {
     );
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function running(c: ChildProcess): boolean {
+  return c.exitCode === null && c.signalCode === null;
+}
+
+function metrics(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host, port, path: '/metrics', timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`etcd /metrics: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('etcd /metrics: timed out')));
+  });
 }
 
 function healthy(host: string, port: number): Promise<boolean> {

@@ -56,7 +56,7 @@ const MAX_PIPELINED = 8;
 type Refusal = { status: number; message: string };
 
 /** A route answer (GET /api/route, `?route=1`): the node a viewer should play app/key from. */
-export type RouteAnswer = { ok: true; node: string; region: string; httpBase: string; transport: string; owner: string } | { ok: false; status: number; error: string };
+export type RouteAnswer = { ok: true; node: string; region: string; httpBase: string; transport: string; owner: string; /** Set while the cluster store is unreachable: how old the view answering may be. */ viewAgeMs?: number } | { ok: false; status: number; error: string };
 
 /** What the cluster layer (src/cluster) plugs in; without it the server is a single node. */
 export interface ClusterHooks {
