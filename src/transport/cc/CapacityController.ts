@@ -60,7 +60,7 @@ const WIDEST_HEADROOM = 0.3;
  * encoder follows a new target half a second late and a keyframe is 8 P frames at once, so a
  * target at the capacity meets every dip of a cellular link with a queue that outlives the
  * deadline, and the GOP behind it is lost. Over six cellular traces (1 Mbit/s UMTS to 13 Mbit/s
- * LTE, 300 ms, 1%, 800 ms) 0.7 kept 3-13 points more video on time than 1 for 5-29% less
+ * LTE, 300 ms, 1%, 800 ms) 0.7 kept 2-13 points more video on time than 1 for 11-22% less
  * capacity used (docs/benchmarks.md). Outside busy periods the target probes above the
  * estimate as before (at 0.7 throughout, the estimate could only fall: 0.23 of an LTE trace used).
  */
