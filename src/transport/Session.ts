@@ -96,7 +96,14 @@ export class Session implements ISession {
     return this.s.pollEvent();
   }
 
+  /**
+   * Called by every application call that can change what the session wants to send
+   * (openStream, send, addPath, close): an Endpoint asks only touched sessions for their wake-up.
+   */
+  onAppCall: (() => void) | undefined;
+
   openStream(_now: number, options: StreamOptions): number {
+    this.onAppCall?.();
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     this.s.outStreams.set(id, { id, options: { ...options }, nextMessageId: 0, waitingKeyframe: false, openAcked: false });
@@ -105,6 +112,7 @@ export class Session implements ISession {
   }
 
   send(now: number, streamId: number, data: Uint8Array, meta: MessageMeta = {}): boolean {
+    this.onAppCall?.();
     const s = this.s;
     const st = s.outStreams.get(streamId);
     if (!st || s.state === 'closing' || s.state === 'closed') return false;
@@ -139,6 +147,7 @@ export class Session implements ISession {
   }
 
   addPath(now: number, key: string): void {
+    this.onAppCall?.();
     const s = this.s;
     if (s.pathByKey.has(key)) return;
     const p = s.addPath(key);
@@ -149,6 +158,7 @@ export class Session implements ISession {
   }
 
   close(now: number, reason: string): void {
+    this.onAppCall?.();
     const s = this.s;
     if (s.state === 'closed' || s.state === 'closing') return;
     if (!s.protection && this.role === 'client') {
