@@ -140,3 +140,13 @@ test('any text (fast-check) parses to a bounded fragment or a refusal, never a t
     else assert.match(r.message, /^malformed trickle-ice-sdpfrag: /);
   }), { numRuns: 500 });
 });
+
+test('webrtc.iceServers refuses what would break a Link header or is not an ICE server', () => {
+  const cfg = (iceServers: unknown) => () => parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, webrtc: { iceServers } } as never);
+  assert.throws(cfg([{ urls: 'http://turn.example' }]), /stun:, stuns:, turn: or turns:/);
+  assert.throws(cfg([{ urls: 'turn:a>; rel="x"' }]));
+  assert.throws(cfg([{ urls: 'turn:t', username: 'u"x', credential: 'p' }]), /no quotes/);
+  assert.throws(cfg([{ urls: 'turn:t', username: 'u' }]), /username and credential go together/);
+  assert.throws(cfg(Array.from({ length: 9 }, () => ({ urls: 'stun:s' }))));
+  assert.doesNotThrow(cfg([{ urls: ['turn:t?transport=udp', 'turns:t:5349'], username: 'u', credential: 'p' }]));
+});
