@@ -1,5 +1,6 @@
 // The publish page, /web/publish.html[?app=..&key=..&token=..&autostart=1]: captures the camera
 // and microphone and publishes them with WHIP (H.264 + Opus, which the server takes).
+// `&trickle=1` sends candidates by PATCH after the offer; `&relay=1` uses only TURN relays.
 // `window.tributaryPublisher.stats` holds what the panel shows, for people and for tests.
 'use strict';
 
@@ -7,7 +8,7 @@ const { webrtcSignal, webrtcHangUp } = window.tributaryWebrtc;
 const query = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 for (const f of ['app', 'key', 'token']) if (query.get(f)) $(f).value = query.get(f);
-const stats = { state: 'idle', framesSent: 0, bytesSent: 0, nackCount: 0, pliCount: 0, bitrateKbps: null, width: 0, height: 0, error: null };
+const stats = { state: 'idle', framesSent: 0, bytesSent: 0, nackCount: 0, pliCount: 0, bitrateKbps: null, width: 0, height: 0, error: null, localCandidateType: null, remoteCandidateType: null, trickle: null };
 window.tributaryPublisher = { stats };
 
 let pc = null;
@@ -39,7 +40,8 @@ async function start() {
     stats.state = 'signalling';
     const app = $('app').value;
     const key = $('key').value;
-    session = await webrtcSignal(new URL(`/whip/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, location.href).href, pc, $('token').value);
+    session = await webrtcSignal(new URL(`/whip/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, location.href).href, pc, $('token').value, { trickle: query.get('trickle') === '1', relayOnly: query.get('relay') === '1' });
+    stats.trickle = pc.tributaryTrickle ?? null;
     $('s-watch').href = `/play/${encodeURIComponent(app)}/${encodeURIComponent(key)}?proto=whep`;
     $('s-watch').textContent = `/play/${app}/${key}`;
     $('stop').disabled = false;
@@ -71,6 +73,13 @@ let lastBytes = 0;
 setInterval(async () => {
   if (pc) {
     const report = await pc.getStats();
+    // The pair ICE chose: its local side is "relay" when the media goes through TURN.
+    report.forEach((r) => {
+      if (r.type !== 'transport' || !r.selectedCandidatePairId) return;
+      const pair = report.get(r.selectedCandidatePairId);
+      stats.localCandidateType = report.get(pair?.localCandidateId)?.candidateType ?? null;
+      stats.remoteCandidateType = report.get(pair?.remoteCandidateId)?.candidateType ?? null;
+    });
     report.forEach((r) => {
       if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
       stats.framesSent = r.framesEncoded ?? 0;

@@ -30,6 +30,13 @@ export const AppSchema = z.strictObject({
  * flags). src/node/config.ts extends it with the parts above the server (processing, recording,
  * cluster), each part's schema from its own folder: the server never imports them.
  */
+/** One STUN/TURN server as RTCIceServer has it; quotes and angle brackets would break the Link header. */
+const iceUrl = z.string().max(256).regex(/^(stun|stuns|turn|turns):[^\s<>"]+$/, 'a stun:, stuns:, turn: or turns: URL');
+const linkParam = z.string().min(1).max(128).regex(/^[^"\\\r\n]+$/, 'no quotes, backslashes or line breaks');
+const iceServer = z
+  .strictObject({ urls: z.union([iceUrl, z.array(iceUrl).min(1).max(8)]), username: linkParam.optional(), credential: linkParam.optional() })
+  .refine((s) => (s.username === undefined) === (s.credential === undefined), { message: 'username and credential go together' });
+
 export const ConfigSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0'),
@@ -125,6 +132,11 @@ export const ConfigSchema = z
         connectTimeoutMs: ms.default(15_000),
         /** WHIP and WHEP sessions open at most, together. */
         maxSessions: z.number().int().min(1).max(100_000).default(500),
+        /**
+         * STUN/TURN servers told to clients in Link headers (RFC 9725 section 4.6), for
+         * browsers behind NATs or firewalls that allow only a relay. The server itself uses none.
+         */
+        iceServers: z.array(iceServer).max(8).default([]),
       })
       .prefault({})
       .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),

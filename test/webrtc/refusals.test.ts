@@ -99,12 +99,12 @@ test('an offer with hundreds of candidates keeps 16 per section; a session that 
   assert.ok(!server.registry.find('live', 'x')?.isLive, 'the stream is free again');
 });
 
-test('DELETE ends a session; unknown sessions are 404, PATCH (trickle) is 405', async () => {
+test('DELETE ends a session; unknown sessions are 404, a PATCH (trickle) without If-Match is 428', async () => {
   const r = await post('/whip/live/x', h264);
   assert.equal(r.status, 201, r.text);
   const again = await post('/whip/live/x', h264);
   assert.equal(again.status, 409, `a second publisher of a live stream is refused: ${again.text}`);
-  assert.equal((await fetch(`${base}${r.location}`, { method: 'PATCH', body: 'a=candidate:1', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' } })).status, 405);
+  assert.equal((await fetch(`${base}${r.location}`, { method: 'PATCH', body: 'a=candidate:1', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' } })).status, 428);
   assert.equal((await fetch(`${base}/whip/live/x/00000000-0000-0000-0000-000000000000`, { method: 'DELETE' })).status, 404);
   assert.equal((await fetch(`${base}${r.location}`, { method: 'DELETE' })).status, 200);
   assert.equal(server.webrtc!.sessionCount, 0);

@@ -154,7 +154,16 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
         type D = { drawnAt: number; allDrawnAt?: number; chartCount(): number; drawAll(): void; firstSnapshotBytes: number; timing: Record<string, number> };
         const r = await page.evaluate(() => {
           const d = (window as unknown as { tributaryDashboard: D }).tributaryDashboard;
-          return { ms: d.drawnAt, charts: d.chartCount(), bytes: d.firstSnapshotBytes, timing: d.timing };
+          // Where the time went: the navigation's and each fetched file's phases (ms since navigation start).
+          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+          const phases: Record<string, number> = nav ? { htmlStart: nav.responseStart, htmlEnd: nav.responseEnd, domInteractive: nav.domInteractive } : {};
+          for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+            const name = new URL(e.name).pathname.split('/').pop()!;
+            phases[`${name}:start`] = e.requestStart;
+            phases[`${name}:firstByte`] = e.responseStart;
+            phases[`${name}:end`] = e.responseEnd;
+          }
+          return { ms: d.drawnAt, charts: d.chartCount(), bytes: d.firstSnapshotBytes, timing: { ...d.timing, ...phases } };
         });
         const busyMs = (await busy()) - busy0;
         if (process.env['TRIBUTARY_BENCH_DEBUG']) {
@@ -175,6 +184,7 @@ export async function runDashboardBench(o: DashboardBenchOptions): Promise<Dashb
       }
     };
     const cold = await loadOnce();
+    if (process.env['TRIBUTARY_BENCH_DEBUG']) console.error(JSON.stringify({ cold: true, ms: cold.ms, ...cold.timing }));
     const warm: number[] = [];
     const busy: number[] = [];
     const allDraw: number[] = [];

@@ -17,7 +17,7 @@ import { apiCookie, checkApiAccess } from './apiAccess.js';
 import { serveHttpFlv, serveWsFlv, type FlvViewerDeps } from './flvViewer.js';
 import { route, type Route } from './routes.js';
 import { isValidName } from '../Registry.js';
-import { StaticFiles } from './staticFiles.js';
+import { StaticFiles, cacheControl, notModified, type StaticFile } from './staticFiles.js';
 
 /**
  * The mount point of the LL-HLS output: requests for /<app>/<key>/<file> go here once the
@@ -239,6 +239,19 @@ export class HttpServer {
     res.end(head ? undefined : body);
   }
 
+  /** A page or library file, with its ETag (304 when the browser has it) and cache policy (staticFiles.ts). */
+  private sendStatic(req: IncomingMessage, res: ServerResponse, r: Route['kind'], f: StaticFile, url: URL, head: boolean): void {
+    const headers = { ETag: `"${f.version}"`, 'Cache-Control': cacheControl(f, url) };
+    if (notModified(f, req.headers['if-none-match'])) {
+      this.deps.metrics.httpRequests.inc({ route: r, status: '304' });
+      res.writeHead(304, headers);
+      return void res.end();
+    }
+    this.deps.metrics.httpRequests.inc({ route: r, status: '200' });
+    res.writeHead(200, { ...headers, 'Content-Type': f.type, 'Content-Length': f.body.length });
+    res.end(head ? undefined : f.body);
+  }
+
   private json(res: ServerResponse, r: Route['kind'], status: number, value: unknown, head: boolean): void {
     this.send(res, r, status, 'application/json; charset=utf-8', JSON.stringify(value), head);
   }
@@ -423,12 +436,12 @@ export class HttpServer {
       case 'play-page': {
         const f = this.files.web(r.kind === 'page' ? r.file : 'play.html');
         if (!f) return this.send(res, r.kind, 404, 'text/plain', 'not found\n', head);
-        return this.send(res, r.kind, 200, f.type, f.body, head);
+        return this.sendStatic(req, res, r.kind, f, url, head);
       }
       case 'lib': {
         const f = this.files.lib(r.file);
         if (!f) return this.send(res, r.kind, 404, 'text/plain', `${r.file} is not installed (npm ci)\n`, head);
-        return this.send(res, r.kind, 200, f.type, f.body, head);
+        return this.sendStatic(req, res, r.kind, f, url, head);
       }
       case 'flv': {
         const c = this.checkPlay(r.app, r.key, url);

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LIB_FILES, WEB_FILES } from './routes.js';
+import { LIB_FILES, WEB_FILES, route } from './routes.js';
 
 /**
  * The project folder (holding web/ and node_modules/), found by walking up from this file, so
@@ -22,6 +23,19 @@ function projectRoot(): string {
 export interface StaticFile {
   body: Buffer;
   type: string;
+  /** A digest of the body: the ETag, and the `?v=` that pages put on the URLs they load. */
+  version: string;
+}
+
+/** Cache-Control for a file asked for by `url`: a URL naming the body's version never changes. */
+export function cacheControl(f: StaticFile, url: URL): string {
+  return url.searchParams.get('v') === f.version ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
+/** True when the request's If-None-Match already names this body (answer 304). */
+export function notModified(f: StaticFile, ifNoneMatch: string | undefined): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${f.version}"`);
 }
 
 /**
@@ -49,12 +63,33 @@ export class StaticFiles {
   private load(id: string, path: () => string, type: string): StaticFile | undefined {
     const hit = this.cache.get(id);
     if (hit) return hit;
+    let body: Buffer;
     try {
-      const f = { body: readFileSync(path()), type };
-      this.cache.set(id, f);
-      return f;
+      body = readFileSync(path());
     } catch {
       return undefined;
     }
+    if (type.startsWith('text/html')) body = Buffer.from(this.versionLinks(body.toString('utf8')));
+    const f = { body, type, version: digest(body) };
+    this.cache.set(id, f);
+    return f;
   }
+
+  /**
+   * A page's stylesheets and scripts get `?v=<their digest>`, served as immutable: a reload
+   * (or a second tab) takes them from the browser's cache, with the code compiled already,
+   * instead of asking a server that is busy with live streams for each one again. A new
+   * release changes the digest, so the page never runs a stale script.
+   */
+  private versionLinks(html: string): string {
+    return html.replace(/(<(?:script|link)\b[^>]*?\s(?:src|href)=")(\/[^"?#]+)(")/g, (all, pre: string, path: string, post: string) => {
+      const r = route(path);
+      const f = r.kind === 'lib' ? this.lib(r.file) : r.kind === 'page' && !r.file.endsWith('.html') ? this.web(r.file) : undefined;
+      return f ? `${pre}${path}?v=${f.version}${post}` : all;
+    });
+  }
+}
+
+function digest(body: Buffer): string {
+  return createHash('sha256').update(body).digest('base64url').slice(0, 16);
 }

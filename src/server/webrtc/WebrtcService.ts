@@ -7,7 +7,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { isValidName, type Registry } from '../Registry.js';
+import { MAX_FRAG_BYTES } from '../../webrtc/trickle.js';
+import { iceServerLinks } from './iceServers.js';
 import { BodyTooLarge, readBody } from './readBody.js';
+import { TrickleGate } from './TrickleGate.js';
 import { OpusFeeds } from './OpusFeeds.js';
 import { WhepSession } from './WhepSession.js';
 import { WhipSession } from './WhipSession.js';
@@ -22,12 +25,12 @@ export interface WebrtcDeps {
   viewer: Config['viewer'];
 }
 
-type Session = { use: OfferUse; app: string; key: string; session: WhipSession | WhepSession };
+type Session = { use: OfferUse; app: string; key: string; session: WhipSession | WhepSession; trickle: TrickleGate };
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
+  405: 'Method Not Allowed', 406: 'Not Acceptable', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large', 415: 'Unsupported Media Type',
+  422: 'Unprocessable Content', 428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 /** `/whip/APP/KEY` or `/whep/APP/KEY`, optionally `/SESSION`. */
@@ -44,8 +47,11 @@ function parsePath(pathname: string): { use: OfferUse; app: string; key: string;
  * WHIP ingest (RFC 9725) and WHEP playback over werift, mounted on the HTTP listener:
  * `POST /whip/APP/KEY` and `POST /whep/APP/KEY` take an SDP offer (Content-Type
  * application/sdp, token as `Authorization: Bearer`) and answer 201 with the SDP answer and the
- * session's URL in Location; `DELETE` on that URL ends it. Trickle ICE is not offered (the
- * answer carries every candidate), so PATCH is 405, as RFC 9725 says for servers without it.
+ * session's URL in Location; `DELETE` on that URL ends it. The 201 carries the ICE servers of
+ * the config as Link headers (also an authorized OPTIONS on the endpoint, so a client can use
+ * them in its first offer) and the ICE session's ETag; `PATCH` on the session URL trickles the
+ * client's candidates (TrickleGate: If-Match, 422 for ICE restarts, bounded). The answer
+ * carries every server candidate, so nothing trickles the other way.
  *
  * Bounds: offers over 64 KiB, more than `maxSessions` sessions, offers with no usable codec are
  * refused before any WebRTC state exists; candidates past 16 per media section are dropped; a
@@ -58,6 +64,8 @@ export class WebrtcService {
   /** Requests refused, by reason. */
   readonly refusedBy: Record<string, number> = {};
   stats = { whipTotal: 0, whepTotal: 0, reaped: 0, candidatesDropped: 0 };
+  /** Trickle ICE (PATCH): requests taken, candidates given to the stack, dropped one by one, refusals by reason. */
+  readonly trickle = { patches: 0, candidates: 0, dropped: 0, endOfCandidates: 0, refused: {} as Record<string, number> };
   private closed = false;
   /** Offers being read or answered: they hold a slot too, or a burst of them would all pass the cap. */
   private pending = 0;
@@ -102,7 +110,7 @@ export class WebrtcService {
     this.opusFeeds.close();
   }
 
-  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, use = 'webrtc'): void {
+  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string | string[]> = {}, use = 'webrtc'): void {
     if (status >= 400) {
       const reason = `${status}`;
       this.refusedBy[reason] = (this.refusedBy[reason] ?? 0) + 1;
@@ -124,16 +132,22 @@ export class WebrtcService {
     if (!p) return this.drain(req, res, 404, 'not a WHIP/WHEP URL: /whip/APP/KEY or /whep/APP/KEY');
     const allow = p.id === undefined ? 'POST, OPTIONS' : 'DELETE, PATCH, OPTIONS';
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match');
     res.setHeader('Access-Control-Allow-Methods', allow);
-    res.setHeader('Access-Control-Expose-Headers', 'Location');
-    if (req.method === 'OPTIONS') return this.drain(req, res, 204, '', p.id === undefined ? { 'Accept-Post': 'application/sdp', Allow: allow } : { Allow: allow });
+    res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Link');
+    if (req.method === 'OPTIONS') {
+      if (p.id !== undefined) return this.drain(req, res, 204, '', { Allow: allow, 'Accept-Patch': 'application/trickle-ice-sdpfrag' });
+      // The ICE servers (TURN credentials among them) only with the token a POST would need; a
+      // CORS preflight carries none and gets none.
+      const links = this.authorized(p.use, p.app, p.key, req).ok ? iceServerLinks(this.deps.webrtc.iceServers) : [];
+      return this.drain(req, res, 204, '', { 'Accept-Post': 'application/sdp', Allow: allow, ...(links.length ? { Link: links } : {}) });
+    }
     if (p.id !== undefined) {
-      if (req.method === 'PATCH') return this.drain(req, res, 405, 'trickle ICE and ICE restarts are not supported: the answer carries every candidate', { Allow: allow });
-      if (req.method !== 'DELETE') return this.drain(req, res, 405, 'method not allowed', { Allow: allow });
+      if (req.method !== 'DELETE' && req.method !== 'PATCH') return this.drain(req, res, 405, 'method not allowed', { Allow: allow });
       const s = this.sessions.get(p.id);
       // The session URL is the capability (an unguessable id); its app/key must match too.
       if (!s || s.use !== p.use || s.app !== p.app || s.key !== p.key) return this.drain(req, res, 404, 'no such session');
+      if (req.method === 'PATCH') return this.patch(s, req, res);
       s.session.close('ended by DELETE');
       return this.drain(req, res, 200, '');
     }
@@ -142,17 +156,57 @@ export class WebrtcService {
   }
 
   /** Replies without reading a body the request may carry (the connection is closed after). */
-  private drain(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  private drain(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string | string[]> = {}): void {
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     this.reply(res, status, message, hasBody ? { ...headers, Connection: 'close' } : headers);
   }
 
-  private async offer(use: OfferUse, app: string, key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const action = use === 'whip' ? 'publish' : 'play';
+  private authorized(use: OfferUse, app: string, key: string, req: IncomingMessage): { ok: boolean; token: string | undefined; reason: string } {
     const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? '');
     const token = m?.[1];
-    const auth = authorize(this.deps.auth, { action, app, key, token });
-    if (!auth.ok) return this.drain(req, res, token ? 403 : 401, auth.reason, { 'WWW-Authenticate': 'Bearer realm="tributary"' });
+    const auth = authorize(this.deps.auth, { action: use === 'whip' ? 'publish' : 'play', app, key, token });
+    return { ok: auth.ok, token, reason: auth.ok ? '' : auth.reason };
+  }
+
+  /** Trickle ICE: the client's candidates for a session (TrickleGate decides every refusal). */
+  private async patch(s: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = `${s.use}-trickle`;
+    const refuse = (status: number, reason: string, message: string, headers: Record<string, string> = {}) => {
+      this.trickle.refused[reason] = (this.trickle.refused[reason] ?? 0) + 1;
+      this.reply(res, status, message, { ETag: s.trickle.etag, ...headers }, route);
+    };
+    const early = s.trickle.checkHeaders(req.headers['content-type'], req.headers['if-match']);
+    if (early && !early.ok) return refuse(early.status, early.reason, early.message, { Connection: 'close' });
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_FRAG_BYTES, 5000);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return refuse(413, 'too-large', `trickle-ice-sdpfrag too large (${err.message})`, { Connection: 'close' });
+      return refuse(400, 'body', `trickle-ice-sdpfrag not received: ${(err as Error).message}`, { Connection: 'close' });
+    }
+    const c = s.trickle.checkBody(body.toString('utf8'));
+    if (!c.ok) return refuse(c.status, c.reason, c.message);
+    this.trickle.patches++;
+    this.trickle.dropped += c.dropped;
+    const pc = s.session.life.pc;
+    try {
+      for (const cand of c.candidates) await pc.addIceCandidate({ candidate: cand.candidate, sdpMid: cand.mid ?? pc.getTransceivers()[0]?.mid ?? undefined });
+      if (c.endOfCandidates) {
+        this.trickle.endOfCandidates++;
+        await pc.addIceCandidate({ candidate: '', sdpMid: pc.getTransceivers()[0]?.mid ?? undefined });
+      }
+    } catch (err) {
+      return refuse(400, 'stack', `candidate refused by the WebRTC stack: ${(err as Error).message}`);
+    }
+    this.trickle.candidates += c.candidates.length;
+    this.deps.metrics.httpRequests.inc({ route, status: '204' });
+    res.writeHead(204, 'No Content', { ETag: s.trickle.etag, 'Cache-Control': 'no-store' });
+    res.end();
+  }
+
+  private async offer(use: OfferUse, app: string, key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { ok, token, reason } = this.authorized(use, app, key, req);
+    if (!ok) return this.drain(req, res, token ? 403 : 401, reason, { 'WWW-Authenticate': 'Bearer realm="tributary"' });
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') return this.drain(req, res, 415, `Content-Type must be application/sdp, not "${type.slice(0, 64)}"`);
     if (this.closed) return this.drain(req, res, 503, 'server shutting down');
@@ -219,13 +273,16 @@ export class WebrtcService {
       });
       this.stats.whepTotal++;
     }
-    this.sessions.set(id, { use, app, key, session });
+    const trickle = new TrickleGate(TrickleGate.ufragOf(check.sdp), check.media.flatMap((m) => (m.mid === undefined ? [] : [m.mid])));
+    this.sessions.set(id, { use, app, key, session, trickle });
     this.log.info({ id, use, stream: `${app}/${key}`, remote, candidatesDropped: check.candidatesDropped }, `${use}: session created`);
     this.deps.metrics.httpRequests.inc({ route: use, status: '201' });
     res.writeHead(201, 'Created', {
       'Content-Type': 'application/sdp',
       'Content-Length': Buffer.byteLength(answer),
       Location: `/${use}/${app}/${key}/${id}`,
+      ETag: trickle.etag,
+      ...(w.iceServers.length ? { Link: iceServerLinks(w.iceServers) } : {}),
       'Cache-Control': 'no-store',
     });
     res.end(answer);
