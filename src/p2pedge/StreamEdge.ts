@@ -83,7 +83,10 @@ export class StreamEdge {
     this.links.add(link);
     this.counters.peersOpen++;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(link, data, isBinary));
-    ws.on('error', () => undefined);
+    // ws closes a peer whose message is over maxPayload (1009) and says so here.
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.counters.close('oversized');
+    });
     ws.once('close', () => this.remove(link));
     const core = this.edge.c;
     link.send(JSON.stringify({
