@@ -23,7 +23,7 @@ export function startP2p({ app, key, token, onInit, onBytes, onFail }) {
     onFail('no WebRTC');
     return { stats, destroy() {} };
   }
-  const linkStats = { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, garbage: 0 };
+  const linkStats = { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, garbage: 0, pairs: [] };
   stats.links = linkStats;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const q = token ? `?token=${encodeURIComponent(token)}` : '';

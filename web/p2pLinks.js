@@ -72,6 +72,7 @@ export class Links {
     dc.binaryType = 'arraybuffer';
     dc.onopen = () => {
       this.stats.channelsOpened++;
+      this.notePair(l.pc);
       for (const b of l.queue.splice(0)) this.send(l.id, b);
     };
     dc.onclose = () => this.drop(l.id, l);
@@ -80,6 +81,21 @@ export class Links {
       this.stats.receivedBytes += e.data.byteLength;
       this.onMessage(l.id, new Uint8Array(e.data));
     };
+  }
+
+  /** The candidate types of an open channel's pair ('host', 'srflx', 'relay'): the panel's and the tests' view of the path. */
+  notePair(pc) {
+    pc.getStats().then((report) => {
+      const byId = new Map();
+      report.forEach((r) => byId.set(r.id, r));
+      report.forEach((r) => {
+        if (r.type !== 'transport' || !r.selectedCandidatePairId) return;
+        const pair = byId.get(r.selectedCandidatePairId);
+        const local = pair && byId.get(pair.localCandidateId);
+        const remote = pair && byId.get(pair.remoteCandidateId);
+        if (local && remote) this.stats.pairs = [...this.stats.pairs, `${local.candidateType}/${remote.candidateType}`].slice(-8);
+      });
+    }, () => undefined);
   }
 
   /** A signal from peer `from` (through the edge): untrusted, so every field is checked. */

@@ -59,7 +59,7 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
     addP2pMetrics(server.metrics.prom, service);
     server.http.mountP2p({ matches: P2pService.matches, handle: (req, res) => service.handle(req, res), upgrade: (req, socket, head) => service.upgrade(req, socket, head) });
     // Its peers go first: they fall back to the edge's FLV while the streams are still there.
-    server.use({ name: 'p2p', stop: () => service.close() });
+    server.use({ name: 'p2p', start: () => service.start(), stop: () => service.close() });
   }
 
   let cluster: ClusterNode | undefined;

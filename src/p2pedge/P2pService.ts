@@ -99,6 +99,11 @@ export class P2pService {
     });
   }
 
+  /** Once the node listens: the browser modules are made ready in the background. */
+  start(): void {
+    this.modules.warm().catch((err: Error) => this.log.error({ err }, 'p2p: modules'));
+  }
+
   /** Ends every stream's peers (they fall back to the edge or retry). Idempotent. */
   close(): void {
     this.closed = true;

@@ -29,6 +29,11 @@ export class CoreModules {
   private files: Set<string> | undefined;
   private cache = new Map<string, string>();
 
+  /** Makes every module ready (under tsx, loading TypeScript and transpiling takes seconds of CPU a first viewer should not wait for). */
+  async warm(): Promise<void> {
+    for (const name of (this.files ??= coreFiles())) await this.get(`${name}.js`);
+  }
+
   /** The module's JavaScript for a URL path under /p2p-js/, or undefined (a 404). */
   async get(rel: string): Promise<string | undefined> {
     if (!/^[A-Za-z0-9_/]{1,80}\.js$/.test(rel) || rel.includes('//')) return undefined;
