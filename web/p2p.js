@@ -46,13 +46,23 @@ export function startP2p({ app, key, token, onInit, onBytes, onFail }) {
   };
   const startTimer = setTimeout(() => fail('nothing played in time'), START_TIMEOUT_MS);
 
+  // What the core's player did, for the panel and `bench p2p --real` (delays: the newest 20,000).
+  const play = { startupMs: null, played: 0, onTime: 0, missed: 0, playedBytes: 0, delays: [] };
+  stats.play = play;
   const sink = {
-    started: () => {
+    started: (ms) => {
       stats.started = true;
+      play.startupMs = ms;
       clearTimeout(startTimer);
     },
-    played: () => undefined,
-    missed: () => undefined,
+    played: (delayMs, onTime, bytes) => {
+      play.played++;
+      if (onTime) play.onTime++;
+      play.playedBytes += bytes;
+      if (play.delays.length >= 20000) play.delays.shift();
+      play.delays.push(Math.round(delayMs));
+    },
+    missed: () => void play.missed++,
     decode: (_seq, payload) => onBytes(payload),
   };
 
