@@ -15,12 +15,13 @@ export function registerBenchP2p(program: Command): void {
     .option('--seed <n>', 'random seed', num, 1)
     .option('--real', 'Chromium tabs (--peers of them) playing over P2P from a real node on loopback (Node peers are not built)', false)
     .option('--join-gap <s>', '--real: seconds between one tab joining and the next', num, 2)
+    .option('--move-off-edge', 'the tracker moves viewers the edge feeds to super nodes with room (the core\'s moveOffEdge; --real: the p2p section\'s)', false)
     .option('--turn <url,user,pass>', '--real: relay candidates only, through this TURN server (e.g. a coturn on loopback)')
     .option('--json', 'end with one JSON line', false)
-    .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; joinGap: number; turn?: string; json: boolean }) => {
+    .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; joinGap: number; turn?: string; moveOffEdge: boolean; json: boolean }) => {
       if (o.real) {
         const { runRealP2p } = await import('../bench/p2p/real.js');
-        const r = await runRealP2p({ peers: o.peers, duration: o.duration, joinGapS: o.joinGap, turn: o.turn });
+        const r = await runRealP2p({ peers: o.peers, duration: o.duration, joinGapS: o.joinGap, turn: o.turn, moveOffEdge: o.moveOffEdge });
         const { p50, p99, max } = r.delayMs;
         console.log([`real: ${r.peers} Chromium tabs (${r.playing} playing)${r.relay ? ', TURN relay only' : ''}`, `edgeShare ${r.edgeShare}`, `continuity ${r.continuity}`,
           `delayMs p50 ${p50} p99 ${p99} max ${max}`, `startupMs p50 ${r.startupMs.p50} p95 ${r.startupMs.p95}`, `controlOverhead ${r.controlOverhead}`,
@@ -29,7 +30,7 @@ export function registerBenchP2p(program: Command): void {
         return;
       }
       const { runP2p, formatP2p } = await import('../bench/p2p/run.js');
-      const run = runP2p({ peers: o.peers, bitrate: o.bitrate, scenario: o.scenario, duration: o.duration, seed: o.seed, meanStay: o.meanStay, warmup: Math.min(o.warmup, o.duration / 2) });
+      const run = runP2p({ peers: o.peers, bitrate: o.bitrate, scenario: o.scenario, duration: o.duration, seed: o.seed, meanStay: o.meanStay, warmup: Math.min(o.warmup, o.duration / 2), config: { moveOffEdge: o.moveOffEdge } });
       console.log(formatP2p(run));
       if (o.json) console.log(JSON.stringify(run.result));
     });

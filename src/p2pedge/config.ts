@@ -33,6 +33,8 @@ export const P2pSection = z
     maxBufferedBytes: z.number().int().min(1 << 16).max(1 << 30).default(4 << 20),
     /** Handed to browsers for their peer connections: STUN, and TURN (coturn) for peers that cannot connect directly. */
     iceServers: z.array(IceServer).max(8).default([]),
+    /** The core's moveOffEdge: viewers the edge feeds move to super nodes with room (small audiences; costs some continuity). */
+    moveOffEdge: z.boolean().default(false),
     /** 'relay': peers use TURN only (privacy, or a test of the relay path). */
     iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
   })
@@ -44,7 +46,7 @@ const PER_SLICE_RATES = ['requestRate', 'requestBurst', 'compensationRate', 'com
 
 /** The core's rules for a stream served with this section (the same numbers at the edge and in browsers). */
 export function coreConfig(s: P2pSection): P2pConfig {
-  const c: P2pConfig = { ...DEFAULT_CONFIG, fps: s.slicesPerSecond, bitrateKbps: s.bitrateKbps };
+  const c: P2pConfig = { ...DEFAULT_CONFIG, fps: s.slicesPerSecond, bitrateKbps: s.bitrateKbps, moveOffEdge: s.moveOffEdge };
   const scale = s.slicesPerSecond / DEFAULT_CONFIG.fps;
   for (const k of PER_SLICE_RATES) c[k] = Math.ceil(DEFAULT_CONFIG[k] * scale);
   return c;

@@ -25,6 +25,8 @@ export interface RealOptions {
   joinGapS: number;
   /** turn:HOST:PORT,USER,PASS: relay candidates only, through that TURN server. */
   turn?: string;
+  /** The p2p section's moveOffEdge. */
+  moveOffEdge?: boolean;
 }
 
 interface TabFigures {
@@ -44,7 +46,7 @@ async function figures(page: Page): Promise<TabFigures | null> {
 
 export async function runRealP2p(o: RealOptions) {
   const [turnUrl, user, pass] = (o.turn ?? '').split(',');
-  const p2p = o.turn ? { iceServers: [{ urls: turnUrl!, username: user, credential: pass }], iceTransportPolicy: 'relay' as const } : {};
+  const p2p = { moveOffEdge: o.moveOffEdge ?? false, ...(o.turn ? { iceServers: [{ urls: turnUrl!, username: user, credential: pass }], iceTransportPolicy: 'relay' as const } : {}) };
   const node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, webrtc: { enabled: false }, logLevel: 'silent', p2p }), { logger: createLogger('silent') });
   const ports = await node.start();
   let ffmpeg: ChildProcess | undefined;
@@ -92,6 +94,7 @@ export async function runRealP2p(o: RealOptions) {
       compensationShare: r4((edge?.compensationBytes ?? 0) / Math.max(1, played)),
       p2pShareReceived: r4(peerBytes / Math.max(1, media)),
       relay: o.turn !== undefined,
+      moveOffEdge: o.moveOffEdge ?? false,
     };
   } finally {
     await browser?.close().catch(() => undefined);
