@@ -18,7 +18,7 @@ export const LAYERS = [
   ['media'], // the frame model; FLV, MPEG-TS, fMP4
   ['webrtc'], // RTP, SDP, werift peers
   ['server'], // Registry > App > Stream, protocol handlers, ServerPart (the extension point)
-  ['processing', 'recording'], // parts built on the server
+  ['processing', 'recording', 'p2pedge'], // parts built on the server
   ['cluster'], // membership, ownership, relays (it tells the recorder what to record)
   ['node'], // the composition root: a server with its parts (createNode)
   ['client'], // send, play

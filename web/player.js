@@ -1,10 +1,12 @@
-// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep][&token=...].
+// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep|p2p][&token=...].
 // WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib),
-// WHEP through the browser's own WebRTC (web/webrtc.js).
+// WHEP through the browser's own WebRTC (web/webrtc.js). P2P (web/p2p.js, when the server's
+// `p2p` section is on) feeds mpegts.js the FLV tags other viewers and the edge sent as slices;
+// a viewer that cannot do P2P plays WS-FLV instead.
 // `window.tributaryPlayer.stats` holds what the panel shows, for people and for tests.
 'use strict';
 
-const PROTOCOLS = ['ws-flv', 'http-flv', 'll-hls', 'whep'];
+const PROTOCOLS = ['ws-flv', 'http-flv', 'll-hls', 'whep', 'p2p'];
 const [, , app, key] = location.pathname.split('/').map(decodeURIComponent);
 const query = new URLSearchParams(location.search);
 const proto = PROTOCOLS.includes(query.get('proto')) ? query.get('proto') : 'ws-flv';
@@ -43,8 +45,8 @@ function retry(reason) {
   retryTimer = setTimeout(start, 2000);
 }
 
-function startFlv() {
-  const scheme = proto === 'ws-flv' ? (location.protocol === 'https:' ? 'wss:' : 'ws:') : location.protocol;
+function startFlv(kind = proto) {
+  const scheme = kind !== 'http-flv' ? (location.protocol === 'https:' ? 'wss:' : 'ws:') : location.protocol;
   const url = `${scheme}//${location.host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${tokenQuery}`;
   const player = mpegts.createPlayer(
     { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
@@ -128,10 +130,76 @@ function startWhep() {
   };
 }
 
+/**
+ * P2P: slices in order, as FLV bytes, into mpegts.js through a loader of its own (mpegts.js's
+ * customLoader). P2P failing to start (no WebRTC, P2P off, nothing played in time) falls back
+ * to WS-FLV from the edge, for this page's life.
+ */
+function startP2pEngine() {
+  const feed = { loader: null, pending: [] };
+  const push = (bytes) => {
+    if (!feed.loader) return void feed.pending.push(bytes);
+    const ab = bytes.slice().buffer;
+    const start = feed.loader.received;
+    feed.loader.received += ab.byteLength;
+    feed.loader.onDataArrival?.(ab, start, feed.loader.received);
+  };
+  class SliceLoader extends mpegts.BaseLoader {
+    constructor() {
+      super('p2p-slice-loader');
+      this._needStash = false;
+      this.received = 0;
+    }
+    open() {
+      this._status = mpegts.LoaderStatus.kBuffering;
+      feed.loader = this;
+      for (const b of feed.pending.splice(0)) push(b);
+    }
+    abort() {
+      this._status = mpegts.LoaderStatus.kComplete;
+      if (feed.loader === this) feed.loader = null;
+    }
+  }
+  const player = mpegts.createPlayer(
+    { type: 'flv', isLive: true, url: `p2p://${app}/${key}`, hasAudio: true, hasVideo: true },
+    { customLoader: SliceLoader, enableStashBuffer: false, liveBufferLatencyChasing: true, liveBufferLatencyMaxLatency: 1.5, liveBufferLatencyMinRemain: 0.3 },
+  );
+  let session = null;
+  let over = false;
+  const fallBack = (reason) => {
+    if (over) return;
+    over = true;
+    session?.destroy();
+    player.destroy();
+    stats.p2pFallback = String(reason);
+    stats.protocol = `ws-flv (p2p: ${reason})`;
+    engine = startFlv('ws-flv');
+  };
+  player.on(mpegts.Events.ERROR, (type, detail) => fallBack(`${type} ${detail}`));
+  player.attachMediaElement(video);
+  player.load();
+  video.play().catch(() => undefined);
+  import('/web/p2p.js').then(
+    (m) => {
+      if (over) return;
+      session = m.startP2p({ app, key, token, onInit: (b, first) => push(first ? b : b.subarray(13)), onBytes: push, onFail: fallBack });
+      stats.p2p = session.stats;
+    },
+    (err) => fallBack(`module: ${err.message}`),
+  );
+  return {
+    destroy: () => {
+      over = true;
+      session?.destroy();
+      player.destroy();
+    },
+  };
+}
+
 function start() {
   engine?.destroy();
   stats.state = 'connecting';
-  engine = proto === 'll-hls' ? startHls() : proto === 'whep' ? startWhep() : startFlv();
+  engine = proto === 'll-hls' ? startHls() : proto === 'whep' ? startWhep() : proto === 'p2p' ? startP2pEngine() : startFlv();
 }
 
 let playing = false;
@@ -159,7 +227,11 @@ setInterval(() => {
   stats.latency = typeof l === 'number' && Number.isFinite(l) ? Math.round(l * 1000) / 1000 : null;
   stats.width = video.videoWidth;
   stats.height = video.videoHeight;
-  show('s-protocol', proto);
+  const q = video.getVideoPlaybackQuality?.();
+  if (q) stats.framesDecoded = q.totalVideoFrames;
+  show('s-protocol', stats.protocol);
+  const p = stats.p2p;
+  show('s-p2p', p ? `${Math.round(p.share * 100)}% from ${p.channels} peers (${(p.peerBytes / 1e6).toFixed(2)} of ${((p.peerBytes + p.edgeBytes) / 1e6).toFixed(2)} MB)` : '-');
   show('s-latency', stats.latency === null ? '-' : `${stats.latency.toFixed(2)} s`);
   show('s-bitrate', stats.bitrateKbps === null ? '-' : `${stats.bitrateKbps} kb/s`);
   show('s-resolution', stats.width ? `${stats.width}x${stats.height}` : '-');

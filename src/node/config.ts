@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLUSTER_TEXT_SETTINGS, ClusterConfig } from '../cluster/config.js';
+import { P2pSection } from '../p2pedge/config.js';
 import { LadderConfig, ProcessingConfig } from '../processing/config.js';
 import { RecordSpec } from '../recording/RecordSpec.js';
 import { AppName, AppSchema, ConfigSchema, configLoader, TEXT_SETTINGS } from '../server/config.js';
@@ -25,6 +26,8 @@ export const NodeConfigSchema = ConfigSchema.safeExtend({
     .default({}),
   /** Processing jobs (transcodes, ladders, mixes; src/processing/). */
   processing: ProcessingConfig,
+  /** P2P delivery among a stream's viewers (src/p2pedge/); absent: off. */
+  p2p: P2pSection,
   /** Cluster membership (src/cluster, `serve --cluster`); absent: a single node, as before. */
   cluster: ClusterConfig.optional(),
 });

@@ -1,4 +1,6 @@
 import { ClusterNode } from '../cluster/ClusterNode.js';
+import { addP2pMetrics } from '../p2pedge/metrics.js';
+import { P2pService } from '../p2pedge/P2pService.js';
 import { Processing } from '../processing/Processing.js';
 import { addRecordingMetrics } from '../recording/metrics.js';
 import { Recorder } from '../recording/Recorder.js';
@@ -16,6 +18,8 @@ export interface MediaNode {
   readonly processing: Processing;
   /** Recording of the apps that have `record` on (src/recording/), and GET /api/recordings. */
   readonly recorder: Recorder;
+  /** P2P delivery among viewers (src/p2pedge/); undefined unless config.p2p is set and enabled. */
+  readonly p2p: P2pService | undefined;
   /** The cluster membership once `start()` joined one (config.cluster set); else undefined. */
   readonly cluster: ClusterNode | undefined;
   /** Starts the server, then the parts (and joins the cluster); resolves with the bound ports. */
@@ -48,6 +52,16 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
     serveHls: (req, res, app, key, file) => file.split('?')[0] === 'master.m3u8' && processing.serveMaster(req, res, app, key),
   });
 
+  let p2p: P2pService | undefined;
+  if (config.p2p?.enabled) {
+    const service = new P2pService(server.registry, config.auth, config.p2p, server.logger.child({ component: 'p2p' }));
+    p2p = service;
+    addP2pMetrics(server.metrics.prom, service);
+    server.http.mountP2p({ matches: P2pService.matches, handle: (req, res) => service.handle(req, res), upgrade: (req, socket, head) => service.upgrade(req, socket, head) });
+    // Its peers go first: they fall back to the edge's FLV while the streams are still there.
+    server.use({ name: 'p2p', start: () => service.start(), stop: () => service.close() });
+  }
+
   let cluster: ClusterNode | undefined;
   const clusterConfig = config.cluster;
   if (clusterConfig) {
@@ -68,6 +82,7 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
     server,
     processing,
     recorder,
+    p2p,
     get cluster() {
       return cluster;
     },

@@ -9,6 +9,7 @@
  * and all compensation shares one bucket of a tenth of the audience's slices. What is over
  * either is refused at once (the peer goes back to pulling), not queued.
  */
+import { MAX_INFOS } from './codec.js';
 import type { P2pConfig } from './config.js';
 import { Msg, type DigestsMsg, type Out, type SliceInfo, type SliceMsg, type ToEdge } from './messages.js';
 import { makeInfo, type Hasher } from './slice.js';
@@ -35,6 +36,8 @@ interface Held {
 /** Slices the edge keeps for compensation and joiners. */
 const HOLD_MS = 5000;
 const DIGEST_EVERY_MS = 100;
+/** Infos one Digests message holds (its count is a byte on the wire). */
+const MAX_DIGESTS = 255;
 
 export class Edge {
   readonly tracker: Tracker;
@@ -85,9 +88,12 @@ export class Edge {
   private flushDigests(now: number): void {
     this.nextDigest = now + DIGEST_EVERY_MS;
     if (!this.pending.length) return;
-    const msg: DigestsMsg = { t: Msg.Digests, infos: this.pending };
+    // A message carries at most MAX_DIGESTS (a real stream's GOP replayed at once is more).
+    for (let i = 0; i < this.pending.length; i += MAX_DIGESTS) {
+      const msg: DigestsMsg = { t: Msg.Digests, infos: this.pending.slice(i, i + MAX_DIGESTS) };
+      for (const id of this.tracker.peers.keys()) this.send(id, msg);
+    }
     this.pending = [];
-    for (const id of this.tracker.peers.keys()) this.send(id, msg);
   }
 
   receive(now: number, from: number, m: ToEdge): void {
@@ -134,7 +140,7 @@ export class Edge {
     this.stats.joins++;
     this.budgets.set(id, new TokenBucket(this.c.compensationRate, this.c.compensationBurst, now));
     const index: SliceInfo[] = [];
-    const from = Math.max(this.oldest, this.seq - 2 * this.c.fps);
+    const from = Math.max(this.oldest, this.seq - Math.min(2 * this.c.fps, MAX_INFOS));
     for (let s = from; s < this.seq; s++) index.push(this.held.get(s)!.info);
     const parents = [];
     for (let k = 0; k < this.c.substreams; k++) parents.push(this.tracker.parentFor(id, k));

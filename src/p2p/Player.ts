@@ -40,12 +40,14 @@ export class Player {
         this.stats.played++;
         this.stats.onTime++;
         this.sink?.played(this.delay, true, bytes);
+        this.sink?.decode?.(this.head, e.payload);
         if (this.delay > this.c.targetDelayMs) this.delay = Math.max(this.c.targetDelayMs, this.delay - this.frameMs * 0.1);
       } else if (e.payload && e.arrivedAt <= Math.min(due + this.c.maxStallMs, e.captureMs + this.c.maxDelayMs)) {
         this.stats.played++;
         this.stats.late++;
         this.delay = Math.min(this.c.maxDelayMs, e.arrivedAt - e.captureMs);
         this.sink?.played(e.arrivedAt - e.captureMs, false, bytes);
+        this.sink?.decode?.(this.head, e.payload);
       } else if (now >= due + this.c.maxStallMs || now - e.captureMs >= this.c.maxDelayMs) {
         this.stats.missed++;
         this.delay = Math.min(this.c.maxDelayMs, this.delay + this.c.maxStallMs);
@@ -77,6 +79,7 @@ export class Player {
     this.stats.played++;
     this.stats.onTime++;
     this.sink?.played(this.delay, true, shown.payload!.length);
+    if (this.sink?.decode) for (let s = this.head; s <= last; s++) this.sink.decode(s, this.buf.get(s)!.payload!);
     this.head = last + 1;
     return now;
   }

@@ -262,7 +262,26 @@ export class Tracker {
       if (s && s.role && ((s.reports >= this.c.demoteAfterReports && s.quality < this.c.demoteBelow) || s.backlogMs > 1000)) out.push(...this.demote(s, now));
     }
     if (p.role && p.backlogMs > 1000) out.push(...this.demote(p, now));
+    if (this.c.moveOffEdge && !p.hostile) this.offTheEdge(p, out);
     return out;
+  }
+
+  /**
+   * A peer the edge feeds a substream it is no super node for (nobody had a free slot when it
+   * asked, as for every early joiner) moves to a super node with a free slot once one exists: one
+   * substream a report, so a small audience stops costing the edge a stream per viewer.
+   */
+  private offTheEdge(p: TrackedPeer, out: Reassign[]): void {
+    for (let k = 0; k < this.c.substreams; k++) {
+      if (p.parents[k] !== EDGE || p.role & (1 << k)) continue;
+      const s = this.pickOpen(k, p.join.region, p.id, -1, p.join.isp, p.join.reachable);
+      if (!s) continue;
+      this.edgeChildren[k]!.delete(p.id);
+      this.addChild(s, k, p.id);
+      p.parents[k] = s.id;
+      out.push({ child: p.id, substream: k, parent: s.id });
+      return;
+    }
   }
 
   /**

@@ -40,6 +40,12 @@ export interface P2pConfig {
   /** A super node is demoted when its children's on-time score (EWMA) falls below this after this many reports. */
   demoteBelow: number;
   demoteAfterReports: number;
+  /**
+   * A peer the edge feeds directly is moved to a super node with a free slot at its next report
+   * (Tracker.offTheEdge). Off by default: it cuts the edge's share in small swarms (20 peers:
+   * 0.41 -> 0.26) at a cost in continuity (300 peers: 0.9972 -> 0.9935); docs/benchmarks.md.
+   */
+  moveOffEdge: boolean;
 }
 
 export const DEFAULT_CONFIG: P2pConfig = {
@@ -65,6 +71,7 @@ export const DEFAULT_CONFIG: P2pConfig = {
   compensationBurst: 45,
   demoteBelow: 0.4,
   demoteAfterReports: 10,
+  moveOffEdge: false,
 };
 
 /** Push slots (one child for one substream) an upload of `uploadKbps` offers. */

@@ -99,3 +99,27 @@ test('super nodes: self-nominated peers are approved while push slots are short;
   assert.ok(children.every((c) => moved.some((m) => m.child === c && m.parent !== 1)), 'each child was given a new parent');
   moved = [];
 });
+
+test('moveOffEdge: an early joiner the edge feeds moves to a later super node with room at its next report, one substream a report; off, it stays', () => {
+  for (const moveOffEdge of [false, true]) {
+    const t = new Tracker({ ...DEFAULT_CONFIG, moveOffEdge });
+    const weak: JoinMsg = { t: Msg.Join, region: 0, isp: 0, uploadKbps: 100, reachable: true, nominate: false };
+    t.add(0, 1, weak);
+    for (let k = 0; k < DEFAULT_CONFIG.substreams; k++) assert.equal(t.parentFor(1, k), EDGE);
+    // A strong uploader joins and is approved as a super node for one substream.
+    t.add(10, 2, { ...weak, uploadKbps: 5000, nominate: true });
+    const k = [...Array(DEFAULT_CONFIG.substreams).keys()].find((i) => t.supers[i]!.has(2))!;
+    assert.ok(k !== undefined, 'peer 2 is a super node');
+    const moves = t.report(1, { t: Msg.Report, backlogMs: 0, continuity: 1000, parents: [] }, 5000);
+    const p1 = t.peers.get(1)!;
+    if (!moveOffEdge) {
+      assert.deepEqual(moves, []);
+      assert.equal(p1.parents[k], EDGE);
+      continue;
+    }
+    assert.deepEqual(moves, [{ child: 1, substream: k, parent: 2 }]);
+    assert.equal(p1.parents[k], 2);
+    assert.ok(!t.edgeChildren[k]!.has(1), 'the edge no longer pushes it that substream');
+    assert.equal(p1.parents.filter((x) => x === EDGE).length, DEFAULT_CONFIG.substreams - 1);
+  }
+});

@@ -5,6 +5,8 @@ export interface PlaySink {
   started(ms: number): void;
   played(delayMs: number, onTime: boolean, bytes: number): void;
   missed(): void;
+  /** A real player's feed: each slice handed to the decoder, in seq order (gaps are skipped slices). */
+  decode?(seq: number, payload: Uint8Array): void;
 }
 
 /** Reasons in BadPeer reports. */

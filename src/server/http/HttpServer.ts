@@ -55,6 +55,13 @@ const MAX_PIPELINED = 8;
 
 type Refusal = { status: number; message: string };
 
+/** What the P2P part (src/p2pedge/) plugs in: the paths it `matches`, HTTP and WebSocket alike. */
+export interface P2pMount {
+  matches(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
 /** A route answer (GET /api/route, `?route=1`): the node a viewer should play app/key from. */
 export type RouteAnswer = { ok: true; node: string; region: string; httpBase: string; transport: string; owner: string; /** Set while the cluster store is unreachable: how old the view answering may be. */ viewAgeMs?: number } | { ok: false; status: number; error: string };
 
@@ -95,6 +102,7 @@ export class HttpServer {
   private flvSource: ((stream: Stream, url: URL) => Stream) | undefined;
   private recordings: RecordingsList | undefined;
   private webrtc: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void } | undefined;
+  private p2p: P2pMount | undefined;
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
@@ -137,6 +145,11 @@ export class HttpServer {
   /** Where WHIP/WHEP plug in: requests for /whip/... and /whep/..., which carry SDP bodies. */
   mountWebrtc(handler: { matches(url: string | undefined): boolean; handle(req: IncomingMessage, res: ServerResponse): void }): void {
     this.webrtc = handler;
+  }
+
+  /** Where P2P delivery plugs in (src/p2pedge/): its GET paths and its signalling WebSocket. */
+  mountP2p(handler: P2pMount): void {
+    this.p2p = handler;
   }
 
   /** Where the recorder's list plugs in (GET /api/recordings; src/recording/). */
@@ -290,6 +303,10 @@ export class HttpServer {
       this.deps.metrics.httpRequests.inc({ route: 'not-found', status: '413' });
       res.writeHead(413, { 'Content-Type': 'text/plain', 'Content-Length': 23, Connection: 'close' });
       return void res.end('request body not taken\n');
+    }
+    if (this.p2p?.matches(req.url)) {
+      this.cors(res);
+      return this.p2p.handle(req, res);
     }
     this.cors(res);
     let url: URL;
@@ -490,6 +507,7 @@ export class HttpServer {
     } catch {
       return refuse(400, 'bad request URL');
     }
+    if (this.p2p?.matches(req.url)) return this.p2p.upgrade(req, socket, head);
     const r = route(url.pathname);
     if (r.kind !== 'flv') return refuse(404, 'WebSocket is served on /<app>/<key>.flv only');
     const c = this.checkPlay(r.app, r.key, url);

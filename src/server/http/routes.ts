@@ -36,6 +36,8 @@ export const WEB_FILES: Record<string, string> = {
   'publish.html': 'text/html; charset=utf-8',
   'publish.js': 'text/javascript; charset=utf-8',
   'webrtc.js': 'text/javascript; charset=utf-8',
+  'p2p.js': 'text/javascript; charset=utf-8',
+  'p2pLinks.js': 'text/javascript; charset=utf-8',
 };
 
 /** Player libraries served from node_modules by fixed routes (no CDN). */
