@@ -31,7 +31,7 @@ const QUIET = ['test/bench/transport/SrtRun.test.ts', 'test/net/bonding.test.ts'
   // Main/backup: a switch after 300 ms of silence, judged against a 500 ms gap on real sockets.
   'test/server/backup/rtmpSwitch.test.ts', 'test/cluster/mainBackup.test.ts',
   // etcd down for 8 s: the edge viewer's gap is judged against 1 s on real sockets.
-  'test/cluster/etcdOutage.test.ts'];
+  'test/cluster/etcdOutage.test.ts', 'test/cluster/etcdBlackhole.test.ts'];
 const quiet = files.filter((f) => QUIET.includes(f.split('\\').join('/')));
 const rest = files.filter((f) => !quiet.includes(f));
 const run = (list, concurrency) =>

@@ -10,89 +10,49 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { ClusterPublisher } from '../../src/bench/cluster/publisher.js';
-import { BenchViewer } from '../../src/bench/cluster/viewer.js';
 import { getJson } from '../../src/bench/cluster/cluster.js';
 import { parseNodeRecord } from '../../src/cluster/keys.js';
-import { EtcdCluster } from '../../src/cluster/testing/EtcdCluster.js';
-import { NodeProcess } from '../../src/cluster/testing/NodeProcess.js';
+import { OutageHarness, sleep } from './outageHarness.js';
 
-const SECRET = 'test-cluster-secret-etcd-outage';
 /** Longer than twice the lease TTL (2 s): the nodes' clients give their leases up and must get new ones. */
 const OUTAGE_MS = 8000;
-let etcd: EtcdCluster;
-let origin: NodeProcess;
-let edge: NodeProcess;
-const cleanup: (() => Promise<void> | void)[] = [];
+let h: OutageHarness;
 
 before(async () => {
-  etcd = await EtcdCluster.start();
-  [origin, edge] = await Promise.all([
-    NodeProcess.start({ id: 'origin', region: 'r1', host: '127.0.1.81', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
-    NodeProcess.start({ id: 'edge', region: 'r1', host: '127.0.1.82', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
-  ]);
+  h = await OutageHarness.start('test-cluster-secret-etcd-outage', ['127.0.1.81', '127.0.1.82']);
 });
 after(async () => {
-  for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
-  await Promise.all([origin?.stop(), edge?.stop()]);
-  await etcd?.stop();
+  await h?.stop();
 });
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) {
-      const lines = [origin, edge].flatMap((n) => n.log().split('\n').filter((l) => /"cluster/.test(l)).map((l) => `${n.id}: ${l.slice(0, 240)}`));
-      throw new Error(`timed out waiting for ${what}\n${lines.slice(-40).join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const route = (n: NodeProcess, key: string) => getJson(`${n.httpBase}/api/route?app=live&key=${key}`);
-const cluster = async (n: NodeProcess) => (await getJson(`${n.httpBase}/api/cluster`)).body as { counters: Record<string, number>; etcdUnreachableMs: number };
-
-function publisher(key: string): ClusterPublisher {
-  const p = new ClusterPublisher({ urls: [origin.transportUrl('live', key)] });
-  cleanup.push(() => p.stop());
-  return p;
-}
-
-function viewer(key: string): BenchViewer {
-  const v = new BenchViewer(`${edge.httpBase}/live/${key}.flv`, edge.id);
-  cleanup.push(() => v.close());
-  return v;
-}
-
 test('etcd down: streams and relays keep running, routes answer from the view or a clear 503; etcd back: nodes re-register and new streams route', async () => {
-  await publisher('cam').start();
-  await until('the edge routes live/cam to the origin', async () => (await route(edge, 'cam')).body.node === 'origin');
-  const cam = viewer('cam');
-  await until('the edge viewer has video', () => cam.videoTimes.length > 10);
-  const grantsBefore = (await cluster(origin)).counters.leaseGrants!;
+  await h.publisher('cam').start();
+  await h.until('the edge routes live/cam to the origin', async () => (await h.route(h.edge, 'cam')).body.node === 'origin');
+  const cam = h.viewer('cam');
+  await h.until('the edge viewer has video', () => cam.videoTimes.length > 10);
+  const grantsBefore = (await h.cluster(h.origin)).counters.leaseGrants!;
 
   // Every member goes at once.
   const downAt = performance.now();
-  await Promise.all([0, 1, 2].map((i) => etcd.stopMember(i)));
+  await Promise.all([0, 1, 2].map((i) => h.etcd.stopMember(i)));
   // A stream that starts now plays on its node, but the cluster cannot learn of it.
-  await publisher('late').start();
+  await h.publisher('late').start();
   await sleep(OUTAGE_MS);
 
   const seen = cam.videoTimes.length;
-  await until('the edge viewer still gets frames', () => cam.videoTimes.length > seen + 10, 3000);
+  await h.until('the edge viewer still gets frames', () => cam.videoTimes.length > seen + 10, 3000);
   const outageGap = cam.longestGap(downAt, performance.now());
   assert.ok(outageGap < 1000, `the running stream kept playing on the edge (longest gap ${Math.round(outageGap)} ms while etcd was down)`);
   assert.equal(cam.ended, undefined, 'the edge viewer was not disconnected');
 
-  const known = await route(edge, 'cam');
+  const known = await h.route(h.edge, 'cam');
   assert.equal(known.status, 200, JSON.stringify(known.body));
   assert.equal(known.body.node, 'origin', 'a stream in the view is still routed from it');
   assert.ok(Number(known.body.viewAgeMs) > OUTAGE_MS / 2, `the answer says how old the view is (${String(known.body.viewAgeMs)} ms)`);
-  const late = await route(edge, 'late');
+  const late = await h.route(h.edge, 'late');
   assert.equal(late.status, 503, JSON.stringify(late.body));
   assert.match(String(late.body.error), /etcd unreachable for \d+\.\d s/, 'a stream the view does not know is a clear error naming etcd, not a 404');
-  const o = await cluster(origin);
+  const o = await h.cluster(h.origin);
   assert.ok(o.etcdUnreachableMs > OUTAGE_MS / 2, `/api/cluster says for how long etcd has not answered (${o.etcdUnreachableMs} ms)`);
   // One regrant loop retrying every 500 ms (the lease is given up ~4 s into the outage); with a
   // loop started per failed grant this was 2^(seconds * 2).
@@ -100,17 +60,17 @@ test('etcd down: streams and relays keep running, routes answer from the view or
   assert.ok(grants <= (OUTAGE_MS / 500) + 2, `lease grants while etcd was down: ${grants}`);
 
   // etcd comes back (every member on its data dir).
-  await Promise.all([0, 1, 2].map((i) => etcd.restartMember(i)));
+  await Promise.all([0, 1, 2].map((i) => h.etcd.restartMember(i)));
   const upAt = performance.now();
-  await until('the stream started during the outage is routed', async () => (await route(edge, 'late')).body.node === 'origin', 20_000);
-  const lateViewer = viewer('late');
-  await until('the edge relays the late stream', () => lateViewer.videoTimes.length > 10, 10_000);
-  await until('both nodes say etcd answers again', async () => (await cluster(origin)).etcdUnreachableMs === 0 && (await cluster(edge)).etcdUnreachableMs === 0, 10_000);
+  await h.until('the stream started during the outage is routed', async () => (await h.route(h.edge, 'late')).body.node === 'origin', 20_000);
+  const lateViewer = h.viewer('late');
+  await h.until('the edge relays the late stream', () => lateViewer.videoTimes.length > 10, 10_000);
+  await h.until('both nodes say etcd answers again', async () => (await h.cluster(h.origin)).etcdUnreachableMs === 0 && (await h.cluster(h.edge)).etcdUnreachableMs === 0, 10_000);
 
   // Registered again: each record sits under a lease of its node's that etcd keeps alive, not the
   // old one the clients gave up (which etcd revives for a TTL after an election, then drops).
-  const client = new Etcd3({ hosts: etcd.endpoints.map((h) => `http://${h}`) });
-  cleanup.push(() => client.close());
+  const client = new Etcd3({ hosts: h.etcd.endpoints.map((h) => `http://${h}`) });
+  h.onStop(() => client.close());
   await sleep(4000);
   for (const id of ['origin', 'edge']) {
     const kv = (await client.getAll().prefix(`tributary/nodes/${id}`).exec()).kvs[0];
@@ -118,8 +78,8 @@ test('etcd down: streams and relays keep running, routes answer from the view or
     const lease = await client.leaseClient.leaseTimeToLive({ ID: kv.lease });
     assert.ok(Number(lease.TTL) > 0, `${id}'s record is bound to a live lease (${String(lease.TTL)} s left)`);
   }
-  assert.ok((await cluster(origin)).counters.leaseGrants! > grantsBefore, 'the origin took a new lease');
-  const owner = (await getJson(`${edge.httpBase}/api/cluster`)).body.owners as Record<string, { node: string }>;
+  assert.ok((await h.cluster(h.origin)).counters.leaseGrants! > grantsBefore, 'the origin took a new lease');
+  const owner = (await getJson(`${h.edge.httpBase}/api/cluster`)).body.owners as Record<string, { node: string }>;
   assert.equal(owner['live/cam']?.node, 'origin', 'the origin owns the running stream again, under its new lease');
 
   const whole = cam.longestGap(downAt, performance.now());

@@ -131,6 +131,19 @@ export class EtcdCluster {
   }
 
   /**
+   * A black hole, not a crash: the member's process is stopped (SIGSTOP), so its sockets stay
+   * open and the kernel still accepts connections, but nothing is ever answered; clients see
+   * timeouts, never a refused connection or a reset. `resumeMember` lets it run on.
+   */
+  pauseMember(index: number): void {
+    this.member(index).child?.kill('SIGSTOP');
+  }
+
+  resumeMember(index: number): void {
+    this.member(index).child?.kill('SIGCONT');
+  }
+
+  /**
    * Starts a stopped member again on its data dir and ports (the initial-cluster flags are
    * ignored on a data dir that has a WAL); resolves when it reports healthy, which needs a
    * quorum: after stopping every member, restart them together (Promise.all).
