@@ -26,6 +26,8 @@ export interface CrowdResult {
   /** Frames received / (frames sent in the window x viewers). */
   deliveredRatio: number;
   viewerErrors: number;
+  /** The viewers' errors by message (an HTTP status, a socket error), most common first. */
+  errorKinds: Record<string, number>;
   /** Viewers with no error that got at least 99% of the frames sent in the window. */
   viewersOk: number;
   /** Server CPU in the measured window, percent of one core. */
@@ -63,12 +65,15 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
     let received = 0;
     let errors = 0;
     let ok = 0;
+    const kinds = new Map<string, number>();
     for (const v of viewers) {
       for (const d of v.stats.delays) delays.push(d);
       if (v.stats.joinMs !== undefined) joins.push(v.stats.joinMs);
       received += v.stats.received;
-      if (v.stats.error) errors++;
-      else if (sentInWindow > 0 && v.stats.received >= 0.99 * sentInWindow) ok++;
+      if (v.stats.error) {
+        errors++;
+        kinds.set(v.stats.error, (kinds.get(v.stats.error) ?? 0) + 1);
+      } else if (sentInWindow > 0 && v.stats.received >= 0.99 * sentInWindow) ok++;
     }
     const seconds = (window.until - window.from) / 1000;
     return {
@@ -76,6 +81,7 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
       joinMs: summarize(joins),
       deliveredRatio: sentInWindow ? Math.round((received / (sentInWindow * o.viewers)) * 1e4) / 1e4 : 0,
       viewerErrors: errors,
+      errorKinds: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).slice(0, 5)),
       viewersOk: ok,
       serverCpuPct: Math.round(((cpu1 - cpu0) / seconds) * 1000) / 10,
       egressMbps: Math.round(((bytes1 - bytes0) * 8) / seconds / 1e4) / 100,
