@@ -30,7 +30,7 @@ export function registerBenchCluster(program: Command): void {
           `fanout: ${viewers} HTTP-FLV viewers x ${o.bitrate} Mbit/s; the edge fed by a relay from the origin, then a single node serving them directly (the viewers run in this process, on the same 2 cores)`,
           row('edge', d.edge, r.edgeCpu),
           row('single node', d.single, r.singleCpu),
-          `  CPU per viewer, edge / single: ${r.cpuPerViewerRatio}; with one viewer (before the crowd): edge ${d.atRestCpu.edge}%, single ${d.atRestCpu.single}%`,
+          `  CPU per viewer, edge / single: ${r.cpuPerViewerRatio}; with one viewer (before the crowd): edge ${d.atRestCpu.edge}%, single ${d.atRestCpu.single}%; above that, per viewer: edge ${((r.edgeCpu - d.atRestCpu.edge) / viewers).toFixed(4)}%, single ${((r.singleCpu - d.atRestCpu.single) / viewers).toFixed(4)}%`,
           ...[['edge', d.edge], ['single', d.single]].filter(([, x]) => (x as typeof d.edge).viewerErrors > 0).map(([n, x]) => `  ${n} viewer errors: ${JSON.stringify((x as typeof d.edge).errorKinds)}`),
           `  relay at the end: ${d.relay ? `from ${d.relay.owner}, ${d.relay.dropped ?? 0} dropped` : 'none seen'}`,
           `  etcd gRPC messages/s (one stream, 2 nodes): ${d.etcdOpsPerSOneViewer} with 1 viewer, ${r.etcdOpsPerStreamPerS} while ${viewers} viewers came and watched`,
