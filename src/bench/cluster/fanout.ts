@@ -55,6 +55,8 @@ export interface FanoutDetail {
 export async function fanout(o: FanoutOptions): Promise<FanoutDetail> {
   const c = await BenchCluster.start();
   let edge: CrowdResult;
+  let single: CrowdResult;
+  let singleAtRest: number;
   let etcdOne: number;
   let edgeAtRest: number;
   let etcdCrowd: number;
@@ -93,30 +95,30 @@ export async function fanout(o: FanoutOptions): Promise<FanoutDetail> {
     etcdCrowd = ((await c.etcd.messagesReceived()) - m0) / ((performance.now() - t0) / 1000);
     const relays = (await relayAtEnd!).body.relays as { owner?: string; dropped?: number }[] | undefined;
     relay = relays?.[0];
-  } finally {
-    await c.stop();
-  }
 
-  const server = await startServer('tributary');
-  let single: CrowdResult;
-  let singleAtRest: number;
-  try {
-    const pub = await publishFanout(`rtmp://127.0.0.1:${server.rtmpPort}/live/fanout`, o.bitrateMbps * 1e6, o.seed);
+    // The single node runs beside the same processes (etcd, the origin and its publisher, the
+    // edge, idle now), so both crowds share the cores with the same neighbours.
+    const server = await startServer('tributary');
     try {
-      const one = new FlvViewer(server.flvUrl('live', 'fanout'), () => undefined, { from: Infinity, until: Infinity });
-      await until('the one viewer has video', () => one.stats.joinMs !== undefined, 20_000);
-      await sleep(1000);
-      const cpu0 = server.cpuSeconds();
-      const t1 = performance.now();
-      await sleep(5000);
-      singleAtRest = (server.cpuSeconds() - cpu0) / ((performance.now() - t1) / 1000) * 100;
-      one.close();
-      single = await runCrowd({ url: server.flvUrl('live', 'fanout'), viewers: o.viewers, durationS: o.durationS, sentAt: pub.sentAt, cpuSeconds: () => server.cpuSeconds() });
+      const pub = await publishFanout(`rtmp://127.0.0.1:${server.rtmpPort}/live/fanout`, o.bitrateMbps * 1e6, o.seed);
+      try {
+        const one = new FlvViewer(server.flvUrl('live', 'fanout'), () => undefined, { from: Infinity, until: Infinity });
+        await until('the one viewer has video', () => one.stats.joinMs !== undefined, 20_000);
+        await sleep(1000);
+        const cpu0 = server.cpuSeconds();
+        const t1 = performance.now();
+        await sleep(5000);
+        singleAtRest = (server.cpuSeconds() - cpu0) / ((performance.now() - t1) / 1000) * 100;
+        one.close();
+        single = await runCrowd({ url: server.flvUrl('live', 'fanout'), viewers: o.viewers, durationS: o.durationS, sentAt: pub.sentAt, cpuSeconds: () => server.cpuSeconds() });
+      } finally {
+        pub.close();
+      }
     } finally {
-      pub.close();
+      await server.stop();
     }
   } finally {
-    await server.stop();
+    await c.stop();
   }
 
   const round = (x: number, d = 10): number => Math.round(x * d) / d;

@@ -32,6 +32,8 @@ export interface CrowdResult {
   viewersOk: number;
   /** Server CPU in the measured window, percent of one core. */
   serverCpuPct: number;
+  /** CPU of this process (the viewers, the publisher) in the window, percent of one core: near 100, the load generator is the limit. */
+  clientCpuPct: number;
   egressMbps: number;
 }
 
@@ -49,11 +51,13 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
     }
     await sleep(warmupMs);
     const cpu0 = o.cpuSeconds();
+    const own0 = process.cpuUsage();
     const bytes0 = viewers.reduce((n, v) => n + v.stats.bytes, 0);
     window.from = performance.now();
     await sleep(o.durationS * 1000);
     window.until = performance.now();
     const cpu1 = o.cpuSeconds();
+    const own = process.cpuUsage(own0);
     const bytes1 = viewers.reduce((n, v) => n + v.stats.bytes, 0);
     o.atWindowEnd?.();
     await sleep(GRACE_MS); // frames sent just before the end are still on their way
@@ -84,6 +88,7 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
       errorKinds: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).slice(0, 5)),
       viewersOk: ok,
       serverCpuPct: Math.round(((cpu1 - cpu0) / seconds) * 1000) / 10,
+      clientCpuPct: Math.round((own.user + own.system) / 1e4 / seconds),
       egressMbps: Math.round(((bytes1 - bytes0) * 8) / seconds / 1e4) / 100,
     };
   } finally {
