@@ -32,7 +32,7 @@ export function registerBenchCluster(program: Command): void {
           row('single node', d.single, r.singleCpu),
           `  CPU per viewer, edge / single: ${r.cpuPerViewerRatio}; with one viewer (before the crowd): edge ${d.atRestCpu.edge}%, single ${d.atRestCpu.single}%; above that, per viewer: edge ${((r.edgeCpu - d.atRestCpu.edge) / viewers).toFixed(4)}%, single ${((r.singleCpu - d.atRestCpu.single) / viewers).toFixed(4)}%`,
           ...[['edge', d.edge], ['single', d.single]].filter(([, x]) => (x as typeof d.edge).viewerErrors > 0).map(([n, x]) => `  ${n} viewer errors: ${JSON.stringify((x as typeof d.edge).errorKinds)}`),
-          `  relay at the end: ${d.relay ? `from ${d.relay.owner}, ${d.relay.dropped ?? 0} dropped` : 'none seen'}`,
+          `  relay at the end: ${d.relay ? `from ${d.relay.owner}, ${d.relay.dropped ?? 0} dropped; loss before/after repair ${d.relay.lossBeforeRepair ?? '?'}/${d.relay.lossAfterRepair ?? '?'}, ${d.relay.retransmits ?? '?'} resends` : 'none seen'}`,
           `  etcd gRPC messages/s (one stream, 2 nodes): ${d.etcdOpsPerSOneViewer} with 1 viewer, ${r.etcdOpsPerStreamPerS} while ${viewers} viewers came and watched`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));

@@ -49,7 +49,7 @@ export interface FanoutDetail {
    */
   atRestCpu: { edge: number; single: number };
   /** The edge's relay at the end of the window, as /api/cluster shows it (undefined: there was none). */
-  relay: { owner?: string; dropped?: number } | undefined;
+  relay: { owner?: string; dropped?: number; lossBeforeRepair?: number; lossAfterRepair?: number; retransmits?: number } | undefined;
 }
 
 export async function fanout(o: FanoutOptions): Promise<FanoutDetail> {
@@ -60,7 +60,7 @@ export async function fanout(o: FanoutOptions): Promise<FanoutDetail> {
   let etcdOne: number;
   let edgeAtRest: number;
   let etcdCrowd: number;
-  let relay: { owner?: string; dropped?: number } | undefined;
+  let relay: { owner?: string; dropped?: number; lossBeforeRepair?: number; lossAfterRepair?: number; retransmits?: number } | undefined;
   let relayAtEnd: Promise<{ body: Record<string, unknown> }> | undefined;
   try {
     const origin = await c.node({ id: 'origin', region: 'r1', host: '127.0.1.51' });
@@ -93,7 +93,7 @@ export async function fanout(o: FanoutOptions): Promise<FanoutDetail> {
       atWindowEnd: () => void (relayAtEnd = getJson(`${edgeNode.httpBase}/api/cluster`)),
     });
     etcdCrowd = ((await c.etcd.messagesReceived()) - m0) / ((performance.now() - t0) / 1000);
-    const relays = (await relayAtEnd!).body.relays as { owner?: string; dropped?: number }[] | undefined;
+    const relays = (await relayAtEnd!).body.relays as { owner?: string; dropped?: number; lossBeforeRepair?: number; lossAfterRepair?: number; retransmits?: number }[] | undefined;
     relay = relays?.[0];
 
     // The single node runs beside the same processes (etcd, the origin and its publisher, the
