@@ -1,24 +1,42 @@
 import { Option, type Command } from 'commander';
 import { benchCommand, num } from './options.js';
 
-/** `tributary bench cluster --scenario origin-kill|main-backup|edge-kill|hops|etcd-member-kill`: real etcd, real node processes on 127.0.1.x. */
+/** `tributary bench cluster --scenario origin-kill|main-backup|edge-kill|hops|etcd-member-kill|fanout`: real etcd, real node processes on 127.0.1.x. */
 export function registerBenchCluster(program: Command): void {
   benchCommand(program)
     .command('cluster')
-    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream), edge-kill (kill -9 the edge of the viewers, who follow ?route=1) or hops (origin -> edge -> edge over lossy emulated links); main-backup (two publishers on two nodes, the main killed -9); etcd-member-kill (kill -9 of one etcd member, the leader by default)')
-    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'main-backup', 'hops', 'edge-kill', 'etcd-member-kill']).default('origin-kill'))
-    .option('--viewers <n>', 'origin-kill, main-backup, etcd-member-kill: HTTP-FLV viewers per edge; edge-kill: viewers in all', num, 4)
+    .description('a cluster on loopback (3-member etcd, node processes on 127.0.1.x): origin-kill (kill -9 the owner mid-stream), edge-kill (kill -9 the edge of the viewers, who follow ?route=1) or hops (origin -> edge -> edge over lossy emulated links); main-backup (two publishers on two nodes, the main killed -9); etcd-member-kill (kill -9 of one etcd member, the leader by default); fanout (2,000 HTTP-FLV viewers on an edge fed by a relay, its CPU against a single node serving them directly)')
+    .addOption(new Option('--scenario <name>', 'what to run').choices(['origin-kill', 'main-backup', 'hops', 'edge-kill', 'etcd-member-kill', 'fanout']).default('origin-kill'))
+    .option('--viewers <n>', 'origin-kill, main-backup, etcd-member-kill: HTTP-FLV viewers per edge; edge-kill: viewers in all; fanout: viewers of the edge (default 2000)', num, 4)
     .option('--warmup <s>', 'origin-kill, main-backup: seconds of stream before the kill', num, 3)
     .option('--after <s>', 'origin-kill: seconds measured after the new owner is seen; edge-kill: after every viewer resumed', num, 6)
     .option('--rtt <ms>', 'hops: round-trip propagation of each hop', num, 40)
     .option('--loss <pct>', 'hops: random loss on each hop, each way, percent', num, 2)
-    .option('--duration <s>', 'hops: measured seconds', num, 20)
+    .option('--duration <s>', 'hops, fanout: measured seconds', num, 20)
+    .option('--bitrate <mbps>', 'fanout: stream bitrate', num, 1)
     .option('--deadline <ms>', 'hops: on-time deadline from the publisher, ms', num, 600)
-    .option('--seed <n>', 'hops: link emulator seed', num, 1)
+    .option('--seed <n>', 'hops: link emulator seed; fanout: the synthetic source\'s', num, 1)
     .addOption(new Option('--victim <which>', 'etcd-member-kill: the etcd member killed').choices(['leader', 'follower']).default('leader'))
     .option('--json', 'end with one JSON line', false)
-    .action(async (o) => {
-      if (o.scenario === 'etcd-member-kill') {
+    .action(async (o, cmd: Command) => {
+      if (o.scenario === 'fanout') {
+        const { fanout } = await import('../bench/cluster/fanout.js');
+        const viewers = cmd.getOptionValueSource('viewers') === 'default' ? 2000 : o.viewers;
+        const d = await fanout({ viewers, bitrateMbps: o.bitrate, durationS: o.duration, seed: o.seed });
+        const r = d.result;
+        const row = (name: string, x: typeof d.edge, cpu: number) =>
+          `  ${name.padEnd(12)} CPU ${String(cpu).padStart(5)}% of a core (${(cpu / viewers).toFixed(4)} per viewer)  delivered ${(x.deliveredRatio * 100).toFixed(2)}%  ok ${x.viewersOk}/${viewers}  errors ${x.viewerErrors}  delay p50/p95/max ${x.latencyMs.p50}/${x.latencyMs.p95}/${x.latencyMs.max} ms  join p50/max ${x.joinMs.p50}/${x.joinMs.max} ms  egress ${x.egressMbps} Mbit/s (${x.egressMbps > 0 ? (cpu / x.egressMbps).toFixed(3) : '-'}% CPU per Mbit/s)  viewers' own CPU ${x.clientCpuPct}%`;
+        console.log([
+          `fanout: ${viewers} HTTP-FLV viewers x ${o.bitrate} Mbit/s; the edge fed by a relay from the origin, then a single node serving them directly (the viewers run in this process, on the same 2 cores)`,
+          row('edge', d.edge, r.edgeCpu),
+          row('single node', d.single, r.singleCpu),
+          `  CPU per viewer, edge / single: ${r.cpuPerViewerRatio}; with one viewer (before the crowd): edge ${d.atRestCpu.edge}%, single ${d.atRestCpu.single}%; above that, per viewer: edge ${((r.edgeCpu - d.atRestCpu.edge) / viewers).toFixed(4)}%, single ${((r.singleCpu - d.atRestCpu.single) / viewers).toFixed(4)}%`,
+          ...[['edge', d.edge], ['single', d.single]].filter(([, x]) => (x as typeof d.edge).viewerErrors > 0).map(([n, x]) => `  ${n} viewer errors: ${JSON.stringify((x as typeof d.edge).errorKinds)}`),
+          `  relay at the end: ${d.relay ? `from ${d.relay.owner}, ${d.relay.dropped ?? 0} dropped; loss before/after repair ${d.relay.lossBeforeRepair ?? '?'}/${d.relay.lossAfterRepair ?? '?'}, ${d.relay.retransmits ?? '?'} resends` : 'none seen'}`,
+          `  etcd gRPC messages/s (one stream, 2 nodes): ${d.etcdOpsPerSOneViewer} with 1 viewer, ${r.etcdOpsPerStreamPerS} while ${viewers} viewers came and watched`,
+        ].join('\n'));
+        if (o.json) console.log(JSON.stringify(r));
+      } else if (o.scenario === 'etcd-member-kill') {
         const { etcdMemberKill } = await import('../bench/cluster/etcdMemberKill.js');
         const d = await etcdMemberKill({ viewers: o.viewers, warmupS: o.warmup, afterS: o.after, victim: o.victim });
         const r = d.result;

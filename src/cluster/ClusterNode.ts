@@ -17,7 +17,7 @@ import type { ClusterConfig } from './config.js';
 import { etcdHosts, MAX_CARRIED, type NodeLoad, type NodeRecord } from './keys.js';
 import { Membership } from './Membership.js';
 import { Ownership } from './Ownership.js';
-import { parseRelayIdentity, relayPsk } from './relayAuth.js';
+import { parseRelayIdentity, parseRelayMuxIdentity, relayPsk } from './relayAuth.js';
 import { Relays } from './Relays.js';
 import { RecordReplicas } from './RecordReplicas.js';
 import { chooseNode } from './router.js';
@@ -201,8 +201,9 @@ export class ClusterNode {
 
   private gate(): RelayGate {
     return {
-      psk: (identity) => (parseRelayIdentity(identity) ? relayPsk(this.cfg.secret, identity) : undefined),
+      psk: (identity) => (parseRelayIdentity(identity) || parseRelayMuxIdentity(identity) ? relayPsk(this.cfg.secret, identity) : undefined),
       parse: (identity) => parseRelayIdentity(identity),
+      parseMux: (identity) => parseRelayMuxIdentity(identity),
       // The owner serves with its own token; a parent relays what it carries with the token it got.
       // A parent asked for a stream it does not carry yet fetches it and refuses this once (the child retries).
       // An edge's standby relay of this node's backup publisher: served with the owner's token (the edge checks it as any).
@@ -246,6 +247,7 @@ export class ClusterNode {
       nodes: [...this.view.nodes.values()],
       owners: Object.fromEntries(this.view.owners),
       owned: this.ownership.owned(),
+      relayLinks: this.relays.links.all().map((l) => ({ node: l.node, channels: l.channels })),
       relays: this.relays.all().map((r) => {
         const s = r.stats();
         return { stream: r.id.slice(`relay-${r.owner}-`.length), owner: r.owner, token: r.token, dropped: r.dropped, retransmits: s?.retransmits, fecRecovered: s?.fecRecovered, lossBeforeRepair: s?.lossBeforeRepair, lossAfterRepair: s?.lossAfterRepair, srttMs: s?.srttMs };
@@ -255,6 +257,7 @@ export class ClusterNode {
         claims: this.ownership.claims,
         takeovers: this.ownership.takeovers,
         relayRefused: this.server.transport.stats.relayRefused,
+        relaySessionsIn: this.server.transport.stats.relaySessionsOpen,
         recordWrites: this.membership.writes,
         recordWriteFailures: this.membership.writeFailures,
         leaseGrants: this.membership.grants,

@@ -1,21 +1,22 @@
 /**
- * One relay on an edge: a transport play session to the stream's owner, whose media feeds the
+ * One relay on an edge: a channel of the relay session to the stream's owner (RelayLink: one
+ * session per node pair, many streams on it), whose media feeds the
  * edge's own Stream (so its GOP cache serves the edge's new viewers, and every output of the
  * edge serves them). The hop repairs its own losses with the transport's NACK and FEC: the edge
  * asks its upstream, never the publisher.
  *
  * The session is encrypted ('all'), keyed by the cluster secret (relayAuth.ts), and pins the
- * owner's transport key from its node record. The owner's welcome names its fencing token; a
+ * owner's transport key from its node record. The owner's welcome (on the channel) names its fencing token; a
  * token older than the newest the edge has seen for the stream is a stale owner: refused.
  */
 import { decodeMessage, encodeHello } from '../media/tributary/index.js';
-import { fingerprint } from '../transport/crypto/keys.js';
-import { TransportClient, type TransportSession } from '../net/index.js';
+import type { TransportSession } from '../net/index.js';
 import type { Publisher } from '../server/Publisher.js';
 import type { Stream } from '../server/Stream.js';
 import { TransportPublisher } from '../server/transport/TransportPublisher.js';
 import type { NodeRecord } from './keys.js';
-import { relayIdentity, relayPsk, tokenOfWelcome } from './relayAuth.js';
+import { RelayLink, RelayLinks } from './RelayLink.js';
+import { tokenOfWelcome } from './relayAuth.js';
 
 export class StaleOwnerError extends Error {
   constructor(readonly token: number, readonly newest: number) {
@@ -45,11 +46,9 @@ export interface RelayOptions {
   standby?: boolean;
   /** ... of the node's own backup publisher (Stream.subscribeBackup) rather than of its stream. */
   backupView?: boolean;
+  /** The node's relay sessions, one per node pair; without it the relay has a session of its own (tests, probes). */
+  links?: RelayLinks;
 }
-
-/** A dead upstream is noticed by silence: the client pings every KEEPALIVE_MS, so ~IDLE_MS without anything is a lost owner. */
-const KEEPALIVE_MS = 200;
-const IDLE_MS = 1000;
 
 export class Relay implements Publisher {
   readonly protocol = 'relay';
@@ -57,8 +56,8 @@ export class Relay implements Publisher {
   readonly remoteAddress: string;
   /** The owner's fencing token from its welcome. */
   token = 0;
-  private client: TransportClient | undefined;
-  private session: TransportSession | undefined;
+  private link: RelayLink | undefined;
+  private channel: number | undefined;
   private decoder: TransportPublisher;
   private ended = false;
   private published = false;
@@ -86,61 +85,50 @@ export class Relay implements Publisher {
 
   /** Session stats of the hop (repairs, loss), for the API and the bench. */
   stats(): ReturnType<TransportSession['stats']> | undefined {
-    return this.session && !this.session.isClosed ? this.session.stats() : undefined;
+    return this.link && !this.link.isClosed ? this.link.session.stats() : undefined;
   }
 
-  /** Connects, checks the welcome's token, then publishes into the local stream. */
+  /** Opens its channel on the node's relay session (one per node pair, RelayLinks), checks the welcome's token, then publishes into the local stream. */
   async open(timeoutMs = 1500): Promise<void> {
     const { stream, owner } = this.o;
-    const identity = relayIdentity(stream.app, stream.key, this.o.self, this.o.backupView === true);
-    const client = await TransportClient.connect({
-      host: owner.host,
-      port: owner.transportPort,
-      psk: relayPsk(this.o.secret, identity),
-      identity,
-      encryption: 'all',
-      checkServerKey: (key) => (fingerprint(key) === owner.fp ? undefined : `node ${owner.id} answered with another key than its record's`),
-      tcp: 'never',
-      keepaliveMs: KEEPALIVE_MS,
-      idleTimeoutMs: IDLE_MS,
-      connectTimeoutMs: timeoutMs,
-      logger: { warn: () => {}, debug: () => {} },
-    });
-    this.client = client;
+    const link = await (this.o.links ?? new RelayLinks(this.o.self, this.o.secret)).get(owner, timeoutMs);
     if (this.ended) {
-      await client.close();
+      if (link.channels === 0) link.close('relay closed while connecting');
       throw new Error('relay closed while connecting');
     }
-    const session = client.session;
-    this.session = session;
+    this.link = link;
     const held: Uint8Array[] = [];
     let welcomed = false;
-    const welcome = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no welcome from ${owner.id} within ${timeoutMs} ms`)), timeoutMs);
-      session.on('message', (m) => {
-        if (welcomed) return this.onMessage(m.data);
+    let settle: { resolve: (note: string) => void; reject: (err: Error) => void } | undefined;
+    const welcome = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+    const timer = setTimeout(() => settle!.reject(new Error(`no welcome from ${owner.id} within ${timeoutMs} ms`)), timeoutMs);
+    this.channel = link.openChannel(encodeHello('play', stream.app, stream.key, this.o.latencyMs), this.o.backupView === true, {
+      onMessage: (data) => {
+        if (welcomed) return this.onMessage(data);
         let msg;
         try {
-          msg = decodeMessage(m.data);
+          msg = decodeMessage(data);
         } catch {
           return;
         }
         if (msg.type === 'welcome') {
           welcomed = true;
           clearTimeout(timer);
-          resolve(msg.note);
+          settle!.resolve(msg.note);
         } else if (msg.type === 'refuse') {
           clearTimeout(timer);
-          reject(new Error(`owner ${owner.id} refused: ${msg.reason}`));
-        } else held.push(m.data);
-      });
-      session.on('closed', (reason) => {
+          link.endChannel(this.channel!, msg.reason, false); // the owner holds nothing for it
+          this.channel = undefined;
+          settle!.reject(new Error(`owner ${owner.id} refused: ${msg.reason}`));
+        } else held.push(data);
+      },
+      onClosed: (reason) => {
         clearTimeout(timer);
-        reject(new Error(`relay session closed: ${reason}`));
-        this.close(`relay session closed: ${reason}`);
-      });
+        this.channel = undefined;
+        settle!.reject(new Error(reason));
+        this.close(reason);
+      },
     });
-    session.sendFrame({ kind: 'control', data: encodeHello('play', stream.app, stream.key, this.o.latencyMs) });
     let note: string;
     try {
       note = await welcome;
@@ -172,7 +160,7 @@ export class Relay implements Publisher {
 
   /** Time since the session last received a packet (media, acks, pongs), ms; `now` on Date.now()'s clock. */
   heardAgoMs(now: number): number {
-    const s = this.session;
+    const s = this.link?.session;
     if (!s || s.isClosed) return Infinity;
     const packets = s.stats().packetsReceived;
     if (packets !== this.heard.packets) this.heard = { packets, at: now };
@@ -189,7 +177,9 @@ export class Relay implements Publisher {
     if (this.ended) return;
     this.ended = true;
     if (this.published) this.o.stream.unpublish(this);
-    void this.client?.close();
+    // The session stays for the node's other streams; it closes with its last channel.
+    if (this.channel !== undefined) this.link?.endChannel(this.channel, reason);
+    this.channel = undefined;
     this.o.onEnd(reason);
   }
 }

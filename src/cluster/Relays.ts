@@ -12,6 +12,7 @@ import type { Registry } from '../server/Registry.js';
 import type { Stream } from '../server/Stream.js';
 import type { ClusterView } from './ClusterView.js';
 import { Relay, StaleOwnerError } from './Relay.js';
+import { RelayLinks } from './RelayLink.js';
 
 const RETRY_MS = 200;
 const LINGER_MS = 2000;
@@ -38,9 +39,12 @@ export class Relays {
   private readonly asked = new Map<string, number>();
   private readonly lingers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  /** One relay session per node this one pulls from, every relay from that node a channel of it. */
+  readonly links: RelayLinks;
   readonly stats = { opened: 0, failed: 0, staleRefused: 0, moved: 0, closedIdle: 0, standbysOpened: 0, standbySwitches: 0 };
 
   constructor(private readonly o: RelaysOptions) {
+    this.links = new RelayLinks(o.self, o.secret);
     o.view.on('owner', (path) => this.follow(path));
   }
 
@@ -79,7 +83,7 @@ export class Relays {
     if (!target || this.standbys.has(path) || stream.standby) return;
     const rec = this.o.view.nodes.get(target)!;
     const relay: Relay = new Relay({
-      stream, owner: rec, self: this.o.self, secret: this.o.secret, newestToken: () => this.o.view.newestToken(path), latencyMs: this.o.latencyMs, standby: true, backupView,
+      stream, owner: rec, self: this.o.self, secret: this.o.secret, newestToken: () => this.o.view.newestToken(path), latencyMs: this.o.latencyMs, standby: true, backupView, links: this.links,
       onEnd: (reason) => {
         if (this.standbys.get(path) === relay) this.standbys.delete(path);
         this.o.logger.info({ stream: path, node: rec.id, reason }, 'cluster: standby relay ended');
@@ -197,6 +201,7 @@ export class Relays {
       newestToken: () => this.o.view.newestToken(path),
       latencyMs: this.o.latencyMs,
       takeOver,
+      links: this.links,
       onEnd: (reason) => {
         if (this.relays.get(path) === relay) this.relays.delete(path);
         this.o.logger.info({ stream: path, owner: rec.id, reason }, 'cluster: relay ended');
@@ -283,5 +288,6 @@ export class Relays {
     for (const r of [...this.relays.values(), ...this.standbys.values()]) r.close('node closing');
     this.relays.clear();
     this.standbys.clear();
+    this.links.close();
   }
 }

@@ -20,6 +20,21 @@ export function parseRelayIdentity(identity: string): { app: string; key: string
   return { app: m[1]!, key: m[2]!, node: m[3]!, ...(m[4] !== undefined ? { backup: true as const } : {}) };
 }
 
+const MUX_IDENTITY = /^relay-mux ([A-Za-z0-9_.\-~]{1,128})$/;
+
+/**
+ * The identity of the one session a node keeps to each node it relays from (many streams on it,
+ * channels of media/tributary/channel.ts); its key is relayPsk of it, as for the per-stream one.
+ */
+export function relayMuxIdentity(node: string): string {
+  return `relay-mux ${node}`;
+}
+
+export function parseRelayMuxIdentity(identity: string): { node: string } | undefined {
+  const m = MUX_IDENTITY.exec(identity);
+  return m && m[1] !== '.' && m[1] !== '..' ? { node: m[1]! } : undefined;
+}
+
 export function relayPsk(secret: string, identity: string): string {
   return createHmac('sha256', secret).update(`tributary relay v1\n${identity}`).digest('base64url');
 }

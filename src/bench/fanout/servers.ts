@@ -121,7 +121,7 @@ async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
 }
 
 /** utime + stime of a process from /proc/PID/stat, in seconds (Linux; USER_HZ is 100). */
-function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;

@@ -210,6 +210,22 @@ export class EtcdCluster {
     return sum;
   }
 
+  /**
+   * gRPC messages the running members have received from clients since they started, summed over
+   * every method (etcd's own /metrics, grpc_server_msg_received_total): unlike requests(), this
+   * counts each keep-alive and watch message on a long-lived stream, so it is a client's whole
+   * etcd traffic, as etcd saw it.
+   */
+  async messagesReceived(): Promise<number> {
+    let sum = 0;
+    for (const m of this.members) {
+      if (!m.child || !running(m.child)) continue;
+      const text = await metrics(m.host, m.clientPort);
+      for (const x of text.matchAll(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm)) sum += Number(x[1]);
+    }
+    return sum;
+  }
+
   private member(index: number): Member {
     const m = this.members[index];
     if (!m) throw new Error(`no etcd member ${index} (of ${this.members.length})`);

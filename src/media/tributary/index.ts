@@ -3,3 +3,4 @@ export * from './messages.js';
 export * from './report.js';
 export { FRAMING_VERSION } from './codes.js';
 export * from './session.js';
+export * from './channel.js';

@@ -19,6 +19,7 @@ import type { Registry } from '../Registry.js';
 import type { BackpressureLimits } from '../Subscriber.js';
 import { TransportPublisher } from './TransportPublisher.js';
 import { TransportSubscriber } from './TransportSubscriber.js';
+import { RelayMux } from './RelayMux.js';
 
 export interface TransportIngestOptions {
   registry: Registry;
@@ -48,6 +49,8 @@ export interface RelayGate {
   ownerToken(app: string, key: string): number | undefined;
   /** Main/backup: the owner's token, when this node has a backup publisher of app/key to serve (a relay identity with `backup`). */
   backupToken?(app: string, key: string): number | undefined;
+  /** The node a session-per-node-pair identity (`relay-mux NODE`, many streams as channels: RelayMux) names; undefined: not one. */
+  parseMux?(identity: string): { node: string } | undefined;
 }
 
 export interface TransportIngestStats {
@@ -60,10 +63,12 @@ export interface TransportIngestStats {
   messagesDropped: number;
   /** Relay sessions refused: identity refused at the handshake, handshake never finished (no cluster secret), or not the owner. */
   relayRefused: number;
+  /** Sessions of `relay-mux` identities open now (one per edge node pulling streams from this one). */
+  relaySessionsOpen: number;
 }
 
 export class TransportIngest {
-  readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0, relayRefused: 0 };
+  readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0, relayRefused: 0, relaySessionsOpen: 0 };
   /** Set by the cluster layer; without it relay identities are refused. */
   relayGate: RelayGate | undefined;
   private server: TransportServer | undefined;
@@ -122,7 +127,7 @@ export class TransportIngest {
 
   /** The token the client must hold for this identity, or undefined to refuse the handshake. */
   private resolvePsk(identity: string): string | { psk: string; open: true } | undefined {
-    if (identity.startsWith('relay ')) {
+    if (identity.startsWith('relay ') || identity.startsWith('relay-mux ')) {
       const psk = this.relayGate?.psk(identity);
       if (psk === undefined) this.stats.relayRefused++;
       return psk;
@@ -138,6 +143,8 @@ export class TransportIngest {
   }
 
   private onSession(s: TransportSession): void {
+    const mux = this.relayGate?.parseMux?.(s.core.identity ?? '');
+    if (mux) return this.onMuxSession(s);
     // A relay is a player of the owner's stream whose key is the cluster secret.
     const relay = this.relayGate?.parse(s.core.identity ?? '');
     const id: SessionIdentity | undefined = relay ? { role: 'play', app: relay.app, key: relay.key, expiry: undefined } : parseSessionIdentity(s.core.identity ?? '');
@@ -164,6 +171,29 @@ export class TransportIngest {
       if (relay && !role) this.stats.relayRefused++;
       cleanup();
       this.log.info({ session: name, reason }, 'transport session closed');
+    });
+  }
+
+  /** A relay session between two nodes: its channels are the streams relayed (RelayMux). */
+  private onMuxSession(s: TransportSession): void {
+    const gate = this.relayGate!;
+    this.stats.sessionsOpen++;
+    this.stats.sessionsTotal++;
+    this.stats.relaySessionsOpen++;
+    const mux = new RelayMux(s, `relay-${s.id.toString(16)}`, s.stats().paths[0]?.path ?? '?', {
+      registry: this.o.registry,
+      logger: this.log,
+      viewerLimits: this.o.viewerLimits,
+      playLatencyMs: this.o.playLatencyMs ?? 600,
+      token: (app, key, backup) => (backup ? gate.backupToken?.(app, key) : gate.ownerToken(app, key)),
+      stats: this.stats,
+    });
+    s.on('closed', (reason) => {
+      this.stats.sessionsOpen--;
+      this.stats.relaySessionsOpen--;
+      // A half-open handshake (a peer without the cluster secret cannot finish one) ends with nothing served.
+      if (mux.served === 0) this.stats.relayRefused++;
+      this.log.info({ session: mux.name, reason, channels: mux.served }, 'transport session closed');
     });
   }
 

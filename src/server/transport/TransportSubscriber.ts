@@ -3,6 +3,12 @@ import { encodeConfig, encodeFrame, encodeMetadata, encodeText } from '../../med
 import type { TransportSession } from '../../net/index.js';
 import { Subscriber, type BackpressureLimits } from '../Subscriber.js';
 
+/**
+ * Where a subscriber's messages go: a whole session (a player), or one channel of a session that
+ * carries many relayed streams (RelayMux). `stats().bytesSent` is the session's, whatever the sink.
+ */
+export type TransportSink = Pick<TransportSession, 'sendFrame' | 'close' | 'isClosed'> & { stats(): { bytesSent: number } };
+
 /** How often the session's byte counter is read (stats() is too dear to call per frame per viewer), ms. */
 const READ_EVERY_MS = 20;
 
@@ -32,7 +38,7 @@ export class TransportSubscriber extends Subscriber {
     id: string,
     remoteAddress: string,
     limits: BackpressureLimits & { stallCutMs?: number },
-    private readonly session: TransportSession,
+    private readonly session: TransportSink,
     /** The delivery deadline each frame gets: the player's hello's, else the server's default. */
     readonly latencyMs: number,
     private readonly now: () => number = Date.now,
