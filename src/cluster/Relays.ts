@@ -270,7 +270,14 @@ export class Relays {
     const t = setTimeout(() => {
       this.lingers.delete(path);
       const relay = this.relays.get(path);
-      if (!relay || this.wanted(stream)) return;
+      if (!relay) return;
+      if (this.wanted(stream)) {
+        // Wanted only because a viewer asked for it moments ago (a fetch under way, a reload):
+        // look again later. Returning for good left a relay without viewers running forever
+        // when its only viewer left within seconds of asking (no later unsubscribe re-arms it).
+        if (stream.subscribers.size === 0 && !this.backsUp(stream)) this.lingerThenClose(stream);
+        return;
+      }
       this.stats.closedIdle++;
       this.relays.delete(path);
       relay.close('last viewer left');

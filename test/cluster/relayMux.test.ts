@@ -47,7 +47,9 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15
   while (!(await ok())) {
     if (Date.now() > end) {
       const lines = [a, b].flatMap((n) => n.log().split('\n').filter((l) => /"cluster|transport: (publish|play|relay)/.test(l)).map((l) => `${n.id}: ${l.slice(0, 240)}`));
-      throw new Error(`timed out waiting for ${what}\n${lines.slice(-30).join('\n')}`);
+      const st = await Promise.all([a, b].map(async (n) => `${n.id}: ${JSON.stringify(await status(n).catch((e) => String(e))).slice(0, 600)}`));
+      const streams = await fetch(`${b.httpBase}/api/streams`).then((r) => r.text()).catch((e) => String(e));
+      throw new Error(`timed out waiting for ${what}\n${lines.slice(-30).join('\n')}\n${st.join('\n')}\nedge streams: ${streams.slice(0, 1500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
