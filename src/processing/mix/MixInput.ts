@@ -37,6 +37,8 @@ export class MixInput {
   pictures = 0;
   /** Video frames fed to the decoder (stream inputs). */
   fedCount = 0;
+  /** When the newest video frame went into the decoder (stream inputs). */
+  lastFedAt = -Infinity;
   /** Fed frame to decoded picture, ms (smoothed). */
   decodeDelayMs: number | undefined;
   restarts = 0;
@@ -185,6 +187,7 @@ export class MixInput {
     if (stream) {
       this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
         this.fedCount++;
+        this.lastFedAt = t.fedAt;
         this.fed.push(t);
         if (this.fed.length > 300) this.fed.shift();
       });
