@@ -67,6 +67,11 @@ export class MixInput {
     private readonly ffmpeg = 'ffmpeg',
   ) {}
 
+  /** A stream of the server, fed to the decoder by this process (so lastFedAt says when the input last sent). */
+  get feeds(): boolean {
+    return 'stream' in this.source;
+  }
+
   get label(): string {
     return 'stream' in this.source ? this.source.stream : this.source.url;
   }

@@ -210,11 +210,15 @@ export class MixJob implements ProcessingJob {
     const slates: StallStages[] = [];
     for (const slot of this.slots) {
       const inp = this.inputs[slot.input]!;
-      const fresh = inp.latest !== undefined && now - inp.latestAt <= this.spec.stallMs;
+      // Stalled when the input stopped sending (judged where its frames go into the decoder, so
+      // a decoder that lags on a loaded machine does not add its lag to the slate's time) or
+      // its decoder stopped giving pictures; either for stallMs.
+      const lastSign = inp.feeds ? Math.min(inp.lastFedAt, inp.latestAt) : inp.latestAt;
+      const fresh = inp.latest !== undefined && now - lastSign <= this.spec.stallMs;
       const st = this.stats.inputs[slot.input]!;
       if (!fresh && !this.stalled[slot.input]) {
         st.stalls++;
-        st.slateAfterMs.push(now - inp.latestAt);
+        st.slateAfterMs.push(now - lastSign);
         if (st.slateAfterMs.length > 1000) st.slateAfterMs.shift();
         const stages = { lastFedAt: inp.lastFedAt, lastPictureAt: inp.latestAt, composedAt: now, publishedAt: undefined };
         slates.push(stages);
