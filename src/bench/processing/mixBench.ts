@@ -32,6 +32,8 @@ export interface MixBenchResult {
   stages: Record<'arrived' | 'fed' | 'decoded' | 'composed' | 'published' | 'viewer', { p50: number; max: number }>;
   /** Where the gaps are: waits over 100 ms between two published mixed pictures, and late wake-ups of the compositor. */
   publishedGaps: number;
+  /** Holes in the published output's timeline: a dts step over 1.5 frame intervals (0: one picture per interval). */
+  dtsHoles: number;
   lateWakeups: number;
   /** The control: the same gaps counted at a second viewer that watches the host input directly (no mix between). */
   directViewerGaps: number;
@@ -78,11 +80,15 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
     const delays: number[] = [];
     let publishedAt = 0;
     let publishedGaps = 0;
+    let dtsHoles = 0;
+    let lastDts: number | undefined;
     out.on('frame', (f) => {
       if (f.kind !== 'video') return;
       const now = Date.now();
       if (measuring && publishedAt && now - publishedAt > GAP_MS) publishedGaps++;
+      if (measuring && lastDts !== undefined && f.dts - lastDts > 1500 / o.fps) dtsHoles++;
       publishedAt = now;
+      lastDts = f.dts;
       if (f.captureTime !== undefined) delays.push(now - f.captureTime);
     });
     let guestArrivedAt = 0;
@@ -162,6 +168,7 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       mixesPerCore: Math.round((1 / (nodeCores + ffmpegCores)) * 100) / 100,
       stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.length ? { p50: summarize(v).p50, max: Math.max(...v) } : { p50: -1, max: -1 }])) as MixBenchResult['stages'],
       publishedGaps,
+      dtsHoles,
       directViewerGaps: directGaps,
       lateWakeups: job.stats.lateWakeups - wakeStart,
     };
