@@ -15,9 +15,9 @@ export interface LipSyncResult {
 
 /**
  * `tributary bench lipsync`: the mix's A/V offset, measured on decoded output. The host is a
- * real encoded source (x264 + AAC over RTMP) whose picture flashes white for one frame and whose
- * sound beeps (1 kHz, 50 ms, sample-exact from aevalsrc) at the same instant once a second; a
- * guest (a red field) is mixed in as an inset. Both the host stream as served and the mixed
+ * real encoded source (x264 + AAC over RTMP) whose picture flashes white for 100 ms (a mix may skip
+ * a picture) and whose sound beeps (1 kHz, 50 ms, sample-exact from aevalsrc) at the same instant once a second; a
+ * guest (a red field, its tone at gain 0) is mixed in as an inset. Both the host stream as served and the mixed
  * output are recorded from HTTP-FLV (stream copy), and ffprobe reads each recording: the
  * flash's picture time (signalstats, the main area's mean luma) and the beep's onset (astats
  * over 1 ms chunks). Offset = onset - flash per marker; p50 and max of |offset|.
@@ -27,7 +27,7 @@ export async function runLipSync(o: { seconds: number; fps: number }, log: (l: s
   const a = await node.server.start();
   const dir = await mkdtemp(join(tmpdir(), 'tributary-lipsync-'));
   const host = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', `color=c=black:size=640x360:rate=${o.fps},drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,${(1 / o.fps).toFixed(4)})'`,
+    '-f', 'lavfi', '-i', `color=c=black:size=640x360:rate=${o.fps},drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'`,
     '-f', 'lavfi', '-i', "aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000",
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(o.fps), '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
     '-f', 'flv', `rtmp://127.0.0.1:${a.rtmpPort}/live/host`], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -38,7 +38,7 @@ export async function runLipSync(o: { seconds: number; fps: number }, log: (l: s
     await until('inputs', () => (reg.find('live', 'host')?.videoConfig && reg.find('live', 'guest')?.videoConfig ? true : undefined), 20_000);
     const r = await call(a.httpPort, 'POST', '/api/mixes', {
       id: 'sync', output: 'live/mix', width: 640, height: 360, fps: o.fps, kbps: 1500,
-      inputs: [{ source: { stream: 'live/host' } }, { source: { stream: 'live/guest' } }], layout: { type: 'pip', corner: 'bottom-right', size: 0.3 },
+      inputs: [{ source: { stream: 'live/host' } }, { source: { stream: 'live/guest' }, gain: 0 }], layout: { type: 'pip', corner: 'bottom-right', size: 0.3 },
     });
     if (r.status !== 201) throw new Error(`mix refused: ${JSON.stringify(r.body)}`);
     await until('the mix', () => reg.find('live', 'mix')?.videoConfig, 20_000);
