@@ -10,7 +10,7 @@ import { api, decodingViewer, pushPattern, sleep, stop, waitFor, yuvAt } from '.
 const W = 320;
 const H = 180;
 const FPS = 15;
-const STALL_MS = 500;
+const STALL_MS = 1000;
 let node: MediaNode;
 let http: number;
 let host: ChildProcess;
@@ -40,8 +40,10 @@ const isSlate = ([, u, v]: [number, number, number]) => u > 200 && v < 140;
 // On a loaded machine an input's decoder gets the CPU late and hands out its last pictures after
 // the input already stopped. The slate's clock starts when the input stopped sending, not when
 // its decoder caught up: here the decoder is held (SIGSTOP) across the input's stop, so its
-// last pictures come out 300 ms late, and the slate must still be composed stallMs after the
-// input's last frame went in (it was 300 ms later when the stall was judged by pictures).
+// last pictures come out 700 ms late, and the slate must still be composed stallMs after the
+// input's last frame went in (judged by pictures it was 700 ms later). stallMs is long (1 s) so
+// the hold alone stays short of it and the two rules stay far apart (~1000 vs ~1700 ms) on a
+// loaded machine too.
 test('a stalled input gets the slate stallMs after its last frame, even when its decoder lags behind', { timeout: 60_000 }, async () => {
   const created = await api(http, 'POST', '/api/mixes', {
     id: 'lag', output: 'live/mix', width: W, height: H, fps: FPS, kbps: 400, stallMs: STALL_MS,
@@ -63,16 +65,16 @@ test('a stalled input gets the slate stallMs after its last frame, even when its
     await sleep(60);
     const stalledAt = Date.now();
     guest.kill('SIGSTOP');
-    await sleep(300);
+    await sleep(700);
     decoder.kill('SIGCONT');
     const slate = await waitFor('the slate in the inset', () => seen(stalledAt, (p) => isSlate(p.inset)), 5000);
     const st = job.stats.inputs[1]!.stallStages.at(-1)!;
     const composed = st.composedAt - stalledAt;
     console.log(`cycle ${cycle}: last frame fed ${st.lastFedAt - stalledAt} ms, last picture ${st.lastPictureAt - stalledAt} ms, slate composed ${composed} ms, on the viewer's screen ${slate.at - stalledAt} ms after the input stalled`);
-    assert.ok(st.lastPictureAt - stalledAt >= 250, 'the decoder handed its last pictures out late (the case under test)');
+    assert.ok(st.lastPictureAt - stalledAt >= 600, 'the decoder handed its last pictures out late (the case under test)');
     assert.ok(st.lastFedAt - stalledAt <= 100, 'the last frame went in at the stall');
-    assert.ok(composed <= STALL_MS + 2 * (1000 / FPS) + 60, `slate composed ${composed} ms after the stall (stallMs ${STALL_MS})`);
-    assert.ok(slate.at - stalledAt <= 1500, `slate on screen ${slate.at - stalledAt} ms after the stall`);
+    assert.ok(composed <= STALL_MS + 350, `slate composed ${composed} ms after the stall (stallMs ${STALL_MS})`);
+    assert.ok(slate.at - stalledAt <= STALL_MS + 1500, `slate on screen ${slate.at - stalledAt} ms after the stall`);
     const backAt = Date.now();
     guest.kill('SIGCONT');
     await waitFor('the guest back in the inset', () => seen(backAt, (p) => isRed(p.inset)), 10_000);
