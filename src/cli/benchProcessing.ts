@@ -31,6 +31,17 @@ export function registerBenchProcessing(program: Command): void {
       process.exit(0);
     });
   bench
+    .command('lipsync')
+    .description("the mix's audio/video offset: a host whose picture flashes as its sound beeps, mixed with a guest; ffprobe reads both recordings")
+    .option('--seconds <n>', 'recorded seconds', num, 12)
+    .option('--fps <n>', 'frame rate', num, 30)
+    .option('--verbose', 'the offsets per marker on stderr', false)
+    .action(async (o) => {
+      const { runLipSync } = await import('../bench/processing/lipSync.js');
+      console.log(JSON.stringify(await runLipSync(o, o.verbose ? (l) => process.stderr.write(l + '\n') : undefined)));
+      process.exit(0);
+    });
+  bench
     .command('ladder')
     .description('a server-side quality ladder and a ?quality=auto HTTP-FLV viewer whose link is cut mid-stream (hls.js not measured yet)')
     .option('--size <WxH>', 'source picture size', '640x360')

@@ -24,6 +24,19 @@ export interface MixBenchResult {
   outputGaps: number;
   dropCycles: number;
   mixesPerCore: number;
+  /**
+   * Where the time to the slate goes: per stage, ms after the guest was stopped (median / max over
+   * the cycles): its last frame at the server, into the decoder, out of the decoder, the first
+   * slate frame composed, published by the encoder, decoded at the viewer.
+   */
+  stages: Record<'arrived' | 'fed' | 'decoded' | 'composed' | 'published' | 'viewer', { p50: number; max: number }>;
+  /** Where the gaps are: waits over 100 ms between two published mixed pictures, and late wake-ups of the compositor. */
+  publishedGaps: number;
+  /** Holes in the published output's timeline: a dts step over 1.5 frame intervals (0: one picture per interval). */
+  dtsHoles: number;
+  lateWakeups: number;
+  /** The control: the same gaps counted at a second viewer that watches the host input directly (no mix between). */
+  directViewerGaps: number;
 }
 
 /** Longer than this between two pictures at the viewer is an output gap (the issue's figure). */
@@ -54,6 +67,7 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
   const host = pushSource(a.rtmpPort, 'live/host', { size: o.size, fps: o.fps, pattern: 'testsrc2', kbps: 2500 });
   const guest = pushSource(a.rtmpPort, 'live/guest', { size: o.size, fps: o.fps, pattern: 'color=c=red', kbps: 500 });
   let viewer: ReturnType<typeof decodeViewer> | undefined;
+  let direct: ReturnType<typeof decodeViewer> | undefined;
   try {
     await until('inputs', () => (server.registry.find('live', 'host')?.videoConfig && server.registry.find('live', 'guest')?.videoConfig ? true : undefined), 20_000);
     const r = await call(a.httpPort, 'POST', '/api/mixes', {
@@ -64,9 +78,24 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
     const job = node.processing.jobs.get('bench') as MixJob;
     const out = await until('the mix', () => (server.registry.find('live', 'mix')?.videoConfig ? server.registry.find('live', 'mix') : undefined), 20_000);
     const delays: number[] = [];
+    let publishedAt = 0;
+    let publishedGaps = 0;
+    let dtsHoles = 0;
+    let lastDts: number | undefined;
     out.on('frame', (f) => {
-      if (f.kind === 'video' && f.captureTime !== undefined) delays.push(Date.now() - f.captureTime);
+      if (f.kind !== 'video') return;
+      const now = Date.now();
+      if (measuring && publishedAt && now - publishedAt > GAP_MS) publishedGaps++;
+      if (measuring && lastDts !== undefined && f.dts - lastDts > 1500 / o.fps) dtsHoles++;
+      publishedAt = now;
+      lastDts = f.dts;
+      if (f.captureTime !== undefined) delays.push(now - f.captureTime);
     });
+    let guestArrivedAt = 0;
+    server.registry.find('live', 'guest')!.on('frame', (f) => {
+      if (f.kind === 'video') guestArrivedAt = Date.now();
+    });
+    const stages: Record<keyof MixBenchResult['stages'], number[]> = { arrived: [], fed: [], decoded: [], composed: [], published: [], viewer: [] };
     // The viewer decodes at a small size (it only samples colours); the inset's centre is where pip puts it.
     const vw = 160;
     const vh = 90;
@@ -83,10 +112,17 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       prevAt = at;
       last = { at, state };
     });
+    let directGaps = 0;
+    let directAt = 0;
+    direct = decodeViewer(`http://127.0.0.1:${a.httpPort}/live/host.flv`, vw, vh, (_d, at) => {
+      if (measuring && directAt && at - directAt > GAP_MS) directGaps++;
+      directAt = at;
+    });
     await until('the guest on the viewer', () => (last?.state === 'guest' ? true : undefined), 20_000);
     await sleep(2000);
     delays.length = 0;
     measuring = true;
+    const wakeStart = job.stats.lateWakeups;
     const cpuStart = process.cpuUsage();
     const wallStart = Date.now();
     const jobCpu: number[] = [];
@@ -97,14 +133,26 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       const stopAt = Date.now();
       guest.kill('SIGSTOP');
       const seen = await until('the slate', () => (last && last.at >= stopAt && last.state === 'slate' ? last.at : undefined), 5000).catch(() => undefined);
-      if (seen !== undefined) slate.push(seen - stopAt);
+      if (seen !== undefined) {
+        slate.push(seen - stopAt);
+        const st = job.stats.inputs[1]!.stallStages.at(-1);
+        if (st && st.composedAt >= stopAt) {
+          stages.arrived.push(guestArrivedAt - stopAt);
+          stages.fed.push(st.lastFedAt - stopAt);
+          stages.decoded.push(st.lastPictureAt - stopAt);
+          stages.composed.push(st.composedAt - stopAt);
+          if (st.publishedAt !== undefined) stages.published.push(st.publishedAt - stopAt);
+          stages.viewer.push(seen - stopAt);
+        }
+      }
       await sleep(Math.max(0, o.dropMs - (Date.now() - stopAt)));
       const backAt = Date.now();
       guest.kill('SIGCONT');
       await until('the guest back', () => (last && last.at >= backAt && last.state === 'guest' ? true : undefined), 5000).catch(() => undefined);
       await sleep(o.backMs);
       if (seen !== undefined) cycles++;
-      log(`cycle ${c + 1}/${o.cycles}: slate ${seen === undefined ? 'not seen' : `${seen - stopAt} ms`} after the stall, ${gaps} output gaps so far`);
+      const at = (k: keyof typeof stages) => stages[k].at(-1) ?? '-';
+      log(`cycle ${c + 1}/${o.cycles}: slate ${seen === undefined ? 'not seen' : `${seen - stopAt} ms`} after the stall (arrived ${at('arrived')}, fed ${at('fed')}, decoded ${at('decoded')}, composed ${at('composed')}, published ${at('published')}), ${gaps} output gaps so far (${publishedGaps} published, ${job.stats.lateWakeups - wakeStart} late wake-ups)`);
     }
     clearInterval(cpuTimer);
     const wall = (Date.now() - wallStart) / 1000;
@@ -118,9 +166,14 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       outputGaps: gaps,
       dropCycles: cycles,
       mixesPerCore: Math.round((1 / (nodeCores + ffmpegCores)) * 100) / 100,
+      stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.length ? { p50: summarize(v).p50, max: Math.max(...v) } : { p50: -1, max: -1 }])) as MixBenchResult['stages'],
+      publishedGaps,
+      dtsHoles,
+      directViewerGaps: directGaps,
+      lateWakeups: job.stats.lateWakeups - wakeStart,
     };
   } finally {
-    await stopProcess(viewer);
+    await Promise.all([stopProcess(viewer), stopProcess(direct)]);
     await Promise.all([stopProcess(host), stopProcess(guest)]);
     await server.close();
   }

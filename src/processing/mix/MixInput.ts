@@ -37,6 +37,8 @@ export class MixInput {
   pictures = 0;
   /** Video frames fed to the decoder (stream inputs). */
   fedCount = 0;
+  /** When the newest video frame went into the decoder (stream inputs). */
+  lastFedAt = -Infinity;
   /** Fed frame to decoded picture, ms (smoothed). */
   decodeDelayMs: number | undefined;
   restarts = 0;
@@ -64,6 +66,11 @@ export class MixInput {
     private readonly registry: Registry,
     private readonly ffmpeg = 'ffmpeg',
   ) {}
+
+  /** A stream of the server, fed to the decoder by this process (so lastFedAt says when the input last sent). */
+  get feeds(): boolean {
+    return 'stream' in this.source;
+  }
 
   get label(): string {
     return 'stream' in this.source ? this.source.stream : this.source.url;
@@ -185,6 +192,7 @@ export class MixInput {
     if (stream) {
       this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
         this.fedCount++;
+        this.lastFedAt = t.fedAt;
         this.fed.push(t);
         if (this.fed.length > 300) this.fed.shift();
       });

@@ -19,6 +19,8 @@ const TIMES_KEPT = 256;
 
 interface FrameTimes {
   composedAt: number;
+  /** Stalls whose first slate frame this is. */
+  slates?: StallStages[];
   fedAt: number | undefined;
   capture: number | undefined;
 }
@@ -38,9 +40,26 @@ export interface MixStats {
   skippedFrames: number;
   /** Frames not written because the encoder was behind. */
   encoderBehind: number;
+  /** Wake-ups of the compositor more than 100 ms after their frame was due (the event loop was held). */
+  lateWakeups: number;
   /** Per input: frames composed with the slate in its place, stalls seen, and each stall's time to slate, ms. */
-  inputs: Array<{ slateFrames: number; stalls: number; slateAfterMs: number[] }>;
+  inputs: Array<{ slateFrames: number; stalls: number; slateAfterMs: number[]; stallStages: StallStages[] }>;
 }
+
+/** One stall of an input, stage by stage (Date.now() times): where the time to the slate goes. */
+export interface StallStages {
+  /** The input's last video frame went into its decoder. */
+  lastFedAt: number;
+  /** Its last picture came out of the decoder. */
+  lastPictureAt: number;
+  /** The first frame with the slate in its place was composed. */
+  composedAt: number;
+  /** That frame came out of the encoder and was published (undefined until it does). */
+  publishedAt: number | undefined;
+}
+
+/** Stall records kept per input. */
+const STALLS_KEPT = 200;
 
 /**
  * A mix: inputs decoded each by its own ffmpeg (MixInput), composed in Node on a constant-rate
@@ -91,7 +110,7 @@ export class MixJob implements ProcessingJob {
     this.slate = solidPicture(width, height, ...SLATE_COLOUR);
     this.audioOut = [];
     this.stalled = spec.inputs.map(() => true);
-    this.stats = { frames: 0, skippedFrames: 0, encoderBehind: 0, inputs: spec.inputs.map(() => ({ slateFrames: 0, stalls: 0, slateAfterMs: [] })) };
+    this.stats = { frames: 0, skippedFrames: 0, encoderBehind: 0, lateWakeups: 0, inputs: spec.inputs.map(() => ({ slateFrames: 0, stalls: 0, slateAfterMs: [], stallStages: [] })) };
   }
 
   static parse(body: unknown): MixSpec {
@@ -175,6 +194,7 @@ export class MixJob implements ProcessingJob {
     const now = Date.now();
     for (const i of this.inputs) i.maintain(now);
     if (!this.encoder && now >= this.encoderRetryAt) this.startEncoder();
+    if (now - this.clock.nextAt() > 100 && this.clock.produced > 0) this.stats.lateWakeups++;
     const due = this.clock.due(now);
     for (let k = 0; k < due; k++) this.produce(now);
     this.stats.skippedFrames = this.clock.skipped;
@@ -187,14 +207,23 @@ export class MixJob implements ProcessingJob {
     const ys = c.width * c.height;
     c.data.fill(16, 0, ys);
     c.data.fill(128, ys);
+    const slates: StallStages[] = [];
     for (const slot of this.slots) {
       const inp = this.inputs[slot.input]!;
-      const fresh = inp.latest !== undefined && now - inp.latestAt <= this.spec.stallMs;
+      // Stalled when the input stopped sending (judged where its frames go into the decoder, so
+      // a decoder that lags on a loaded machine does not add its lag to the slate's time) or
+      // its decoder stopped giving pictures; either for stallMs.
+      const lastSign = inp.feeds ? Math.min(inp.lastFedAt, inp.latestAt) : inp.latestAt;
+      const fresh = inp.latest !== undefined && now - lastSign <= this.spec.stallMs;
       const st = this.stats.inputs[slot.input]!;
       if (!fresh && !this.stalled[slot.input]) {
         st.stalls++;
-        st.slateAfterMs.push(now - inp.latestAt);
+        st.slateAfterMs.push(now - lastSign);
         if (st.slateAfterMs.length > 1000) st.slateAfterMs.shift();
+        const stages = { lastFedAt: inp.lastFedAt, lastPictureAt: inp.latestAt, composedAt: now, publishedAt: undefined };
+        slates.push(stages);
+        st.stallStages.push(stages);
+        if (st.stallStages.length > STALLS_KEPT) st.stallStages.shift();
       }
       this.stalled[slot.input] = !fresh;
       if (!fresh) st.slateFrames++;
@@ -202,7 +231,7 @@ export class MixJob implements ProcessingJob {
     }
     const main = this.inputs[this.spec.main]!;
     const mainFresh = !this.stalled[this.spec.main];
-    const times: FrameTimes = { composedAt: now, fedAt: mainFresh ? main.latestTimes?.fedAt : undefined, capture: mainFresh ? main.latestTimes?.captureTime : undefined };
+    const times: FrameTimes = { composedAt: now, ...(slates.length ? { slates } : {}), fedAt: mainFresh ? main.latestTimes?.fedAt : undefined, capture: mainFresh ? main.latestTimes?.captureTime : undefined };
     // Audio: this frame's share of samples (fractional rates carried over), silence for a missing input.
     const exact = SAMPLE_RATE / this.spec.fps + this.audioCarry;
     const samples = Math.floor(exact);
@@ -276,6 +305,7 @@ export class MixJob implements ProcessingJob {
   private stamp(enc: Encoder, f: MediaFrame): void {
     const t = enc.times.get(Math.round((f.pts * this.spec.fps) / 1000));
     if (!t) return;
+    if (f.kind === 'video' && t.slates) for (const s of t.slates) s.publishedAt ??= Date.now();
     f.captureTime = t.capture ?? t.composedAt;
     if (f.kind === 'video' && t.fedAt !== undefined) {
       const d = Date.now() - t.fedAt;
