@@ -94,7 +94,7 @@ export class ClusterNode {
       refreshMs: REFRESH_MS,
       record: () => this.record(),
       logger: this.log,
-      onNewLease: () => void this.ownership.reclaimAll(),
+      onNewLease: () => this.reclaimAll(),
     });
     this.ownership = new Ownership(this.client, this.membership, this.view, cfg.nodeId, this.log);
     this.relays = new Relays({ registry: server.registry, view: this.view, self: cfg.nodeId, secret: cfg.secret, latencyMs: RELAY_LATENCY_MS, logger: this.log, upstream: parseUpstream(cfg.upstream) });
@@ -166,6 +166,15 @@ export class ClusterNode {
   private ownerElsewhere(stream: Stream): boolean {
     const o = this.view.owners.get(stream.path);
     return o !== undefined && o.node !== this.cfg.nodeId && this.view.nodes.has(o.node);
+  }
+
+  /** A new lease replaced a lost one: the streams this node owned are claimed again, each until it holds. */
+  private reclaimAll(): void {
+    for (const path of this.ownership.forgetAll()) {
+      const [app, key] = path.split('/') as [string, string];
+      const stream = this.server.registry.find(app, key);
+      if (stream?.publisher && stream.publisher.protocol !== 'relay') void this.claim(stream);
+    }
   }
 
   /** Main/backup, checked every BACKUP_CHECK_MS: a local publisher on air here owns the stream or stands behind its owner. */
