@@ -1,8 +1,11 @@
-// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep|p2p][&token=...].
+// The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep|p2p][&quality=auto|NAME|source][&token=...].
 // WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib),
 // WHEP through the browser's own WebRTC (web/webrtc.js). P2P (web/p2p.js, when the server's
 // `p2p` section is on) feeds mpegts.js the FLV tags other viewers and the edge sent as slices;
 // a viewer that cannot do P2P plays WS-FLV instead.
+// A stream with a quality ladder (its master.m3u8 answers) gets a choice of rendition: `auto`
+// (the default: the server picks per viewer for FLV, hls.js's ABR for LL-HLS), one rendition by
+// name, or `source`. The panel shows the rendition playing.
 // `window.tributaryPlayer.stats` holds what the panel shows, for people and for tests.
 'use strict';
 
@@ -13,7 +16,8 @@ const proto = PROTOCOLS.includes(query.get('proto')) ? query.get('proto') : 'ws-
 const token = query.get('token');
 const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
 const video = document.getElementById('video');
-const stats = { protocol: proto, latency: null, bitrateKbps: null, width: 0, height: 0, stalls: 0, state: 'connecting', errors: [] };
+const quality = query.get('quality') ?? 'auto';
+const stats = { protocol: proto, latency: null, bitrateKbps: null, width: 0, height: 0, stalls: 0, state: 'connecting', errors: [], quality, rendition: null, renditions: [] };
 window.tributaryPlayer = { stats };
 
 document.getElementById('title').textContent = `${app}/${key}`;
@@ -47,7 +51,10 @@ function retry(reason) {
 
 function startFlv(kind = proto) {
   const scheme = kind !== 'http-flv' ? (location.protocol === 'https:' ? 'wss:' : 'ws:') : location.protocol;
-  const url = `${scheme}//${location.host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${tokenQuery}`;
+  const q = new URLSearchParams(token ? { token } : {});
+  if (ladder.length > 0 && quality !== 'source') q.set('quality', quality);
+  const qs = q.toString();
+  const url = `${scheme}//${location.host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${qs ? `?${qs}` : ''}`;
   const player = mpegts.createPlayer(
     { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
     { enableStashBuffer: false, liveBufferLatencyChasing: true, liveBufferLatencyMaxLatency: 1.5, liveBufferLatencyMinRemain: 0.3 },
@@ -64,10 +71,13 @@ function startFlv(kind = proto) {
 }
 
 function startHls() {
-  const url = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}/index.m3u8${tokenQuery}`;
+  // With a ladder, the multivariant playlist: hls.js picks among the renditions (auto) or keeps
+  // the one asked for; `source` (or no ladder) plays the stream itself.
+  const useLadder = ladder.length > 0 && quality !== 'source';
+  const url = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}/${useLadder ? 'master' : 'index'}.m3u8${tokenQuery}`;
   if (!window.Hls || !Hls.isSupported()) {
     video.src = url; // Safari plays HLS natively
-    return { destroy: () => video.removeAttribute('src'), latency: () => null };
+    return { destroy: () => video.removeAttribute('src'), latency: () => null, rendition: () => null };
   }
   // The playlist's PART-HOLD-BACK sets how far behind live hls.js plays in low-latency mode.
   const hls = new Hls({
@@ -86,10 +96,25 @@ function startHls() {
     const unit = d.part ?? d.frag;
     if (unit.duration > 0 && unit.stats.total > 0) stats.bitrateKbps = Math.round((unit.stats.total * 8) / unit.duration / 1000);
   });
+  if (useLadder) {
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => {
+      const fixed = d.levels.findIndex((l) => renditionName(l.name) === quality);
+      if (fixed >= 0) hls.currentLevel = fixed;
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => {
+      stats.renditionSwitches = (stats.renditionSwitches ?? -1) + 1;
+    });
+  }
+  // The level hls.js plays now (its NAME, or the rendition of its height).
+  const rendition = () => {
+    const l = useLadder ? hls.levels?.[hls.currentLevel] : undefined;
+    if (!l) return useLadder ? null : ladder.length ? 'source' : null;
+    return (l.name && renditionName(l.name)) || ladder.find((r) => r.height === l.height)?.name || null;
+  };
   hls.loadSource(url);
   hls.attachMedia(video);
   video.play().catch(() => undefined);
-  return { destroy: () => hls.destroy(), latency: () => hls.latency };
+  return { destroy: () => hls.destroy(), latency: () => hls.latency, rendition };
 }
 
 /** WHEP: a recvonly peer connection; latency is the jitter buffer's delay (getStats). */
@@ -196,6 +221,55 @@ function startP2pEngine() {
   };
 }
 
+/** The ladder's renditions, best first, from the stream's master.m3u8 ([] without a ladder). */
+let ladder = [];
+
+/** A rendition's short name: NAME in the master playlist is its stream key, KEY_NAME. */
+function renditionName(n) {
+  return n.startsWith(`${key}_`) ? n.slice(key.length + 1) : n;
+}
+
+async function findLadder() {
+  try {
+    const res = await fetch(`/${encodeURIComponent(app)}/${encodeURIComponent(key)}/master.m3u8${tokenQuery}`, { cache: 'no-store' });
+    if (!res.ok) return [];
+    const out = [];
+    for (const line of (await res.text()).split('\n')) {
+      if (!line.startsWith('#EXT-X-STREAM-INF:')) continue;
+      const name = /NAME="([^"]*)"/.exec(line)?.[1];
+      const height = Number(/RESOLUTION=\d+x(\d+)/.exec(line)?.[1] ?? 0);
+      if (name) out.push({ name: renditionName(name), height });
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/** Links to each choice, as the protocols' (a choice reloads the page with it). */
+function showQualities() {
+  const nav = document.getElementById('qualities');
+  nav.replaceChildren();
+  if (ladder.length === 0 || proto === 'whep' || proto === 'p2p') return;
+  for (const name of ['auto', ...ladder.map((r) => r.name), 'source']) {
+    const a = document.createElement('a');
+    const q = new URLSearchParams(query);
+    q.set('quality', name);
+    a.href = `?${q}`;
+    a.textContent = name;
+    if (name === quality) a.className = 'on';
+    nav.append(a);
+  }
+}
+
+/** The rendition on screen: hls.js says; for FLV, the one whose height the picture has. */
+function currentRendition() {
+  if (engine?.rendition) return engine.rendition();
+  if (ladder.length === 0 || proto === 'whep' || proto === 'p2p') return null;
+  if (quality === 'source') return 'source';
+  return ladder.find((r) => r.height === video.videoHeight)?.name ?? (video.videoHeight ? 'source' : null);
+}
+
 function start() {
   engine?.destroy();
   stats.state = 'connecting';
@@ -235,6 +309,8 @@ setInterval(() => {
   show('s-latency', stats.latency === null ? '-' : `${stats.latency.toFixed(2)} s`);
   show('s-bitrate', stats.bitrateKbps === null ? '-' : `${stats.bitrateKbps} kb/s`);
   show('s-resolution', stats.width ? `${stats.width}x${stats.height}` : '-');
+  stats.rendition = currentRendition();
+  show('s-rendition', stats.rendition === null ? '-' : `${stats.rendition}${ladder.length ? ` (${quality})` : ''}`);
   show('s-stalls', String(stats.stalls));
   show('s-state', stats.state);
 }, 500);
@@ -242,4 +318,10 @@ setInterval(() => {
 // A WHEP session is ended with DELETE, not left for the server to reap.
 window.addEventListener('pagehide', () => engine?.destroy());
 
-start();
+// WHEP and P2P carry the stream itself; the others ask for the ladder first.
+(proto === 'whep' || proto === 'p2p' ? Promise.resolve([]) : findLadder()).then((l) => {
+  ladder = l;
+  stats.renditions = l.map((r) => r.name);
+  showQualities();
+  start();
+});

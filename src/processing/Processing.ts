@@ -92,7 +92,8 @@ export class Processing {
     const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
     const query = token !== null && TOKEN.test(token) ? `?token=${encodeURIComponent(token)}` : '';
     const body = renderMultivariant(live.map((r) => ({ key: r.stream.key, stream: r.stream, kbps: r.kbps })), query);
-    res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
+    // Access-Control-Allow-Origin: the HTTP server set http.corsOrigin before the hook ran.
+    res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
   }
