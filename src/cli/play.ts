@@ -9,6 +9,7 @@ interface PlayFlags {
   tcp: boolean;
   stats: boolean;
   latency?: string;
+  quality?: string;
 }
 
 /** `tributary play URL`: the transport's low-delay path to a native player (FLV or TS on stdout). */
@@ -16,7 +17,7 @@ export function registerPlay(program: Command): void {
   program
     .command('play')
     .description('receive a stream over the transport and write FLV or MPEG-TS to stdout (pipe into ffplay -)')
-    .argument('<url>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS]')
+    .argument('<url>', 'tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS][&quality=auto|source|NAME]')
     .addOption(new Option('--format <format>', 'container').choices(['flv', 'ts']).default('flv'))
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addOption(new Option('--encrypt <mode>', 'encryption').choices(['none', 'headers', 'all']).default('all'))
@@ -24,10 +25,16 @@ export function registerPlay(program: Command): void {
     .option('--stats', 'print frame age and counts to stderr once a second', false)
     // No default here: a default would hide the URL's latency= (the flag wins only when given).
     .option('--latency <ms>', 'delivery deadline the server gives each frame, 50..60000 (default: the URL\'s latency=, else the server\'s, 600)')
+    .option('--quality <name>', 'on a stream with a quality ladder: auto (the server switches renditions at keyframes by what this session carries), source, or a rendition\'s name (default: the URL\'s quality=, else the stream itself)')
     .action(async (url: string, flags: PlayFlags) => {
       const latencyMs = flags.latency === undefined ? undefined : latencyFlag(flags.latency);
       if (latencyMs === null) {
         process.stderr.write('tributary play: --latency must be a whole number of ms, 50..60000\n');
+        process.exit(2);
+      }
+      const { QUALITY_NAME } = await import('../media/tributary/messages.js');
+      if (flags.quality !== undefined && !QUALITY_NAME.test(flags.quality)) {
+        process.stderr.write('tributary play: --quality must be auto, source or a rendition name (1-32 of A-Z a-z 0-9 _ -)\n');
         process.exit(2);
       }
       const { Player } = await import('../client/play/Player.js');
@@ -41,6 +48,7 @@ export function registerPlay(program: Command): void {
           encryption: flags.encrypt,
           tcp: flags.tcp ? 'force' : 'auto',
           latencyMs,
+          quality: flags.quality,
           knownHosts: defaultKnownHostsFile(),
           warn: (m) => process.stderr.write(`tributary play: ${m}\n`),
           write: (chunk) => out.write(chunk),

@@ -28,6 +28,8 @@ export interface ConnectMediaOptions {
    * `latency=`; with neither, the hello asks nothing and the server's default applies.
    */
   latencyMs?: number;
+  /** A player's rendition of a ladder (`tributary play --quality`): wins over the URL's `quality=`. */
+  quality?: string;
   /**
    * Without `fp=` in the URL: a known-hosts file for trust on first use (a new server's key is
    * recorded and `warn` called; a changed key is refused). Default: none, any server key is taken.
@@ -132,7 +134,7 @@ export async function connectMedia(rawUrl: string | TributaryUrl, role: Role, o:
       const onClosed = (reason: string): void => (done(), reject(new Error(`session closed before the welcome: ${reason}`)));
       session.on('message', onMessage);
       session.on('closed', onClosed);
-      session.sendFrame({ kind: 'control', data: encodeHello(role, url.app, url.key, role === 'play' ? (o.latencyMs ?? url.latencyMs) : undefined) });
+      session.sendFrame({ kind: 'control', data: encodeHello(role, url.app, url.key, role === 'play' ? (o.latencyMs ?? url.latencyMs) : undefined, role === 'play' ? (o.quality ?? url.quality) : undefined) });
     });
     const onMessage = (handler: (data: Uint8Array) => void): void => {
       session.off('message', hold);

@@ -44,7 +44,8 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
   server.use({ name: 'recording', close: () => recorder.close() });
 
   const processing = new Processing(server.registry, server.logger, config);
-  server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => processing.handleApi(req, res) }, (stream, url) => processing.flvSource(stream, url));
+  server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => processing.handleApi(req, res) }, (stream, url) => processing.viewerSource(stream, url.searchParams.get('quality')));
+  server.transport.viewerSource = (stream, quality) => processing.viewerSource(stream, quality);
   server.use({
     name: 'processing',
     start: () => processing.start(),

@@ -69,11 +69,11 @@ export class Processing {
   }
 
   /**
-   * What an FLV viewer of `stream` is fed: `?quality=auto` a switcher among its renditions,
-   * `?quality=NAME` that rendition, else (or with no ladder) the stream itself.
+   * What a viewer of `stream` (FLV's `?quality=`, a transport player's hello) is fed: `auto` a
+   * switcher among its renditions, driven by how fast that viewer drains; a rendition's name
+   * that rendition; else (`source`, unknown, or no ladder) the stream itself.
    */
-  flvSource(stream: Stream, url: URL): Stream {
-    const q = url.searchParams.get('quality');
+  viewerSource(stream: Stream, q: string | null): Stream {
     if (q === null || q === 'source') return stream;
     const live = this.liveRenditions(stream);
     if (live.length === 0) return stream;

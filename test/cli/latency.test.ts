@@ -92,6 +92,9 @@ test('a hello carries a player\'s latency only when asked; without it the bytes 
   assert.equal(Buffer.from(encodeHello('publish', 'live', 'k')).toString('hex'), '1801046c697665016b');
   const bad = Buffer.concat([Buffer.from(encodeHello('play', 'live', 'k')), Buffer.from([0, 10])]); // 10 ms
   assert.throws(() => decodeMessage(bad), /hello latency 10 ms outside 50\.\.60000/);
-  assert.throws(() => decodeMessage(Buffer.concat([Buffer.from(encodeHello('play', 'live', 'k', 150)), Buffer.from([0])])), /trailing/);
+  // A byte after the latency starts a quality (str8): an empty one is refused, as is one cut short.
+  assert.throws(() => decodeMessage(Buffer.concat([Buffer.from(encodeHello('play', 'live', 'k', 150)), Buffer.from([0])])), /hello quality/);
+  assert.throws(() => decodeMessage(Buffer.concat([Buffer.from(encodeHello('play', 'live', 'k', 150)), Buffer.from([3, 0x61])])), /truncated/);
+  assert.throws(() => decodeMessage(Buffer.concat([Buffer.from(encodeHello('play', 'live', 'k', 150, 'lo')), Buffer.from([0])])), /trailing/);
   assert.throws(() => encodeHello('play', 'live', 'k', 70_000), RangeError);
 });

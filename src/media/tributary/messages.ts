@@ -11,7 +11,9 @@
  *     u32 length | record bytes
  *   metadata (control): UTF-8 JSON object (at most 64 KiB)
  *   hello    (control, client's first message): u8 role (1 publish, 2 play) | str8 app | str8 key
- *            [u16 latency ms, 50..60000: a player's delivery deadline; absent = the server's default]
+ *            [u16 latency ms, 50..60000: a player's delivery deadline; absent = the server's default;
+ *             0 = the server's default, written only before a quality]
+ *            [str8 quality: a player's rendition of a ladder, `auto`, `source` or a rendition's name]
  *   welcome  (control, server's answer): str8 note
  *   refuse   (control, server, then close): str8 reason
  *   end      (control, either side): str8 reason
@@ -33,7 +35,7 @@ export type TributaryMessage =
   | { type: 'frame'; frame: MediaFrame }
   | { type: 'config'; config: CodecConfig }
   | { type: 'metadata'; values: Record<string, unknown> }
-  | { type: 'hello'; role: Role; app: string; key: string; latencyMs?: number }
+  | { type: 'hello'; role: Role; app: string; key: string; latencyMs?: number; quality?: string }
   | { type: 'welcome'; note: string }
   | { type: 'refuse'; reason: string }
   | { type: 'end'; reason: string }
@@ -95,17 +97,22 @@ export function encodeMetadata(values: Record<string, unknown>): Uint8Array {
 
 /** Hello limits for `latencyMs`, the same as a tributary:// URL's `latency=`. */
 export const HELLO_LATENCY_MS = { min: 50, max: 60_000 } as const;
+/** A hello's quality: `auto`, `source` or a ladder rung's name (JobSpec's names). */
+export const QUALITY_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
- * The client's first message. `latencyMs` is only written when given, so a hello without it
- * is byte for byte what servers from before the field accept.
+ * The client's first message. `latencyMs` and `quality` are only written when given, so a
+ * hello without them is byte for byte what servers from before the fields accept (a server
+ * from before `quality` refuses a hello that has it: trailing bytes).
  */
-export function encodeHello(role: Role, app: string, key: string, latencyMs?: number): Uint8Array {
-  const w = new Writer(10 + app.length + key.length).u8(header(MessageType.hello)).u8(role === 'publish' ? 1 : 2).str8(app).str8(key);
+export function encodeHello(role: Role, app: string, key: string, latencyMs?: number, quality?: string): Uint8Array {
+  const w = new Writer(44 + app.length + key.length).u8(header(MessageType.hello)).u8(role === 'publish' ? 1 : 2).str8(app).str8(key);
   if (latencyMs !== undefined) {
     if (!Number.isInteger(latencyMs) || latencyMs < HELLO_LATENCY_MS.min || latencyMs > HELLO_LATENCY_MS.max) throw new RangeError(`latency must be ${HELLO_LATENCY_MS.min}..${HELLO_LATENCY_MS.max} ms`);
-    w.u16(latencyMs);
   }
+  if (quality !== undefined && !QUALITY_NAME.test(quality)) throw new RangeError('quality must be 1-32 of A-Z a-z 0-9 _ -');
+  if (latencyMs !== undefined || quality !== undefined) w.u16(latencyMs ?? 0);
+  if (quality !== undefined) w.str8(quality);
   return w.finish();
 }
 
@@ -136,8 +143,14 @@ export function decodeMessage(data: Uint8Array, limits: DecodeLimits = DEFAULT_D
       const hello: TributaryMessage = { type: 'hello', role: role === 1 ? 'publish' : 'play', app, key };
       if (r.remaining > 0) {
         const latencyMs = r.u16();
-        if (latencyMs < HELLO_LATENCY_MS.min || latencyMs > HELLO_LATENCY_MS.max) throw new MediaParseError(`hello latency ${latencyMs} ms outside ${HELLO_LATENCY_MS.min}..${HELLO_LATENCY_MS.max}`);
-        hello.latencyMs = latencyMs;
+        const defaulted = latencyMs === 0 && r.remaining > 0;
+        if (!defaulted && (latencyMs < HELLO_LATENCY_MS.min || latencyMs > HELLO_LATENCY_MS.max)) throw new MediaParseError(`hello latency ${latencyMs} ms outside ${HELLO_LATENCY_MS.min}..${HELLO_LATENCY_MS.max}`);
+        if (!defaulted) hello.latencyMs = latencyMs;
+      }
+      if (r.remaining > 0) {
+        const quality = r.str8();
+        if (!QUALITY_NAME.test(quality)) throw new MediaParseError('hello quality must be 1-32 of A-Z a-z 0-9 _ -');
+        hello.quality = quality;
       }
       r.end();
       return hello;

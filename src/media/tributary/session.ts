@@ -1,7 +1,7 @@
 /**
  * How a media session over the transport names itself before any message flows.
  *
- * URL: `tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS][&fp=FINGERPRINT]` (default
+ * URL: `tributary://HOST[:PORT]/APP/KEY[?token=TOKEN][&latency=MS][&quality=auto|source|NAME][&fp=FINGERPRINT]` (default
  * port 9000; IPv6 hosts in brackets; fp: the server key's fingerprint `tributary serve` prints,
  * which the client then insists on). The handshake's identity is `ROLE APP/KEY[ EXPIRY]` (EXPIRY: the
  * token's expiry in Unix seconds, the part before its dot) and its pre-shared key is the token
@@ -9,7 +9,7 @@
  * identity, so only a holder of the right token completes the handshake, and the token never
  * travels on the wire.
  */
-import type { Role } from './messages.js';
+import { QUALITY_NAME, type Role } from './messages.js';
 
 export const DEFAULT_TRANSPORT_PORT = 9000;
 /** The pre-shared key of streams that need no token (public: it authenticates nothing). */
@@ -26,6 +26,8 @@ export interface TributaryUrl {
   token: string | undefined;
   /** Delivery deadline the URL asks for, ms (`latency=`), if any. */
   latencyMs: number | undefined;
+  /** The rendition a player asks for (`quality=`: auto, source or a name), if any. */
+  quality: string | undefined;
   /** The server key fingerprint the URL pins (`fp=`, 43 base64url characters), if any. */
   fp: string | undefined;
 }
@@ -58,7 +60,9 @@ export function parseTributaryUrl(raw: string): TributaryUrl {
   const fp = u.searchParams.get('fp') ?? undefined;
   if (fp !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(fp)) throw new TributaryUrlError(raw, 'fp must be the 43-character fingerprint `tributary serve` prints');
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  return { host, port: u.port ? Number(u.port) : DEFAULT_TRANSPORT_PORT, app, key, token, latencyMs, fp };
+  const quality = u.searchParams.get('quality') ?? undefined;
+  if (quality !== undefined && !QUALITY_NAME.test(quality)) throw new TributaryUrlError(raw, 'quality must be auto, source or a rendition name (1-32 of A-Z a-z 0-9 _ -)');
+  return { host, port: u.port ? Number(u.port) : DEFAULT_TRANSPORT_PORT, app, key, token, latencyMs, quality, fp };
 }
 
 /** Seconds since the epoch at which a token expires (it is in clear in the token). */

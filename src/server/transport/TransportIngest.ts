@@ -14,7 +14,7 @@ import { defaultServerKeyFile, loadOrCreateServerKey, ServerKeyError, type Serve
 import { fingerprint, keyPairFromSeed } from '../../transport/crypto/keys.js';
 import type { EncryptionMode } from '../../transport/api.js';
 import type { Logger } from '../log.js';
-import { PublishRefusedError } from '../Stream.js';
+import { PublishRefusedError, type Stream } from '../Stream.js';
 import type { Registry } from '../Registry.js';
 import type { BackpressureLimits } from '../Subscriber.js';
 import { TransportPublisher } from './TransportPublisher.js';
@@ -71,6 +71,12 @@ export class TransportIngest {
   readonly stats: TransportIngestStats = { sessionsOpen: 0, sessionsTotal: 0, publishes: 0, plays: 0, refused: 0, messagesDropped: 0, relayRefused: 0, relaySessionsOpen: 0 };
   /** Set by the cluster layer; without it relay identities are refused. */
   relayGate: RelayGate | undefined;
+  /**
+   * What a player that asks for a quality is fed instead of the stream (set by processing: a
+   * rendition, or an auto switcher driven by how fast this session drains); without it, or
+   * for a stream without a ladder, the stream itself.
+   */
+  viewerSource: ((stream: Stream, quality: string) => Stream) | undefined;
   private server: TransportServer | undefined;
   private readonly log: Logger;
   private key: ServerKey | undefined;
@@ -259,8 +265,11 @@ export class TransportIngest {
     }
     s.sendFrame({ kind: 'control', data: encodeText('welcome', relay ? `relaying ${stream.path} token=${token}` : `playing ${stream.path}`) });
     this.log.info({ session: name, remote, stream: stream.path, live: stream.isLive, ...(backup ? { view: 'backup' } : {}) }, 'transport: play');
-    if (!backup) stream.subscribe(sub);
+    // A rendition (or an auto switcher) for a player asking for one; relays carry the original.
+    const source = !backup && !relay && hello.quality !== undefined ? (this.viewerSource?.(stream, hello.quality) ?? stream) : stream;
+    if (!backup) source.subscribe(sub);
     onCleanup(() => {
+      source.unsubscribe(sub);
       stream.unsubscribe(sub);
       stream.unsubscribeBackup(sub);
       sub.close('session closed');

@@ -53,6 +53,26 @@ test('metadata, hello, welcome, refuse and end round-trip', () => {
   assert.deepEqual(decodeMessage(encodeText('end', 'x'.repeat(400))), { type: 'end', reason: 'x'.repeat(255) });
 });
 
+test('a hello may ask for a quality, with or without a latency; a bad one is refused both ways', () => {
+  assert.deepEqual(decodeMessage(encodeHello('play', 'live', 'k', undefined, 'auto')), { type: 'hello', role: 'play', app: 'live', key: 'k', quality: 'auto' });
+  assert.deepEqual(decodeMessage(encodeHello('play', 'live', 'k', 800, 'lo')), { type: 'hello', role: 'play', app: 'live', key: 'k', latencyMs: 800, quality: 'lo' });
+  // Without a quality the bytes are what servers from before the field accept.
+  assert.equal(hex(encodeHello('play', 'live', 'k', 600)), hex(encodeHello('play', 'live', 'k', 600, undefined)));
+  for (const q of ['', 'a b', 'x'.repeat(33), '../x', 'hi\u0000']) assert.throws(() => encodeHello('play', 'live', 'k', undefined, q), RangeError);
+  const withQ = (q: string): Uint8Array => {
+    const base = encodeHello('play', 'live', 'k', 600);
+    const qb = new TextEncoder().encode(q);
+    return new Uint8Array([...base, qb.length, ...qb]);
+  };
+  assert.throws(() => decodeMessage(withQ('a/b')), MediaParseError);
+  assert.throws(() => decodeMessage(withQ('')), MediaParseError);
+  // A zero latency is the default only when a quality follows.
+  assert.throws(() => decodeMessage(encodeHello('play', 'live', 'k', 600).map((b, i, a) => (i >= a.length - 2 ? 0 : b))), MediaParseError);
+  const lyingLength = withQ('auto');
+  lyingLength[lyingLength.length - 5] = 200; // str8 length past the end
+  assert.throws(() => decodeMessage(lyingLength), MediaParseError);
+});
+
 test('lies are refused: wrong version, kind/codec mismatch, absurd times, oversize payloads and configs', () => {
   const f: MediaFrame = { kind: 'video', codec: 'h264', dts: 0, pts: 0, keyframe: true, reference: true, data: new Uint8Array(100) };
   const good = encodeFrame(f);
