@@ -69,7 +69,11 @@ export class Recorder {
     private readonly options: RecorderOptions,
   ) {
     this.pool = { bytes: 0, limit: options.totalQueueBytes ?? 256 << 20 };
-    registry.on('stream', (stream) => stream.on('publish', (p) => DERIVED.has(p.protocol) || this.maybeRecord(stream, p.protocol === 'relay')));
+    registry.on('stream', (stream) => {
+      stream.on('publish', (p) => DERIVED.has(p.protocol) || this.maybeRecord(stream, p.protocol === 'relay'));
+      // Main/backup: a publisher standing by here is an original too (see maybeRecord).
+      stream.on('standby', (p) => DERIVED.has(p.protocol) || p.protocol === 'relay' || this.maybeRecord(stream, false));
+    });
   }
 
   get droppedTotal(): number {
@@ -85,9 +89,19 @@ export class Recorder {
     await Promise.all(open.map((r) => r.finished));
   }
 
+  /**
+   * In an app with main/backup, a node's own publisher is recorded from its own feed, standing
+   * by or on air (Recording's localFeed): the backup's node then holds a whole original through
+   * the main's death and the switch, where a recording of what the stream plays loses the
+   * frames of the switch. It replaces a replica of the relayed stream begun here before it.
+   */
   private maybeRecord(stream: Stream, relayed: boolean): void {
     const s = this.options.settings(stream.app);
-    if (!s?.enabled || (relayed && (s.replicas < 2 || !this.recordsRelay(stream))) || this.active.has(stream)) return;
+    if (!s?.enabled || (relayed && (s.replicas < 2 || !this.recordsRelay(stream)))) return;
+    const localFeed = !relayed && stream.options.backup === true;
+    const current = this.active.get(stream);
+    if (current && !(localFeed && current.relayReplica)) return;
+    current?.close('replaced by the recording of this node\'s own publisher', true);
     let dir: string;
     try {
       // Synchronous, once per stream start: the Recording needs its directory before the first frame.
@@ -99,13 +113,15 @@ export class Recorder {
       this.options.logger?.error({ err, stream: stream.path }, 'recording not started');
       return;
     }
-    const rec = new Recording(stream, dir, { segmentMs: s.segmentSeconds * 1000, queueBytes: s.queueBytes, pool: this.pool, openFile: this.options.openFile });
+    const rec = new Recording(stream, dir, { segmentMs: s.segmentSeconds * 1000, queueBytes: s.queueBytes, pool: this.pool, openFile: this.options.openFile, localFeed });
+    rec.relayReplica = relayed;
     this.active.set(stream, rec);
-    stream.subscribe(rec);
+    if (!localFeed) stream.subscribe(rec);
+    else if (!stream.subscribeBackup(rec)) return void rec.close('no local publisher', true);
     this.options.logger?.info({ stream: stream.path, dir }, 'recording');
     stream.once('close', () => rec.close('stream closed', true));
     void rec.finished.then(() => {
-      this.active.delete(stream);
+      if (this.active.get(stream) === rec) this.active.delete(stream);
       this.droppedRetired += rec.dropped;
       if (rec.queue.error && rec.queue.error.message !== 'recording finished') {
         this.errors++;

@@ -6,6 +6,9 @@ import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from '../se
 import { DiskQueue, type OpenFile } from './DiskQueue.js';
 import { INDEX_FILE, segmentName } from './pathTemplate.js';
 
+/** A local feed's next publisher continues this long after the last frame (the Stream's step). */
+const RESTART_STEP_MS = 40;
+
 export interface RecordingOptions {
   /** A segment is cut at the first keyframe this long after its start, ms. */
   segmentMs: number;
@@ -15,6 +18,12 @@ export interface RecordingOptions {
   pool?: { bytes: number; limit: number };
   openFile?: OpenFile;
   now?: () => number;
+  /**
+   * Main/backup: record this node's own publisher (Stream.subscribeBackup: its frames whether
+   * it stands by or is on air, with its own timestamps) instead of what the stream plays. A
+   * switch between main and backup then costs this recording nothing.
+   */
+  localFeed?: boolean;
 }
 
 /** One index line per closed segment (the index's `type: 'segment'` records). */
@@ -84,6 +93,11 @@ export class Recording extends Subscriber {
   bytes = 0;
   /** Frames dropped because the disk was slower than the stream. */
   dropped = 0;
+  /** A copy of a stream relayed from its owner (the Recorder's replicas), not this node's own publisher's. */
+  relayReplica = false;
+  /** localFeed: a new local publisher came; its first frame sets tsOffset. */
+  private rebase = false;
+  private tsOffset = 0;
   private video: CodecConfig | undefined;
   private audio: CodecConfig | undefined;
   private metadata: Record<string, unknown> | undefined;
@@ -114,8 +128,14 @@ export class Recording extends Subscriber {
     this.queue = new DiskQueue(join(dir, INDEX_FILE), options.openFile, options.pool);
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.queue.appendIndex({ type: 'start', app: stream.app, key: stream.key, startedAt: new Date(this.startedAt).toISOString(), segmentMs: options.segmentMs });
-    stream.on('unpublish', this.onUnpublish);
-    stream.on('switch', this.onSwitch);
+    if (options.localFeed) {
+      // A new local publisher (a reconnect) is a new source with its own timeline.
+      stream.on('standby', this.onLocalPublisher);
+      stream.on('publish', this.onLocalPublisher);
+    } else {
+      stream.on('unpublish', this.onUnpublish);
+      stream.on('switch', this.onSwitch);
+    }
   }
 
   onConfig(video: CodecConfig | undefined, audio: CodecConfig | undefined, metadata: Record<string, unknown> | undefined): void {
@@ -130,6 +150,13 @@ export class Recording extends Subscriber {
   /** The Stream's slow-viewer policy, with the disk queue as the socket (see the class comment). */
   override deliver(frame: MediaFrame): void {
     if (this.isClosed || frame.kind === 'data') return;
+    // A local feed's new publisher starts its own clock: carried on after the last frame, as the
+    // Stream does for what it plays, so the index's timeline never goes back.
+    if (this.rebase) {
+      this.rebase = false;
+      this.tsOffset = (this.lastDts ?? frame.dts) + RESTART_STEP_MS - frame.dts;
+    }
+    if (this.tsOffset !== 0) frame = { ...frame, dts: frame.dts + this.tsOffset, pts: frame.pts + this.tsOffset };
     const start = this.isStartPoint(frame);
     const size = frame.data.length + 64;
     const pool = this.options.pool;
@@ -186,7 +213,10 @@ export class Recording extends Subscriber {
   protected onClose(reason: string): void {
     this.stream.off('unpublish', this.onUnpublish);
     this.stream.off('switch', this.onSwitch);
+    this.stream.off('standby', this.onLocalPublisher);
+    this.stream.off('publish', this.onLocalPublisher);
     this.stream.unsubscribe(this);
+    this.stream.unsubscribeBackup(this);
     if (this.seg) this.closeSegment(this.seg.lastDts, true);
     this.queue.appendIndex({ type: 'end', reason, at: new Date(this.now()).toISOString(), durationMs: Math.round(this.durationMs), dropped: this.dropped });
     void this.queue.finish().then(() => this.finish());
@@ -198,6 +228,12 @@ export class Recording extends Subscriber {
    */
   private readonly onSwitch = (): void => {
     if (this.lastDts !== undefined) this.switchedFrom = { at: this.lastFrameAt, dts: this.lastDts };
+  };
+
+  private readonly onLocalPublisher = (p: { protocol: string }): void => {
+    if (p.protocol === 'relay' || this.lastDts === undefined) return;
+    this.onUnpublish();
+    this.rebase = true;
   };
 
   private readonly onUnpublish = (): void => {

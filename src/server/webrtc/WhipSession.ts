@@ -51,8 +51,8 @@ export class WhipSession implements Publisher {
     private readonly now: () => number = Date.now,
   ) {
     this.ingest = new WhipIngest({
-      config: (c) => this.stream.pushConfig(c),
-      frame: (f) => this.stream.pushFrame(f, this.now()),
+      config: (c) => this.stream.pushConfig(c, this),
+      frame: (f) => this.stream.pushFrame(f, this.now(), this),
       opus: (p, pts, arrival) => this.opus(p, pts, arrival),
       keyframeRequest: () => this.videoPli?.(),
     }, now());
@@ -173,12 +173,12 @@ export class WhipSession implements Publisher {
         const old = this.stream.audioConfig;
         if (old && old.codec === c.codec && sameBytes(old.data, c.data)) return;
         // A new config empties the stream's GOP cache: a keyframe refills it for the next joiner.
-        this.stream.pushConfig(c);
+        this.stream.pushConfig(c, this);
         this.requestKeyframe();
       },
       (f: MediaFrame) => {
         if (this.transcoder !== t) return;
-        this.stream.pushFrame(f, this.now());
+        this.stream.pushFrame(f, this.now(), this);
         const d = t.latencyMs[t.latencyMs.length - 1];
         if (d !== undefined) {
           this.transcodeDelayMs.push(d);
