@@ -25,7 +25,7 @@ export function registerBenchCluster(program: Command): void {
         const d = await fanout({ viewers, bitrateMbps: o.bitrate, durationS: o.duration, seed: o.seed });
         const r = d.result;
         const row = (name: string, x: typeof d.edge, cpu: number) =>
-          `  ${name.padEnd(12)} CPU ${String(cpu).padStart(5)}% of a core (${(cpu / viewers).toFixed(4)} per viewer)  delivered ${(x.deliveredRatio * 100).toFixed(2)}%  ok ${x.viewersOk}/${viewers}  errors ${x.viewerErrors}  delay p50/p95/max ${x.latencyMs.p50}/${x.latencyMs.p95}/${x.latencyMs.max} ms  join p50/max ${x.joinMs.p50}/${x.joinMs.max} ms  egress ${x.egressMbps} Mbit/s (${x.egressMbps > 0 ? (cpu / x.egressMbps).toFixed(3) : '-'}% CPU per Mbit/s)  viewers' own CPU ${x.clientCpuPct}%`;
+          `  ${name.padEnd(12)} CPU ${String(cpu).padStart(5)}% of a core (${(cpu / viewers).toFixed(4)} per viewer)  delivered ${(x.deliveredRatio * 100).toFixed(2)}%  ok ${x.viewersOk}/${viewers}  errors ${x.viewerErrors}  delay p50/p95/max ${x.latencyMs.p50}/${x.latencyMs.p95}/${x.latencyMs.max} ms  join p50/max ${x.joinMs.p50}/${x.joinMs.max} ms (${x.joinedAtWindow} joined when the window opened)  egress ${x.egressMbps} Mbit/s (${x.egressMbps > 0 ? (cpu / x.egressMbps).toFixed(3) : '-'}% CPU per Mbit/s)  viewers' own CPU ${x.clientCpuPct}%`;
         console.log([
           `fanout: ${viewers} HTTP-FLV viewers x ${o.bitrate} Mbit/s; the edge fed by a relay from the origin, then a single node serving them directly (the viewers run in this process, on the same 2 cores)`,
           row('edge', d.edge, r.edgeCpu),
