@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { P2pPeer } from '../../src/client/p2p/P2pPeer.js';
 import { ffprobe, pushRtmp, stop, waitFor } from '../server/http/tools.js';
 import { serve, type Served } from './serveProcess.js';
 
@@ -34,6 +36,7 @@ interface Line {
   edge: number;
   played: number;
   channels: number;
+  garbage: number;
 }
 
 function play(url: string, out: string): { child: ChildProcess; last: () => Line | undefined; log: () => string } {
@@ -42,9 +45,9 @@ function play(url: string, out: string): { child: ChildProcess; last: () => Line
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log = (log + d).slice(-20_000)));
   const last = (): Line | undefined => {
-    const all = [...log.matchAll(/p2p: ([\d.]+)% from peers \((\d+) peer \/ (\d+) edge bytes\), (\d+) played, \d+ missed, (\d+) channels/g)];
+    const all = [...log.matchAll(/p2p: ([\d.]+)% from peers \((\d+) peer \/ (\d+) edge bytes\), (\d+) played, \d+ missed, (\d+) channels, (\d+) garbage dropped/g)];
     const m = all[all.length - 1];
-    return m ? { share: Number(m[1]) / 100, peer: Number(m[2]), edge: Number(m[3]), played: Number(m[4]), channels: Number(m[5]) } : undefined;
+    return m ? { share: Number(m[1]) / 100, peer: Number(m[2]), edge: Number(m[3]), played: Number(m[4]), channels: Number(m[5]), garbage: Number(m[6]) } : undefined;
   };
   return { child, last, log: () => log };
 }
@@ -69,6 +72,7 @@ test('two native peers: slices cross a werift data channel and both outputs deco
   console.log(`peer A: ${JSON.stringify(la)}; peer B: ${JSON.stringify(lb)}`);
   assert.ok(la.channels + lb.channels >= 1, 'a data channel was open');
   assert.ok(lb.played > 30, 'the second peer played');
+  assert.equal(la.garbage + lb.garbage, 0, 'honest peers send nothing the other drops');
   for (const name of ['a.flv', 'b.flv']) {
     const file = join(dir, name);
     assert.ok(statSync(file).size > 10_000, `${name} has bytes`);
@@ -77,4 +81,37 @@ test('two native peers: slices cross a werift data channel and both outputs deco
     assert.equal(video?.codec_name, 'h264', `${name}: ${JSON.stringify(probe)}`);
     assert.ok(Number(video?.nb_read_frames) > 30, `${name} decodes frames: ${JSON.stringify(probe)}`);
   }
+});
+
+test('a peer that sends garbage over its data channels: dropped and counted, the honest peer plays on', { timeout: 90_000 }, async () => {
+  const url = `http://127.0.0.1:${served.httpPort}/live/cam`;
+  const honestFile = join(dir, 'honest.flv');
+  const honest = play(url, honestFile);
+  await waitFor('the honest peer plays', () => ((honest.last()?.played ?? 0) > 30 ? true : undefined), 30_000);
+  // A real P2pPeer whose every message to a peer is replaced by random bytes (signalling to
+  // the edge untouched, so channels still open).
+  let garbageSent = 0;
+  const rogue = new P2pPeer({
+    url,
+    write: () => undefined,
+    outgoing: (_to, bytes) => {
+      garbageSent++;
+      return randomBytes(Math.max(8, bytes.length));
+    },
+  });
+  try {
+    await waitFor('the honest peer drops garbage', () => ((honest.last()?.garbage ?? 0) > 0 ? true : undefined), 40_000).catch((e: Error) => {
+      throw new Error(`${e.message}\nrogue: ${JSON.stringify(rogue.stats)} sent ${garbageSent}\nhonest: ${honest.log().slice(-1500)}`);
+    });
+    const before = honest.last()!;
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = honest.last()!;
+    console.log(`honest: ${JSON.stringify(later)}; rogue sent ${garbageSent} garbage messages`);
+    assert.ok(later.played > before.played + 30, 'it keeps playing');
+  } finally {
+    rogue.stop('test over');
+  }
+  await stop(honest.child);
+  const probe = await ffprobe(honestFile, 600);
+  assert.ok(Number(probe.streams.find((s) => s.codec_type === 'video')?.nb_read_frames) > 30, JSON.stringify(probe));
 });

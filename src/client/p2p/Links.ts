@@ -19,8 +19,10 @@ export interface LinkStats {
   queueDropped: number;
   openTimeouts: number;
   channelsOpened: number;
-  /** Signals or channel messages that were not what a peer may send. */
+  /** Channel messages that were not binary (dropped). */
   garbage: number;
+  /** Signals that did not fit a link (a stale candidate after glare, or a malformed body). */
+  badSignals: number;
 }
 
 export interface LinksOptions {
@@ -46,7 +48,7 @@ interface Link {
 }
 
 export function emptyLinkStats(): LinkStats {
-  return { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, garbage: 0 };
+  return { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, garbage: 0, badSignals: 0 };
 }
 
 export class Links {
@@ -128,7 +130,7 @@ export class Links {
 
   /** A signal from peer `from` (through the edge): untrusted, so every field is checked. */
   async onSignal(from: unknown, data: unknown): Promise<void> {
-    if (typeof from !== 'number' || typeof data !== 'object' || data === null) return void this.o.stats.garbage++;
+    if (typeof from !== 'number' || typeof data !== 'object' || data === null) return void this.o.stats.badSignals++;
     const d = data as { sdp?: { type?: unknown; sdp?: unknown }; candidate?: unknown };
     let l = this.links.get(from);
     const sdp = d.sdp;
@@ -150,9 +152,9 @@ export class Links {
         const c = d.candidate as Record<string, unknown>;
         if (l.remoteSet) await l.pc.addIceCandidate(c as never);
         else if (l.candidates.length < 32) l.candidates.push(c);
-      } else this.o.stats.garbage++;
+      } else this.o.stats.badSignals++;
     } catch {
-      this.o.stats.garbage++;
+      this.o.stats.badSignals++;
     }
   }
 

@@ -31,6 +31,8 @@ export interface P2pPeerOptions {
   write: (bytes: Uint8Array) => void;
   /** Extra ICE host addresses (default: 127.0.0.1 when the edge is on loopback). */
   hostAddresses?: string[];
+  /** What leaves for another peer, rewritten: how the tests make a hostile peer of a real one. */
+  outgoing?: (to: number, bytes: Uint8Array) => Uint8Array;
 }
 
 export interface P2pPeerStats {
@@ -209,7 +211,7 @@ export class P2pPeer {
       }
       if (to === EDGE) {
         if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
-      } else this.links?.send(to, bytes);
+      } else this.links?.send(to, this.o.outgoing ? this.o.outgoing(to, bytes) : bytes);
     }
     const st = this.stats;
     st.id = peer.id;
