@@ -10,6 +10,7 @@ interface PlayFlags {
   stats: boolean;
   latency?: string;
   quality?: string;
+  p2p: boolean;
 }
 
 /** `tributary play URL`: the transport's low-delay path to a native player (FLV or TS on stdout). */
@@ -23,6 +24,7 @@ export function registerPlay(program: Command): void {
     .addOption(new Option('--encrypt <mode>', 'encryption').choices(['none', 'headers', 'all']).default('all'))
     .option('--tcp', 'use the TCP fallback only', false)
     .option('--stats', 'print frame age and counts to stderr once a second', false)
+    .option('--p2p', 'join the stream\'s P2P swarm (URL: http://HOST[:PORT]/APP/KEY[?token=T]); FLV only; falls back to the edge\'s FLV', false)
     // No default here: a default would hide the URL's latency= (the flag wins only when given).
     .option('--latency <ms>', 'delivery deadline the server gives each frame, 50..60000 (default: the URL\'s latency=, else the server\'s, 600)')
     .option('--quality <name>', 'on a stream with a quality ladder: auto (the server switches renditions at keyframes by what this session carries), source, or a rendition\'s name (default: the URL\'s quality=, else the stream itself)')
@@ -32,6 +34,7 @@ export function registerPlay(program: Command): void {
         process.stderr.write('tributary play: --latency must be a whole number of ms, 50..60000\n');
         process.exit(2);
       }
+      if (flags.p2p) return playP2p(url, flags);
       const { QUALITY_NAME } = await import('../media/tributary/messages.js');
       if (flags.quality !== undefined && !QUALITY_NAME.test(flags.quality)) {
         process.stderr.write('tributary play: --quality must be auto, source or a rendition name (1-32 of A-Z a-z 0-9 _ -)\n');
@@ -75,4 +78,43 @@ export function registerPlay(program: Command): void {
       if (flags.output) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(() => r()));
       process.exit(0);
     });
+}
+
+/** `play --p2p`: a Node peer of the swarm; the share of bytes from peers goes to stderr. */
+async function playP2p(url: string, flags: PlayFlags): Promise<void> {
+  const { P2pPeer } = await import('../client/p2p/P2pPeer.js');
+  const { playEdgeFlv } = await import('../client/p2p/edgeFlv.js');
+  const out = flags.output ? createWriteStream(flags.output) : process.stdout;
+  out.on('error', () => process.exit(0));
+  const write = (b: Uint8Array): void => void out.write(b);
+  let peer;
+  try {
+    peer = new P2pPeer({ url, write });
+  } catch (err) {
+    process.stderr.write(`tributary play: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const p = peer;
+  const line = (): string => {
+    const s = p.stats;
+    return `p2p: ${(s.share * 100).toFixed(1)}% from peers (${s.peerBytes} peer / ${s.edgeBytes} edge bytes), ${s.played} played, ${s.missed} missed, ${s.channels} channels, ${s.wireErrors + s.links.garbage} garbage dropped`;
+  };
+  const timer = flags.stats ? setInterval(() => process.stderr.write(line() + '\n'), 1000) : undefined;
+  const stop = (): void => p.stop('stopped');
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const reason = await p.ended;
+  if (timer) clearInterval(timer);
+  process.stderr.write(`tributary play: ${reason}\n${line()}\n`);
+  // It never played: the edge's FLV, as a viewer without P2P gets it.
+  if (!p.stats.started && reason !== 'stopped') {
+    process.stderr.write('tributary play: playing from the edge instead\n');
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    process.once('SIGTERM', () => ac.abort());
+    const r = await playEdgeFlv(url, write, ac.signal).catch((err: Error) => err.message);
+    process.stderr.write(`tributary play: ${r}\n`);
+  }
+  if (flags.output) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(() => r()));
+  process.exit(0);
 }
