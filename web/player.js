@@ -1,4 +1,6 @@
 // The player page, /play/<app>/<key>[?proto=ws-flv|http-flv|ll-hls|whep|p2p][&quality=auto|NAME|source][&token=...].
+// With WHEP, `&trickle=1` sends candidates by PATCH after the offer and `&relay=1` uses only
+// TURN relays, as on the publish page.
 // WS-FLV and HTTP-FLV play through mpegts.js, LL-HLS through hls.js (both served from /lib),
 // WHEP through the browser's own WebRTC (web/webrtc.js). P2P (web/p2p.js, when the server's
 // `p2p` section is on) feeds mpegts.js the FLV tags other viewers and the edge sent as slices;
@@ -119,6 +121,7 @@ function startHls() {
 
 /** WHEP: a recvonly peer connection; latency is the jitter buffer's delay (getStats). */
 function startWhep() {
+  const opts = { trickle: query.get('trickle') === '1', relayOnly: query.get('relay') === '1' };
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -133,10 +136,21 @@ function startWhep() {
   });
   let session = null;
   const url = new URL(`/whep/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, location.href).href;
-  window.tributaryWebrtc.webrtcSignal(url, pc, token).then((s) => (session = s), (err) => retry(err.message));
+  window.tributaryWebrtc.webrtcSignal(url, pc, token, opts).then((s) => (session = s), (err) => retry(err.message));
   let last = { bytes: 0, t: 0 };
   const timer = setInterval(async () => {
-    (await pc.getStats()).forEach((r) => {
+    stats.trickle = pc.tributaryTrickle ?? null; // set by webrtcSignal once it starts
+    const report = await pc.getStats();
+    // The pair ICE chose: its local side is "relay" when the media comes through TURN.
+    report.forEach((r) => {
+      if (r.type !== 'transport' || !r.selectedCandidatePairId) return;
+      const pair = report.get(r.selectedCandidatePairId);
+      const local = report.get(pair?.localCandidateId);
+      stats.localCandidateType = local?.candidateType ?? null;
+      stats.localCandidate = local ? `${local.address}:${local.port}` : null;
+      stats.remoteCandidateType = report.get(pair?.remoteCandidateId)?.candidateType ?? null;
+    });
+    report.forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'audio') stats.audioPacketsReceived = r.packetsReceived;
       if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
       stats.framesDecoded = r.framesDecoded ?? 0;
@@ -312,6 +326,9 @@ setInterval(() => {
   stats.rendition = currentRendition();
   show('s-rendition', stats.rendition === null ? '-' : `${stats.rendition}${ladder.length ? ` (${quality})` : ''}`);
   show('s-stalls', String(stats.stalls));
+  const t = stats.trickle;
+  show('s-ice', stats.localCandidateType ? `${stats.localCandidateType} / ${stats.remoteCandidateType}` : '-');
+  show('s-trickle', t ? `${t.candidates} candidates in ${t.patches} PATCHes${t.ended ? ', ended' : ''}${t.errors.length ? `; ${t.errors.at(-1)}` : ''}` : '-');
   show('s-state', stats.state);
 }, 500);
 

@@ -134,9 +134,15 @@ export const ConfigSchema = z
         maxSessions: z.number().int().min(1).max(100_000).default(500),
         /**
          * STUN/TURN servers told to clients in Link headers (RFC 9725 section 4.6), for
-         * browsers behind NATs or firewalls that allow only a relay. The server itself uses none.
+         * browsers behind NATs or firewalls that allow only a relay. The server itself uses none
+         * unless serverUsesIceServers.
          */
         iceServers: z.array(iceServer).max(8).default([]),
+        /**
+         * The server's own ICE agent gathers through iceServers too (its first STUN and first
+         * TURN URL): server-reflexive and relay candidates in its answers, for a server behind NAT.
+         */
+        serverUsesIceServers: z.boolean().default(false),
       })
       .prefault({})
       .refine((w) => w.portMax >= w.portMin, { message: 'portMax must not be below portMin', path: ['portMax'] }),

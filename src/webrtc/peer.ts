@@ -11,6 +11,12 @@ export interface PeerOptions {
   /** What the answer's candidate says, when browsers reach the server at another address. */
   announcedAddress?: string | undefined;
   portRange: [number, number];
+  /**
+   * STUN/TURN servers the server's own ICE agent gathers through (server-reflexive and relay
+   * candidates, for a server behind NAT). None by default: werift would otherwise use its own
+   * default, a public STUN server, unasked.
+   */
+  iceServers?: Array<{ urls: string | string[]; username?: string | undefined; credential?: string | undefined }> | undefined;
 }
 
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
@@ -28,6 +34,7 @@ export function createPeer(o: PeerOptions): RTCPeerConnection {
     iceInterfaceAddresses: wildcard(o.host) ? undefined : { udp4: o.host },
     iceAdditionalHostAddresses: o.announcedAddress ? [o.announcedAddress] : wildcard(o.host) ? undefined : [o.host],
     icePortRange: o.portRange,
+    iceServers: (o.iceServers ?? []).map((x) => ({ urls: x.urls, ...(x.username !== undefined ? { username: x.username, credential: x.credential } : {}) })),
   });
 }
 
@@ -66,13 +73,18 @@ export function announcedAddress(o: PeerOptions): string | undefined {
 }
 
 /**
- * Keeps only the candidates on the announced address: werift also lists the machine's other
- * interfaces, on sockets bound to `host`, which a browser would try in vain.
+ * Keeps only the host candidates on the announced address: werift also lists the machine's
+ * other interfaces, on sockets bound to `host`, which a browser would try in vain. Server-
+ * reflexive and relay candidates (from iceServers) name other addresses by nature: kept.
  */
 export function onlyAnnounced(sdp: string, address: string | undefined): string {
   if (address === undefined) return sdp;
   return sdp
     .split('\r\n')
-    .filter((l) => !l.startsWith('a=candidate:') || l.split(' ')[4] === address)
+    .filter((l) => {
+      if (!l.startsWith('a=candidate:')) return true;
+      const f = l.split(' ');
+      return f[4] === address || f[7] !== 'host';
+    })
     .join('\r\n');
 }

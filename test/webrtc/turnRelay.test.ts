@@ -1,11 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { makeToken } from '../../src/server/auth.js';
 import { parseConfig } from '../../src/server/config.js';
@@ -14,48 +8,22 @@ import { Server } from '../../src/server/Server.js';
 import { WhipSession } from '../../src/server/webrtc/WhipSession.js';
 import { ffprobe, waitFor } from '../server/http/tools.js';
 import { launchChromium } from './chromium.js';
+import { startCoturn, type Coturn } from './coturn.js';
 
 const secret = 'webrtc-turn-secret-0123456';
 const token = (action: 'publish' | 'play') => makeToken(secret, { action, app: 'live', key: 'relayed', expiresAt: Date.now() + 600_000 });
-const TURN_USER = 'tributary';
-const TURN_PASS = 'relay-only-test-pass';
-let turn: ChildProcess;
-let turnDir: string;
-let turnPort: number;
+let turn: Coturn;
 let server: Server;
 let base: string;
 let browser: BrowserContext;
 let closeBrowser: () => Promise<void>;
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  s.close();
-  return port;
-}
-
-/** Debian's coturn on loopback with one static long-term user; resolves once it listens. */
-async function startCoturn(): Promise<void> {
-  turnPort = await freeUdpPort();
-  turnDir = mkdtempSync(join(tmpdir(), 'trib-coturn-'));
-  const relayMin = 41000 + Math.floor(Math.random() * 200) * 20;
-  turn = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', `--listening-port=${turnPort}`, '--relay-ip=127.0.0.1', `--min-port=${relayMin}`, `--max-port=${relayMin + 19}`,
-    '--lt-cred-mech', `--user=${TURN_USER}:${TURN_PASS}`, '--realm=tributary.test', '--fingerprint', '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay',
-    `--pidfile=${join(turnDir, 'pid')}`, '--simple-log', `--log-file=${join(turnDir, 'turn.log')}`, '--no-stdout-log', '--verbose'], { stdio: 'ignore' });
-  const log = () => { try { return readFileSync(join(turnDir, 'turn.log'), 'utf8'); } catch { return ''; } };
-  await waitFor('coturn to listen', () => (/Total UDP servers: [1-9]|IPv4. UDP listener opened on\s*:\s*127\.0\.0\.1:\d+/.test(log()) ? true : undefined), 10_000).catch((err) => {
-    throw new Error(`${err.message}: ${log().slice(-2000)}`);
-  });
-}
-
 before(async () => {
-  await startCoturn();
+  turn = await startCoturn();
   server = new Server(parseConfig({
     host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
     auth: { secret, publish: true, play: true },
-    webrtc: { portMin: 23600, portMax: 23699, iceServers: [{ urls: `turn:127.0.0.1:${turnPort}?transport=udp`, username: TURN_USER, credential: TURN_PASS }] },
+    webrtc: { portMin: 23600, portMax: 23699, iceServers: [{ urls: turn.url, username: turn.user, credential: turn.pass }] },
   }), { logger: createLogger('silent') });
   base = `http://127.0.0.1:${(await server.start()).httpPort}`;
   ({ browser, close: closeBrowser } = await launchChromium());
@@ -64,11 +32,7 @@ before(async () => {
 after(async () => {
   await closeBrowser?.();
   await server?.close();
-  if (turn && turn.exitCode === null) {
-    turn.kill('SIGTERM');
-    await once(turn, 'exit');
-  }
-  if (turnDir) rmSync(turnDir, { recursive: true, force: true });
+  await turn?.stop();
 });
 
 type PublisherStats = { state: string; framesSent: number; localCandidateType: string | null; error: string | null; trickle: { patches: number; candidates: number; ended: boolean; errors: string[] } | null };
@@ -82,7 +46,7 @@ test('Chromium publishes with WHIP through coturn: relay-only candidates, learnt
       const s = server.registry.find('live', 'relayed');
       return s?.videoConfig && s.framesIn > 60 ? s : undefined;
     }, 25_000).catch(async (err) => {
-      throw new Error(`${err.message}; page ${JSON.stringify(await stats())}; trickle ${JSON.stringify(server.webrtc!.trickle)}; coturn ${readFileSync(join(turnDir, 'turn.log'), 'utf8').slice(-1500)}`);
+      throw new Error(`${err.message}; page ${JSON.stringify(await stats())}; trickle ${JSON.stringify(server.webrtc!.trickle)}; coturn ${turn.log().slice(-1500)}`);
     });
     assert.ok(stream.publisher instanceof WhipSession);
     await page.waitForFunction(() => (window as unknown as { tributaryPublisher: { stats: PublisherStats } }).tributaryPublisher.stats.localCandidateType !== null, undefined, { timeout: 5000 });
@@ -95,7 +59,7 @@ test('Chromium publishes with WHIP through coturn: relay-only candidates, learnt
     assert.ok(server.webrtc!.trickle.candidates >= 1);
     assert.equal(server.webrtc!.trickle.endOfCandidates, 1);
     // The offer went out before gathering: the server took every candidate from PATCHes.
-    const log = readFileSync(join(turnDir, 'turn.log'), 'utf8');
+    const log = turn.log();
     assert.match(log, /ALLOCATE processed, success/, 'coturn made an allocation');
     assert.match(log, /(CREATE_PERMISSION|CHANNEL_BIND) processed, success/, 'coturn let the relay reach the server');
     const probe = await ffprobe(`${base}/live/relayed.flv?token=${token('play')}`, 2);

@@ -235,7 +235,7 @@ export class WebrtcService {
     if (use === 'whip' && registryStream.isLive) return this.reply(res, 409, `stream ${app}/${key} is already being published`, {}, use);
 
     const w = this.deps.webrtc;
-    const peerOptions = { host: this.deps.host, announcedAddress: w.announcedAddress, portRange: [w.portMin, w.portMax] as [number, number] };
+    const peerOptions = { host: this.deps.host, announcedAddress: w.announcedAddress, portRange: [w.portMin, w.portMax] as [number, number], iceServers: w.serverUsesIceServers ? w.iceServers : [] };
     const pc = createPeer(peerOptions);
     // A WHEP offer is recvonly: we send on each of its sections.
     const sendOnly = (p: typeof pc) => p.getTransceivers().forEach((t) => t.setDirection('sendonly'));
