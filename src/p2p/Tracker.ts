@@ -16,6 +16,7 @@
  */
 import { pushSlots, type P2pConfig } from './config.js';
 import { EDGE, type JoinMsg, type ReportMsg } from './messages.js';
+import { XorShift } from './XorShift.js';
 
 export class TrackedPeer {
   /** Substreams it is a super node for (bit mask). */
@@ -81,7 +82,7 @@ export class Tracker {
   /** Push slots of substream k on offer (capped per super node) and in use: what nominations are approved against. */
   private cap: number[];
   private used: number[];
-  private rng = 0x9e3779b9;
+  private rng = new XorShift(0x9e3779b9);
   private joins = 0;
   /** The latest `now` any call brought (parent picks have none of their own). */
   private clock = 0;
@@ -127,7 +128,7 @@ export class Tracker {
     let best: TrackedPeer | undefined;
     let bestScore = -Infinity;
     for (let tries = 0, found = 0; tries < 12 && found < 4 && list.length; tries++) {
-      const i = Math.floor(this.random() * list.length);
+      const i = Math.floor(this.rng.next() * list.length);
       const s = this.peers.get(list[i]!);
       if (!s || !s.freeFor(this.c, k)) {
         if (s) s.inOpen &= ~(1 << k);
@@ -137,7 +138,7 @@ export class Tracker {
       }
       if (s.id === a || s.id === b || (!reachable && !s.join.reachable)) continue;
       found++;
-      const score = s.quality + (s.join.isp === prefIsp ? 0.3 : 0) + this.random() * 0.2;
+      const score = s.quality + (s.join.isp === prefIsp ? 0.3 : 0) + this.rng.next() * 0.2;
       if (score > bestScore) { bestScore = score; best = s; }
     }
     return best;
@@ -222,10 +223,10 @@ export class Tracker {
       if (!list || list.length === 0) return;
       const cands: Array<{ q: TrackedPeer; s: number }> = [];
       for (let i = 0; i < tries; i++) {
-        const q = list[Math.floor(this.random() * list.length)]!;
+        const q = list[Math.floor(this.rng.next() * list.length)]!;
         if (q.id === id || out.has(q.id) || q.hostile) continue;
         if (!p.join.reachable && !q.join.reachable) continue;
-        cands.push({ q, s: (q.join.isp === p.join.isp ? 1 : 0) + q.slots / 20 + q.continuity + this.random() * 0.5 });
+        cands.push({ q, s: (q.join.isp === p.join.isp ? 1 : 0) + q.slots / 20 + q.continuity + this.rng.next() * 0.5 });
       }
       cands.sort((a, b) => b.s - a.s);
       for (const { q } of cands) {
@@ -237,7 +238,7 @@ export class Tracker {
     };
     pick(this.regions[p.join.region], n - 2, 3 * n);
     for (let tries = 0; out.size < n && tries < 4; tries++) {
-      const r = Math.floor(this.random() * this.regions.length);
+      const r = Math.floor(this.rng.next() * this.regions.length);
       pick(this.regions[r], Math.min(2, n - out.size), 6);
     }
     return [...out];
@@ -368,7 +369,7 @@ export class Tracker {
     let bestSpare = 0;
     const n = Math.min(list.length, 32);
     for (let i = 0; i < n; i++) {
-      const q = list[Math.floor(this.random() * list.length)]!;
+      const q = list[Math.floor(this.rng.next() * list.length)]!;
       if (q.id === not || (!reachable && !q.join.reachable) || q.hostile || q.role & (1 << k) || q.quality < this.c.demoteBelow) continue;
       if (this.clock - q.demotedAt < 60_000) continue; // demoted: not trusted with a substream for a minute
       let used = 0;
@@ -391,13 +392,6 @@ export class Tracker {
       if (f < least) { least = f; best = k; }
     }
     return best;
-  }
-
-  private random(): number {
-    this.rng ^= this.rng << 13;
-    this.rng ^= this.rng >>> 17;
-    this.rng ^= this.rng << 5;
-    return (this.rng >>> 0) / 4294967296;
   }
 }
 

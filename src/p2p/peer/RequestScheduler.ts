@@ -16,9 +16,10 @@ import type { EdgeFallback } from './EdgeFallback.js';
 import type { Membership } from './Membership.js';
 import type { DropFn, Outbox } from './Outbox.js';
 import { Bad, type PeerStats } from './PeerStats.js';
+import { XorShift } from '../XorShift.js';
 
 export class RequestScheduler {
-  private rng: number;
+  private rng: XorShift;
 
   constructor(
     private readonly c: P2pConfig,
@@ -32,7 +33,7 @@ export class RequestScheduler {
     /** Seeds the tie-breaks between equal neighbours, so runs repeat. */
     seed: number,
   ) {
-    this.rng = (seed * 2654435761) >>> 0 || 1;
+    this.rng = new XorShift((seed * 2654435761) >>> 0);
   }
 
   /** Walks the slices not yet held from the play head on; returns the next time it must look again. */
@@ -130,16 +131,9 @@ export class RequestScheduler {
       if (nb.inflight > 40) continue;
       const claims = nb.claims(seq);
       if (!claims && !nb.likelyHas(seq)) continue;
-      const s = nb.score() + (claims ? 1 : 0) - nb.inflight * 0.02 + this.random() * 0.05;
+      const s = nb.score() + (claims ? 1 : 0) - nb.inflight * 0.02 + this.rng.next() * 0.05;
       if (s > bestScore) { bestScore = s; best = nb; }
     }
     return best;
-  }
-
-  private random(): number {
-    this.rng ^= this.rng << 13;
-    this.rng ^= this.rng >>> 17;
-    this.rng ^= this.rng << 5;
-    return (this.rng >>> 0) / 4294967296;
   }
 }
