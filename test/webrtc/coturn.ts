@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../server/http/tools.js';
@@ -19,6 +19,8 @@ async function freeUdpPort(): Promise<number> {
 
 /** Debian's coturn on loopback with one static long-term user; resolves once it listens. */
 export async function startCoturn(user = 'tributary', pass = 'relay-only-test-pass'): Promise<Coturn> {
+  // (Not requireProgram: `turnserver -version` is no option of coturn's, and starts a server.)
+  if (!existsSync('/usr/bin/turnserver')) throw new Error('turnserver is required for this test (apt-get install -y coturn)');
   const port = await freeUdpPort();
   const dir = mkdtempSync(join(tmpdir(), 'trib-coturn-'));
   const relayMin = 41000 + Math.floor(Math.random() * 200) * 20;
