@@ -44,7 +44,7 @@ before(async () => {
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
   // Two real publishers: ffmpeg over RTMP, and the project's sender over the transport.
-  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 60);
+  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 600);
   const flv = join(dir, 'src.flv');
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4', '-f', 'lavfi', '-i', 'sine=duration=4',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', flv]);

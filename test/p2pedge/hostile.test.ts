@@ -24,7 +24,7 @@ before(async () => {
   }), { logger: createLogger('silent') });
   const ports = await node.start();
   base = `ws://127.0.0.1:${ports.httpPort}`;
-  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 120);
+  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 600);
   await waitFor('the push to go live', () => (node.server.registry.find('live', 'cam')?.videoConfig ? true : undefined), 15_000);
 });
 

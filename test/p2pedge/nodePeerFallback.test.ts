@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'trib-p2p-fb-'));
 
 before(async () => {
   served = await serve({});
-  push = pushRtmp(`rtmp://127.0.0.1:${served.rtmpPort}/live/cam`, 60);
+  push = pushRtmp(`rtmp://127.0.0.1:${served.rtmpPort}/live/cam`, 600);
 });
 
 after(async () => {

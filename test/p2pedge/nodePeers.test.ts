@@ -20,7 +20,7 @@ const players: ChildProcess[] = [];
 
 before(async () => {
   served = await serve({ p2p: { enabled: true } });
-  push = pushRtmp(`rtmp://127.0.0.1:${served.rtmpPort}/live/cam`, 90);
+  push = pushRtmp(`rtmp://127.0.0.1:${served.rtmpPort}/live/cam`, 600);
 });
 
 after(async () => {

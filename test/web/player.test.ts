@@ -27,7 +27,7 @@ before(async () => {
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
   // The real path: ffmpeg pushes RTMP, the browser plays what the server makes of it.
-  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 55);
+  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/cam`, 600);
   await waitFor('the RTMP push to go live', () => (server.registry.find('live', 'cam')?.videoConfig ? true : undefined), 15_000);
   profile = mkdtempSync(join(tmpdir(), 'trib-chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).

@@ -29,7 +29,8 @@ before(async () => {
   }), { logger: createLogger('silent') });
   const ports = await server.start();
   base = `http://127.0.0.1:${ports.httpPort}`;
-  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/tv?token=${token('publish')}`, 90);
+  // Long enough for both tests under CI's load (the first took 78 s there); `after` stops it.
+  push = pushRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/tv?token=${token('publish')}`, 600);
   ({ browser, close: closeBrowser } = await launchChromium());
   await waitFor('the RTMP push to go live', () => (server.registry.find('live', 'tv')?.audioConfig ? true : undefined), 15_000);
 });
