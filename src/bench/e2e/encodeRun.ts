@@ -68,6 +68,8 @@ export interface E2eEncodeResult {
   senderDropped: number;
   /** Lines of the viewer's decoder complaining (missing references, concealment). */
   decodeErrors: number;
+  /** The first few of those lines, as logged: what to look at when the count is not 0. */
+  decodeErrorLines: string[];
 }
 
 const WARMUP_MS = 4000;
@@ -188,6 +190,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
       switches,
       senderDropped,
       decodeErrors: viewer.errors,
+      decodeErrorLines: viewer.errorLines,
     };
   } finally {
     await viewer?.close();
@@ -201,6 +204,7 @@ export async function runE2eEncode(o: E2eEncodeOptions): Promise<E2eEncodeResult
 class Viewer {
   readonly decoded: Array<{ ptsMs: number; at: number }> = [];
   errors = 0;
+  readonly errorLines: string[] = [];
   private readonly proc: ChildProcess;
   private tail = '';
 
@@ -215,7 +219,10 @@ class Viewer {
       for (const l of lines) {
         const m = /Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)/.exec(l);
         if (m) this.decoded.push({ ptsMs: Math.round(Number(m[1]) * 1000), at });
-        else if (/error|concealing|corrupt|non-existing|missing/i.test(l)) this.errors++;
+        else if (/error|concealing|corrupt|non-existing|missing/i.test(l)) {
+          this.errors++;
+          if (this.errorLines.length < 5) this.errorLines.push(l.slice(0, 300));
+        }
       }
     });
   }

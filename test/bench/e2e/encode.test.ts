@@ -14,7 +14,7 @@ test('bench e2e --encode on a clean 4 Mbit/s link: the real encoder\'s pictures 
   // pacing at its floor (with a 200 kbit/s lowest rung: 0.89-0.93, the sender dropping the rest).
   assert.ok(r.decodedRatio >= 0.95, `decoded ${r.decodedRatio}`);
   assert.equal(r.senderDropped, 0);
-  assert.equal(r.decodeErrors, 0);
+  assert.equal(r.decodeErrors, 0, `the viewer's decoder: ${r.decodeErrorLines.join(' | ')}`);
   assert.equal(r.capacityKbps, 4000);
   assert.ok(r.latencyMs.p50 > 20 && r.latencyMs.p50 < 600, `capture to decode p50 ${r.latencyMs.p50} ms over a 40 ms RTT`);
   assert.ok(r.maxStallMs < 1000, `longest gap ${r.maxStallMs} ms`);
