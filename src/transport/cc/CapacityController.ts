@@ -122,7 +122,7 @@ export class CapacityController implements SendAlgorithm {
   private lastTargetAt = -1;
   private sentTotal = 0;
   private ackedTotal = 0;
-  /** Loss fraction of bytes, averaged over about a second (acks and losses as they come). */
+  /** Share of bytes lost over about the last second (countLoss). */
   private loss = 0;
   private feedbackLoss = 0;
   private lastLossAt = -1;
@@ -344,13 +344,29 @@ export class CapacityController implements SendAlgorithm {
 
   private askedBits = 0;
 
+  /**
+   * Bytes lost and acknowledged, each decayed with a one-second time constant: their ratio is
+   * the share of bytes lost over about the last second. (An average of each event's own
+   * fraction, weighted by the time since the one before, made a lone loss after a quiet 100 ms
+   * weigh a tenth of a second of traffic: at 200 kbit/s a few spurious tail losses read as 20%,
+   * "heavy loss" marked the link busy, and the target sat at its floor for 10 s of a trace
+   * offering 1-9 Mbit/s with no queue.)
+   */
   private countLoss(now: number, acked: number, lost: number): void {
     if (acked + lost <= 0) return;
-    const dt = this.lastLossAt < 0 ? 100 : Math.min(1000, Math.max(0, now - this.lastLossAt));
+    if (this.lastLossAt >= 0) {
+      const keep = Math.exp(-Math.max(0, now - this.lastLossAt) / 1000);
+      this.lostDecayed *= keep;
+      this.ackedDecayed *= keep;
+    }
     this.lastLossAt = now;
-    const a = 1 - Math.exp(-dt / 1000);
-    this.loss += a * (lost / (acked + lost) - this.loss);
+    this.lostDecayed += lost;
+    this.ackedDecayed += acked;
+    this.loss = this.lostDecayed / (this.lostDecayed + this.ackedDecayed);
   }
+
+  private lostDecayed = 0;
+  private ackedDecayed = 0;
 
   private lossNow(): number {
     return Math.max(this.loss, this.feedbackLoss);

@@ -176,3 +176,26 @@ test('after an outage on a bursty link the target goes back to what the link car
   assert.ok(after >= 0.6 * before, `after ${Math.round(after)} vs ${Math.round(before)} before`);
   assert.ok(peak <= 1.5 * before, `peak after the outage ${Math.round(peak)} vs ${Math.round(before)} before`);
 });
+
+test('light loss on a sparse flow is not read as heavy: a 200-byte loss after each quiet 100 ms is 2% of the bytes, not a fifth', () => {
+  // 1200 bytes acked every 20 ms (480 kbit/s) at a constant 300 ms RTT, no queue; every 250 ms
+  // the ACKs pause for 100 ms and one 200-byte packet is declared lost. Weighted by the time
+  // since the previous event, each lone loss counted as a tenth of a second of traffic lost
+  // (about 25% "loss"), the link was marked busy and the target held under what it delivered.
+  const cc = new CapacityController({ initialBps: 300_000 });
+  let t = 0;
+  for (let cycle = 0; cycle < 80; cycle++) {
+    for (let i = 0; i < 8; i++) {
+      cc.onPacketSent(t, 1200, 1200);
+      cc.onAck(t, { ackedBytes: 1200, rttMs: 300, minRttMs: 300, srttMs: 300, deliveryRateBps: 480_000, appLimited: true, oneWayDelayMs: 150 });
+      t += 20;
+    }
+    t += 90;
+    cc.onPacketSent(t, 200, 200);
+    cc.onLoss(t, 200);
+    t += 10;
+  }
+  // Read as heavy loss, each ACK's delivery became a "busy" sample and the estimate fell to 308 kbit/s.
+  assert.ok(cc.deliveryRateBps() >= 0.9 * 480_000, `capacity estimate ${Math.round(cc.deliveryRateBps())} bit/s`);
+  assert.ok(cc.targetBitrateBps() >= 480_000, `target ${Math.round(cc.targetBitrateBps())} bit/s on a path delivering 480 kbit/s with 2% loss and no queue`);
+});
