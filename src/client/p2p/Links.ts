@@ -73,6 +73,26 @@ export class Links {
     return n;
   }
 
+  /**
+   * The candidate types of the pair ICE chose on each open channel ("host/host", "relay/host",
+   * ...), as the browser's stats panel shows them: how an operator tells TURN-relayed peers
+   * (coturn's bandwidth) from direct ones.
+   */
+  async pairs(): Promise<string[]> {
+    const out: string[] = [];
+    for (const l of this.links.values()) {
+      if (l.dc?.readyState !== 'open') continue;
+      const report = (await l.pc.getStats()) as unknown as Iterable<Record<string, unknown>> | Map<string, Record<string, unknown>>;
+      const all = [...(report instanceof Map ? report.values() : report)];
+      const byId = new Map(all.map((r) => [r.id, r]));
+      const pair = all.find((r) => r.type === 'candidate-pair' && r.nominated === true);
+      if (!pair) continue;
+      const type = (id: unknown) => String(byId.get(id)?.candidateType ?? '?');
+      out.push(`${type(pair.localCandidateId)}/${type(pair.remoteCandidateId)}`);
+    }
+    return out;
+  }
+
   get open(): number {
     let n = 0;
     for (const l of this.links.values()) if (l.dc?.readyState === 'open') n++;

@@ -224,6 +224,11 @@ export class P2pPeer {
     this.timer = setTimeout(() => this.pump(), Math.max(5, Math.min(1000, peer.wakeAt - this.now())));
   }
 
+  /** Candidate types of the pair behind each open data channel (Links.pairs). */
+  pairs(): Promise<string[]> {
+    return this.links?.pairs() ?? Promise.resolve([]);
+  }
+
   /** Leaves politely and closes everything; idempotent. */
   stop(reason: string): void {
     if (this.over) return;
