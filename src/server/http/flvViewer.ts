@@ -38,7 +38,7 @@ function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
 
 /** The sink's view of the kernel's send buffer (see tcpQueues), followed until the viewer leaves. */
 function kernelOf(socket: Socket, sub: () => FlvSubscriber): { probe: KernelQueue; kernelQueued?: () => number | undefined } {
-  const probe = tcpQueues.watch(socket.localPort, socket.remotePort, () => sub().sampled(), () => sub().pollStarted());
+  const probe = tcpQueues.watch(socket, () => sub().sampled(), () => sub().pollStarted());
   return tcpQueues.available ? { probe, kernelQueued: () => probe.tx } : { probe };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 
 /*
  * What the kernel still holds of each TCP socket's output. Node shows only its own buffer
@@ -15,21 +16,78 @@ import { readFile } from 'node:fs/promises';
 const FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
 const POLL_MS = 500;
 /** "  12: 0100007F:1F90 0100007F:D2F4 01 0001A2B3:00000000 ..." (v6 addresses are longer). */
-const LINE = /^\s*\d+: [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]{2} ([0-9A-F]{8}):/gm;
-
-/** Marks a port pair seen twice (two clients with the same port on different addresses). */
-const AMBIGUOUS = -1;
+const LINE = /^\s*\d+: ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]{2}) ([0-9A-F]{8}):/gm;
+/** A closed connection's row, kept 60 s: it may carry the 4-tuple of a live socket again. */
+const TIME_WAIT = '06';
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
- * Adds each socket of a /proc/net/tcp text to `into`: "localPort:remotePort" -> tx_queue
- * bytes. Ports, not addresses, name a socket (a listener's sockets differ by the client's
- * port); a pair seen twice is marked ambiguous and reads as unknown.
+ * The key of one socket: both ends, addresses included. Ports alone are not enough: viewers
+ * from different addresses often get the same ephemeral port (bind before connect), and a
+ * pair of ports seen twice read as unknown for the life of the other socket (a 60 s
+ * TIME_WAIT row included), which left the viewer judged by a stale sample (see FlvSubscriber).
+ */
+export function socketKey(localAddress: string, localPort: number, remoteAddress: string, remotePort: number): string {
+  return `${localAddress}:${localPort}>${remoteAddress}:${remotePort}`;
+}
+
+/**
+ * An address as /proc/net/tcp{,6} prints it (each 32-bit word of the address in host byte
+ * order, in hex) as text: dotted IPv4 (an IPv4-mapped IPv6 address too), else eight hex groups.
+ */
+export function procAddress(hex: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i + 8 <= hex.length; i += 8) {
+    const w = parseInt(hex.slice(i, i + 8), 16);
+    const b = [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255];
+    bytes.push(...(LITTLE_ENDIAN ? b.reverse() : b));
+  }
+  if (bytes.length === 16 && bytes.slice(0, 10).every((x) => x === 0) && bytes[10] === 255 && bytes[11] === 255) bytes.splice(0, 12);
+  if (bytes.length === 4) return bytes.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < bytes.length; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups.join(':');
+}
+
+/** An address as Node gives it ('127.0.0.1', '::ffff:127.0.0.1', '::1', 'fe80::1%eth0') in procAddress's form; undefined if unreadable. */
+export function nodeAddress(text: string): string | undefined {
+  const a = text.replace(/%.*$/, '').toLowerCase();
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) return a;
+  let parts = a.split(':');
+  const last = parts[parts.length - 1]!;
+  if (last.includes('.')) {
+    const v4 = last.split('.').map(Number);
+    if (v4.length !== 4 || v4.some((x) => !(x >= 0 && x <= 255))) return undefined;
+    parts = [...parts.slice(0, -1), ((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16)];
+  }
+  const gap = a.indexOf('::');
+  let groups: string[];
+  if (gap >= 0) {
+    const halves = parts.join(':').split('::');
+    if (halves.length !== 2) return undefined;
+    const [head, tail] = halves as [string, string];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    if (h.length + t.length > 7) return undefined;
+    groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  } else groups = parts;
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  const n = groups.map((g) => parseInt(g, 16));
+  if (n.slice(0, 5).every((x) => x === 0) && n[5] === 0xffff) return [n[6]! >> 8, n[6]! & 255, n[7]! >> 8, n[7]! & 255].join('.');
+  return n.map((x) => x.toString(16)).join(':');
+}
+
+/**
+ * Adds each live socket of a /proc/net/tcp text to `into`: socketKey -> tx_queue bytes.
+ * TIME_WAIT rows are left out (nothing is queued in them; a new connection may reuse their
+ * 4-tuple). A row read twice (the kernel renders the file in chunks while sockets come and go)
+ * is the same socket: the later reading stands.
  */
 export function parseProcNetTcp(text: string, into: Map<string, number>): void {
   LINE.lastIndex = 0;
   for (let m = LINE.exec(text); m; m = LINE.exec(text)) {
-    const key = `${parseInt(m[1]!, 16)}:${parseInt(m[2]!, 16)}`;
-    into.set(key, into.has(key) ? AMBIGUOUS : parseInt(m[3]!, 16));
+    if (m[5] === TIME_WAIT) continue;
+    into.set(socketKey(procAddress(m[1]!), parseInt(m[2]!, 16), procAddress(m[3]!), parseInt(m[4]!, 16)), parseInt(m[6]!, 16));
   }
 }
 
@@ -37,6 +95,14 @@ export interface KernelQueue {
   /** Bytes the kernel holds for the peer at the last poll; undefined when unknown. */
   readonly tx: number | undefined;
   stop(): void;
+}
+
+/** The ends of a connected socket (a net.Socket is one). */
+export interface SocketEnds {
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
 }
 
 interface Watch {
@@ -56,14 +122,16 @@ export class TcpQueues {
   constructor(private readonly pollMs = POLL_MS) {}
 
   /**
-   * Follows the socket localPort -> remotePort; `onSample` runs after each poll. `onPollStart`
-   * runs just before the kernel is read: the file is read in several chunks, turns of the event
-   * loop apart, so a row may show the socket as it was at any moment between the two calls,
-   * and whatever the caller wrote in between may or may not be in its tx_queue.
+   * Follows the connected socket `s`; `onSample` runs after each poll. `onPollStart` runs just
+   * before the kernel is read: the file is read in several chunks, turns of the event loop
+   * apart, so a row may show the socket as it was at any moment between the two calls, and
+   * whatever the caller wrote in between may or may not be in its tx_queue.
    */
-  watch(localPort: number | undefined, remotePort: number | undefined, onSample: () => void, onPollStart?: () => void): KernelQueue {
-    const w: Watch = { key: `${localPort}:${remotePort}`, tx: undefined, onSample, onPollStart };
-    if (!this.available || localPort === undefined || remotePort === undefined) return { tx: undefined, stop: () => undefined };
+  watch(s: SocketEnds, onSample: () => void, onPollStart?: () => void): KernelQueue {
+    const local = s.localAddress === undefined ? undefined : nodeAddress(s.localAddress);
+    const remote = s.remoteAddress === undefined ? undefined : nodeAddress(s.remoteAddress);
+    if (!this.available || local === undefined || remote === undefined || s.localPort === undefined || s.remotePort === undefined) return { tx: undefined, stop: () => undefined };
+    const w: Watch = { key: socketKey(local, s.localPort, remote, s.remotePort), tx: undefined, onSample, onPollStart };
     this.watches.add(w);
     if (!this.timer) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
@@ -97,8 +165,7 @@ export class TcpQueues {
         }
       }
       for (const w of this.watches) {
-        const tx = table.get(w.key);
-        w.tx = tx === undefined || tx === AMBIGUOUS ? undefined : tx;
+        w.tx = table.get(w.key);
         w.onSample();
       }
     } finally {

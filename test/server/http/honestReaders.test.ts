@@ -22,7 +22,7 @@ interface Viewer {
 /** A FlvSubscriber on the server side of a real socket, as flvViewer.ts builds them. */
 function attach(server: Socket, client: Socket, queues: TcpQueues): Viewer {
   let sub: FlvSubscriber;
-  const probe = queues.watch(server.localPort, server.remotePort, () => sub.sampled(), () => sub.pollStarted());
+  const probe = queues.watch(server, () => sub.sampled(), () => sub.pollStarted());
   const sink: FlvSink = {
     write: (chunks, bytes) => void server.write(Buffer.concat(chunks, bytes)),
     buffered: () => server.writableLength,
