@@ -139,7 +139,8 @@ test('the dashboard plots live data, and the data behind the plots is the server
     const tx = snap.streams.find((h) => h.path === 'live/tx')!;
     assert.equal(tx.publisher?.protocol, 'tributary');
     const rttMs = last(rtt.data[1]!, 3);
-    assert.ok(rttMs.length === 3 && rttMs.every((r) => r >= 0 && r < 100), `rtt on loopback ${rttMs}`);
+    // A plausible loopback RTT, not a speed figure: under CI's load one sample read 134 ms.
+    assert.ok(rttMs.length === 3 && rttMs.every((r) => r >= 0 && r < 1000), `rtt on loopback ${rttMs}`);
     // Loss is the sender's cumulative ratio: it moves slowly, so the last plotted value is close to what the sender says now.
     const lossBefore = last(loss.data[1]!, 1)[0]!;
     const lossAfter = last(loss.data[2]!, 1)[0]!;

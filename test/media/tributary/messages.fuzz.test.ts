@@ -55,5 +55,4 @@ test('1,000,000 mutated messages: decode returns or throws MediaParseError, noth
   console.log(`tributary framing fuzz: ${N} mutated messages in ${ms.toFixed(0)} ms (${ok} decoded, ${refused} refused)`);
   assert.equal(ok + refused, N);
   assert.ok(refused > N / 10 && ok > N / 100, 'mutations must exercise both paths');
-  assert.ok(ms < 20_000, `fuzz took ${ms} ms`);
 });
