@@ -173,6 +173,9 @@ export class JobPlacement {
     const k = specKey(id);
     const r = await this.o.client.if(k, 'Create', '==', 0).then(this.o.client.put(k).value(value)).commit();
     if (!r.succeeded) throw new ApiError(409, `a job named ${id} exists`);
+    // Known here at once (the watch brings the same put a moment later).
+    this.specs.set(id, { stored: parseSpec(Buffer.from(value)) ?? stored, rev: Number(r.header.revision) });
+    this.poke();
     this.o.logger.info({ job: id, kind: stored.kind }, 'cluster: job stored');
     return id;
   }
