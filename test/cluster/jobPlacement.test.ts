@@ -162,7 +162,6 @@ test('a job made on any node runs on the least-loaded one, plays everywhere, tak
   assert.equal(cluster.counters.badRecords, 0, 'the cluster view leaves the jobs prefix to the job watch');
 
   // B dies without leaving: its lease runs out, A claims the job and the output plays on.
-  const lastBefore = out.frames.at(-1)!;
   const killedAt = Date.now();
   await b.kill();
   const moved = await until('A claims t1', async () => {
@@ -174,12 +173,19 @@ test('a job made on any node runs on the least-loaded one, plays everywhere, tak
   let resumedAt: number | undefined;
   if (!out.ended()) {
     await until('the viewer on A gets frames again', () => out.frames.length > n + 15 || out.ended(), 15_000);
-    resumedAt = out.frames.find((t) => t > killedAt);
+    // The frame after the longest silence since the kill (frames in flight from B arrive just after it).
+    let gap = 0;
+    for (let i = 1; i < out.frames.length; i++) {
+      if (out.frames[i]! > killedAt && out.frames[i]! - out.frames[i - 1]! > gap) {
+        gap = out.frames[i]! - out.frames[i - 1]!;
+        resumedAt = out.frames[i]!;
+      }
+    }
   }
   const fresh = flv(`${a.httpBase}/live/low.flv`);
   await until('a new viewer on A plays the moved output', () => fresh.frames.length >= 15);
   assert.equal(fresh.heights[0], 120, 'the moved job runs the patched spec');
-  console.log(`job move: kill -9 of B -> A claimed ${moved - killedAt} ms, running ${running - killedAt} ms, viewer on A ${resumedAt === undefined ? 'cut (a new viewer played)' : `resumed ${resumedAt - killedAt} ms (gap ${resumedAt - lastBefore} ms)`}`);
+  console.log(`job move: kill -9 of B -> A claimed ${moved - killedAt} ms, running ${running - killedAt} ms, viewer on A ${resumedAt === undefined ? 'cut (a new viewer played)' : `resumed ${resumedAt - killedAt} ms after the kill`}`);
   const list = (await call(a.httpBase, 'GET', '/api/jobs')).body;
   assert.equal(list.counters.moves, 1, JSON.stringify(list.counters));
 
@@ -188,4 +194,21 @@ test('a job made on any node runs on the least-loaded one, plays everywhere, tak
   assert.deepEqual(del.body, { deleted: 't1', node: 'na', stopped: true });
   assert.equal((await call(a.httpBase, 'GET', '/api/jobs/t1')).status, 404);
   assert.equal((await client.get('tributary/jobs/owner/t1').string()) ?? null, null);
+
+  // Two jobs with one output stored at once (both checks pass before either sees the other): the one stored first runs, the other is never claimed.
+  const c = await NodeProcess.start({ id: 'nc', region: 'eu', host: '127.0.1.43', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' });
+  cleanup.push(() => void c.stop());
+  await until('A sees C', async () => (await call(a.httpBase, 'GET', '/api/cluster')).body.nodes?.some((x: any) => x.id === 'nc'));
+  const dup = (id: string) => ({ ...job, id, outputs: [{ stream: 'live/dup', height: 90, kbps: 150 }] });
+  const [d1, d2] = await Promise.all([call(a.httpBase, 'POST', '/api/jobs', dup('d1')), call(c.httpBase, 'POST', '/api/jobs', dup('d2'))]);
+  const stored = [d1, d2].filter((r) => r.status === 201).length;
+  console.log(`same output posted on A and C at once: ${d1.status} ${d2.status}`);
+  assert.ok(stored >= 1, `${d1.status} ${d2.status}`);
+  const settled = await until('one of d1, d2 runs', async () => {
+    const jobs = (await call(c.httpBase, 'GET', '/api/jobs')).body.jobs.filter((x: any) => x.id === 'd1' || x.id === 'd2');
+    return jobs.length === stored && jobs.filter((x: any) => x.state === 'running').length === 1 ? jobs : undefined;
+  });
+  if (stored === 2) assert.match(settled.find((x: any) => x.state !== 'running').reason, /output live\/dup is published by job d[12] \(stored first\)/);
+  for (const id of ['d1', 'd2']) await call(c.httpBase, 'DELETE', `/api/jobs/${id}`);
+  assert.equal((await call(a.httpBase, 'GET', '/api/jobs')).body.jobs.length, 0);
 });

@@ -59,6 +59,8 @@ interface Spec {
   stored: StoredSpec;
   /** The spec key's mod revision: a claim or a PATCH is made against it. */
   rev: number;
+  /** Its create revision: of two jobs with an output in common, only the older one runs. */
+  created: number;
 }
 
 interface Owner extends JobOwnerRecord {
@@ -174,7 +176,7 @@ export class JobPlacement {
     const r = await this.o.client.if(k, 'Create', '==', 0).then(this.o.client.put(k).value(value)).commit();
     if (!r.succeeded) throw new ApiError(409, `a job named ${id} exists`);
     // Known here at once (the watch brings the same put a moment later).
-    this.specs.set(id, { stored: parseSpec(Buffer.from(value)) ?? stored, rev: Number(r.header.revision) });
+    this.specs.set(id, { stored: parseSpec(Buffer.from(value)) ?? stored, rev: Number(r.header.revision), created: Number(r.header.revision) });
     this.poke();
     this.o.logger.info({ job: id, kind: stored.kind }, 'cluster: job stored');
     return id;
@@ -188,7 +190,7 @@ export class JobPlacement {
     const k = specKey(id);
     const r = await this.o.client.if(k, 'Mod', '==', cur.rev).then(this.o.client.put(k).value(encodeSpec(next, this.o.self))).commit();
     if (!r.succeeded) throw new ApiError(409, `job ${id} changed meanwhile; read it and try again`);
-    this.specs.set(id, { stored: next, rev: Number(r.header.revision) });
+    this.specs.set(id, { stored: next, rev: Number(r.header.revision), created: cur.created });
   }
 
   /** Removes a job from etcd and waits (up to waitMs) for its node to stop it; resolves with that node. */
@@ -212,10 +214,12 @@ export class JobPlacement {
     if (l) return { ...l.job.info(), node: this.o.self };
     const owner = this.owners.get(id);
     const { inputs, outputs } = streamsOf(s.stored);
+    const blocked = owner ? undefined : this.blockedBy(id, s);
     const urls = s.stored.kind === 'transcode' ? ('url' in s.stored.spec.input ? [s.stored.spec.input.url] : inputs) : inputs;
     return {
       id, kind: s.stored.kind, node: owner?.node ?? null,
-      state: owner?.state ?? 'waiting', reason: owner ? owner.reason : 'no node has claimed it yet',
+      state: owner?.state ?? (blocked ? 'failed' : 'waiting'),
+      reason: owner ? owner.reason : blocked ? `output ${blocked.output} is published by job ${blocked.job} (stored first)` : 'no node has claimed it yet',
       restarts: 0, cpu: 0, delayMs: null, inputs: urls, outputs, startedAt: s.stored.at ?? '', spec: s.stored.spec,
     };
   }
@@ -246,7 +250,7 @@ export class JobPlacement {
         this.stats.overCap++;
         return this.bad(key, `more than ${MAX_STORED_JOBS} jobs stored`);
       }
-      this.specs.set(k.id, { stored, rev: Number(kv.mod_revision) });
+      this.specs.set(k.id, { stored, rev: Number(kv.mod_revision), created: Number(kv.create_revision) });
     } else {
       const rec = parseOwner(kv.value);
       this.bad(key, 'not a valid owner record', rec !== undefined);
@@ -343,6 +347,29 @@ export class JobPlacement {
       if (l.job.state !== l.reported) await this.report(id, l);
       this.fetchInputs(l.job);
     }
+    // An owner key naming this node for a job it does not run (it stopped them while etcd was
+    // away, and the lease outlived that; or a previous process of this node): given up, so the
+    // job is placed again rather than held by nobody for as long as the lease lives.
+    for (const [id, o] of [...this.owners]) {
+      if (o.node !== this.o.self || this.local.has(id)) continue;
+      this.o.logger.info({ job: id }, 'cluster: giving up an owner key of a job not running here');
+      await this.dropOwner(id, o.claim);
+    }
+  }
+
+  /**
+   * Two jobs stored at once on two nodes with an output in common (each node's check passed
+   * before it saw the other's): the one etcd stored first runs; the other is never claimed
+   * (shown failed) until that one is deleted.
+   */
+  private blockedBy(id: string, spec: Spec): { job: string; output: string } | undefined {
+    const mine = streamsOf(spec.stored).outputs;
+    for (const [other, s] of this.specs) {
+      if (other === id || s.created > spec.created || (s.created === spec.created && other > id)) continue;
+      const output = streamsOf(s.stored).outputs.find((o) => mine.includes(o));
+      if (output) return { job: other, output };
+    }
+    return undefined;
   }
 
   private applyChange(id: string, l: Local, spec: Spec): void {
@@ -410,7 +437,7 @@ export class JobPlacement {
     const rank = ranked.findIndex((n) => n.id === this.o.self);
     for (const id of this.unownedSince.keys()) if (!this.specs.has(id) || this.owners.has(id)) this.unownedSince.delete(id);
     for (const [id, spec] of this.specs) {
-      if (this.owners.has(id) || this.local.has(id)) continue;
+      if (this.owners.has(id) || this.local.has(id) || this.blockedBy(id, spec)) continue;
       const since = this.unownedSince.get(id) ?? now;
       this.unownedSince.set(id, since);
       if (rank < 0 || this.o.jobs.jobs.size >= maxJobs || (this.refusedUntil.get(id) ?? 0) > now) continue;
