@@ -343,6 +343,14 @@ export class JobPlacement {
         await this.stopLocal(id, 'owner key gone');
         continue;
       }
+      const blocked = this.blockedBy(id, spec);
+      if (blocked) {
+        // Claimed before this node saw the older job with the same output: that one runs instead.
+        this.o.logger.warn({ job: id, output: blocked.output, older: blocked.job }, 'cluster: an older job publishes this job\'s output; stopping it');
+        await this.stopLocal(id, `output ${blocked.output} is published by job ${blocked.job}`);
+        await this.dropOwner(id, l.claim);
+        continue;
+      }
       if (spec.rev !== l.specRev) this.applyChange(id, l, spec);
       if (l.job.state !== l.reported) await this.report(id, l);
       this.fetchInputs(l.job);
@@ -448,6 +456,8 @@ export class JobPlacement {
   }
 
   private async claim(id: string, spec: Spec): Promise<void> {
+    // Read before the transaction: its own put may reach the watch before its answer does.
+    const before = this.lastNode.get(id);
     const lease = await this.o.membership.currentLease();
     const k = ownerKey(id);
     const value = JSON.stringify({ node: this.o.self, state: 'starting', reason: null } satisfies JobOwnerRecord);
@@ -458,7 +468,6 @@ export class JobPlacement {
     }
     const claim = Number(r.header.revision);
     this.stats.claims++;
-    const before = this.lastNode.get(id);
     if (before !== undefined && before !== this.o.self) this.stats.moves++;
     this.owners.set(id, { node: this.o.self, state: 'starting', reason: null, claim, mod: claim });
     this.lastNode.set(id, this.o.self);
