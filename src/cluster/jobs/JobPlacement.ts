@@ -176,7 +176,7 @@ export class JobPlacement {
     const r = await this.o.client.if(k, 'Create', '==', 0).then(this.o.client.put(k).value(value)).commit();
     if (!r.succeeded) throw new ApiError(409, `a job named ${id} exists`);
     // Known here at once (the watch brings the same put a moment later).
-    this.specs.set(id, { stored: parseSpec(Buffer.from(value)) ?? stored, rev: Number(r.header.revision), created: Number(r.header.revision) });
+    if (!this.specs.has(id)) this.specs.set(id, { stored: parseSpec(Buffer.from(value)) ?? stored, rev: Number(r.header.revision), created: Number(r.header.revision) });
     this.poke();
     this.o.logger.info({ job: id, kind: stored.kind }, 'cluster: job stored');
     return id;
@@ -190,7 +190,9 @@ export class JobPlacement {
     const k = specKey(id);
     const r = await this.o.client.if(k, 'Mod', '==', cur.rev).then(this.o.client.put(k).value(encodeSpec(next, this.o.self))).commit();
     if (!r.succeeded) throw new ApiError(409, `job ${id} changed meanwhile; read it and try again`);
-    this.specs.set(id, { stored: next, rev: Number(r.header.revision), created: cur.created });
+    // Unless the watch brought something newer meanwhile (another PATCH, a DELETE).
+    const now = this.specs.get(id);
+    if (now && now.rev < Number(r.header.revision)) this.specs.set(id, { stored: next, rev: Number(r.header.revision), created: cur.created });
   }
 
   /** Removes a job from etcd and waits (up to waitMs) for its node to stop it; resolves with that node. */
