@@ -213,6 +213,16 @@ test('a job made on any node runs on the least-loaded one, plays everywhere, tak
     return jobs.length === stored && running === 1 && jobs.filter((x: any) => x.state === 'failed').length === stored - 1 ? jobs : undefined;
   });
   if (stored === 2) assert.match(settled.find((x: any) => x.state !== 'running').reason, /output live\/dup is published by job d[12] \(stored first\)/);
-  for (const id of ['d1', 'd2']) await call(c.httpBase, 'DELETE', `/api/jobs/${id}`);
+  // C (no viewers, no streams) runs it. A clean stop of C hands it over at once: C stops it and drops its key before it leaves.
+  const runner = settled.find((x: any) => x.state === 'running');
+  assert.equal(runner.node, 'nc', JSON.stringify(settled));
+  const stoppedAt = Date.now();
+  await c.stop();
+  const handed = await until('A runs the job C ran', async () => {
+    const j = (await call(a.httpBase, 'GET', `/api/jobs/${runner.id}`)).body;
+    return j.node === 'na' && j.state === 'running' ? Date.now() : undefined;
+  });
+  console.log(`clean stop of C -> job running on A after ${handed - stoppedAt} ms`);
+  for (const id of ['d1', 'd2']) await call(a.httpBase, 'DELETE', `/api/jobs/${id}`);
   assert.equal((await call(a.httpBase, 'GET', '/api/jobs')).body.jobs.length, 0);
 });
