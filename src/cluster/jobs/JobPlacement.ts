@@ -134,10 +134,7 @@ export class JobPlacement {
     this.closed = true;
     clearInterval(this.timer);
     await this.watcher?.cancel().catch(() => undefined);
-    await Promise.all([...this.local.entries()].map(async ([id, l]) => {
-      await this.stopLocal(id, 'node leaving');
-      await this.dropOwner(id, l.claim);
-    }));
+    await Promise.all([...this.local.entries()].map(([id, l]) => this.release(id, l.claim, 'node leaving')));
   }
 
   /** How many cluster jobs `node` runs, from the owner keys. */
@@ -328,8 +325,7 @@ export class JobPlacement {
       const owner = this.owners.get(id);
       if (!spec) {
         this.o.logger.info({ job: id }, 'cluster: job deleted; stopping it');
-        await this.stopLocal(id, 'deleted');
-        await this.dropOwner(id, l.claim);
+        await this.release(id, l.claim, 'deleted');
         continue;
       }
       if (owner && (owner.node !== this.o.self || owner.claim !== l.claim)) {
@@ -349,8 +345,7 @@ export class JobPlacement {
       if (blocked) {
         // Claimed before this node saw the older job with the same output: that one runs instead.
         this.o.logger.warn({ job: id, output: blocked.output, older: blocked.job }, 'cluster: an older job publishes this job\'s output; stopping it');
-        await this.stopLocal(id, `output ${blocked.output} is published by job ${blocked.job}`);
-        await this.dropOwner(id, l.claim);
+        await this.release(id, l.claim, `output ${blocked.output} is published by job ${blocked.job}`);
         continue;
       }
       if (spec.rev !== l.specRev) this.applyChange(id, l, spec);
@@ -394,7 +389,7 @@ export class JobPlacement {
     } catch (err) {
       // A change the running job cannot take (checked before storing, so rare): it starts again from the new spec.
       this.o.logger.warn({ job: id, err: (err as Error).message }, 'cluster: job change not applied live; restarting it');
-      void this.stopLocal(id, 'restart with the new spec').then(() => this.dropOwner(id, l.claim));
+      void this.release(id, l.claim, 'restart with the new spec');
     }
   }
 
@@ -444,12 +439,15 @@ export class JobPlacement {
   private async claimOne(now: number): Promise<void> {
     const maxJobs = this.o.jobs.options.maxJobs;
     const ranked = rankNodes(this.o.view.nodes.values(), (n) => this.jobsOn(n), maxJobs);
-    const rank = ranked.findIndex((n) => n.id === this.o.self);
     for (const id of this.unownedSince.keys()) if (!this.specs.has(id) || this.owners.has(id)) this.unownedSince.delete(id);
     for (const [id, spec] of this.specs) {
       if (this.owners.has(id) || this.local.has(id) || this.blockedBy(id, spec)) continue;
       const since = this.unownedSince.get(id) ?? now;
       this.unownedSince.set(id, since);
+      // The node that gave the job up while alive (leaving, could not start it) goes last for it.
+      const gaveUp = this.lastNode.get(id);
+      const order = gaveUp === undefined ? ranked : [...ranked.filter((n) => n.id !== gaveUp), ...ranked.filter((n) => n.id === gaveUp)];
+      const rank = order.findIndex((n) => n.id === this.o.self);
       if (rank < 0 || this.o.jobs.jobs.size >= maxJobs || (this.refusedUntil.get(id) ?? 0) > now) continue;
       if (now - since < rank * RANK_STEP_MS) continue;
       await this.claim(id, spec);
@@ -501,10 +499,21 @@ export class JobPlacement {
     else await l.job.close();
   }
 
+  /**
+   * Stops a job here and gives its owner key up, without waiting for the ffmpeg to exit first (up
+   * to 2 s when it ignores SIGTERM): a job's close() unpublishes its outputs at once, before it
+   * waits for its processes, so the next node may start publishing them meanwhile.
+   */
+  private async release(id: string, claim: number, why: string): Promise<void> {
+    await Promise.all([this.stopLocal(id, why), this.dropOwner(id, claim)]);
+  }
+
   /** Deletes the owner key if it is still this claim's. */
   private async dropOwner(id: string, claim: number): Promise<void> {
     const k = ownerKey(id);
-    await this.o.client.if(k, 'Create', '==', claim).then(this.o.client.delete().key(k)).commit().catch(() => undefined);
+    const r = await this.o.client.if(k, 'Create', '==', claim).then(this.o.client.delete().key(k)).commit().catch(() => undefined);
+    // Gone now (the watch says so too, a moment later): not given up a second time meanwhile.
+    if (r?.succeeded && this.owners.get(id)?.claim === claim) this.owners.delete(id);
   }
 
   private isLiveHere(path: string): boolean {
