@@ -112,6 +112,8 @@ export class JobPlacement {
     orphansRemoved: 0,
     /** Times this node stopped its jobs because etcd did not answer it. */
     stoppedNoEtcd: 0,
+    /** Steps of the loop an etcd call failed in (retried on the next). */
+    stepFailures: 0,
   };
 
   constructor(private readonly o: JobPlacementOptions) {}
@@ -251,6 +253,10 @@ export class JobPlacement {
       }
       this.specs.set(k.id, { stored, rev: Number(kv.mod_revision), created: Number(kv.create_revision) });
     } else {
+      if (!this.owners.has(k.id) && this.owners.size >= MAX_STORED_JOBS) {
+        this.stats.overCap++;
+        return this.bad(key, `more than ${MAX_STORED_JOBS} owner keys`);
+      }
       const rec = parseOwner(kv.value);
       this.bad(key, 'not a valid owner record', rec !== undefined);
       // An unreadable owner key still holds the job (the create-if-absent fails): kept as held by
@@ -264,8 +270,14 @@ export class JobPlacement {
   private onDelete(kv: IKeyValue): void {
     const k = jobIdOf(kv.key.toString());
     if (!k) return;
-    if (k.part === 'spec') this.specs.delete(k.id);
-    else this.owners.delete(k.id);
+    if (k.part === 'spec') {
+      this.specs.delete(k.id);
+      this.refusedUntil.delete(k.id);
+      if (!this.owners.has(k.id)) this.lastNode.delete(k.id);
+    } else {
+      this.owners.delete(k.id);
+      if (!this.specs.has(k.id)) this.lastNode.delete(k.id);
+    }
     this.poke();
   }
 
@@ -291,7 +303,11 @@ export class JobPlacement {
     this.ticking = true;
     setImmediate(() => {
       this.tick()
-        .catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'cluster: job placement step failed'))
+        .catch((err: unknown) => {
+          // Logged at the 1st, 2nd, 4th, 8th... failure: an etcd that keeps refusing does not flood the log.
+          const n = ++this.stats.stepFailures;
+          if ((n & (n - 1)) === 0) this.o.logger.warn({ err: (err as Error).message, failures: n }, 'cluster: job placement step failed; retried');
+        })
         .finally(() => {
           this.ticking = false;
           if (this.again) {
