@@ -192,6 +192,10 @@ export class JobPlacement {
     // Unless the watch brought something newer meanwhile (another PATCH, a DELETE).
     const now = this.specs.get(id);
     if (now && now.rev < Number(r.header.revision)) this.specs.set(id, { stored: next, rev: Number(r.header.revision), created: cur.created });
+    // Run here: applied now, so the answer shows it (elsewhere the owner's watch brings it).
+    const l = this.local.get(id);
+    const spec = this.specs.get(id);
+    if (l && spec && spec.rev !== l.specRev) this.applyChange(id, l, spec);
   }
 
   /** Removes a job from etcd and waits (up to waitMs) for its node to stop it; resolves with that node. */
