@@ -6,7 +6,7 @@
  */
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { EnhancedEmitter } from '../util/EnhancedEmitter.js';
-import { NODES, PREFIX, parseNodeRecord, parseOwnerRecord, streamPathOf, type NodeRecord } from './keys.js';
+import { JOBS, NODES, PREFIX, parseNodeRecord, parseOwnerRecord, streamPathOf, type NodeRecord } from './keys.js';
 
 export interface Owner {
   node: string;
@@ -65,6 +65,8 @@ export class ClusterView extends EnhancedEmitter<ClusterViewEvents> {
 
   private onPut(kv: IKeyValue): void {
     const k = kv.key.toString();
+    // Jobs have a watch of their own (jobs/JobPlacement.ts).
+    if (k.startsWith(JOBS)) return;
     const v = kv.value.toString();
     if (k.startsWith(NODES)) {
       const rec = parseNodeRecord(v);

@@ -3,12 +3,14 @@
  * one watch to follow all of it:
  *   tributary/nodes/NODE          -> NodeRecord JSON, bound to the node's lease (TTL ~2 s)
  *   tributary/streams/APP/KEY     -> OwnerRecord JSON, bound to the owner's lease
+ *   tributary/jobs/...            -> processing jobs (jobs/jobKeys.ts), followed by their own watch
  * A stream key's mod revision is its fencing token: etcd makes it grow with every change of
  * owner, so a larger token is always the newer owner, whatever the nodes' clocks say.
  */
 export const PREFIX = 'tributary/';
 export const NODES = `${PREFIX}nodes/`;
 export const STREAMS = `${PREFIX}streams/`;
+export const JOBS = `${PREFIX}jobs/`;
 
 export function nodeKey(node: string): string {
   return `${NODES}${node}`;

@@ -1,4 +1,5 @@
 import { ClusterNode } from '../cluster/ClusterNode.js';
+import { startClusterJobs, type ClusterJobs } from '../cluster/jobs/clusterJobs.js';
 import { addP2pMetrics } from '../p2pedge/metrics.js';
 import { P2pService } from '../p2pedge/P2pService.js';
 import { Processing } from '../processing/Processing.js';
@@ -44,7 +45,9 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
   server.use({ name: 'recording', close: () => recorder.close() });
 
   const processing = new Processing(server.registry, server.logger, config);
-  server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => processing.handleApi(req, res) }, (stream, url) => processing.viewerSource(stream, url.searchParams.get('quality')));
+  // In a cluster, jobs made through the API are the cluster's (src/cluster/jobs/).
+  let clusterJobs: ClusterJobs | undefined;
+  server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => (clusterJobs ? clusterJobs.handle(req, res) : processing.handleApi(req, res)) }, (stream, url) => processing.viewerSource(stream, url.searchParams.get('quality')));
   server.transport.viewerSource = (stream, quality) => processing.viewerSource(stream, quality);
   server.use({
     name: 'processing',
@@ -73,9 +76,15 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
       start: async (addresses) => {
         cluster = new ClusterNode(server, clusterConfig, addresses, { recorder, replicas });
         await cluster.start();
+        clusterJobs = await startClusterJobs(cluster, processing, server.registry, server.logger);
       },
       // A leave that fails (etcd gone) must not keep the rest of the node from closing.
-      stop: () => cluster?.close().catch((err: unknown) => server.logger.warn({ err }, 'cluster: leave failed')),
+      stop: async () => {
+        const jobs = clusterJobs;
+        clusterJobs = undefined;
+        await jobs?.close().catch((err: unknown) => server.logger.warn({ err }, 'cluster: jobs not stopped cleanly'));
+        await cluster?.close().catch((err: unknown) => server.logger.warn({ err }, 'cluster: leave failed'));
+      },
     });
   }
 

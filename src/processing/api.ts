@@ -24,14 +24,14 @@ export interface ProcessingApiDeps {
   apiToken: string | undefined;
 }
 
-function reply(res: ServerResponse, status: number, value: unknown): void {
+export function reply(res: ServerResponse, status: number, value: unknown): void {
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
   res.end(body);
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY) return reject(new ApiError(413, `body larger than ${MAX_BODY} bytes`));
