@@ -11,6 +11,8 @@ import type { MessageMeta, Session, SessionStats, StreamClass, StreamOptions } f
 
 export interface ReceivedMessage {
   streamId: number;
+  /** The sender's message id on the stream (deadline streams: gaps are messages it gave up). */
+  messageId: number;
   data: Uint8Array;
   meta: MessageMeta;
 }
@@ -142,7 +144,7 @@ export class TransportSession extends EnhancedEmitter<TransportSessionEvents> {
           this.safeEmit('stream-opened', e.streamId, e.options);
           break;
         case 'message': {
-          const m = { streamId: e.streamId, data: e.data, meta: e.meta };
+          const m = { streamId: e.streamId, messageId: e.messageId, data: e.data, meta: e.meta };
           for (const it of this.iterators) {
             if (it.queue.length >= MAX_ITER_BACKLOG) it.queue.shift();
             it.queue.push(m);

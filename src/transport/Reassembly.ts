@@ -26,6 +26,8 @@ interface Partial {
 
 export interface Delivered {
   streamId: number;
+  /** The sender's id of the message on its stream: on a deadline stream, an id never delivered is one the sender gave up (or lost past repair). */
+  messageId: number;
   data: Uint8Array;
   meta: MessageMeta;
 }
@@ -83,10 +85,10 @@ export class RecvStream {
     const data = join(p);
     if (!reliable) {
       this.remember(id);
-      out.push({ streamId: this.id, data, meta: p.meta });
+      out.push({ streamId: this.id, messageId: id, data, meta: p.meta });
       return undefined;
     }
-    this.ready.set(id, { streamId: this.id, data, meta: p.meta });
+    this.ready.set(id, { streamId: this.id, messageId: id, data, meta: p.meta });
     this.buffered += data.length;
     let m: Delivered | undefined;
     while ((m = this.ready.get(this.nextId))) {

@@ -45,7 +45,7 @@ export interface MessageMeta {
 export type SessionEvent =
   | { type: 'connected' }
   | { type: 'stream-opened'; streamId: number; options: StreamOptions }
-  | { type: 'message'; streamId: number; data: Uint8Array; meta: MessageMeta }
+  | { type: 'message'; streamId: number; messageId: number; data: Uint8Array; meta: MessageMeta }
   /** The sender gave up on a message (deadline passed or dropped by the queue policy). */
   | { type: 'message-dropped'; streamId: number; reason: 'deadline' | 'queue'; messageId?: number; timestamp?: number }
   /**

@@ -45,6 +45,14 @@ interface SessionSeen {
   lo: number;
   max: number;
   count: number;
+  /** Transport viewers: per stream, the message ids seen [lowest, highest, how many]. */
+  streams?: Map<number, [number, number, number]>;
+}
+
+/** Where a transport viewer's frame came from: its stream and the sender's message id on it. */
+export interface Carrier {
+  streamId: number;
+  messageId: number;
 }
 
 /**
@@ -62,7 +70,7 @@ export class ViewerAccount {
     this.from = performance.now() + settleMs;
   }
 
-  onFrame(id: number): void {
+  onFrame(id: number, via?: Carrier): void {
     if (performance.now() < this.from) return;
     this.received++;
     const s = this.ledger.sessionOf(id);
@@ -76,12 +84,43 @@ export class ViewerAccount {
     if (id < e.lo) return;
     e.count++;
     if (id > e.max) e.max = id;
+    if (!via) return;
+    const st = (e.streams ??= new Map()).get(via.streamId);
+    if (!st) e.streams.set(via.streamId, [via.messageId, via.messageId, 1]);
+    else {
+      st[0] = Math.min(st[0], via.messageId);
+      st[1] = Math.max(st[1], via.messageId);
+      st[2]++;
+    }
   }
 
   /** Frames this viewer should have had and did not get. */
   get lost(): number {
     let n = 0;
-    for (const e of this.seen.values()) if (e.max >= e.lo) n += Math.max(0, e.max - e.lo + 1 - e.count);
+    for (const e of this.seen.values()) n += missing(e);
     return n;
   }
+
+  /**
+   * Of `lost`, the frames a transport viewer's sender gave up under its deadline rules (shed
+   * as predicted late, refused while its video waited for a keyframe, or expired): messages
+   * its media streams never delivered, counted as gaps in the message ids between the ones
+   * delivered in the same publisher session, and at most that session's missing frames. Frames
+   * given up before a session's first delivered message on a stream are not counted here (they
+   * stay lost). 0 for FLV and RTMP viewers, whose server has no such rule.
+   */
+  get givenUp(): number {
+    let n = 0;
+    for (const e of this.seen.values()) {
+      if (!e.streams) continue;
+      let gaps = 0;
+      for (const [lo, hi, count] of e.streams.values()) gaps += hi - lo + 1 - count;
+      n += Math.min(missing(e), gaps);
+    }
+    return n;
+  }
+}
+
+function missing(e: SessionSeen): number {
+  return e.max >= e.lo ? Math.max(0, e.max - e.lo + 1 - e.count) : 0;
 }

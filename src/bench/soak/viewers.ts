@@ -16,7 +16,7 @@ import { Player } from '../../client/play/Player.js';
 import { RtmpPushClient } from '../../server/rtmp/RtmpPushClient.js';
 import { MessageType } from '../../server/rtmp/messages.js';
 import { frameId } from '../fanout/stream.js';
-import { ViewerAccount, type SentLedger } from './ledger.js';
+import { ViewerAccount, type Carrier, type SentLedger } from './ledger.js';
 
 export type Protocol = 'flv' | 'ws' | 'rtmp' | 'transport';
 export type Behaviour = 'legit' | 'slow' | 'dead';
@@ -220,28 +220,38 @@ class RtmpViewer implements SoakViewer {
   }
 }
 
-class TransportViewer implements SoakViewer {
+/**
+ * `tributary play` as a viewer. Each frame is counted with the message that carried it, so the
+ * account can tell frames the server's transport gave up under its deadline rules (gaps in
+ * the message ids) from frames lost (ViewerAccount.givenUp).
+ */
+export class TransportViewer implements SoakViewer {
   readonly protocol = 'transport';
   readonly behaviour = 'legit';
   readonly account: ViewerAccount;
   ended: string | undefined;
   private player: Player | undefined;
   private closing = false;
+  /** The message being handed to the player now (its frame, if any, is counted under it). */
+  private carrier: Carrier | undefined;
 
-  constructor(t: ViewerTarget, ledger: SentLedger) {
+  constructor(t: ViewerTarget, ledger: SentLedger, latencyMs?: number) {
     this.account = new ViewerAccount(ledger);
     Player.start(`tributary://${t.host}:${t.transportPort}/${t.app}/${t.key}`, {
       format: 'flv',
       links: [t.localAddress],
+      latencyMs,
       write: () => true,
       onFrame: (frame) => {
         if (frame.kind === 'data') return;
         const id = frameId(frame);
-        if (id !== undefined) this.account.onFrame(id);
+        if (id !== undefined) this.account.onFrame(id, this.carrier);
       },
     })
       .then((p) => {
         this.player = p;
+        // Ahead of the player's own listener: the player writes the frame synchronously, in the same emit.
+        p.session.prependListener('message', (m) => (this.carrier = { streamId: m.streamId, messageId: m.messageId }));
         if (this.closing) void p.close();
         void p.ended.then(() => (this.ended ??= this.closing ? 'closed' : 'server_closed'));
       })

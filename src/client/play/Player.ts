@@ -54,6 +54,11 @@ export class Player {
     return new Player(await connectMedia(url, 'play', o), o);
   }
 
+  /** The transport session the stream comes over (its stats, its message events). */
+  get session(): MediaConnection['session'] {
+    return this.conn.session;
+  }
+
   /** The writer drained: video may resume at the next keyframe. */
   drained(): void {
     this.blocked = false;

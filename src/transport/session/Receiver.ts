@@ -166,6 +166,6 @@ export class Receiver {
     out.length = 0;
     const refused = st.onData(now, f, s.o.maxBufferBytes - buffered, out);
     if (refused) s.drop(refused);
-    for (const m of out) s.emit({ type: 'message', streamId: m.streamId, data: m.data, meta: m.meta });
+    for (const m of out) s.emit({ type: 'message', streamId: m.streamId, messageId: m.messageId, data: m.data, meta: m.meta });
   }
 }
