@@ -35,8 +35,13 @@ export function registerBenchProcessing(program: Command): void {
     .description("the mix's audio/video offset: a host whose picture flashes as its sound beeps, mixed with a guest; ffprobe reads both recordings")
     .option('--seconds <n>', 'recorded seconds', num, 12)
     .option('--fps <n>', 'frame rate', num, 30)
+    .option('--drop <input>', "stop one input's encoder now and then while recording: none, host or guest", 'none')
+    .option('--drop-ms <ms>', 'how long each stop lasts', num, 500)
+    .option('--drop-every <s>', 'seconds between stops', num, 3)
     .option('--verbose', 'the offsets per marker on stderr', false)
     .action(async (o) => {
+      if (!['none', 'host', 'guest'].includes(o.drop)) throw new Error(`--drop: none, host or guest, not ${o.drop}`);
+      o.dropEveryS = o.dropEvery;
       const { runLipSync } = await import('../bench/processing/lipSync.js');
       console.log(JSON.stringify(await runLipSync(o, o.verbose ? (l) => process.stderr.write(l + '\n') : undefined)));
       process.exit(0);

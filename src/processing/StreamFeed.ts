@@ -13,6 +13,15 @@ export interface FedTimes {
   /** When the frame was written to the pipe (Date.now()). */
   fedAt: number;
   captureTime: number | undefined;
+  /** The frame's pts, ms (the input's media time: when it is shown). */
+  pts: number;
+}
+
+/** What a feed reports as frames go in, in order (a decoder's k-th picture is the k-th video frame). */
+export interface FeedEvents {
+  video?: (t: FedTimes) => void;
+  /** Each audio frame's pts, ms (the first one fixes the decoder's audio timeline). */
+  audio?: (pts: number) => void;
 }
 
 /**
@@ -34,11 +43,8 @@ export class StreamFeed extends Subscriber {
   constructor(
     readonly stream: Stream,
     private readonly out: Writable,
-    /**
-     * Each video frame as it goes in, in order (a decoder's k-th picture is the k-th of these).
-     * Given here, not set later: the GOP replay goes in during the constructor.
-     */
-    private readonly onVideoFed?: (t: FedTimes) => void,
+    /** Given here, not set later: the GOP replay goes in during the constructor. */
+    private readonly on: FeedEvents = {},
     limits = { skipBytes: 4 << 20, cutBytes: 32 << 20 },
   ) {
     super(`job-feed-${nextId++}`, 'job', 'process', limits);
@@ -77,11 +83,12 @@ export class StreamFeed extends Subscriber {
       return;
     }
     if (frame.kind === 'video') {
-      const t = { fedAt: Date.now(), captureTime: frame.captureTime };
+      const t = { fedAt: Date.now(), captureTime: frame.captureTime, pts: frame.pts };
       this.times.set(Math.round(frame.pts), t);
-      this.onVideoFed?.(t);
+      this.on.video?.(t);
       if (this.times.size > TIMES_KEPT) this.times.delete(this.times.keys().next().value!);
     }
+    else this.on.audio?.(frame.pts);
     this.bytesSent += tag.length;
     this.write(tag);
   }

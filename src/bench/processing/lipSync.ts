@@ -11,6 +11,18 @@ export interface LipSyncResult {
   /** Per marker: beep onset minus flash, ms (positive: sound late), in the host input as the server serves it and in the mix. */
   directOffsetMs: { p50: number; max: number; markers: number };
   mixOffsetMs: { p50: number; max: number; markers: number };
+  /** Which input was stopped and resumed during the recording (SIGSTOP/SIGCONT), and how often. */
+  drop: 'none' | 'host' | 'guest';
+  drops: number;
+}
+
+export interface LipSyncOptions {
+  seconds: number;
+  fps: number;
+  /** Stop this input's encoder for `dropMs` every `dropEveryS` while recording (default none). */
+  drop?: 'none' | 'host' | 'guest';
+  dropMs?: number;
+  dropEveryS?: number;
 }
 
 /**
@@ -21,8 +33,12 @@ export interface LipSyncResult {
  * output are recorded from HTTP-FLV (stream copy), and ffprobe reads each recording: the
  * flash's picture time (signalstats, the main area's mean luma) and the beep's onset (astats
  * over 1 ms chunks). Offset = onset - flash per marker; p50 and max of |offset|.
+ * With `drop`, one input's encoder is stopped (SIGSTOP, as a stalled uplink) for `dropMs`
+ * every `dropEveryS` while recording and then resumes with its backlog in a burst: the mix's
+ * per-input audio FIFO and the compositor's picture timing both see the gap and the burst, so
+ * an offset that moves across drops shows here (the host's markers inside a drop are lost).
  */
-export async function runLipSync(o: { seconds: number; fps: number }, log: (l: string) => void = () => undefined): Promise<LipSyncResult> {
+export async function runLipSync(o: LipSyncOptions, log: (l: string) => void = () => undefined): Promise<LipSyncResult> {
   const node = createNode(parseConfig({ host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 }, logLevel: 'silent' }), { logger: createLogger('silent') });
   const a = await node.server.start();
   const dir = await mkdtemp(join(tmpdir(), 'tributary-lipsync-'));
@@ -43,11 +59,35 @@ export async function runLipSync(o: { seconds: number; fps: number }, log: (l: s
     if (r.status !== 201) throw new Error(`mix refused: ${JSON.stringify(r.body)}`);
     await until('the mix', () => reg.find('live', 'mix')?.videoConfig, 20_000);
     await sleep(2000);
-    const files = await Promise.all(['host', 'mix'].map((s) => record(`http://127.0.0.1:${a.httpPort}/live/${s}.flv`, join(dir, `${s}.flv`), o.seconds)));
+    const drop = o.drop ?? 'none';
+    let drops = 0;
+    const victim = drop === 'host' ? host : drop === 'guest' ? guest : undefined;
+    const dropMs = o.dropMs ?? 500;
+    const timer = victim
+      ? setInterval(() => {
+          victim.kill('SIGSTOP');
+          drops++;
+          setTimeout(() => victim.kill('SIGCONT'), dropMs);
+        }, (o.dropEveryS ?? 3) * 1000)
+      : undefined;
+    // What each input's audio FIFO holds (the sound's lag behind the picture in the mix), once a second.
+    const queues: string[] = [];
+    const watch = setInterval(() => {
+      void call(a.httpPort, 'GET', '/api/mixes/sync').then((r) => {
+        const st = (r.body?.spec?.inputStates ?? []) as Array<{ audioQueuedMs?: number; audioSyncDroppedMs?: number }>;
+        queues.push(st.map((x) => `${x.audioQueuedMs ?? '?'}(-${x.audioSyncDroppedMs ?? '?'})`).join('/'));
+      }, () => undefined);
+    }, 1000);
+    const files = await Promise.all(['host', 'mix'].map((s) => record(`http://127.0.0.1:${a.httpPort}/live/${s}.flv`, join(dir, `${s}.flv`), o.seconds))).finally(() => {
+      clearInterval(timer);
+      clearInterval(watch);
+      victim?.kill('SIGCONT');
+    });
     const [direct, mix] = await Promise.all(files.map((f) => offsets(f)));
     log(`direct offsets ${direct.join(' ')}`);
     log(`mix offsets ${mix.join(' ')}`);
-    return { directOffsetMs: sum(direct), mixOffsetMs: sum(mix) };
+    log(`audio queued per input each second, ms (host/guest): ${queues.join(' ')}; job stats ${JSON.stringify((await call(a.httpPort, 'GET', '/api/mixes/sync')).body?.spec?.stats ?? {}, (k, v) => (k === 'stallStages' || k === 'slateAfterMs' ? undefined : v))}`);
+    return { directOffsetMs: sum(direct), mixOffsetMs: sum(mix), drop, drops };
   } finally {
     await Promise.all([stopProcess(host), stopProcess(guest)]);
     await node.server.close();

@@ -5,6 +5,7 @@ import { FfmpegProcess } from '../FfmpegProcess.js';
 import type { InputSpec } from '../JobSpec.js';
 import { Backoff } from '../ProcessingJob.js';
 import { StreamFeed, type FedTimes } from '../StreamFeed.js';
+import { AudioAlign } from './AudioAlign.js';
 import { pictureBytes, type Picture } from './compose.js';
 import { probe } from './probe.js';
 
@@ -44,6 +45,8 @@ export class MixInput {
   restarts = 0;
   audioUnderruns = 0;
   audioDropped = 0;
+  /** Keeps the sound with the picture (stream inputs: their frames' times are known). */
+  readonly align = new AudioAlign(SAMPLE_RATE);
   private proc: FfmpegProcess | undefined;
   private feed: StreamFeed | undefined;
   private fed: FedTimes[] = [];
@@ -101,8 +104,18 @@ export class MixInput {
     this.spawn(undefined, this.probed.audio);
   }
 
-  /** One tick of audio (`samples` stereo frames, interleaved), or undefined for silence. */
+  /** Audio waiting for the compositor, ms: how far this input's sound is behind its picture in the mix. */
+  get audioQueuedMs(): number {
+    return (this.audioSamples / 2 / SAMPLE_RATE) * 1000;
+  }
+
+  /**
+   * One tick of audio (`samples` stereo frames, interleaved), or undefined for silence. What
+   * lags the picture shown (`latestTimes`) by more than AudioAlign's tolerance is dropped first.
+   */
   takeAudio(samples: number): Int16Array | undefined {
+    const late = this.align.dropBefore(this.latestTimes?.pts, this.audioSamples / 2);
+    if (late > 0) this.skipAudio(late * 2);
     const need = samples * 2;
     if (this.audioSamples < need) {
       if (this.state === 'live') this.audioUnderruns++;
@@ -119,7 +132,25 @@ export class MixInput {
       else this.audio[0] = head.subarray(n);
     }
     this.audioSamples -= need;
+    this.align.consumed(samples);
     return out;
+  }
+
+  /** Drops `n` interleaved samples from the FIFO's head (n even: whole stereo frames). */
+  private skipAudio(n: number): void {
+    let left = Math.min(n, this.audioSamples);
+    this.align.consumed(left / 2);
+    this.audioSamples -= left;
+    while (left > 0) {
+      const head = this.audio[0]!;
+      if (head.length <= left) {
+        left -= head.length;
+        this.audio.shift();
+      } else {
+        this.audio[0] = head.subarray(left);
+        left = 0;
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -154,7 +185,9 @@ export class MixInput {
       // decoded). cfr repeats a picture over an input's gap, which the compositor ignores.
       '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
     // flush_packets: without it 32 KiB of audio (170 ms) waits in ffmpeg's pipe buffer.
-    if (audio) args.push('-map', '0:a:0', '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
+    // aresample=async=1 pads a gap in a stream's audio with silence, so the samples stay on its
+    // timestamps and AudioAlign can count them back to media time.
+    if (audio) args.push('-map', '0:a:0', ...(stream ? ['-af', 'aresample=async=1'] : []), '-ar', String(SAMPLE_RATE), '-ac', '2', '-flush_packets', '1', '-f', 's16le', 'pipe:3');
     const proc = new FfmpegProcess({ ffmpeg: this.ffmpeg, args, stdin: stream !== undefined, stdout: true, extraPipes: audio ? 1 : 0 });
     this.proc = proc;
     if (this.starts++ > 0) this.restarts++;
@@ -163,6 +196,9 @@ export class MixInput {
     this.chunks = [];
     this.chunkBytes = 0;
     this.audioPartial = undefined;
+    this.audio = [];
+    this.audioSamples = 0;
+    this.align.reset();
     let produced = false;
     const frameBytes = pictureBytes(w, h);
     proc.child.stdout!.on('data', (c: Buffer) => {
@@ -190,11 +226,16 @@ export class MixInput {
     });
     if (audio) (proc.pipe(3) as Readable).on('data', (c: Buffer) => this.pushAudio(c));
     if (stream) {
-      this.feed = new StreamFeed(stream, proc.child.stdin!, (t) => {
-        this.fedCount++;
-        this.lastFedAt = t.fedAt;
-        this.fed.push(t);
-        if (this.fed.length > 300) this.fed.shift();
+      this.feed = new StreamFeed(stream, proc.child.stdin!, {
+        video: (t) => {
+          this.fedCount++;
+          this.lastFedAt = t.fedAt;
+          this.fed.push(t);
+          if (this.fed.length > 300) this.fed.shift();
+        },
+        audio: (pts) => {
+          if (!this.align.started) this.align.start(pts);
+        },
       });
       this.feed.onClosed = () => {
         if (this.proc === proc) proc.child.kill('SIGKILL');
@@ -230,6 +271,7 @@ export class MixInput {
       while (this.audioSamples - this.audio[0]!.length >= keep) {
         this.audioSamples -= this.audio[0]!.length;
         this.audioDropped += this.audio[0]!.length;
+        this.align.consumed(this.audio[0]!.length / 2);
         this.audio.shift();
       }
     }

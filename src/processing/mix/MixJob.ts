@@ -166,7 +166,7 @@ export class MixJob implements ProcessingJob {
       id: this.id, kind: 'mix', state: this.state, reason: this.reason, restarts: this.restarts,
       cpu: Math.round(this.cpu * 1000) / 1000, delayMs: this.delayMs === undefined ? null : Math.round(this.delayMs),
       inputs: this.inputs.map((i) => i.label), outputs: this.outputs, startedAt: this.startedAt.toISOString(),
-      spec: { ...this.spec, inputStates: this.inputs.map((i) => ({ input: i.label, state: i.state, reason: i.reason, restarts: i.restarts, stalled: this.stalled[i.index], decodeDelayMs: i.decodeDelayMs === undefined ? null : Math.round(i.decodeDelayMs) })), stats: this.stats },
+      spec: { ...this.spec, inputStates: this.inputs.map((i) => ({ input: i.label, state: i.state, reason: i.reason, restarts: i.restarts, stalled: this.stalled[i.index], decodeDelayMs: i.decodeDelayMs === undefined ? null : Math.round(i.decodeDelayMs), audioQueuedMs: Math.round(i.audioQueuedMs), audioUnderruns: i.audioUnderruns, audioDroppedMs: Math.round((i.audioDropped / 2 / SAMPLE_RATE) * 1000), audioSyncDroppedMs: Math.round(i.align.droppedMs), audioRebased: i.align.rebased })), stats: this.stats },
     };
   }
 
