@@ -48,7 +48,7 @@ export function registerBenchProcessing(program: Command): void {
     });
   bench
     .command('ladder')
-    .description('a server-side quality ladder and a ?quality=auto HTTP-FLV viewer whose link is cut mid-stream (hls.js not measured yet)')
+    .description("a server-side quality ladder: a ?quality=auto HTTP-FLV viewer whose link is cut mid-stream, then hls.js in Chromium whose network is throttled the same way")
     .option('--size <WxH>', 'source picture size', '640x360')
     .option('--fps <n>', 'frame rate', num, 30)
     .option('--ladder <list>', 'renditions, best first, HEIGHT:KBPS,...', '360:1200,240:600,180:300')
@@ -56,17 +56,20 @@ export function registerBenchProcessing(program: Command): void {
     .option('--cut-kbps <n>', "the viewer's link after the cut", num, 800)
     .option('--before-s <s>', 'seconds before the cut', num, 8)
     .option('--after-s <s>', 'seconds after the cut', num, 15)
+    .option('--players <list>', 'flv, hlsjs or both (comma-separated)', 'flv,hlsjs')
     .option('--json', 'end with one JSON line per player', false)
     .action(async (o) => {
+      const players = String(o.players).split(',');
+      if (players.some((p) => p !== 'flv' && p !== 'hlsjs')) throw new Error(`--players: flv, hlsjs, not ${o.players}`);
       const { runLadderBench } = await import('../bench/processing/ladderBench.js');
-      const r = await runLadderBench(o, (l) => process.stderr.write(l + '\n'));
-      console.log(formatColumns([r.player], [r], [
+      const rs = await runLadderBench({ ...o, players }, (l) => process.stderr.write(l + '\n'));
+      console.log(formatColumns(rs.map((r) => r.player), rs, [
         ['added delay p50, ms', (x) => String(x.addedDelayMs.p50)],
         ['down to a carried rendition, ms', (x) => String(x.switchDownMs.max)],
         ['stalls > 500 ms after the cut', (x) => String(x.stallsOnSwitch)],
         ['renditions per core', (x) => String(x.renditionsPerCore)],
       ]));
-      if (o.json) console.log(JSON.stringify(r));
+      if (o.json) for (const r of rs) console.log(JSON.stringify(r));
       process.exit(0);
     });
 }

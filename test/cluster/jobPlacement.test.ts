@@ -14,6 +14,7 @@ import { Etcd3 } from 'etcd3';
 import { FlvDemuxer } from '../../src/media/flv/FlvDemuxer.js';
 import { EtcdCluster } from '../../src/cluster/testing/EtcdCluster.js';
 import { NodeProcess } from '../../src/cluster/testing/NodeProcess.js';
+import { apiAt } from '../processing/helpers.js';
 
 const SECRET = 'test-cluster-secret-0123456789';
 let etcd: EtcdCluster;
@@ -36,27 +37,7 @@ after(async () => {
   await etcd?.stop();
 });
 
-function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(`${base}${path}`, { method, agent: false, headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => {
-        let parsed: unknown = data;
-        try {
-          parsed = JSON.parse(data);
-        } catch {
-          /* keep the text */
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(text);
-  });
-}
+const call = apiAt;
 
 async function until<T>(what: string, ok: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

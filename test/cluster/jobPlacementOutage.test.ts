@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { FlvDemuxer } from '../../src/media/flv/FlvDemuxer.js';
 import { EtcdCluster } from '../../src/cluster/testing/EtcdCluster.js';
 import { NodeProcess } from '../../src/cluster/testing/NodeProcess.js';
+import { apiAt } from '../processing/helpers.js';
 
 let etcd: EtcdCluster;
 let a: NodeProcess;
@@ -29,19 +30,7 @@ after(async () => {
   await etcd?.stop();
 });
 
-function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(`${a.httpBase}${path}`, { method, agent: false, headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(text);
-  });
-}
+const call = (method: string, path: string, body?: unknown) => apiAt(a.httpBase, method, path, body);
 
 async function until<T>(what: string, ok: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

@@ -21,9 +21,17 @@ export function pushPattern(rtmpPort: number, path: string, o: { size?: string; 
 
 /** One JSON API call; resolves with the status and the parsed body. */
 export function api(port: number, method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: any }> {
+  return apiAt(`http://127.0.0.1:${port}`, method, path, body, rawBody);
+}
+
+/**
+ * The same at a base URL, on a connection of its own (no keep-alive: a node a test kills must
+ * not leave a pooled socket for the next call).
+ */
+export function apiAt(base: string, method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const text = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-    const req = request({ host: '127.0.0.1', port, method, path, headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
+    const req = request(`${base}${path}`, { method, agent: false, headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (data += d));

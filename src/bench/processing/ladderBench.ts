@@ -4,6 +4,7 @@ import { parseConfig } from '../../node/config.js';
 import { createNode } from '../../node/createNode.js';
 import { createLogger } from '../../server/log.js';
 import { summarize } from '../percentiles.js';
+import { hlsjsSwitch } from './hlsjsViewer.js';
 import { slowLinkViewer } from './slowLinkViewer.js';
 import { pushSource, sleep, stopProcess, until } from './sources.js';
 
@@ -18,10 +19,12 @@ export interface LadderBenchOptions {
   /** Seconds before the cut and after it. */
   beforeS: number;
   afterS: number;
+  /** Which players to measure, one after the other on the same server (default both). */
+  players?: Array<'flv' | 'hlsjs'>;
 }
 
 export interface LadderBenchResult {
-  player: 'flv';
+  player: 'flv' | 'hlsjs';
   addedDelayMs: { p50: number };
   switchDownMs: { max: number };
   stallsOnSwitch: number;
@@ -46,9 +49,12 @@ const OVERHEAD_KBPS = 80;
  *   frame reached the server (measured at the server, as in bench mix);
  * - renditionsPerCore: renditions / cores the ladder's ffmpeg used (/proc).
  *
- * hls.js under Chromium's throttling (the issue's second player) is not measured here yet.
+ * - hls.js (the second player): the player page over LL-HLS in Chromium, its network throttled
+ *   by the DevTools protocol from `fastKbps` to `cutKbps` once it plays the top rendition
+ *   (hlsjsViewer.ts); switchDownMs and stallsOnSwitch from the page's video element.
+ * addedDelayMs and renditionsPerCore are the ladder's, measured over each player's run.
  */
-export async function runLadderBench(o: LadderBenchOptions, log: (line: string) => void = () => undefined): Promise<LadderBenchResult> {
+export async function runLadderBench(o: LadderBenchOptions, log: (line: string) => void = () => undefined): Promise<LadderBenchResult[]> {
   const rungs = o.ladder.split(',').map((r, i) => {
     const [height, kbps] = r.split(':').map(Number) as [number, number];
     return { name: `r${i}`, height, kbps };
@@ -59,6 +65,8 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
   const topKbps = rungs[0]!.kbps;
   const src = pushSource(a.rtmpPort, 'live/cam', { size: o.size, fps: o.fps, pattern: 'testsrc2', filter: 'noise=alls=20:allf=t', kbps: topKbps * 2 });
   let viewer: ReturnType<typeof slowLinkViewer> | undefined;
+  const players = o.players ?? ['flv', 'hlsjs'];
+  const results: LadderBenchResult[] = [];
   try {
     await until('the renditions', () => (rungs.every((r) => server.registry.find('live', `cam_${r.name}`)?.videoConfig) ? true : undefined), 30_000);
     const delays: number[] = [];
@@ -67,6 +75,36 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
         if (f.kind === 'video' && f.captureTime !== undefined) delays.push(Date.now() - f.captureTime);
       });
     }
+    const carried = new Set(rungs.filter((r) => r.kbps + OVERHEAD_KBPS <= o.cutKbps).map((r) => r.height));
+    const job = node.processing.jobs.list(['ladder'])[0]!;
+    /** The ladder's figures over one player's run. */
+    const measure = async <T>(run: () => Promise<T>): Promise<T & { addedDelayMs: { p50: number }; renditionsPerCore: number }> => {
+      delays.length = 0;
+      const cpu: number[] = [];
+      const timer = setInterval(() => cpu.push(node.processing.jobs.get(job.id).info().cpu), 1000);
+      try {
+        const r = await run();
+        const cores = cpu.length ? cpu.reduce((x, y) => x + y, 0) / cpu.length : 0;
+        return { ...r, addedDelayMs: { p50: summarize(delays).p50 }, renditionsPerCore: cores > 0 ? Math.round((rungs.length / cores) * 10) / 10 : 0 };
+      } finally {
+        clearInterval(timer);
+      }
+    };
+    if (players.includes('flv')) results.push(await measure(() => flvRun()));
+    if (players.includes('hlsjs')) {
+      const r = await measure(() => hlsjsSwitch(`http://127.0.0.1:${a.httpPort}/play/live/cam?proto=ll-hls`, { ...o, topHeight: rungs[0]!.height, carried }, log));
+      log(`hls.js heights before the cut ${r.heightsBefore}, after ${r.heightsAfter}`);
+      results.push({ player: 'hlsjs', addedDelayMs: r.addedDelayMs, switchDownMs: { max: r.switchDownMs }, stallsOnSwitch: r.stallsOnSwitch, renditionsPerCore: r.renditionsPerCore });
+    }
+    return results;
+  } finally {
+    viewer?.close();
+    await stopProcess(src);
+    await server.close();
+  }
+
+  /** The FLV player: a `?quality=auto` viewer behind the slow link, cut after `beforeS`. */
+  async function flvRun(): Promise<LadderBenchResult> {
     const demuxer = new FlvDemuxer();
     let cutAt = Infinity;
     let onCarried: number | undefined;
@@ -90,27 +128,12 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
       }
     });
     await sleep(o.beforeS * 1000);
-    delays.length = 0;
-    const job = node.processing.jobs.list(['ladder'])[0]!;
-    node.processing.jobs.get(job.id).info();
-    const cpu: number[] = [];
-    const timer = setInterval(() => cpu.push(node.processing.jobs.get(job.id).info().cpu), 1000);
     cutAt = Date.now();
     viewer.setRate(o.cutKbps * 1000);
     log(`cut the viewer's link to ${o.cutKbps} kbit/s`);
     await sleep(o.afterS * 1000);
-    clearInterval(timer);
-    const cores = cpu.length ? cpu.reduce((x, y) => x + y, 0) / cpu.length : 0;
-    return {
-      player: 'flv',
-      addedDelayMs: { p50: summarize(delays).p50 },
-      switchDownMs: { max: onCarried === undefined ? -1 : onCarried - cutAt },
-      stallsOnSwitch: stalls,
-      renditionsPerCore: cores > 0 ? Math.round((rungs.length / cores) * 10) / 10 : 0,
-    };
-  } finally {
-    viewer?.close();
-    await stopProcess(src);
-    await server.close();
+    viewer.close();
+    viewer = undefined;
+    return { player: 'flv', addedDelayMs: { p50: 0 }, switchDownMs: { max: onCarried === undefined ? -1 : onCarried - cutAt }, stallsOnSwitch: stalls, renditionsPerCore: 0 };
   }
 }
