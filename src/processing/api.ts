@@ -63,17 +63,26 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
+/**
+ * The access check and the path of a /api/jobs or /api/mixes request (the single node's handler
+ * and the cluster's, src/cluster/jobs/jobsApi.ts); undefined once a refusal has been answered.
+ */
+export function openJobsRequest(apiToken: string | undefined, req: IncomingMessage, res: ServerResponse): { mixes: boolean; id: string | undefined; method: string } | undefined {
+  const gate = checkApiAccess(apiToken, { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, cookie: req.headers.cookie });
+  if (!gate.ok) {
+    req.resume();
+    reply(res, gate.status, { error: gate.message });
+    return undefined;
+  }
+  const m = PROCESSING_PATH.exec(req.url ?? '')!;
+  return { mixes: m[1] === 'mixes', id: m[2]?.slice(1), method: req.method ?? 'GET' };
+}
+
 export async function handleProcessingApi(deps: ProcessingApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const gate = checkApiAccess(deps.apiToken, { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, cookie: req.headers.cookie });
-    if (!gate.ok) {
-      req.resume();
-      return reply(res, gate.status, { error: gate.message });
-    }
-    const m = PROCESSING_PATH.exec(req.url ?? '')!;
-    const mixes = m[1] === 'mixes';
-    const id = m[2]?.slice(1);
-    const method = req.method ?? 'GET';
+    const open = openJobsRequest(deps.apiToken, req, res);
+    if (!open) return;
+    const { mixes, id, method } = open;
     const kinds = mixes ? (['mix'] as const) : undefined;
     const own = (job: ProcessingJob) => {
       if (mixes !== (job.kind === 'mix')) throw new ApiError(404, `no ${mixes ? 'mix' : 'job'} ${id} here (it is a ${job.kind}: see /api/${job.kind === 'mix' ? 'mixes' : 'jobs'})`);

@@ -5,11 +5,10 @@
  * the single-node handler as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleProcessingApi, PROCESSING_PATH, readJson, reply, type ProcessingApiDeps } from '../../processing/api.js';
+import { handleProcessingApi, openJobsRequest, readJson, reply, type ProcessingApiDeps } from '../../processing/api.js';
 import { MixJob } from '../../processing/mix/MixJob.js';
 import { ApiError } from '../../processing/ProcessingJob.js';
 import { TranscodeJob } from '../../processing/TranscodeJob.js';
-import { checkApiAccess } from '../../server/http/apiAccess.js';
 import type { JobPlacement } from './JobPlacement.js';
 
 /** A POST answers once a node has claimed the job, or after this, ms (it is then shown with node null). */
@@ -17,15 +16,9 @@ const PLACE_WAIT_MS = 3000;
 
 export async function handleClusterJobsApi(placement: JobPlacement, local: ProcessingApiDeps, self: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const gate = checkApiAccess(local.apiToken, { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, cookie: req.headers.cookie });
-    if (!gate.ok) {
-      req.resume();
-      return reply(res, gate.status, { error: gate.message });
-    }
-    const m = PROCESSING_PATH.exec(req.url ?? '')!;
-    const mixes = m[1] === 'mixes';
-    const id = m[2]?.slice(1);
-    const method = req.method ?? 'GET';
+    const open = openJobsRequest(local.apiToken, req, res);
+    if (!open) return;
+    const { mixes, id, method } = open;
     if (id !== undefined && !placement.specs.has(id) && local.jobs.jobs.has(id)) return await handleProcessingApi(local, req, res);
     const own = (i: { kind: string } | undefined) => {
       if (!i) throw new ApiError(404, `no ${mixes ? 'mix' : 'job'} ${id}`);
