@@ -12,6 +12,7 @@ export function registerBenchFanout(program: Command): void {
     .option('--bitrate <mbps>', 'stream bitrate', num, 2)
     .option('--duration <s>', 'measured seconds', num, 20)
     .option('--seed <n>', 'random seed of the synthetic source', num, 1)
+    .option('--server-config <file>', 'tributary: a config file for its `serve` (--config), e.g. to compare a setting')
     .option('--json', 'end with one JSON line per implementation', false)
     .action(async (o) => {
       const { runFanout, formatFanout } = await import('../bench/fanout/run.js');

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameTooLargeError, encodeFrame } from './Framing.js';
+import { TurnBudget } from './TurnBudget.js';
 
 export interface StreamConnOptions {
   maxFrame: number;
@@ -25,12 +26,15 @@ export class StreamConn {
   constructor(readonly socket: Socket, private readonly o: StreamConnOptions) {
     this.decoder = new FrameDecoder(o.maxFrame);
     socket.setNoDelay(true);
+    // A flood of tiny frames is a datagram each to the core: bounded per turn like any input.
+    const budget = new TurnBudget(socket);
     socket.on('data', (chunk: Buffer) => {
       try {
         this.decoder.push(chunk, o.onDatagram);
       } catch (e) {
         this.close(e instanceof FrameTooLargeError ? e.message : `receive failed: ${String(e)}`);
       }
+      budget.spend(chunk.length);
     });
     socket.on('error', (e) => this.close(`socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     socket.on('close', () => this.close('closed by peer'));

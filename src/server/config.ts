@@ -154,6 +154,11 @@ export const ConfigSchema = z
         cutBytes: z.number().int().min(1024).default(8 << 20),
         /** A viewer whose socket has not drained for this long (it stopped reading) is cut. */
         stallCutMs: ms.default(10_000),
+        /**
+         * HTTP-FLV and WS-FLV: an audio tag waits up to this long for the next video frame so
+         * both leave in one write (0: every turn's tags leave at once). See FlvSubscriber.send.
+         */
+        mergeWriteMs: z.number().int().min(0).max(200).default(40),
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),

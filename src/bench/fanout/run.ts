@@ -19,6 +19,8 @@ export interface FanoutOptions {
   duration: number;
   seed: number;
   json: boolean;
+  /** tributary only: passed to its `serve` as --config. */
+  serverConfig?: string;
 }
 
 export const FANOUT_DEFAULTS: FanoutOptions = { impl: 'both', viewers: 100, bitrate: 2, duration: 20, seed: 1, json: false };
@@ -51,7 +53,7 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult[]> {
 }
 
 async function runOne(impl: ServerImpl, o: FanoutOptions): Promise<FanoutResult> {
-  const server = await startServer(impl);
+  const server = await startServer(impl, impl === 'tributary' && o.serverConfig ? ['--config', o.serverConfig] : []);
   let pusher: FanoutPublisher | undefined;
   try {
     pusher = await publishFanout(`rtmp://127.0.0.1:${server.rtmpPort}/live/bench`, o.bitrate * 1e6, o.seed);

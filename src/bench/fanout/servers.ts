@@ -36,7 +36,10 @@ export async function startServer(impl: ServerImpl, extraArgs: string[] = []): P
   let cleanup = (): void => undefined;
   if (impl === 'tributary') {
     const { main, execArgv } = tributaryEntry();
-    const args = [...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--srt-port', '0', '--log-level', 'warn', ...extraArgs];
+    // Node flags for the server under test only (e.g. `--cpu-prof --cpu-prof-dir=DIR` to see
+    // where its time goes); NODE_OPTIONS cannot carry those, and would reach every process.
+    const nodeArgs = (process.env.TRIBUTARY_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const args = [...nodeArgs, ...execArgv, main, 'serve', '--host', '127.0.0.1', '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--transport-port', String(transportPort), '--srt-port', '0', '--log-level', 'warn', ...extraArgs];
     child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-nms-'));

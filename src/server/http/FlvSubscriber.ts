@@ -68,6 +68,9 @@ export class FlvSubscriber extends Subscriber {
   private keep: boolean[] = [];
   private queuedBytes = 0;
   private flushQueued = false;
+  /** Audio tags wait for the next video frame, or this timer (see send). */
+  private mergeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly mergeWriteMs: number;
   /** When a flush was first held back (for any reason), ms; cleared when a batch goes out. */
   private blockedSince: number | undefined;
   /**
@@ -104,13 +107,14 @@ export class FlvSubscriber extends Subscriber {
     id: string,
     protocol: 'http-flv' | 'ws-flv',
     remoteAddress: string,
-    limits: BackpressureLimits,
+    limits: BackpressureLimits & { mergeWriteMs?: number },
     private readonly sink: FlvSink,
     /** A viewer whose socket stays full this long has stopped reading: it is cut. */
     private readonly stallCutMs = 10_000,
     private readonly now: () => number = Date.now,
   ) {
     super(id, protocol, remoteAddress, limits);
+    this.mergeWriteMs = limits.mergeWriteMs ?? 0;
     this.progressAt = now();
     // Until the first sample, count everything handed to the kernel as held by it.
     if (sink.kernelQueued) this.sample = { tx: 0, handed: 0 };
@@ -194,7 +198,7 @@ export class FlvSubscriber extends Subscriber {
     if (!this.headerSent) return;
     this.lastTs = frame.dts;
     const tag = flvFrameTag(frame);
-    if (tag) this.send(tag, false);
+    if (tag) this.send(tag, false, frame.kind === 'video');
   }
 
   pendingBytes(): number {
@@ -204,6 +208,7 @@ export class FlvSubscriber extends Subscriber {
   protected onClose(reason: string, clean: boolean): void {
     // A clean end sends what the socket can still take now; a cut throws it all away.
     if (clean && this.blockedSince === undefined && this.queuedBytes > 0 && this.sink.buffered() < WRITE_CAP_BYTES) this.writeQueue();
+    clearTimeout(this.mergeTimer);
     this.queue = [];
     this.keep = [];
     this.queuedBytes = 0;
@@ -222,13 +227,31 @@ export class FlvSubscriber extends Subscriber {
     endSoon(() => this.close(reason));
   }
 
-  private send(chunk: Uint8Array, keep: boolean): void {
+  /**
+   * Queues a tag. Video (and headers, configs) leave at the end of this turn; an audio tag may
+   * wait up to mergeWriteMs for the next video frame and leave in its write. A write costs a
+   * syscall and, on loopback or a LAN, the receiver's packet handling, whatever its size: at
+   * 30 fps with ~47 audio frames a second that is ~77 writes a second per viewer where ~30 do,
+   * and a thousand viewers pay it a thousand times (SRS's merged write, mw_latency, is the
+   * same trade at a larger scale). Audio arrives at most mergeWriteMs later, far inside any
+   * player's buffer.
+   */
+  private send(chunk: Uint8Array, keep: boolean, urgent = true): void {
     this.bytesSent += chunk.length;
     this.queue.push(chunk);
     this.keep.push(keep);
     this.queuedBytes += chunk.length;
     // A blocked viewer is flushed by drained() or sampled(), not once per frame.
     if (this.flushQueued || this.blockedSince !== undefined) return;
+    if (!urgent && this.mergeWriteMs > 0) {
+      this.mergeTimer ??= setTimeout(() => {
+        this.mergeTimer = undefined;
+        if (!this.isClosed && !this.flushQueued) this.flush();
+      }, this.mergeWriteMs);
+      return;
+    }
+    clearTimeout(this.mergeTimer);
+    this.mergeTimer = undefined;
     this.flushQueued = true;
     // After the current fan-out: everything delivered in this turn leaves in one write.
     queueMicrotask(() => {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TurnBudget } from '../../net/TurnBudget.js';
 import { decodeAmf0 } from '../../media/amf0.js';
 import { MediaParseError } from '../../media/frame.js';
 import { ChunkReader, RtmpProtocolError, type MemoryAccount } from './ChunkReader.js';
@@ -50,7 +51,12 @@ export class RtmpConnection implements SessionHost {
     socket.setTimeout(ctx.options.idleTimeoutMs, () => this.fail('idle timeout', `no traffic for ${ctx.options.idleTimeoutMs} ms`));
     this.handshakeTimer = setTimeout(() => this.fail('handshake timeout', `no handshake in ${ctx.options.handshakeTimeoutMs} ms`), ctx.options.handshakeTimeoutMs);
     this.handshakeTimer.unref();
-    socket.on('data', (b: Buffer) => this.onData(b));
+    // At most TURN_BUDGET_BYTES parsed a turn: chunk size 1 makes bytes dear (see TurnBudget).
+    const budget = new TurnBudget(socket);
+    socket.on('data', (b: Buffer) => {
+      this.onData(b);
+      budget.spend(b.length);
+    });
     socket.on('error', (err) => this.log.debug({ conn: id, err: err.message }, 'rtmp: socket error'));
     socket.on('close', () => this.close('socket closed'));
   }

@@ -150,3 +150,52 @@ test('with the kernel visible: bytes written while a poll runs are not taken as 
   // and the viewer was stopped at 1.5 s and cut at 2 s while it acknowledged 10 KB every 500 ms.
   assert.equal(sub.isClosed, false, `cut: ${sink.ended?.reason}`);
 });
+
+test('merged writes: audio waits for the next video frame (or mergeWriteMs), video leaves at once', async () => {
+  const { video, audio, frames } = configs();
+  const audioFrames = frames.filter((f) => f.kind === 'audio').slice(0, 3);
+  const videoFrame = frames.find((f) => f.kind === 'video' && f.keyframe)!;
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', { ...limits, mergeWriteMs: 30 }, sink);
+  sub.onConfig(video, audio, undefined);
+  await turn();
+  const afterHeader = sink.writes;
+  const tagsBefore = sink.reader.tags.length;
+  sub.deliver(videoFrame);
+  await turn();
+  assert.equal(sink.writes, afterHeader + 1, 'a video frame leaves in its own turn');
+  for (const a of audioFrames) {
+    sub.deliver(a);
+    await turn();
+  }
+  assert.equal(sink.writes, afterHeader + 1, 'audio tags of separate turns wait');
+  sub.deliver(videoFrame);
+  await turn();
+  assert.equal(sink.writes, afterHeader + 2, 'the waiting audio leaves with the next video frame, in one write');
+  assert.equal(sink.reader.tags.length, tagsBefore + 5);
+  // No video comes: the timer sends the audio.
+  sub.deliver(audioFrames[0]!);
+  await turn();
+  assert.equal(sink.writes, afterHeader + 2);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(sink.writes, afterHeader + 3, 'mergeWriteMs bounds the wait');
+  sub.close('done');
+});
+
+test('mergeWriteMs 0: every turn writes what it delivered', async () => {
+  const { video, audio, frames } = configs();
+  const sink = new Socketish();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', { ...limits, mergeWriteMs: 0 }, sink);
+  sub.onConfig(video, audio, undefined);
+  await turn();
+  const w0 = sink.writes;
+  const audioFrames = frames.filter((f) => f.kind === 'audio').slice(0, 3);
+  sub.deliver(frames.find((f) => f.kind === 'video' && f.keyframe)!);
+  for (const a of audioFrames) {
+    await turn();
+    sub.deliver(a);
+  }
+  await turn();
+  assert.equal(sink.writes, w0 + 4);
+  sub.close('done');
+});
