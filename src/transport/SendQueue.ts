@@ -244,7 +244,11 @@ export class SendQueue {
       for (let i = l.freshHead; i < l.fresh.length; i++) {
         const m = l.fresh[i]!;
         if (m.done) continue;
-        for (let j = m.next; j < m.frags.length; j++) ahead += m.frags[j]!.length + 40;
+        // Summed once at the push (m.bytes) for a message none of which is sent: this runs on
+        // every enqueue over the whole queue, and fragment by fragment it was a server's
+        // hottest loop once its viewers' queues grew.
+        if (m.next === 0) ahead += m.bytes + 40 * m.frags.length;
+        else for (let j = m.next; j < m.frags.length; j++) ahead += m.frags[j]!.length + 40;
         if (m.meta.deadline !== undefined && m.stream.options.reliability === 'deadline' && m.stream.options.class === cls) {
           if (now + (ahead * 8000) / rateBps + owdMs > m.meta.deadline) return true;
         }
