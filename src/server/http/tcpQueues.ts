@@ -15,6 +15,8 @@ import { endianness } from 'node:os';
 
 const FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
 const POLL_MS = 500;
+/** Text parsed per turn of the event loop: ~450 IPv4 rows. */
+const PARSE_SLICE_CHARS = 64 << 10;
 /** "  12: 0100007F:1F90 0100007F:D2F4 01 0001A2B3:00000000 ..." (v6 addresses are longer). */
 const LINE = /^\s*\d+: ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]{2}) ([0-9A-F]{8}):/gm;
 /** A closed connection's row, kept 60 s: it may carry the 4-tuple of a live socket again. */
@@ -83,12 +85,31 @@ export function nodeAddress(text: string): string | undefined {
  * 4-tuple). A row read twice (the kernel renders the file in chunks while sockets come and go)
  * is the same socket: the later reading stands.
  */
-export function parseProcNetTcp(text: string, into: Map<string, number>): void {
+export function parseProcNetTcp(text: string, into: Map<string, number>, localPorts?: ReadonlySet<number>): void {
   LINE.lastIndex = 0;
   for (let m = LINE.exec(text); m; m = LINE.exec(text)) {
     if (m[5] === TIME_WAIT) continue;
-    into.set(socketKey(procAddress(m[1]!), parseInt(m[2]!, 16), procAddress(m[3]!), parseInt(m[4]!, 16)), parseInt(m[6]!, 16));
+    // The table lists every socket of the machine (a load generator's own ends too): rows of
+    // other local ports are skipped before any address is read.
+    const localPort = parseInt(m[2]!, 16);
+    if (localPorts && !localPorts.has(localPort)) continue;
+    into.set(socketKey(cachedAddress(m[1]!), localPort, cachedAddress(m[3]!), parseInt(m[4]!, 16)), parseInt(m[6]!, 16));
   }
+}
+
+/**
+ * procAddress, remembered: a server's rows share a handful of addresses, and converting each
+ * row's two afresh made a 10,000-row table cost 40-110 ms of the loop (now a few).
+ */
+const addressCache = new Map<string, string>();
+function cachedAddress(hex: string): string {
+  let a = addressCache.get(hex);
+  if (a === undefined) {
+    if (addressCache.size >= 4096) addressCache.clear();
+    a = procAddress(hex);
+    addressCache.set(hex, a);
+  }
+  return a;
 }
 
 export interface KernelQueue {
@@ -107,6 +128,7 @@ export interface SocketEnds {
 
 interface Watch {
   key: string;
+  localPort: number;
   tx: number | undefined;
   onSample: () => void;
   onPollStart: (() => void) | undefined;
@@ -131,7 +153,7 @@ export class TcpQueues {
     const local = s.localAddress === undefined ? undefined : nodeAddress(s.localAddress);
     const remote = s.remoteAddress === undefined ? undefined : nodeAddress(s.remoteAddress);
     if (!this.available || local === undefined || remote === undefined || s.localPort === undefined || s.remotePort === undefined) return { tx: undefined, stop: () => undefined };
-    const w: Watch = { key: socketKey(local, s.localPort, remote, s.remotePort), tx: undefined, onSample, onPollStart };
+    const w: Watch = { key: socketKey(local, s.localPort, remote, s.remotePort), localPort: s.localPort, tx: undefined, onSample, onPollStart };
     this.watches.add(w);
     if (!this.timer) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
@@ -154,12 +176,25 @@ export class TcpQueues {
   private async poll(): Promise<void> {
     if (this.polling) return; // a slow read (a huge table): skip a turn rather than pile up
     this.polling = true;
-    for (const w of this.watches) w.onPollStart?.();
+    const localPorts = new Set<number>();
+    for (const w of this.watches) {
+      localPorts.add(w.localPort);
+      w.onPollStart?.();
+    }
     try {
       const table = new Map<string, number>();
       for (const f of FILES) {
         try {
-          parseProcNetTcp(await readFile(f, 'latin1'), table);
+          const text = await readFile(f, 'latin1');
+          // A few hundred rows a turn: a machine with tens of thousands of sockets (a load
+          // generator's, TIME_WAIT rows of churn) must not hold the loop for the whole table.
+          for (let at = 0; at < text.length; ) {
+            let end = text.indexOf('\n', Math.min(text.length, at + PARSE_SLICE_CHARS));
+            if (end < 0) end = text.length;
+            parseProcNetTcp(text.slice(at, end + 1), table, localPorts);
+            at = end + 1;
+            if (at < text.length) await new Promise((r) => setImmediate(r));
+          }
         } catch {
           /* no IPv6 here */
         }

@@ -33,6 +33,15 @@ test('parses /proc/net/tcp lines (v4 and v6) into sockets by both ends, addresse
   assert.equal(at('::ffff:127.0.0.1', 80, '::ffff:127.0.0.1', 50000), 1024);
   assert.equal(at('::1', 80, '::1', 50001), 2048);
   assert.equal(m.size, 7);
+  // Only the watched local ports: the v6 rows (ports 80) and the listener's own are left out by port.
+  const only = new Map<string, number>();
+  parseProcNetTcp(v4, only, new Set([8080]));
+  parseProcNetTcp(v6, only, new Set([8080]));
+  assert.equal(only.size, 5);
+  assert.equal(only.get(socketKey('127.0.0.1', 8080, '127.0.1.5', 43690)), 48);
+  const none = new Map<string, number>();
+  parseProcNetTcp(v4, none, new Set([9999]));
+  assert.equal(none.size, 0);
 });
 
 test('addresses as Node gives them and as /proc prints them meet in one form', () => {
