@@ -138,11 +138,24 @@ export class RtmpConnection implements SessionHost {
 
   private write(bytes: Uint8Array): void {
     this.ctx.stats.bytesOut += bytes.length;
+    // What one turn writes (a frame's audio and video, a GOP on join, a command's replies)
+    // leaves in one writev at its end, not a syscall a message.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(this.uncork);
+    }
     this.socket.write(bytes);
     if (this.socket.writableLength > this.ctx.options.viewerLimits.cutBytes + OUTPUT_SLACK) {
       this.fail('output overflow', `${this.socket.writableLength} bytes queued`);
     }
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    if (!this.socket.destroyed) this.socket.uncork();
+  };
 
   pending(): number {
     return this.socket.writableLength;
