@@ -46,6 +46,23 @@ export class Driver {
     this.kick();
   }
 
+  private soon = false;
+  /**
+   * kick() at the end of this turn, once however often it is asked: a server fanning a frame
+   * out to N sessions of one machine then steps it once, not N times (each step polls the
+   * machine's timers, drains, runs afterStep and re-arms the timer).
+   */
+  kickSoon(): void {
+    if (this.soon || this.closed) return;
+    this.soon = true;
+    queueMicrotask(this.soonKick);
+  }
+
+  private readonly soonKick = (): void => {
+    this.soon = false;
+    this.kick();
+  };
+
   /** Runs due timers, drains transmit, runs afterStep and re-arms the one timer. Re-entrant safe. */
   kick(): void {
     if (this.closed) return;

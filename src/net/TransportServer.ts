@@ -159,7 +159,7 @@ export class TransportServer extends EnhancedEmitter<TransportServerEvents> {
 
   private afterStep(): void {
     for (let e = this.machine.pollEvent(); e; e = this.machine.pollEvent()) {
-      const ts: TransportSession = new TransportSession(e.session, () => this.driver.kick(), this.driver.clock, () => this.sessions.delete(ts));
+      const ts: TransportSession = new TransportSession(e.session, () => this.driver.kickSoon(), this.driver.clock, () => this.sessions.delete(ts));
       this.sessions.add(ts);
       this.safeEmit('session', ts);
     }

@@ -112,3 +112,22 @@ test('driver keeps a single timer however often it is kicked', () => {
     driver.close();
   }
 });
+
+test('kickSoon: however many asks in one turn, one step at its end, and what was queued leaves then', async () => {
+  const echo = new Echo(performance.now(), 0, 60_000);
+  let steps = 0;
+  const sent: Datagram[] = [];
+  const d = new Driver({ machine: echo, transmit: (x) => sent.push(x), afterStep: () => steps++ });
+  for (let i = 0; i < 50; i++) {
+    echo.queue.push({ path: 'p', data: new Uint8Array([i]) });
+    d.kickSoon();
+  }
+  assert.equal(steps, 0, 'nothing before the turn ends');
+  await Promise.resolve();
+  assert.equal(steps, 1);
+  assert.equal(sent.length, 50);
+  d.kickSoon();
+  d.close();
+  await Promise.resolve();
+  assert.equal(steps, 1, 'a closed driver does not step');
+});
