@@ -75,8 +75,10 @@ export class NodeProcess {
     const [httpPort, transportPort, rtmpPort] = await ports(o.host, 3);
     const home = mkdtempSync(join(tmpdir(), `tributary-node-${o.id}-`));
     const { main, execArgv } = entry();
+    // As bench/fanout/servers.ts: Node flags for the nodes only (e.g. --cpu-prof), for benches.
+    const nodeArgs = (process.env.TRIBUTARY_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const args = [
-      ...execArgv, main, 'serve', '--host', o.host, '--http-port', String(httpPort), '--transport-port', String(transportPort), '--rtmp-port', String(rtmpPort), '--srt-port', '0',
+      ...nodeArgs, ...execArgv, main, 'serve', '--host', o.host, '--http-port', String(httpPort), '--transport-port', String(transportPort), '--rtmp-port', String(rtmpPort), '--srt-port', '0',
       '--log-level', o.logLevel ?? 'warn', '--cluster', o.etcdUrl, '--node-id', o.id, '--region', o.region, ...(o.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_HOME: home, TRIBUTARY_CLUSTER_SECRET: o.secret } });
