@@ -202,7 +202,10 @@ export class FlvSubscriber extends Subscriber {
   }
 
   pendingBytes(): number {
-    return this.queuedBytes + this.sink.buffered() + this.kernelHeld();
+    // queued + buffered + kernelHeld(), with Node's buffer cancelled out where a kernel sample
+    // exists (kernelHeld subtracts it again): the sink's getters run per frame per viewer.
+    const buffered = this.sample ? 0 : this.sink.buffered();
+    return this.queuedBytes + buffered + this.kernelHeld(buffered);
   }
 
   protected onClose(reason: string, clean: boolean): void {
@@ -262,11 +265,12 @@ export class FlvSubscriber extends Subscriber {
 
   private flush(): void {
     // Node's buffer is looked at even with nothing to send: a drained socket clears the clock.
-    const socketFull = this.sink.buffered() >= WRITE_CAP_BYTES;
+    const buffered = this.sink.buffered();
+    const socketFull = buffered >= WRITE_CAP_BYTES;
     if (socketFull) this.socketFullSince ??= this.now();
     else this.socketFullSince = undefined;
     if (this.queuedBytes === 0) return;
-    if (this.kernelStuck || socketFull || this.kernelHeld() >= KERNEL_CAP_BYTES) {
+    if (this.kernelStuck || socketFull || this.kernelHeld(buffered) >= KERNEL_CAP_BYTES) {
       this.blockedSince ??= this.now();
       return; // the sink calls drained() when the socket empties, sampled() after each kernel poll
     }
@@ -277,10 +281,12 @@ export class FlvSubscriber extends Subscriber {
   /**
    * What the kernel holds at most now: the last sample plus everything handed to it since (as
    * if nothing was acknowledged), so a burst between two samples cannot overrun the cap.
+   * `buffered` is the sink's buffered() (handed() = written - buffered), passed in because the
+   * callers have it, or pass 0 where they add it back (pendingBytes).
    */
-  private kernelHeld(): number {
+  private kernelHeld(buffered: number): number {
     if (!this.sample) return 0;
-    return this.sample.tx + this.handed() - this.sample.handed;
+    return this.sample.tx + this.written - buffered - this.sample.handed;
   }
 
   /**
