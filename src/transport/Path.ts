@@ -90,6 +90,10 @@ export class Path {
   /** A PING is owed on this path (probe of a down path, or keepalive of an idle bonded one). */
   probeDue = false;
   readmittedAt = -Infinity;
+  /** Packet numbers the last take-down gave up for lost (PathHealth: a late ack of one says "slow, not dead"). */
+  readonly stranded = new Set<number>();
+  /** Down, but a stranded packet was acked since: in a dip, not dead. */
+  dipped = false;
   /** Probe PINGs in flight on a down path: packet number -> send time. */
   readonly probes = new Map<number, number>();
 

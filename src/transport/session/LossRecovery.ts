@@ -129,9 +129,14 @@ export class LossRecovery {
     return next;
   }
 
-  /** A path went down: everything in flight on it is lost (and queued again for the others). */
-  strand(now: number, path: Path): void {
-    for (const p of [...this.sent.values()]) if (p.path === path) this.onLost(now, p, 'path-down');
+  /** A path went down: everything in flight on it is lost (and queued again for the others); their numbers go in `into`. */
+  strand(now: number, path: Path, into?: Set<number>): void {
+    for (const p of [...this.sent.values()]) {
+      if (p.path !== path) continue;
+      // Their packet numbers (bounded: what was in flight) let a late ack show the path was slow, not dead.
+      if (into && into.size < 512) into.add(p.pn);
+      this.onLost(now, p, 'path-down');
+    }
     path.outstandingSince = -1;
   }
 

@@ -18,6 +18,8 @@ const PROBE_INTERVAL = 200;
 /** Answered probes (and a hold that doubles with each outage) before a down path carries media again. */
 const PROBES_TO_READMIT = 3;
 const MAX_HOLD = 4000;
+/** Acks of a take-down's stranded packets count as evidence of a dip this long after it, ms. */
+const STRANDED_EVIDENCE_MS = 3000;
 /** A bonded link that sent nothing for this long gets a PING. */
 const IDLE_PING = 500;
 
@@ -37,6 +39,7 @@ export class PathHealth {
   /** Probes of down paths that this ACK covers: evidence the path carries packets again. */
   onProbeAcks(now: number, f: AckFrame): void {
     for (const path of this.s.paths) {
+      if (path.stranded.size) this.strandedAcks(now, path, f);
       if (!path.probes.size) continue;
       for (const [pn, sentAt] of path.probes) {
         let covered = false;
@@ -49,8 +52,31 @@ export class PathHealth {
         path.lastAckAt = now;
         path.probeOk++;
       }
-      if (path.state === 'down' && path.probeOk >= PROBES_TO_READMIT && now >= path.holdUntil) this.readmit(now, path);
+      if (path.state === 'down' && now >= path.holdUntil && (path.probeOk >= PROBES_TO_READMIT || (path.dipped && path.probeOk >= 1))) this.readmit(now, path);
     }
+  }
+
+  /**
+   * Packets a take-down gave up for lost that the peer acks after all: the path was in a dip
+   * (a cellular link's queue held them for a second), not dead. Its take-down then does not
+   * count towards the hold (which doubles with each outage within 30 s, to 4 s): on the
+   * traces a 300 ms dip took a link down as it recovered and held it out 4 s while it
+   * carried 0.8-1.3 Mbit/s, and the media waiting for it was shed. One answered probe then
+   * re-admits it. A dead link acks nothing it was sent after dying, so its hold grows as before.
+   */
+  private strandedAcks(now: number, path: Path, f: AckFrame): void {
+    let hit = false;
+    forEachAckRange(f, (lo, hi) => {
+      if (hit) return;
+      for (const pn of path.stranded) if (pn >= lo && pn <= hi) hit = true;
+    });
+    if (now - path.downAt > STRANDED_EVIDENCE_MS) path.stranded.clear();
+    if (!hit) return;
+    path.stranded.clear();
+    if (path.state !== 'down' || path.dipped) return;
+    path.dipped = true;
+    path.downCount = Math.max(0, path.downCount - 1);
+    path.holdUntil = now;
   }
 
   /** The peer echoed a challenge: that path is validated and may carry media. */
@@ -80,6 +106,8 @@ export class PathHealth {
     path.outstandingSince = -1;
     path.probes.clear();
     path.probeOk = 0;
+    path.dipped = false;
+    path.stranded.clear();
     path.largestAckedSeq = path.nextSeq - 1;
     path.readmittedAt = now;
     this.s.emit({ type: 'path-up', path: path.key });
@@ -148,7 +176,9 @@ export class PathHealth {
     path.probeOk = 0;
     path.nextProbeAt = now;
     s.counters.pathsDowned++;
-    this.loss.strand(now, path);
+    path.dipped = false;
+    path.stranded.clear();
+    this.loss.strand(now, path, path.stranded);
     path.bytesInFlight = 0;
     path.clearSchedQueue(now);
     s.copies.dropPath(path);

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RateBottleneck, type Bottleneck } from '../../../src/emulator/Bottleneck.js';
+import { RateBottleneck, TraceBottleneck, type Bottleneck } from '../../../src/emulator/Bottleneck.js';
+import { parseTrace } from '../../../src/emulator/Trace.js';
 import type { LinkConfig } from '../../../src/emulator/LinkConfig.js';
 import { judge } from '../../../src/bench/transport/Judge.js';
 import { runVirtual, type LinkEvent, type LinkPair } from '../../../src/bench/transport/VirtualRun.js';
@@ -105,4 +106,27 @@ test('the packets in flight on a link that dies are resent on the others in time
     assert.deepEqual(lost, [], `frames around the kill at ${kill} ms not shown (capture - kill, ms); taken down ${Math.round(down.t - kill)} ms after it`);
     assert.equal(r.audio, 1, `audio (kill at ${kill})`);
   }
+});
+
+test('a link in repeated dips (its packets delayed, not lost) is re-admitted soon after each, not held out longer each time', () => {
+  // Link 0: 1 Mbit/s with a 900 ms gap every 5 s, packets queued through it (a cellular dip);
+  // links 1 and 2: 0.8 Mbit/s. Each gap takes link 0 down (its packets go unanswered past the
+  // silence limit), but the packets it held are acked once it drains: a dip, not a death. The
+  // hold that doubles with each outage within 30 s (0.5, 1, 2, 4 s) held such a link out for
+  // 2-4 s from the third dip on while it carried 1 Mbit/s again.
+  const lines: number[] = [];
+  for (let t = 12; t <= 5000; t += 12) if (t < 4000 || t >= 4900) lines.push(t);
+  const dips = new TraceBottleneck(parseTrace('dips', lines.join('\n')));
+  const r = run([link(dips, 300, 0), link(new RateBottleneck(0.8e6), 300, 0), link(new RateBottleneck(0.8e6), 300, 0)], { bitrate: 1.2, seconds: 30 });
+  const spells: number[] = [];
+  let downAt = -1;
+  for (const { t, e } of r.events) {
+    if (e.type === 'path-down' && e.path === 'link0') downAt = t;
+    if (e.type === 'path-up' && e.path === 'link0' && downAt >= 0) {
+      spells.push(Math.round(t - downAt));
+      downAt = -1;
+    }
+  }
+  assert.ok(spells.length >= 4, `link0 taken down and back ${spells.length} times (${spells.join(', ')} ms)`);
+  assert.ok(Math.max(...spells) <= 1500, `link0 held out ${spells.join(', ')} ms after its dips`);
 });
