@@ -1,31 +1,18 @@
 /**
  * A child process of `bench p2p --real --node-peers N`: some of the Node peers (P2pPeer, what
- * `tributary play --p2p` runs), each behind a link emulator of its own. A peer's ICE is relay
- * only, through the TURN server at its UdpLinkProxy's port, so every datagram it sends to or
- * gets from another peer crosses that proxy: `up` is its upload (a rate bottleneck of the
- * peer's capacity with a 2 s drop-tail queue, half its access delay), `down` its download
- * (the other half). The edge's WebSocket goes direct (TCP on loopback, as the simulation's
- * reliable control channel). Talks to the bench over IPC: start, mark (the measured window
- * begins), end (figures, then exit).
+ * `tributary play --p2p` runs), each behind a link emulator of its own (hostedPeer.ts). Talks
+ * to the bench over IPC: start, mark (the measured window begins), end (figures, then exit).
  */
-import { P2pPeer, type P2pPeerStats } from '../../client/p2p/P2pPeer.js';
-import { RateBottleneck } from '../../emulator/Bottleneck.js';
-import { UdpLinkProxy } from '../../emulator/UdpLinkProxy.js';
+import type { P2pPeer, P2pPeerStats } from '../../client/p2p/P2pPeer.js';
+import type { UdpLinkProxy } from '../../emulator/UdpLinkProxy.js';
+import { emulatedAccess, type HostedPeer, type TurnAt } from './hostedPeer.js';
 
-export interface HostedPeer {
-  index: number;
-  uploadKbps: number;
-  /** One-way delay each direction of the peer's access link, ms. */
-  oneWayMs: number;
-  loss: number;
-  /** Join time, ms after the bench's epoch (Date.now()). */
-  joinAt: number;
-}
+export type { HostedPeer } from './hostedPeer.js';
 
 export interface StartMsg {
   t: 'start';
   url: string;
-  turn: { port: number; user: string; pass: string };
+  turn: TurnAt;
   epoch: number;
   peers: HostedPeer[];
 }
@@ -44,13 +31,13 @@ export interface PeerSnap {
   ended: string | null;
   upDropped: number;
   upBytes: number;
+  opened: number;
+  openMsSum: number;
+  openMsMax: number;
+  openTimeouts: number;
 }
 
 export type FromHost = { t: 'snap'; kind: 'mark' | 'end'; peers: PeerSnap[]; delays: number[]; cpuMs: number };
-
-/** Upload the emulator gives a peer that claims almost none: its control messages still leave (as Network.transmit's floor). */
-const MIN_UPLOAD_KBPS = 16;
-const QUEUE_MS = 2000;
 
 interface Running {
   h: HostedPeer;
@@ -81,30 +68,21 @@ function snap(r: Running): PeerSnap {
     ended: r.ended,
     upDropped: up.droppedQueue + up.droppedLoss,
     upBytes: up.deliveredBytes,
+    opened: s?.links.channelsOpened ?? 0,
+    openMsSum: s?.links.openMsSum ?? 0,
+    openMsMax: s?.links.openMsMax ?? 0,
+    openTimeouts: s?.links.openTimeouts ?? 0,
   };
 }
 
 async function start(m: StartMsg): Promise<void> {
   for (const h of m.peers) {
-    const kbps = Math.max(MIN_UPLOAD_KBPS, h.uploadKbps);
-    const proxy = new UdpLinkProxy({
-      target: { host: '127.0.0.1', port: m.turn.port },
-      up: { delayMs: h.oneWayMs, loss: h.loss, bottleneck: new RateBottleneck(kbps * 1000), queueBytes: Math.max(3000, (kbps * QUEUE_MS) / 8) },
-      down: { delayMs: h.oneWayMs, loss: h.loss },
-      seed: h.index + 1,
-    });
-    const port = await proxy.listen();
+    const { proxy, join } = await emulatedAccess(h, m.turn);
     const r: Running = { h, proxy, ended: null };
     running.push(r);
     setTimeout(() => {
-      const peer = new P2pPeer({
-        url: m.url,
-        write: () => undefined,
-        uploadKbps: h.uploadKbps,
-        rtc: { iceServers: [{ urls: `turn:127.0.0.1:${port}?transport=udp`, username: m.turn.user, credential: m.turn.pass }], iceTransportPolicy: 'relay' },
-        onPlayed: (delay) => {
-          if (measuring) delays.push(Math.round(delay));
-        },
+      const peer = join(m.url, (delay) => {
+        if (measuring) delays.push(Math.round(delay));
       });
       r.peer = peer;
       void peer.ended.then((why) => (r.ended = why));

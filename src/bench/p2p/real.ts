@@ -72,6 +72,12 @@ async function tabSnap(page: Page): Promise<(Snap & { delays: number[] }) | null
 const fromNode = (s: PeerSnap): Snap => ({ ...s, started: s.startupMs !== null });
 const ZERO: Snap = { started: false, startupMs: null, played: 0, onTime: 0, missed: 0, playedBytes: 0, peerBytes: 0, linkBytes: 0 };
 
+function channelSetup(ps: PeerSnap[]): { opened: number; meanMs: number; maxMs: number; timeouts: number } {
+  const opened = ps.reduce((n, p) => n + p.opened, 0);
+  const sum = ps.reduce((n, p) => n + p.openMsSum, 0);
+  return { opened, meanMs: Math.round(sum / Math.max(1, opened)), maxMs: Math.round(Math.max(0, ...ps.map((p) => p.openMsMax))), timeouts: ps.reduce((n, p) => n + p.openTimeouts, 0) };
+}
+
 function cpuTimes(): { busy: number; all: number } {
   let busy = 0;
   let all = 0;
@@ -203,6 +209,11 @@ export async function runRealP2p(o: RealOptions): Promise<Compared & { load: Rec
       p2pShareReceived: r4(peerBytes / Math.max(1, media)),
       relay: o.turn !== undefined,
       moveOffEdge: o.moveOffEdge ?? false,
+      /** Why Node peers stopped before the end (a P2pPeer that played nothing in 10 s gives up). */
+      nodeEnded: nodes1.flatMap((m) => m.peers).reduce<Record<string, number>>((acc, p) => (p.ended ? { ...acc, [p.ended]: (acc[p.ended] ?? 0) + 1 } : acc), {}),
+      nodeChannels: nodes1.flatMap((m) => m.peers).reduce((n, p) => n + p.channels, 0),
+      /** Node peers' data channels over the whole run: create-to-open time (mean, max) and those that never opened in 8 s. */
+      nodeChannelSetup: channelSetup(nodes1.flatMap((m) => m.peers)),
       emulator: nodeIdx.length ? { rttMs: o.rttMs, loss: o.loss, upDropped: nodes1.reduce((n, m) => n + m.peers.reduce((k, p) => k + p.upDropped, 0), 0) } : null,
     };
     const load = {

@@ -54,6 +54,8 @@ export interface P2pPeerStats {
   played: number;
   onTime: number;
   missed: number;
+  /** Slice payload bytes by the peer id they came from. */
+  peerBytesFrom: Record<number, number>;
   /** Payload bytes of the slices played. */
   playedBytes: number;
   /** Channel messages the core could not decode (counted, dropped). */
@@ -78,7 +80,7 @@ export function signalUrl(url: string): { ws: string; loopback: boolean } | stri
 }
 
 export class P2pPeer {
-  readonly stats: P2pPeerStats = { id: 0, peerBytes: 0, edgeBytes: 0, share: 0, neighbours: 0, channels: 0, started: false, startupMs: undefined, played: 0, onTime: 0, missed: 0, playedBytes: 0, wireErrors: 0, links: emptyLinkStats() };
+  readonly stats: P2pPeerStats = { id: 0, peerBytes: 0, edgeBytes: 0, share: 0, neighbours: 0, channels: 0, started: false, startupMs: undefined, played: 0, onTime: 0, missed: 0, playedBytes: 0, peerBytesFrom: {}, wireErrors: 0, links: emptyLinkStats() };
   /** Resolves once with why it stopped; `started` says whether anything played first. */
   readonly ended: Promise<string>;
   private end!: (reason: string) => void;
@@ -201,7 +203,10 @@ export class P2pPeer {
       return this.pump();
     }
     // Counted before the core checks it: a forged slice is dropped there (stats.forged).
-    if (msg.t === Msg.Slice) this.stats.peerBytes += msg.payload.length;
+    if (msg.t === Msg.Slice) {
+      this.stats.peerBytes += msg.payload.length;
+      this.stats.peerBytesFrom[id] = (this.stats.peerBytesFrom[id] ?? 0) + msg.payload.length;
+    }
     peer.receive(this.now(), id, msg);
     this.pump();
   }
