@@ -22,7 +22,7 @@ export function registerBenchP2p(program: Command): void {
     .option('--join-gap <s>', '--real: seconds between one viewer joining and the next', num, 2)
     .option('--move-off-edge', 'the tracker moves viewers the edge feeds to super nodes with room (the core\'s moveOffEdge; --real: the p2p section\'s)', false)
     .option('--turn <url,user,pass>', '--real, tabs only: relay candidates only, through this TURN server (e.g. a coturn on loopback)')
-    .option('--json', 'end with one JSON line (--real: three, real, sim and ratio)', false)
+    .option('--json', 'end with one JSON line (--real: real, sim, ratio and, when Node peers ran, sim+setup: the simulation with their mean channel setup time)', false)
     .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; nodePeers: number; peerHosts: number; rtt: number; loss: number; settle: number; joinGap: number; turn?: string; moveOffEdge: boolean; json: boolean }) => {
       if (o.real) {
         if (o.turn && o.nodePeers > 0) throw new Error('--turn is for tabs only: Node peers always relay through the bench\'s own coturn');
@@ -33,7 +33,7 @@ export function registerBenchP2p(program: Command): void {
         console.log(`real: ${x.nodePeers} Node peers (${x.playing.node} playing), ${x.tabs} Chromium tabs (${x.playing.tab} playing)${x.relay ? ', TURN relay only' : ''}; slice bytes from peers ${x.p2pShareReceived}`);
         console.log(`load: ${JSON.stringify(r.load)}`);
         console.log(formatCompared(r));
-        if (o.json) for (const line of [r.real, r.sim, { mode: 'ratio', ...r.ratio, within10: r.within10, load: r.load }]) console.log(JSON.stringify(line));
+        if (o.json) for (const line of [r.real, r.sim, { mode: 'ratio', ...r.ratio, within10: r.within10, load: r.load }, ...(r.simSetup ? [{ ...r.simSetup, mode: 'sim+setup' }] : [])]) console.log(JSON.stringify(line));
         return;
       }
       const { runP2p, formatP2p } = await import('../bench/p2p/run.js');

@@ -50,6 +50,11 @@ export interface SimNet {
   edgeRttMs(a: Host): number;
   lossRate(a: Host, b: Host): number;
   edgeLoss: number;
+  /**
+   * A data channel's setup time, ms: messages between two peers wait until this long after the
+   * first one between them (ICE, TURN, DTLS and SCTP in a real run; 0 or unset: none).
+   */
+  setupMs?: number;
 }
 
 export const nodeHasher: Hasher = (parts) => {
@@ -107,7 +112,9 @@ export class Simulator {
   events = 0;
   /** The flash crowd's start, s (flash scenario). */
   readonly crowdAt: number;
-  private readonly net: Pick<SimNet, 'rttMs' | 'edgeRttMs' | 'lossRate' | 'edgeLoss'>;
+  private readonly net: Pick<SimNet, 'rttMs' | 'edgeRttMs' | 'lossRate' | 'edgeLoss' | 'setupMs'>;
+  /** When each pair's channel is open (setupMs runs only). */
+  private readonly openAt = new Map<number, number>();
 
   constructor(readonly o: SimOptions) {
     this.config = { ...DEFAULT_CONFIG, bitrateKbps: o.bitrate * 1000, ...o.config };
@@ -274,7 +281,14 @@ export class Simulator {
     if (!dst) return;
     const left = transmit(sp.host, this.now, size + 28);
     if (left < 0 || !canConnect(sp.host, dst.host) || this.rng.chance(this.net.lossRate(sp.host, dst.host))) return;
-    this.heap.push(left + this.net.rttMs(sp.host, dst.host) / 2, { e: Ev.Deliver, to: o.to, from: sp.id, msg: m });
+    let at = left + this.net.rttMs(sp.host, dst.host) / 2;
+    if (this.net.setupMs) {
+      const key = Math.min(sp.id, o.to) * 0x100000 + Math.max(sp.id, o.to);
+      let open = this.openAt.get(key);
+      if (open === undefined) this.openAt.set(key, (open = this.now + this.net.setupMs));
+      at = Math.max(at, open);
+    }
+    this.heap.push(at, { e: Ev.Deliver, to: o.to, from: sp.id, msg: m });
   }
 
   /** Everything but slice payloads is control: messages, and the slices' own headers. */

@@ -227,8 +227,11 @@ export async function runRealP2p(o: RealOptions): Promise<Compared & { load: Rec
     // The twin runs after the real swarm is gone, at a lower priority (a virtual-time run).
     await teardown();
     setPriority(10);
-    const sim = runTwin(viewers, coreConfig(config.p2p!), LEAD_MS, LEAD_MS / 1000 + lastJoin / 1000 + o.settle, o.duration, o.seed);
-    return { ...compare(real, sim), load };
+    const twin = (setupMs: number) => runTwin(viewers, coreConfig(config.p2p!), LEAD_MS, LEAD_MS / 1000 + lastJoin / 1000 + o.settle, o.duration, o.seed, setupMs);
+    const out: Compared & { load: Record<string, unknown> } = { ...compare(real, twin(0)), load };
+    const setupMs = real.nodeChannelSetup.meanMs;
+    if (setupMs > 0) out.simSetup = { ...twin(setupMs), setupMs };
+    return out;
   } finally {
     await teardown();
   }

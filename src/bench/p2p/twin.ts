@@ -58,7 +58,7 @@ export function audience(o: AudienceOptions): Viewer[] {
 const LOOPBACK_RTT_MS = 1;
 
 /** The simulation's network for these viewers, the first joining `firstJoinMs` after the stream starts. */
-export function twinNet(viewers: Viewer[], firstJoinMs: number): SimNet {
+export function twinNet(viewers: Viewer[], firstJoinMs: number, setupMs = 0): SimNet {
   const access = new Map<Host, Viewer>();
   const hosts = viewers.map((v) => {
     const h: Host = { region: 0, isp: 0, uploadKbps: v.uploadKbps, reachable: true, freeAt: 0 };
@@ -78,20 +78,23 @@ export function twinNet(viewers: Viewer[], firstJoinMs: number): SimNet {
     edgeRttMs: () => LOOPBACK_RTT_MS,
     lossRate: (a, b) => 1 - (1 - of(a).loss) * (1 - of(b).loss),
     edgeLoss: 0,
+    setupMs,
   };
 }
 
 export interface Compared {
   real: P2pResult & Record<string, unknown>;
   sim: P2pResult;
+  /** The same simulation with the real run's mean channel setup time (a diagnostic, not the figure). */
+  simSetup?: P2pResult & { setupMs: number };
   ratio: Record<string, number>;
   within10: Record<string, boolean>;
 }
 
 const r4 = (x: number): number => Math.round(x * 10000) / 10000;
 
-export function runTwin(viewers: Viewer[], config: P2pConfig, firstJoinMs: number, warmupS: number, durationS: number, seed: number): P2pResult {
-  const net = twinNet(viewers, firstJoinMs);
+export function runTwin(viewers: Viewer[], config: P2pConfig, firstJoinMs: number, warmupS: number, durationS: number, seed: number, setupMs = 0): P2pResult {
+  const net = twinNet(viewers, firstJoinMs, setupMs);
   return runP2p({ peers: viewers.length, bitrate: config.bitrateKbps / 1000, scenario: 'steady', duration: warmupS + durationS, warmup: warmupS, seed, meanStay: 0, config, net }).result;
 }
 
@@ -114,18 +117,21 @@ export function compare(real: P2pResult & Record<string, unknown>, sim: P2pResul
 }
 
 export function formatCompared(c: Compared): string {
-  const row = (name: string, get: (r: P2pResult) => number, key: string): [string, (x: 'real' | 'sim' | 'ratio') => string] => [
+  const row = (name: string, get: (r: P2pResult) => number, key: string): [string, (x: string) => string] => [
     name,
-    (x) => (x === 'ratio' ? `${c.ratio[key]}${c.within10[key] ? '' : ' (off by >10%)'}` : String(get(x === 'real' ? c.real : c.sim))),
+    (x) => (x === 'ratio' ? `${c.ratio[key]}${c.within10[key] ? '' : ' (off by >10%)'}` : String(get(pick(x)))),
   ];
-  return formatColumns(['real', 'sim', 'real / sim'], ['real', 'sim', 'ratio'] as const, [
+  const cols = c.simSetup ? (['real', 'sim', 'ratio', 'setup'] as const) : (['real', 'sim', 'ratio'] as const);
+  const names = ['real', 'sim', 'real / sim', ...(c.simSetup ? [`sim, ${c.simSetup.setupMs} ms setup`] : [])];
+  const pick = (x: string): P2pResult => (x === 'real' ? c.real : x === 'setup' ? c.simSetup! : c.sim);
+  return formatColumns(names, [...cols] as string[], [
     row('edgeShare', (r) => r.edgeShare, 'edgeShare'),
     row('continuity', (r) => r.continuity, 'continuity'),
     row('delay p50, ms', (r) => r.delayMs.p50, 'delayP50'),
     row('delay max, ms', (r) => r.delayMs.max, 'delayMax'),
     row('startup p95, ms', (r) => r.startupMs.p95, 'startupP95'),
     row('controlOverhead', (r) => r.controlOverhead, 'controlOverhead'),
-    ['delay p99, ms', (x) => (x === 'ratio' ? '' : String((x === 'real' ? c.real : c.sim).delayMs.p99))],
-    ['compensationShare', (x) => (x === 'ratio' ? '' : String((x === 'real' ? c.real : c.sim).compensationShare))],
+    ['delay p99, ms', (x) => (x === 'ratio' ? '' : String(pick(x).delayMs.p99))],
+    ['compensationShare', (x) => (x === 'ratio' ? '' : String(pick(x).compensationShare))],
   ]);
 }
