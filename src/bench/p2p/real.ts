@@ -214,6 +214,8 @@ export async function runRealP2p(o: RealOptions): Promise<Compared & { load: Rec
       nodeChannels: nodes1.flatMap((m) => m.peers).reduce((n, p) => n + p.channels, 0),
       /** Node peers' data channels over the whole run: create-to-open time (mean, max) and those that never opened in 8 s. */
       nodeChannelSetup: channelSetup(nodes1.flatMap((m) => m.peers)),
+      /** The edge's signalling and limits over the whole run (a dropped signal is a channel that cannot open). */
+      edgeCounters: { joins: c.joins, signalsRelayed: c.signalsRelayed, signalsDropped: c.signalsDropped, rateDropped: c.rateDropped, closed: c.closed, garbage: c.garbage },
       emulator: nodeIdx.length ? { rttMs: o.rttMs, loss: o.loss, upDropped: nodes1.reduce((n, m) => n + m.peers.reduce((k, p) => k + p.upDropped, 0), 0) } : null,
     };
     const load = {
