@@ -13,20 +13,27 @@ export function registerBenchP2p(program: Command): void {
     .option('--warmup <s>', 'seconds before measuring (the first audience joins in its first 70%)', num, 30)
     .option('--mean-stay <s>', 'churn: mean stay of a viewer, s (0: no churn)', num, 300)
     .option('--seed <n>', 'random seed', num, 1)
-    .option('--real', 'Chromium tabs (--peers of them) playing over P2P from a real node on loopback (Node peers are not built)', false)
-    .option('--join-gap <s>', '--real: seconds between one tab joining and the next', num, 2)
+    .option('--real', 'real peers on loopback: --peers Chromium tabs and --node-peers Node peers (each behind a link emulator) on a real node, then the simulation of the same audience', false)
+    .option('--node-peers <n>', '--real: Node peers (P2pPeer, werift data channels, relay-only ICE through coturn behind a UdpLinkProxy each)', num, 0)
+    .option('--peer-hosts <n>', '--real: child processes the Node peers are spread over', num, 2)
+    .option('--rtt <ms>', '--real: round trip between two Node peers through their emulated access links', num, 40)
+    .option('--loss <pct>', '--real: loss per datagram on each access link and direction, %', num, 0)
+    .option('--settle <s>', '--real: seconds after the last join before the measured --duration', num, 15)
+    .option('--join-gap <s>', '--real: seconds between one viewer joining and the next', num, 2)
     .option('--move-off-edge', 'the tracker moves viewers the edge feeds to super nodes with room (the core\'s moveOffEdge; --real: the p2p section\'s)', false)
-    .option('--turn <url,user,pass>', '--real: relay candidates only, through this TURN server (e.g. a coturn on loopback)')
-    .option('--json', 'end with one JSON line', false)
-    .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; joinGap: number; turn?: string; moveOffEdge: boolean; json: boolean }) => {
+    .option('--turn <url,user,pass>', '--real, tabs only: relay candidates only, through this TURN server (e.g. a coturn on loopback)')
+    .option('--json', 'end with one JSON line (--real: real, sim, ratio and, when Node peers ran, sim+setup: the simulation with their mean channel setup time)', false)
+    .action(async (o: { peers: number; bitrate: number; scenario: 'steady' | 'flash'; duration: number; warmup: number; meanStay: number; seed: number; real: boolean; nodePeers: number; peerHosts: number; rtt: number; loss: number; settle: number; joinGap: number; turn?: string; moveOffEdge: boolean; json: boolean }) => {
       if (o.real) {
+        if (o.turn && o.nodePeers > 0) throw new Error('--turn is for tabs only: Node peers always relay through the bench\'s own coturn');
         const { runRealP2p } = await import('../bench/p2p/real.js');
-        const r = await runRealP2p({ peers: o.peers, duration: o.duration, joinGapS: o.joinGap, turn: o.turn, moveOffEdge: o.moveOffEdge });
-        const { p50, p99, max } = r.delayMs;
-        console.log([`real: ${r.peers} Chromium tabs (${r.playing} playing)${r.relay ? ', TURN relay only' : ''}`, `edgeShare ${r.edgeShare}`, `continuity ${r.continuity}`,
-          `delayMs p50 ${p50} p99 ${p99} max ${max}`, `startupMs p50 ${r.startupMs.p50} p95 ${r.startupMs.p95}`, `controlOverhead ${r.controlOverhead}`,
-          `compensationShare ${r.compensationShare}`, `slice bytes from peers ${r.p2pShareReceived}`].join('\n'));
-        if (o.json) console.log(JSON.stringify(r));
+        const { formatCompared } = await import('../bench/p2p/twin.js');
+        const r = await runRealP2p({ peers: o.peers, nodePeers: o.nodePeers, bitrate: o.bitrate, duration: o.duration, settle: o.settle, joinGapS: o.joinGap, rttMs: o.rtt, loss: o.loss / 100, seed: o.seed, hosts: o.peerHosts, turn: o.turn, moveOffEdge: o.moveOffEdge });
+        const x = r.real as typeof r.real & { nodePeers: number; tabs: number; playing: { node: number; tab: number }; p2pShareReceived: number };
+        console.log(`real: ${x.nodePeers} Node peers (${x.playing.node} playing), ${x.tabs} Chromium tabs (${x.playing.tab} playing)${x.relay ? ', TURN relay only' : ''}; slice bytes from peers ${x.p2pShareReceived}`);
+        console.log(`load: ${JSON.stringify(r.load)}`);
+        console.log(formatCompared(r));
+        if (o.json) for (const line of [r.real, r.sim, { mode: 'ratio', ...r.ratio, within10: r.within10, load: r.load }, ...(r.simSetup ? [{ ...r.simSetup, mode: 'sim+setup' }] : [])]) console.log(JSON.stringify(line));
         return;
       }
       const { runP2p, formatP2p } = await import('../bench/p2p/run.js');

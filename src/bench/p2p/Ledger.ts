@@ -15,6 +15,8 @@ export class Bucket {
 
 export class Ledger {
   measureFrom = 0;
+  /** Count every join's startup, not only those in the measured window. */
+  allStartups = false;
   now = 0;
   edgeMediaBytes = 0;
   compensationBytes = 0;
@@ -50,7 +52,7 @@ export class Ledger {
   sink(): PlaySink {
     return {
       started: (ms) => {
-        if (this.measuring) this.startups.push(ms);
+        if (this.measuring || this.allStartups) this.startups.push(ms);
       },
       played: (delayMs, onTime, bytes) => {
         const b = this.bucket();

@@ -34,6 +34,27 @@ export interface SimOptions {
   /** Measurement starts here, s (the initial joins are a crowd of their own). */
   warmup: number;
   config?: Partial<P2pConfig>;
+  /** A given audience instead of the drawn one (the real bench's twin): no churn then. */
+  net?: SimNet;
+}
+
+/**
+ * The hosts, join times and paths of a run with a given audience: `bench p2p --real`'s Node
+ * peers and tabs, so the simulation runs the same swarm. Startups are counted for every join
+ * (the whole audience joins before the measured window).
+ */
+export interface SimNet {
+  hosts: Host[];
+  joinsMs: number[];
+  rttMs(a: Host, b: Host): number;
+  edgeRttMs(a: Host): number;
+  lossRate(a: Host, b: Host): number;
+  edgeLoss: number;
+  /**
+   * A data channel's setup time, ms: messages between two peers wait until this long after the
+   * first one between them (ICE, TURN, DTLS and SCTP in a real run; 0 or unset: none).
+   */
+  setupMs?: number;
 }
 
 export const nodeHasher: Hasher = (parts) => {
@@ -44,6 +65,7 @@ export const nodeHasher: Hasher = (parts) => {
 
 /** Media from the edge crosses a UDP path like any other. */
 const EDGE_MEDIA_LOSS = 0.005;
+const drawnNet = { rttMs, edgeRttMs, lossRate, edgeLoss: EDGE_MEDIA_LOSS };
 
 interface SimPeer {
   id: number;
@@ -90,6 +112,9 @@ export class Simulator {
   events = 0;
   /** The flash crowd's start, s (flash scenario). */
   readonly crowdAt: number;
+  private readonly net: Pick<SimNet, 'rttMs' | 'edgeRttMs' | 'lossRate' | 'edgeLoss' | 'setupMs'>;
+  /** When each pair's channel is open (setupMs runs only). */
+  private readonly openAt = new Map<number, number>();
 
   constructor(readonly o: SimOptions) {
     this.config = { ...DEFAULT_CONFIG, bitrateKbps: o.bitrate * 1000, ...o.config };
@@ -100,11 +125,14 @@ export class Simulator {
     this.source = new Uint8Array(1 << 20);
     for (let i = 0; i < this.source.length; i++) this.source[i] = Math.floor(this.rng.next() * 256);
     this.crowdAt = o.warmup + 10;
+    this.net = o.net ?? drawnNet;
+    if (o.net) this.ledger.allStartups = true;
   }
 
   run(): Ledger {
     const o = this.o;
-    const initial = o.scenario === 'flash' ? Math.round(o.peers / 2) : o.peers;
+    if (o.net) o.net.joinsMs.forEach((at, i) => this.heap.push(at, { e: Ev.Join, to: 0, from: i }));
+    const initial = o.net ? 0 : o.scenario === 'flash' ? Math.round(o.peers / 2) : o.peers;
     // The first audience arrives over the first 20 s (or the warm-up if shorter).
     const spread = Math.min(20, o.warmup * 0.7) * 1000;
     for (let i = 0; i < initial; i++) this.heap.push(this.rng.next() * spread, { e: Ev.Join, to: 0, from: 0 });
@@ -144,7 +172,7 @@ export class Simulator {
         this.flushEdge();
         break;
       case Ev.Join:
-        this.join();
+        this.join(this.o.net ? this.givenHost(ev.from) : undefined);
         break;
       case Ev.EdgeJoin: {
         const sp = ev.sp!;
@@ -182,16 +210,23 @@ export class Simulator {
     }
   }
 
-  private join(): void {
-    const host = drawHost(this.rng, this.config.bitrateKbps);
+  /** The net's host object itself (its functions may know it by identity); each joins once. */
+  private givenHost(i: number): Host {
+    const h = this.o.net!.hosts[i]!;
+    h.freeAt = 0;
+    return h;
+  }
+
+  private join(given?: Host): void {
+    const host = given ?? drawHost(this.rng, this.config.bitrateKbps);
     const peer = new Peer({ config: this.config, region: host.region, isp: host.isp, uploadKbps: host.uploadKbps, reachable: host.reachable, hash: nodeHasher, seed: Math.floor(this.rng.next() * 2 ** 31), sink: this.ledger.sink() });
     peer.start(this.now);
     const sp: SimPeer = { id: 0, host, peer, alive: true, wake: Infinity };
     const join = peer.drain()[0]!.msg;
     this.controlBytes(join);
-    this.heap.push(this.now + edgeRttMs(host) / 2, { e: Ev.EdgeJoin, to: EDGE, from: 0, msg: join, sp });
+    this.heap.push(this.now + this.net.edgeRttMs(host) / 2, { e: Ev.EdgeJoin, to: EDGE, from: 0, msg: join, sp });
     this.schedule(sp);
-    if (this.o.meanStay > 0) this.heap.push(this.now - Math.log(1 - this.rng.next()) * this.o.meanStay * 1000, { e: Ev.Leave, to: 0, from: 0, sp });
+    if (this.o.meanStay > 0 && !this.o.net) this.heap.push(this.now - Math.log(1 - this.rng.next()) * this.o.meanStay * 1000, { e: Ev.Leave, to: 0, from: 0, sp });
   }
 
   private leave(sp: SimPeer): void {
@@ -222,11 +257,11 @@ export class Simulator {
       const sp = this.peers.get(o.to);
       if (!sp?.alive) continue;
       const m = o.msg;
-      const oneWay = edgeRttMs(sp.host) / 2;
+      const oneWay = this.net.edgeRttMs(sp.host) / 2;
       this.controlBytes(m);
       if (m.t === Msg.Slice) {
         this.ledger.edgeSent(m.payload.length, !m.pushed);
-        if (this.rng.chance(EDGE_MEDIA_LOSS)) continue;
+        if (this.rng.chance(this.net.edgeLoss)) continue;
       }
       this.heap.push(this.now + oneWay, { e: Ev.Deliver, to: o.to, from: EDGE, msg: m });
     }
@@ -239,14 +274,21 @@ export class Simulator {
     this.controlBytes(m);
     if (m.t === Msg.Slice && this.ledger.measuring) this.ledger.peerMediaBytes += m.payload.length;
     if (o.to === EDGE) {
-      this.heap.push(this.now + edgeRttMs(sp.host) / 2, { e: Ev.Deliver, to: EDGE, from: sp.id, msg: m });
+      this.heap.push(this.now + this.net.edgeRttMs(sp.host) / 2, { e: Ev.Deliver, to: EDGE, from: sp.id, msg: m });
       return;
     }
     const dst = this.peers.get(o.to);
     if (!dst) return;
     const left = transmit(sp.host, this.now, size + 28);
-    if (left < 0 || !canConnect(sp.host, dst.host) || this.rng.chance(lossRate(sp.host, dst.host))) return;
-    this.heap.push(left + rttMs(sp.host, dst.host) / 2, { e: Ev.Deliver, to: o.to, from: sp.id, msg: m });
+    if (left < 0 || !canConnect(sp.host, dst.host) || this.rng.chance(this.net.lossRate(sp.host, dst.host))) return;
+    let at = left + this.net.rttMs(sp.host, dst.host) / 2;
+    if (this.net.setupMs) {
+      const key = Math.min(sp.id, o.to) * 0x100000 + Math.max(sp.id, o.to);
+      let open = this.openAt.get(key);
+      if (open === undefined) this.openAt.set(key, (open = this.now + this.net.setupMs));
+      at = Math.max(at, open);
+    }
+    this.heap.push(at, { e: Ev.Deliver, to: o.to, from: sp.id, msg: m });
   }
 
   /** Everything but slice payloads is control: messages, and the slices' own headers. */

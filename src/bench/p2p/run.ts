@@ -14,7 +14,7 @@ import { BUCKET_MS } from './Ledger.js';
 import { Simulator, type FlashWindow, type SimOptions } from './Simulator.js';
 
 export interface P2pResult {
-  mode: 'sim';
+  mode: 'sim' | 'real';
   scenario: 'steady' | 'flash';
   peers: number;
   edgeShare: number;

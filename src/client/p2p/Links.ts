@@ -19,6 +19,9 @@ export interface LinkStats {
   queueDropped: number;
   openTimeouts: number;
   channelsOpened: number;
+  /** Create-to-open time of the channels opened, ms: sum and max (ICE, TURN, DTLS and SCTP setup). */
+  openMsSum: number;
+  openMsMax: number;
   /** Channel messages that were not binary (dropped). */
   garbage: number;
   /** Signals that did not fit a link (a stale candidate after glare, or a malformed body). */
@@ -45,10 +48,11 @@ interface Link {
   remoteSet: boolean;
   candidates: Record<string, unknown>[];
   timer: NodeJS.Timeout;
+  createdAt: number;
 }
 
 export function emptyLinkStats(): LinkStats {
-  return { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, garbage: 0, badSignals: 0 };
+  return { sentBytes: 0, receivedBytes: 0, tooBig: 0, queueDropped: 0, openTimeouts: 0, channelsOpened: 0, openMsSum: 0, openMsMax: 0, garbage: 0, badSignals: 0 };
 }
 
 export class Links {
@@ -106,7 +110,7 @@ export class Links {
       iceUseIpv6: false,
       ...(this.o.hostAddresses?.length ? { iceAdditionalHostAddresses: this.o.hostAddresses } : {}),
     });
-    const l: Link = { id, pc, dc: undefined, queue: [], offerer, remoteSet: false, candidates: [], timer: setTimeout(() => undefined, 0) };
+    const l: Link = { id, pc, dc: undefined, queue: [], offerer, remoteSet: false, candidates: [], timer: setTimeout(() => undefined, 0), createdAt: performance.now() };
     this.links.set(id, l);
     pc.onIceCandidate.subscribe((c: RTCIceCandidate | undefined) => {
       if (c) this.o.signal(id, { candidate: c.toJSON() as unknown as Record<string, unknown> });
@@ -134,6 +138,9 @@ export class Links {
     l.dc = dc;
     const opened = (): void => {
       this.o.stats.channelsOpened++;
+      const ms = performance.now() - l.createdAt;
+      this.o.stats.openMsSum += ms;
+      this.o.stats.openMsMax = Math.max(this.o.stats.openMsMax, ms);
       for (const b of l.queue.splice(0)) this.send(l.id, b);
     };
     if (dc.readyState === 'open') opened();

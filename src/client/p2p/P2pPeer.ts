@@ -33,6 +33,12 @@ export interface P2pPeerOptions {
   hostAddresses?: string[];
   /** What leaves for another peer, rewritten: how the tests make a hostile peer of a real one. */
   outgoing?: (to: number, bytes: Uint8Array) => Uint8Array;
+  /** The upload this peer tells the edge it has, kbit/s (default: what the edge's setup says). */
+  uploadKbps?: number;
+  /** ICE servers and policy of its own instead of the edge's (the P2P bench routes each peer through a link emulator this way). */
+  rtc?: { iceServers: { urls: string | string[]; username?: string; credential?: string }[]; iceTransportPolicy: 'all' | 'relay' };
+  /** Told of every slice the core plays: capture-to-play delay, on time or not, payload bytes. */
+  onPlayed?: (delayMs: number, onTime: boolean, bytes: number) => void;
 }
 
 export interface P2pPeerStats {
@@ -48,6 +54,10 @@ export interface P2pPeerStats {
   played: number;
   onTime: number;
   missed: number;
+  /** Slice payload bytes by the peer id they came from. */
+  peerBytesFrom: Record<number, number>;
+  /** Payload bytes of the slices played. */
+  playedBytes: number;
   /** Channel messages the core could not decode (counted, dropped). */
   wireErrors: number;
   links: LinkStats;
@@ -70,7 +80,7 @@ export function signalUrl(url: string): { ws: string; loopback: boolean } | stri
 }
 
 export class P2pPeer {
-  readonly stats: P2pPeerStats = { id: 0, peerBytes: 0, edgeBytes: 0, share: 0, neighbours: 0, channels: 0, started: false, startupMs: undefined, played: 0, onTime: 0, missed: 0, wireErrors: 0, links: emptyLinkStats() };
+  readonly stats: P2pPeerStats = { id: 0, peerBytes: 0, edgeBytes: 0, share: 0, neighbours: 0, channels: 0, started: false, startupMs: undefined, played: 0, onTime: 0, missed: 0, playedBytes: 0, peerBytesFrom: {}, wireErrors: 0, links: emptyLinkStats() };
   /** Resolves once with why it stopped; `started` says whether anything played first. */
   readonly ended: Promise<string>;
   private end!: (reason: string) => void;
@@ -80,7 +90,7 @@ export class P2pPeer {
   private offset = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly startTimer: NodeJS.Timeout;
-  private rtc: { iceServers: { urls: string | string[] }[]; iceTransportPolicy: 'all' | 'relay' } = { iceServers: [], iceTransportPolicy: 'all' };
+  private rtc: NonNullable<P2pPeerOptions['rtc']> = { iceServers: [], iceTransportPolicy: 'all' };
   private initSent = false;
   private over = false;
   private readonly hostAddresses: string[];
@@ -125,14 +135,14 @@ export class P2pPeer {
     if (typeof m.now !== 'number' || typeof m.core !== 'object' || m.core === null) return this.stop('bad setup from the edge');
     this.offset = m.now - performance.now();
     const rtc = (m.rtc ?? {}) as { iceServers?: unknown; iceTransportPolicy?: unknown };
-    this.rtc = { iceServers: Array.isArray(rtc.iceServers) ? (rtc.iceServers as { urls: string }[]) : [], iceTransportPolicy: rtc.iceTransportPolicy === 'relay' ? 'relay' : 'all' };
+    this.rtc = this.o.rtc ?? { iceServers: Array.isArray(rtc.iceServers) ? (rtc.iceServers as { urls: string }[]) : [], iceTransportPolicy: rtc.iceTransportPolicy === 'relay' ? 'relay' : 'all' };
     if (typeof m.init === 'string') this.onInit(m.init);
     const st = this.stats;
     this.peer = new Peer({
       config: m.core as never,
       region: 0,
       isp: 0,
-      uploadKbps: typeof m.uploadKbps === 'number' ? m.uploadKbps : 0,
+      uploadKbps: this.o.uploadKbps ?? (typeof m.uploadKbps === 'number' ? m.uploadKbps : 0),
       reachable: true,
       hash: nodeHash,
       seed: (Math.random() * 2 ** 31) | 0,
@@ -142,9 +152,11 @@ export class P2pPeer {
           st.startupMs = ms;
           clearTimeout(this.startTimer);
         },
-        played: (_delay, onTime) => {
+        played: (delay, onTime, bytes) => {
           st.played++;
+          st.playedBytes += bytes;
           if (onTime) st.onTime++;
+          this.o.onPlayed?.(delay, onTime, bytes);
         },
         missed: () => void st.missed++,
         decode: (_seq, payload) => this.o.write(payload),
@@ -191,7 +203,10 @@ export class P2pPeer {
       return this.pump();
     }
     // Counted before the core checks it: a forged slice is dropped there (stats.forged).
-    if (msg.t === Msg.Slice) this.stats.peerBytes += msg.payload.length;
+    if (msg.t === Msg.Slice) {
+      this.stats.peerBytes += msg.payload.length;
+      this.stats.peerBytesFrom[id] = (this.stats.peerBytesFrom[id] ?? 0) + msg.payload.length;
+    }
     peer.receive(this.now(), id, msg);
     this.pump();
   }
