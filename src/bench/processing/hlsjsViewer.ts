@@ -39,7 +39,7 @@ export async function hlsjsSwitch(url: string, o: { fastKbps: number; cutKbps: n
       const hls = window.tributaryPlayer.hls;
       const E = window.Hls.Events;
       window.benchEvents = [];
-      const push = (s) => window.benchEvents.length < 600 && window.benchEvents.push(Date.now() + ' ' + s);
+      const push = (s) => window.benchEvents.length < 3000 && window.benchEvents.push(Date.now() + ' ' + s);
       const v = document.querySelector('video');
       const ahead = () => (v.buffered.length ? (v.buffered.end(v.buffered.length - 1) - v.currentTime).toFixed(2) : '-');
       const bw = () => Math.round(hls.bandwidthEstimate / 1000) + 'k';
