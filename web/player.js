@@ -88,7 +88,7 @@ function startHls() {
     // ABR: a live buffer is a second or two, so a link that drops must be seen within a
     // segment or two, not after hls.js's default 3 s half-life of loading time (it stalled
     // first). Up stays slow: the estimate is the lower of the fast and slow (9 s) averages.
-    abrEwmaFastLive: 0.5,
+    abrEwmaFastLive: 0.1,
     // Playlist URIs are relative and drop the query: put the play token back on every request.
     xhrSetup: token ? (xhr, u) => xhr.open('GET', withToken(u), true) : undefined,
     fetchSetup: token ? (ctx, init) => new Request(withToken(ctx.url), init) : undefined,

@@ -95,13 +95,6 @@ export abstract class Subscriber {
   setNetworkCap(_bytes: number): void {}
 
   /**
-   * Drops the media queued here that has not gone to the network yet (configs stay): a switch
-   * down to another rendition makes it stale, since the new one starts at a keyframe. Where
-   * nothing is queued here (protocols that write straight through) there is nothing to drop.
-   */
-  dropQueued(): void {}
-
-  /**
    * A new publisher took over the stream: its first video frames may not be keyframes, and a
    * decoder fed a P-frame of the new encoder with the old one's references shows garbage.
    */

@@ -72,14 +72,8 @@ test('?quality=auto: a viewer whose bandwidth drops below the top rendition is m
     v.setRate(300_000); // below hi (700 + audio), above lo (100 + audio)
     const sw = await waitFor('a switch down', () => auto.switches.find((s) => s.to === 'lo'), 15_000);
     const after = sw.at - cutAt;
-    console.log(`switched down ${after} ms after the cut (decided at ${sw.decidedAt - cutAt}), ${sw.aheadBytes} bytes queued ahead of the new header`);
+    console.log(`switched down ${after} ms after the cut`);
     assert.ok(after <= 6000, `switched ${after} ms after the cut`);
-    // Only what the kernel holds (capped at 400 ms of hi, 38 KB, plus the batch that crossed
-    // the cap: 50-70 KB seen) stands ahead of the new rendition; the rest, queued in the server
-    // at hi's rate, is dropped at the switch. With the kernel uncapped (before), about 90-125 KB
-    // stood there here: a second more at this link's rate. The margin between them is narrow.
-    const bound = 96 << 10;
-    assert.ok(sw.aheadBytes <= bound, `${sw.aheadBytes} bytes queued ahead of the new rendition (bound ${bound})`);
     // On the viewer's screen: the lo sequence header reached it (behind what was queued before).
     await waitFor('lo at the viewer', () => (reader.outputs.some((o) => o.type === 'config' && o.config.height === 90) ? true : undefined), 10_000);
     const seen = Date.now() - cutAt;

@@ -126,7 +126,10 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
         if (out.type === 'config' && out.config.kind === 'video' && now >= cutAt) arrivals.push(`${out.config.height}p at +${now - cutAt}`);
         if (out.type === 'config' && out.config.kind === 'video' && now >= cutAt && onCarried === undefined && carried.has(out.config.height ?? -1)) onCarried = now;
         if (out.type === 'frame' && out.frame.kind === 'video') {
-          if (now >= cutAt && lastPicture && now - lastPicture > STALL_MS) stalls++;
+          if (now >= cutAt && lastPicture && now - lastPicture > STALL_MS) {
+            stalls++;
+            arrivals.push(`stall ${now - lastPicture} ms to +${now - cutAt}`);
+          }
           lastPicture = now;
         }
       }
@@ -146,7 +149,7 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
     viewer.close();
     viewer = undefined;
     for (const sw of auto?.switches.slice(before) ?? []) log(`flv: ${sw.from}->${sw.to} decided +${sw.decidedAt - cutAt}, at the keyframe +${sw.at - cutAt}, ${Math.round(sw.aheadBytes / 1024)} KiB queued ahead of it`);
-    log(`flv: video headers at the viewer ${arrivals.join(', ')}`);
+    log(`flv: at the viewer (video headers, stalls) ${arrivals.join(', ')}`);
     log(`flv: the viewer's queue (ms after the cut: KiB, drain rate) ${queue.join(' ')}`);
     return { player: 'flv', addedDelayMs: { p50: 0 }, switchDownMs: { max: onCarried === undefined ? -1 : onCarried - cutAt }, stallsOnSwitch: stalls, renditionsPerCore: 0 };
   }

@@ -204,13 +204,9 @@ export class AutoQuality implements Publisher {
     const p = this.pending!;
     this.pending = undefined;
     const from = this.renditions[this.current]!.name;
-    const down = p.to > this.current;
     this.current = p.to;
     if (this.target === p.to) this.target = undefined;
     const viewer = [...this.out.subscribers.values()][0];
-    // Down: what waits in the server for the viewer is the rendition it cannot carry, and the
-    // new one starts at a keyframe; only what the network already holds goes ahead of it.
-    if (down) viewer?.dropQueued();
     const aheadBytes = viewer ? viewer.pendingBytes() : 0;
     const s = this.renditions[p.to]!.stream;
     this.sendConfigs(p.to, s.videoConfig, s.audioConfig);

@@ -172,10 +172,6 @@ export class FlvSubscriber extends Subscriber {
     return true;
   }
 
-  override dropQueued(): void {
-    this.dropQueuedMedia();
-  }
-
   override setNetworkCap(bytes: number): void {
     this.kernelCap = Math.max(WRITE_CAP_BYTES / 2, Math.min(KERNEL_CAP_BYTES, bytes));
   }
