@@ -85,6 +85,10 @@ function startHls() {
   const hls = new Hls({
     lowLatencyMode: true,
     backBufferLength: 10,
+    // ABR: a live buffer is a second or two, so a link that drops must be seen within a
+    // segment or two, not after hls.js's default 3 s half-life of loading time (it stalled
+    // first). Up stays slow: the estimate is the lower of the fast and slow (9 s) averages.
+    abrEwmaFastLive: 0.1,
     // Playlist URIs are relative and drop the query: put the play token back on every request.
     xhrSetup: token ? (xhr, u) => xhr.open('GET', withToken(u), true) : undefined,
     fetchSetup: token ? (ctx, init) => new Request(withToken(ctx.url), init) : undefined,
@@ -113,6 +117,8 @@ function startHls() {
     if (!l) return useLadder ? null : ladder.length ? 'source' : null;
     return (l.name && renditionName(l.name)) || ladder.find((r) => r.height === l.height)?.name || null;
   };
+  // For diagnostics and benches (its events: level switches, loads, stalls).
+  window.tributaryPlayer.hls = hls;
   hls.loadSource(url);
   hls.attachMedia(video);
   video.play().catch(() => undefined);

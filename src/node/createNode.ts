@@ -53,7 +53,10 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
     name: 'processing',
     start: () => processing.start(),
     stop: () => processing.close(),
-    serveHls: (req, res, app, key, file) => file.split('?')[0] === 'master.m3u8' && processing.serveMaster(req, res, app, key),
+    serveHls: (req, res, app, key, file) => {
+      processing.warmLadder(app, key, (k) => server.hls.touch(app, k));
+      return file.split('?')[0] === 'master.m3u8' && processing.serveMaster(req, res, app, key);
+    },
   });
 
   let p2p: P2pService | undefined;

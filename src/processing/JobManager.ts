@@ -140,6 +140,16 @@ export class JobManager {
   }
 
   /** The renditions of a stream that has a ladder, best first (for ?quality=auto and the multivariant playlist). */
+  /** The source key whose ladder `key` belongs to (`key` itself for a source, or one of its renditions), if any. */
+  ladderSourceOf(app: string, key: string): string | undefined {
+    if (this.ladders.has(`${app}/${key}`)) return key;
+    for (const r of this.options.ladders[app] ?? []) {
+      const suffix = renditionKey('', r.name);
+      if (key.endsWith(suffix) && this.ladders.has(`${app}/${key.slice(0, -suffix.length)}`)) return key.slice(0, -suffix.length);
+    }
+    return undefined;
+  }
+
   renditionsOf(app: string, key: string): Array<{ name: string; path: string; key: string; kbps: number; height: number }> {
     const rungs = this.options.ladders[app];
     if (!rungs || !this.ladders.has(`${app}/${key}`)) return [];

@@ -84,6 +84,20 @@ export class Processing {
     return auto.out;
   }
 
+  /**
+   * Every HLS request for a ladder's source or one of its renditions keeps all of its
+   * renditions packaged (`touch` starts a stream's LL-HLS packager, or keeps it from going
+   * idle): a packager starts on its first request, from the current GOP, so a player that
+   * switches down would otherwise wait for the lower rendition's first parts to be made, at
+   * the moment its buffer is lowest. Packaged from the start, the rendition's playlist has its
+   * parts (and the same segment numbers: the same keyframes cut them) when the player comes.
+   */
+  warmLadder(app: string, key: string, touch: (key: string) => void): void {
+    const source = this.jobs.ladderSourceOf(app, key);
+    if (source === undefined) return;
+    for (const r of this.jobs.renditionsOf(app, source)) if (r.key !== key) touch(r.key);
+  }
+
   /** Answers /APP/KEY/master.m3u8; false when the stream has no live ladder (the caller 404s). */
   serveMaster(req: IncomingMessage, res: ServerResponse, app: string, key: string): boolean {
     const s = this.registry.find(app, key);

@@ -8,6 +8,12 @@ export interface BackpressureLimits {
   cutBytes: number;
 }
 
+/**
+ * An exact look at a viewer's queue at `at` (ms): bytes queued for it so far, those its peer
+ * has not taken yet, and of those the ones the network (the kernel) holds.
+ */
+export type DrainListener = (at: number, sentBytes: number, pendingBytes: number, networkBytes: number) => void;
+
 export const DEFAULT_LIMITS: BackpressureLimits = { skipBytes: 2 << 20, cutBytes: 8 << 20 };
 
 /**
@@ -72,6 +78,21 @@ export abstract class Subscriber {
     }
     this.writeFrame(frame);
   }
+
+  /**
+   * For a rendition switcher (AutoQuality): exact samples of what the viewer's peer took, each
+   * time the protocol looks at its network, at a short interval. False when this viewer cannot
+   * see its network (the caller samples pendingBytes itself).
+   */
+  followDrain(_onSample: DrainListener): boolean {
+    return false;
+  }
+
+  /**
+   * Bounds what may wait in the network's buffers (the kernel's), where no later decision can
+   * reach it: the rest waits here, where a keyframe replaces it. Only where that is visible.
+   */
+  setNetworkCap(_bytes: number): void {}
 
   /**
    * A new publisher took over the stream: its first video frames may not be keyframes, and a

@@ -53,3 +53,27 @@ test('a one-sample burst (a keyframe, the GOP replay on join) is not a reason to
   assert.equal(p.sample(1750, 1_000_000, 200_000), 0, 'one sample over the mark');
   assert.equal(p.sample(2000, 1_060_000, 0), 0);
 });
+
+test('a link just below the top rendition (any cut below it, not only a deep one) is seen within two samples of its queue', () => {
+  for (const share of [0.9, 0.75, 0.5, 0.3]) {
+    const trace = simulate(RATES, (t) => (t < 5000 ? 5_000_000 : share * RATES[0]!), 15);
+    assert.ok(trace.filter((s) => s.t < 5000).every((s) => s.index === 0), 'stays on top while the link carries it');
+    const down = trace.find((s) => s.t >= 5000 && s.index > 0);
+    assert.ok(down, `never went down on a link of ${share} of the top rate`);
+    // The queue must first reach 16 KiB (the link is then the limit), then two intervals show it.
+    const firstQueue = 5000 + (16384 * 8 * 1000) / ((1 - share) * RATES[0]!);
+    assert.ok(down.t - firstQueue <= 1000, `link at ${share} of the top: down ${down.t - 5000} ms after the cut`);
+    const last = trace[trace.length - 1]!;
+    assert.ok(RATES[last.index]! <= share * RATES[0]!, `link at ${share}: ends on ${RATES[last.index]} bit/s`);
+  }
+});
+
+test('a queue the server holds back by itself (the network empty) is not a short link', () => {
+  const p = new QualityPicker(RATES, 0);
+  let sent = 0;
+  for (let t = 0; t <= 3000; t += 200) {
+    sent += 2_000_000 / 8 / 5;
+    // The server's queue grows (it capped what it hands the kernel), the kernel holds nothing.
+    assert.equal(p.sample(t, sent, Math.min(100_000, t * 20), 0), 0, `at ${t} ms`);
+  }
+});

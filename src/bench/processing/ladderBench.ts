@@ -110,6 +110,9 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
     let onCarried: number | undefined;
     let lastPicture = 0;
     let stalls = 0;
+    /** Where the time goes: each video header's arrival at the viewer, and the server's queue for it. */
+    const arrivals: string[] = [];
+    const queue: string[] = [];
     const carried = new Set(rungs.filter((r) => r.kbps + OVERHEAD_KBPS <= o.cutKbps).map((r) => r.height));
     viewer = slowLinkViewer(a.httpPort, '/live/cam.flv?quality=auto', o.fastKbps * 1000, (c) => {
       const now = Date.now();
@@ -120,20 +123,34 @@ export async function runLadderBench(o: LadderBenchOptions, log: (line: string) 
         return;
       }
       for (const out of outs) {
+        if (out.type === 'config' && out.config.kind === 'video' && now >= cutAt) arrivals.push(`${out.config.height}p at +${now - cutAt}`);
         if (out.type === 'config' && out.config.kind === 'video' && now >= cutAt && onCarried === undefined && carried.has(out.config.height ?? -1)) onCarried = now;
         if (out.type === 'frame' && out.frame.kind === 'video') {
-          if (now >= cutAt && lastPicture && now - lastPicture > STALL_MS) stalls++;
+          if (now >= cutAt && lastPicture && now - lastPicture > STALL_MS) {
+            stalls++;
+            arrivals.push(`stall ${now - lastPicture} ms to +${now - cutAt}`);
+          }
           lastPicture = now;
         }
       }
     });
     await sleep(o.beforeS * 1000);
+    const auto = [...node.processing.autos].at(-1);
+    const before = auto?.switches.length ?? 0;
     cutAt = Date.now();
     viewer.setRate(o.cutKbps * 1000);
     log(`cut the viewer's link to ${o.cutKbps} kbit/s`);
+    const tracer = setInterval(() => {
+      const q = auto?.lastSample;
+      if (q && queue.length < 40) queue.push(`+${Date.now() - cutAt}:${Math.round(q.pendingBytes / 1024)}K${q.capacityBps === undefined ? '' : `@${Math.round(q.capacityBps / 1000)}k`}`);
+    }, 250);
     await sleep(o.afterS * 1000);
+    clearInterval(tracer);
     viewer.close();
     viewer = undefined;
+    for (const sw of auto?.switches.slice(before) ?? []) log(`flv: ${sw.from}->${sw.to} decided +${sw.decidedAt - cutAt}, at the keyframe +${sw.at - cutAt}, ${Math.round(sw.aheadBytes / 1024)} KiB queued ahead of it`);
+    log(`flv: at the viewer (video headers, stalls) ${arrivals.join(', ')}`);
+    log(`flv: the viewer's queue (ms after the cut: KiB, drain rate) ${queue.join(' ')}`);
     return { player: 'flv', addedDelayMs: { p50: 0 }, switchDownMs: { max: onCarried === undefined ? -1 : onCarried - cutAt }, stallsOnSwitch: stalls, renditionsPerCore: 0 };
   }
 }

@@ -13,6 +13,13 @@ export interface Rendition {
 /** Audio and container overhead on top of a rendition's video rate, bit/s. */
 const OVERHEAD_BPS = 128_000;
 const SAMPLE_MS = 250;
+/**
+ * What may wait in the viewer's kernel send buffer, in ms of the current rendition: bytes
+ * there drain at the link's rate whatever is decided later, so after a cut they stand between
+ * the viewer and the new rendition. Twice the kernel's poll interval (200 ms) keeps a fast link
+ * fed between two looks; the rest waits in the server, where the switch's keyframe replaces it.
+ */
+const NETWORK_CAP_MS = 400;
 /** A pending switch completes after this long even if the current rendition stopped, ms. */
 const SWITCH_WAIT_MS = 300;
 
@@ -24,6 +31,10 @@ export interface SwitchRecord {
   to: string;
   /** dts of the keyframe the viewer moved on. */
   dts: number;
+  /** When the picker asked for this rendition (the switch then waits for a keyframe), ms. */
+  decidedAt: number;
+  /** Bytes queued for the viewer ahead of the new rendition's header (what it must drain first). */
+  aheadBytes: number;
 }
 
 /**
@@ -48,6 +59,8 @@ export class AutoQuality implements Publisher {
   private current: number;
   /** The rendition to move to at its next keyframe (undefined: none pending). */
   private target: number | undefined;
+  /** When the picker first asked for `target`. */
+  private targetSince = 0;
   /** A switch waiting for the current rendition to reach the target's keyframe (see onFrame). */
   private pending: { to: number; dts: number; held: MediaFrame[]; heldCurrent: MediaFrame[]; targetKey: boolean; currentReached: boolean; since: number } | undefined;
   private lastVideoDts = -Infinity;
@@ -55,6 +68,8 @@ export class AutoQuality implements Publisher {
   private readonly detach: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** The viewer gives exact samples after each look at its network (see Subscriber.followDrain). */
+  private exact = false;
 
   constructor(
     private readonly renditions: readonly Rendition[],
@@ -83,6 +98,11 @@ export class AutoQuality implements Publisher {
         rend.stream.off('close', onClose);
       });
     });
+    this.out.on('subscribe', (sub) => {
+      if (this.out.subscribers.size !== 1) return;
+      this.exact = sub.followDrain((at, sent, pending, network) => this.decide(this.picker.sample(at, sent, pending, network), sent, pending));
+      this.capNetwork();
+    });
     this.out.on('unsubscribe', () => {
       if (this.out.subscribers.size === 0) this.close();
     });
@@ -108,12 +128,29 @@ export class AutoQuality implements Publisher {
     if (!viewer) return;
     this.renditions.forEach((r, i) => {
       const kbps = r.stream.rates().kbps;
-      if (kbps > 0) this.picker.setRate(i, Math.max(r.kbps * 1000, kbps * 1000) + OVERHEAD_BPS / 2);
+      if (kbps > 0) this.picker.setRate(i, this.rateBps(i, kbps));
     });
+    if (this.exact) return; // the viewer's own samples drive the picker
     const pending = viewer.pendingBytes();
-    const want = this.picker.sample(this.now(), viewer.bytesSent, pending);
-    this.lastSample = { pendingBytes: pending, sentBytes: viewer.bytesSent, capacityBps: this.picker.capacityBps };
-    this.target = want === this.current ? undefined : want;
+    this.decide(this.picker.sample(this.now(), viewer.bytesSent, pending), viewer.bytesSent, pending);
+  }
+
+  /** A rendition's rate on the wire: the more of its configured and measured rates, and audio. */
+  private rateBps(i: number, measuredKbps = 0): number {
+    return Math.max(this.renditions[i]!.kbps, measuredKbps) * 1000 + OVERHEAD_BPS / 2;
+  }
+
+  /** Bounds the viewer's kernel queue to NETWORK_CAP_MS of the rendition it is on. */
+  private capNetwork(): void {
+    const viewer = [...this.out.subscribers.values()][0];
+    viewer?.setNetworkCap(Math.round((this.rateBps(this.current, this.renditions[this.current]!.stream.rates().kbps) / 8) * (NETWORK_CAP_MS / 1000)));
+  }
+
+  private decide(want: number, sentBytes: number, pendingBytes: number): void {
+    this.lastSample = { pendingBytes, sentBytes, capacityBps: this.picker.capacityBps };
+    const target = want === this.current ? undefined : want;
+    if (target !== undefined && target !== this.target) this.targetSince = this.now();
+    this.target = target;
     // The picker changed its mind before the switch point: the current rendition's held frames go out.
     const p = this.pending;
     if (p && p.to !== this.target) {
@@ -169,9 +206,12 @@ export class AutoQuality implements Publisher {
     const from = this.renditions[this.current]!.name;
     this.current = p.to;
     if (this.target === p.to) this.target = undefined;
+    const viewer = [...this.out.subscribers.values()][0];
+    const aheadBytes = viewer ? viewer.pendingBytes() : 0;
     const s = this.renditions[p.to]!.stream;
     this.sendConfigs(p.to, s.videoConfig, s.audioConfig);
-    this.switches.push({ at: this.now(), from, to: this.renditions[p.to]!.name, dts: p.dts });
+    this.switches.push({ at: this.now(), from, to: this.renditions[p.to]!.name, dts: p.dts, decidedAt: this.targetSince, aheadBytes });
+    this.capNetwork();
     for (const f of p.held) this.forward(f);
   }
 

@@ -78,6 +78,12 @@ export class HlsService {
     return this.entry(app, key)?.packager;
   }
 
+  /** Starts the stream's packager if it is live, and counts this as a request (it does not go idle). */
+  touch(app: string, key: string): void {
+    const e = this.entry(app, key);
+    if (e) e.lastRequest = this.opts.now();
+  }
+
   /**
    * Answers a request for `file` (index.m3u8, init<G>.mp4, seg<N>.m4s, part<N>.<I>.m4s) of
    * stream app/key. Returns false, having written nothing, when `file` is not an HLS file name.

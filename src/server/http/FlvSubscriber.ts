@@ -1,5 +1,5 @@
 import type { CodecConfig, MediaFrame } from '../../media/frame.js';
-import { Subscriber, type BackpressureLimits } from '../Subscriber.js';
+import { Subscriber, type BackpressureLimits, type DrainListener } from '../Subscriber.js';
 import { flvConfigTags, flvFileHeader, flvFrameTag, flvMetadataTag } from './flvOut.js';
 import { endSoon } from './teardown.js';
 
@@ -17,6 +17,8 @@ export interface FlvSink {
    * that the peer has not acknowledged, at the last poll (undefined before the first).
    */
   kernelQueued?(): number | undefined;
+  /** Looks at the kernel more often (see tcpQueues' FAST_POLL_MS). */
+  kernelFast?(): void;
   /** Ends the connection, once: politely when `clean` (stream ended), else destroyed (cut). */
   end(reason: string, clean: boolean): void;
 }
@@ -99,8 +101,12 @@ export class FlvSubscriber extends Subscriber {
   private sample: { tx: number; handed: number } | undefined;
   /** Bytes given to the sink so far. */
   private written = 0;
-  /** handed() when the current kernel poll began (see pollStarted). */
+  /** handed() and bytesSent when the current kernel poll began (see pollStarted). */
   private handedAtPoll: number | undefined;
+  private sentAtPoll = 0;
+  /** What may be handed to the kernel beyond what it acknowledged (see setNetworkCap). */
+  private kernelCap = KERNEL_CAP_BYTES;
+  private drainListener: DrainListener | undefined;
   onClosed: ((reason: string) => void) | undefined;
 
   constructor(
@@ -160,6 +166,18 @@ export class FlvSubscriber extends Subscriber {
   /** A kernel poll begins (see tcpQueues.watch): what was handed by now is in the sample. */
   pollStarted(): void {
     this.handedAtPoll = this.handed();
+    this.sentAtPoll = this.bytesSent;
+  }
+
+  override followDrain(onSample: DrainListener): boolean {
+    if (!this.sink.kernelQueued) return false;
+    this.sink.kernelFast?.();
+    this.drainListener = onSample;
+    return true;
+  }
+
+  override setNetworkCap(bytes: number): void {
+    this.kernelCap = Math.max(WRITE_CAP_BYTES / 2, Math.min(KERNEL_CAP_BYTES, bytes));
   }
 
   /** A new kernel sample (see tcpQueues): cut a peer that acknowledges nothing, send what waited. */
@@ -177,6 +195,8 @@ export class FlvSubscriber extends Subscriber {
       // exact sample then fell below that inflated mark and an honest reader looked silent.)
       const handed = atPoll ?? this.handed();
       this.sample = { tx: queued, handed };
+      // At the poll's start: queued here so far, less what the peer acknowledged (a lower bound).
+      if (this.drainListener && atPoll !== undefined) this.drainListener(now, this.sentAtPoll, Math.max(0, this.sentAtPoll - (handed - queued)), queued);
       const acked = handed - queued;
       const progressed = acked > this.acked || queued === 0;
       if (progressed) {
@@ -270,7 +290,7 @@ export class FlvSubscriber extends Subscriber {
     if (socketFull) this.socketFullSince ??= this.now();
     else this.socketFullSince = undefined;
     if (this.queuedBytes === 0) return;
-    if (this.kernelStuck || socketFull || this.kernelHeld(buffered) >= KERNEL_CAP_BYTES) {
+    if (this.kernelStuck || socketFull || this.kernelHeld(buffered) >= this.kernelCap) {
       this.blockedSince ??= this.now();
       return; // the sink calls drained() when the socket empties, sampled() after each kernel poll
     }

@@ -37,9 +37,9 @@ function attach(deps: FlvViewerDeps, stream: Stream, sub: FlvSubscriber): void {
 }
 
 /** The sink's view of the kernel's send buffer (see tcpQueues), followed until the viewer leaves. */
-function kernelOf(socket: Socket, sub: () => FlvSubscriber): { probe: KernelQueue; kernelQueued?: () => number | undefined } {
+function kernelOf(socket: Socket, sub: () => FlvSubscriber): { probe: KernelQueue; kernelQueued?: () => number | undefined; kernelFast?: () => void } {
   const probe = tcpQueues.watch(socket, () => sub().sampled(), () => sub().pollStarted());
-  return tcpQueues.available ? { probe, kernelQueued: () => probe.tx } : { probe };
+  return tcpQueues.available ? { probe, kernelQueued: () => probe.tx, kernelFast: () => probe.fast() } : { probe };
 }
 
 function remote(req: IncomingMessage): string {
@@ -67,6 +67,7 @@ export function serveHttpFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingM
     },
     buffered: () => res.writableLength,
     kernelQueued: k.kernelQueued,
+    kernelFast: k.kernelFast,
     end: (_reason, clean) => {
       k.probe.stop();
       if (res.destroyed) return;
@@ -99,6 +100,7 @@ export function serveWsFlv(deps: FlvViewerDeps, stream: Stream, req: IncomingMes
     },
     buffered: () => ws.bufferedAmount,
     kernelQueued: k.kernelQueued,
+    kernelFast: k.kernelFast,
     end: (reason, clean) => {
       k.probe.stop();
       if (clean && ws.readyState === ws.OPEN && ws.bufferedAmount < WRITE_CAP_BYTES) ws.close(1000, reason.slice(0, 100));

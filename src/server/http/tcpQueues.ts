@@ -17,6 +17,12 @@ const FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
 const POLL_MS = 500;
 /** Text parsed per turn of the event loop: ~450 IPv4 rows. */
 const PARSE_SLICE_CHARS = 64 << 10;
+/**
+ * While any watched socket asks for it (a `?quality=auto` viewer, whose rendition is chosen
+ * from these samples): a cut of its link is seen this much sooner, and what may wait in the
+ * kernel between two looks (see FlvSubscriber's kernel cap) is this much less.
+ */
+const FAST_POLL_MS = 200;
 /** "  12: 0100007F:1F90 0100007F:D2F4 01 0001A2B3:00000000 ..." (v6 addresses are longer). */
 const LINE = /^\s*\d+: ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]+):([0-9A-F]{4}) ([0-9A-F]{2}) ([0-9A-F]{8}):/gm;
 /** A closed connection's row, kept 60 s: it may carry the 4-tuple of a live socket again. */
@@ -115,6 +121,8 @@ function cachedAddress(hex: string): string {
 export interface KernelQueue {
   /** Bytes the kernel holds for the peer at the last poll; undefined when unknown. */
   readonly tx: number | undefined;
+  /** Polls every FAST_POLL_MS (instead of POLL_MS) while this socket is watched. */
+  fast(): void;
   stop(): void;
 }
 
@@ -132,6 +140,7 @@ interface Watch {
   tx: number | undefined;
   onSample: () => void;
   onPollStart: (() => void) | undefined;
+  fast: boolean;
 }
 
 /** One poller for every watched socket; it runs only while something is watched. */
@@ -139,9 +148,11 @@ export class TcpQueues {
   readonly available = process.platform === 'linux' && existsSync(FILES[0]!);
   private readonly watches = new Set<Watch>();
   private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  private fastWatches = 0;
   private polling = false;
 
-  constructor(private readonly pollMs = POLL_MS) {}
+  constructor(private readonly pollMs = POLL_MS, private readonly fastPollMs = FAST_POLL_MS) {}
 
   /**
    * Follows the connected socket `s`; `onSample` runs after each poll. `onPollStart` runs just
@@ -152,25 +163,38 @@ export class TcpQueues {
   watch(s: SocketEnds, onSample: () => void, onPollStart?: () => void): KernelQueue {
     const local = s.localAddress === undefined ? undefined : nodeAddress(s.localAddress);
     const remote = s.remoteAddress === undefined ? undefined : nodeAddress(s.remoteAddress);
-    if (!this.available || local === undefined || remote === undefined || s.localPort === undefined || s.remotePort === undefined) return { tx: undefined, stop: () => undefined };
-    const w: Watch = { key: socketKey(local, s.localPort, remote, s.remotePort), localPort: s.localPort, tx: undefined, onSample, onPollStart };
+    if (!this.available || local === undefined || remote === undefined || s.localPort === undefined || s.remotePort === undefined) return { tx: undefined, fast: () => undefined, stop: () => undefined };
+    const w: Watch = { key: socketKey(local, s.localPort, remote, s.remotePort), localPort: s.localPort, tx: undefined, onSample, onPollStart, fast: false };
     this.watches.add(w);
-    if (!this.timer) {
-      this.timer = setInterval(() => void this.poll(), this.pollMs);
-      this.timer.unref();
-    }
+    this.schedule();
     return {
       get tx() {
         return w.tx;
       },
+      fast: () => {
+        if (w.fast || !this.watches.has(w)) return;
+        w.fast = true;
+        this.fastWatches++;
+        this.schedule();
+      },
       stop: () => {
-        this.watches.delete(w);
-        if (this.watches.size === 0 && this.timer) {
-          clearInterval(this.timer);
-          this.timer = undefined;
-        }
+        if (!this.watches.delete(w)) return;
+        if (w.fast) this.fastWatches--;
+        this.schedule();
       },
     };
+  }
+
+  /** The timer at the interval the watches need now (none when nothing is watched). */
+  private schedule(): void {
+    const ms = this.watches.size === 0 ? 0 : this.fastWatches > 0 ? this.fastPollMs : this.pollMs;
+    if (ms === this.timerMs) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.timerMs = ms;
+    if (ms === 0) return;
+    this.timer = setInterval(() => void this.poll(), ms);
+    this.timer.unref();
   }
 
   private async poll(): Promise<void> {

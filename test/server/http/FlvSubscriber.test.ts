@@ -199,3 +199,45 @@ test('mergeWriteMs 0: every turn writes what it delivered', async () => {
   assert.equal(sink.writes, w0 + 4);
   sub.close('done');
 });
+
+test('followDrain: each kernel sample reports what the peer has not taken (server queue and kernel), and a network cap keeps the rest here', async () => {
+  const { video, audio, frames } = configs();
+  const sink = new Socketish();
+  sink.kernel = 0;
+  let fast = 0;
+  (sink as FlvSink).kernelFast = () => void fast++;
+  let written = 0;
+  const write = sink.write.bind(sink);
+  sink.write = (chunks) => {
+    for (const c of chunks) written += c.length;
+    write(chunks);
+  };
+  const sub = new FlvSubscriber('v', 'http-flv', '-', limits, sink);
+  const samples: Array<{ sent: number; pending: number; network: number }> = [];
+  assert.equal(sub.followDrain((_at, sent, pending, network) => samples.push({ sent, pending, network })), true);
+  assert.equal(fast, 1, 'asks the poller to look more often');
+  sub.setNetworkCap(40_000);
+  sub.onConfig(video, audio, undefined);
+  sub.pollStarted();
+  sub.sampled();
+  for (const f of frames.slice(0, 60)) {
+    sub.deliver(f);
+    await turn();
+  }
+  const handed = written;
+  assert.ok(handed > 0 && sub.bytesSent > handed, `handed ${handed} of ${sub.bytesSent}`);
+  // The kernel acknowledged nothing: it holds everything handed; past the cap, the rest waits here.
+  sink.kernel = handed;
+  sub.pollStarted();
+  sub.sampled();
+  const s = samples[samples.length - 1]!;
+  assert.equal(s.network, handed);
+  assert.equal(s.sent, sub.bytesSent);
+  assert.equal(s.pending, sub.bytesSent, 'nothing acknowledged: all of it pending');
+  assert.ok(handed < 40_000 + 20_000, `handed ${handed} bytes to the kernel past a 40 KB cap`);
+  // The peer takes it all: nothing pending but what waited here.
+  sink.kernel = 0;
+  sub.pollStarted();
+  sub.sampled();
+  assert.equal(samples[samples.length - 1]!.pending, samples[samples.length - 1]!.sent - handed);
+});
