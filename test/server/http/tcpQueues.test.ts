@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
-import { nodeAddress, parseProcNetTcp, procAddress, socketKey, tcpQueues } from '../../../src/server/http/tcpQueues.js';
+import { nodeAddress, parseInSlices, parseProcNetTcp, procAddress, socketKey, tcpQueues } from '../../../src/server/http/tcpQueues.js';
 import { waitFor } from './tools.js';
 
 test('parses /proc/net/tcp lines (v4 and v6) into sockets by both ends, addresses included, and tx_queue bytes', () => {
@@ -81,4 +81,31 @@ test('on Linux, reports the bytes a peer that stopped reading has not acknowledg
     s.destroy();
     server.close();
   }
+});
+
+test('a large table is parsed a slice of whole lines a turn, with the same result as at once', async () => {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
+  let text = header;
+  for (let i = 0; i < 3000; i++) {
+    const port = i % 3 === 0 ? 0x1f90 : 0x2000 + (i % 7);
+    text += `${String(i).padStart(4)}: 0100007F:${hex(port, 4)} ${hex(0x0100007f + (i << 8), 8)}:${hex(10000 + i, 4)} 01 ${hex(i * 3, 8)}:00000000 00:00000000 00000000     0        0 ${i} 1 0 20 4 30 10 -1\n`;
+  }
+  const whole = new Map<string, number>();
+  parseProcNetTcp(text, whole, new Set([8080]));
+  assert.equal(whole.size, 1000);
+  const sliced = new Map<string, number>();
+  let turns = 0;
+  let done = false;
+  const tick = () => {
+    turns++;
+    if (!done) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const slices = await parseInSlices(text, sliced, new Set([8080]), 4096);
+  done = true;
+  assert.ok(slices >= Math.floor(text.length / 4096), `${slices} slices of ${text.length} chars`);
+  assert.deepEqual([...sliced].sort(), [...whole].sort(), 'no row lost or cut at a slice boundary');
+  // Between slices the loop ran other work: another callback chain advanced once per slice.
+  assert.ok(turns >= slices - 1, `other work ran ${turns} times during ${slices} slices`);
 });
