@@ -22,7 +22,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { JobManager } from '../../processing/JobManager.js';
-import { issuesOf, MixPatch, MixSpec, TranscodePatch, TranscodeSpec } from '../../processing/JobSpec.js';
 import { MixJob } from '../../processing/mix/MixJob.js';
 import { ApiError, type JobInfo, type ProcessingJob } from '../../processing/ProcessingJob.js';
 import { TranscodeJob } from '../../processing/TranscodeJob.js';
@@ -31,7 +30,9 @@ import type { Registry } from '../../server/Registry.js';
 import type { ClusterView } from '../ClusterView.js';
 import type { Membership } from '../Membership.js';
 import type { Relays } from '../Relays.js';
-import { encodeSpec, jobIdOf, JOBS, MAX_SPEC_BYTES, MAX_STORED_JOBS, ownerKey, parseOwner, parseSpec, specKey, streamsOf, type JobOwnerRecord, type StoredSpec } from './jobKeys.js';
+import { encodeSpec, JOBS, MAX_SPEC_BYTES, MAX_STORED_JOBS, ownerKey, parseSpec, specKey, streamsOf, type JobOwnerRecord, type StoredSpec } from './jobKeys.js';
+import { patched } from './jobPatch.js';
+import { JobTable, type Owner, type Spec } from './jobTable.js';
 import { rankNodes } from './rank.js';
 
 const TICK_MS = 250;
@@ -55,19 +56,7 @@ export interface JobPlacementOptions {
   etcdUnreachableMs: () => number;
 }
 
-interface Spec {
-  stored: StoredSpec;
-  /** The spec key's mod revision: a claim or a PATCH is made against it. */
-  rev: number;
-  /** Its create revision: of two jobs with an output in common, only the older one runs. */
-  created: number;
-}
 
-interface Owner extends JobOwnerRecord {
-  /** The owner key's create revision: one claim. */
-  claim: number;
-  mod: number;
-}
 
 interface Local {
   job: ProcessingJob;
@@ -80,16 +69,17 @@ interface Local {
 export type ClusterJobInfo = JobInfo & { node: string | null };
 
 export class JobPlacement {
-  readonly specs = new Map<string, Spec>();
-  readonly owners = new Map<string, Owner>();
+  /** The jobs prefix as this node's watch last showed it. */
+  readonly table: JobTable;
+  readonly specs: Map<string, Spec>;
+  readonly owners: Map<string, Owner>;
   private readonly local = new Map<string, Local>();
   private readonly unownedSince = new Map<string, number>();
   private readonly refusedUntil = new Map<string, number>();
   private readonly orphanSince = new Map<string, number>();
   /** Who ran each job last (to count moves). */
-  private readonly lastNode = new Map<string, string>();
+  private readonly lastNode: Map<string, string>;
   private readonly fetching = new Set<string>();
-  private readonly badLogged = new Set<string>();
   private watcher: Watcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -116,7 +106,15 @@ export class JobPlacement {
     stepFailures: 0,
   };
 
-  constructor(private readonly o: JobPlacementOptions) {}
+  constructor(private readonly o: JobPlacementOptions) {
+    this.table = new JobTable(o.logger, this.stats);
+    ({ specs: this.specs, owners: this.owners, lastNode: this.lastNode } = this.table);
+  }
+
+  /** How many cluster jobs `node` runs, from the owner keys. */
+  jobsOn(node: string): number {
+    return this.table.jobsOn(node);
+  }
 
   async start(): Promise<void> {
     const r = await this.o.client.getAll().prefix(JOBS).exec();
@@ -137,13 +135,6 @@ export class JobPlacement {
     clearInterval(this.timer);
     await this.watcher?.cancel().catch(() => undefined);
     await Promise.all([...this.local.entries()].map(([id, l]) => this.release(id, l.claim, 'node leaving')));
-  }
-
-  /** How many cluster jobs `node` runs, from the owner keys. */
-  jobsOn(node: string): number {
-    let n = 0;
-    for (const o of this.owners.values()) if (o.node === node) n++;
-    return n;
   }
 
   isRunningHere(id: string): boolean {
@@ -219,7 +210,7 @@ export class JobPlacement {
     if (l) return { ...l.job.info(), node: this.o.self };
     const owner = this.owners.get(id);
     const { inputs, outputs } = streamsOf(s.stored);
-    const blocked = owner ? undefined : this.blockedBy(id, s);
+    const blocked = owner ? undefined : this.table.blockedBy(id, s);
     const urls = s.stored.kind === 'transcode' ? ('url' in s.stored.spec.input ? [s.stored.spec.input.url] : inputs) : inputs;
     return {
       id, kind: s.stored.kind, node: owner?.node ?? null,
@@ -238,61 +229,18 @@ export class JobPlacement {
     return out;
   }
 
+
   // ---- the watch ----
 
   private onPut(kv: IKeyValue): void {
-    const key = kv.key.toString();
-    const k = jobIdOf(key);
-    if (!k) return this.bad(key, 'not a job key');
-    if (k.part === 'spec') {
-      const stored = parseSpec(kv.value);
-      if (!stored) {
-        // What the key holds now is not a job: as good as deleted (a running copy stops).
-        this.specs.delete(k.id);
-        return this.bad(key, 'not a valid job spec');
-      }
-      if (!this.specs.has(k.id) && this.specs.size >= MAX_STORED_JOBS) {
-        this.stats.overCap++;
-        return this.bad(key, `more than ${MAX_STORED_JOBS} jobs stored`);
-      }
-      this.specs.set(k.id, { stored, rev: Number(kv.mod_revision), created: Number(kv.create_revision) });
-    } else {
-      if (!this.owners.has(k.id) && this.owners.size >= MAX_STORED_JOBS) {
-        this.stats.overCap++;
-        return this.bad(key, `more than ${MAX_STORED_JOBS} owner keys`);
-      }
-      const rec = parseOwner(kv.value);
-      this.bad(key, 'not a valid owner record', rec !== undefined);
-      // An unreadable owner key still holds the job (the create-if-absent fails): kept as held by
-      // nobody live, so it is removed as an orphan after ORPHAN_MS.
-      this.owners.set(k.id, { ...(rec ?? { node: '', state: 'failed', reason: 'unreadable owner record' }), claim: Number(kv.create_revision), mod: Number(kv.mod_revision) });
-      if (rec) this.lastNode.set(k.id, rec.node);
-    }
+    this.table.onPut(kv);
     this.poke();
   }
 
   private onDelete(kv: IKeyValue): void {
-    const k = jobIdOf(kv.key.toString());
-    if (!k) return;
-    if (k.part === 'spec') {
-      this.specs.delete(k.id);
-      this.refusedUntil.delete(k.id);
-      if (!this.owners.has(k.id)) this.lastNode.delete(k.id);
-    } else {
-      this.owners.delete(k.id);
-      if (!this.specs.has(k.id)) this.lastNode.delete(k.id);
-    }
+    const k = this.table.onDelete(kv);
+    if (k?.part === 'spec') this.refusedUntil.delete(k.id);
     this.poke();
-  }
-
-  private bad(key: string, why: string, ok = false): void {
-    if (ok) return;
-    this.stats.badValues++;
-    const short = key.slice(0, 200);
-    if (this.badLogged.size < 100 && !this.badLogged.has(short)) {
-      this.badLogged.add(short);
-      this.o.logger.warn({ key: short, why }, 'cluster: skipped a value under the jobs prefix');
-    }
   }
 
   // ---- the loop ----
@@ -361,7 +309,7 @@ export class JobPlacement {
         await this.stopLocal(id, 'owner key gone');
         continue;
       }
-      const blocked = this.blockedBy(id, spec);
+      const blocked = this.table.blockedBy(id, spec);
       if (blocked) {
         // Claimed before this node saw the older job with the same output: that one runs instead.
         this.o.logger.warn({ job: id, output: blocked.output, older: blocked.job }, 'cluster: an older job publishes this job\'s output; stopping it');
@@ -380,21 +328,6 @@ export class JobPlacement {
       this.o.logger.info({ job: id }, 'cluster: giving up an owner key of a job not running here');
       await this.dropOwner(id, o.claim);
     }
-  }
-
-  /**
-   * Two jobs stored at once on two nodes with an output in common (each node's check passed
-   * before it saw the other's): the one etcd stored first runs; the other is never claimed
-   * (shown failed) until that one is deleted.
-   */
-  private blockedBy(id: string, spec: Spec): { job: string; output: string } | undefined {
-    const mine = streamsOf(spec.stored).outputs;
-    for (const [other, s] of this.specs) {
-      if (other === id || s.created > spec.created || (s.created === spec.created && other > id)) continue;
-      const output = streamsOf(s.stored).outputs.find((o) => mine.includes(o));
-      if (output) return { job: other, output };
-    }
-    return undefined;
   }
 
   private applyChange(id: string, l: Local, spec: Spec): void {
@@ -461,7 +394,7 @@ export class JobPlacement {
     const ranked = rankNodes(this.o.view.nodes.values(), (n) => this.jobsOn(n), maxJobs);
     for (const id of this.unownedSince.keys()) if (!this.specs.has(id) || this.owners.has(id)) this.unownedSince.delete(id);
     for (const [id, spec] of this.specs) {
-      if (this.owners.has(id) || this.local.has(id) || this.blockedBy(id, spec)) continue;
+      if (this.owners.has(id) || this.local.has(id) || this.table.blockedBy(id, spec)) continue;
       const since = this.unownedSince.get(id) ?? now;
       this.unownedSince.set(id, since);
       // The node that gave the job up while alive (leaving, could not start it) goes last for it.
@@ -542,24 +475,3 @@ export class JobPlacement {
   }
 }
 
-/** A stored job with a PATCH body applied, checked as the running job's patch() checks it. */
-function patched(cur: StoredSpec, body: unknown): StoredSpec {
-  if (cur.kind === 'transcode') {
-    const p = TranscodePatch.safeParse(body);
-    if (!p.success) throw new ApiError(400, 'invalid job patch', issuesOf(p.error));
-    if (p.data.outputs && p.data.outputs.map((o) => o.stream).join() !== cur.spec.outputs.map((o) => o.stream).join()) {
-      throw new ApiError(422, 'a patch may change the outputs\' sizes and rates, not their stream names (make a new job)');
-    }
-    const next = TranscodeSpec.safeParse({ ...cur.spec, ...p.data });
-    if (!next.success) throw new ApiError(400, 'invalid job patch', issuesOf(next.error));
-    return { ...cur, spec: next.data };
-  }
-  const p = MixPatch.safeParse(body);
-  if (!p.success) throw new ApiError(400, 'invalid mix patch', issuesOf(p.error));
-  const n = cur.spec.inputs.length;
-  if (p.data.gains && p.data.gains.length !== n) throw new ApiError(422, `gains: ${n} values expected, one per input`);
-  const inputs = p.data.gains ? cur.spec.inputs.map((inp, i) => ({ ...inp, gain: p.data.gains![i]! })) : cur.spec.inputs;
-  const next = MixSpec.safeParse({ ...cur.spec, layout: p.data.layout ?? cur.spec.layout, main: p.data.main ?? cur.spec.main, inputs });
-  if (!next.success) throw new ApiError(422, 'invalid mix patch', issuesOf(next.error));
-  return { ...cur, spec: next.data };
-}
