@@ -128,7 +128,7 @@ export class Server {
       });
     }
     if (config.webrtc.enabled) {
-      this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer });
+      this.webrtc = new WebrtcService({ registry: this.registry, logger: this.logger, metrics: this.metrics, auth: config.auth, host: config.host, webrtc: config.webrtc, viewer: config.viewer, exemptAddresses: config.limits.exemptAddresses });
       this.http.mountWebrtc({ matches: WebrtcService.matches, handle: (req, res) => this.webrtc!.handle(req, res) });
     }
     this.hls = new HlsService(this.registry, { corsOrigin: config.http.corsOrigin });

@@ -132,6 +132,8 @@ export const ConfigSchema = z
         connectTimeoutMs: ms.default(15_000),
         /** WHIP and WHEP sessions open at most, together. */
         maxSessions: z.number().int().min(1).max(100_000).default(500),
+        /** Sessions from one address that have not connected yet (offers being answered among them); beyond, 429. limits.exemptAddresses are free of it. */
+        maxUnconnectedPerAddress: z.number().int().min(1).max(100_000).default(8),
         /**
          * STUN/TURN servers told to clients in Link headers (RFC 9725 section 4.6), for
          * browsers behind NATs or firewalls that allow only a relay. The server itself uses none

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { makeToken } from '../../src/server/auth.js';
 import { parseConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/log.js';
@@ -130,6 +131,36 @@ test('a flood of offers is bounded: past maxSessions the server answers 503 and 
     await flood.close();
   }
   assert.equal(flood.webrtc!.sessionCount, 0, 'close() ends every session');
+});
+
+test('one address cannot hold the WebRTC slots: past maxUnconnectedPerAddress unconnected offers it gets 429, another address still gets in', async () => {
+  const flood = new Server(parseConfig({
+    host: '127.0.0.1', httpPort: 0, rtmpPort: 0, transportPort: 0, srt: { port: 0 },
+    limits: { exemptAddresses: [] },
+    webrtc: { portMin: 23400, portMax: 23499, connectTimeoutMs: 60_000, maxSessions: 50, maxUnconnectedPerAddress: 3 },
+  }), { logger: createLogger('silent') });
+  const port = (await flood.start()).httpPort;
+  // From a chosen loopback address (fetch cannot bind one).
+  const postFrom = (localAddress: string, key: string) => new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, localAddress, method: 'POST', path: `/whip/live/${key}`, headers: { 'Content-Type': 'application/sdp', Connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end(h264);
+  });
+  try {
+    const flooded = await Promise.all(Array.from({ length: 10 }, (_, i) => postFrom('127.0.0.1', `f${i}`)));
+    assert.equal(flooded.filter((r) => r.status === 201).length, 3, flooded.map((r) => r.status).join(','));
+    const refused = flooded.filter((r) => r.status === 429);
+    assert.equal(refused.length, 7);
+    assert.ok(refused.every((r) => r.retryAfter === '60'), 'Retry-After says when a slot is reaped');
+    assert.equal(flood.webrtc!.sessionCount, 3);
+    assert.equal((await postFrom('127.0.0.1', 'later')).status, 429, 'still held: refused again');
+    assert.equal((await postFrom('127.0.0.2', 'other')).status, 201, 'another address is not held up');
+  } finally {
+    await flood.close();
+  }
 });
 
 test('the answer names only the configured address, on a port of the configured range', async () => {

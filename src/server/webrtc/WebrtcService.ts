@@ -23,9 +23,11 @@ export interface WebrtcDeps {
   host: string;
   webrtc: Config['webrtc'];
   viewer: Config['viewer'];
+  /** Addresses free of the per-address limit (the config's limits.exemptAddresses). */
+  exemptAddresses?: readonly string[];
 }
 
-type Session = { use: OfferUse; app: string; key: string; session: WhipSession | WhepSession; trickle: TrickleGate };
+type Session = { use: OfferUse; app: string; key: string; address: string; session: WhipSession | WhepSession; trickle: TrickleGate };
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
@@ -69,6 +71,8 @@ export class WebrtcService {
   private closed = false;
   /** Offers being read or answered: they hold a slot too, or a burst of them would all pass the cap. */
   private pending = 0;
+  /** The same, by the offerer's address. */
+  private readonly pendingBy = new Map<string, number>();
 
   constructor(private readonly deps: WebrtcDeps) {
     this.log = deps.logger.child({ component: 'webrtc' });
@@ -211,15 +215,38 @@ export class WebrtcService {
     if (type !== 'application/sdp') return this.drain(req, res, 415, `Content-Type must be application/sdp, not "${type.slice(0, 64)}"`);
     if (this.closed) return this.drain(req, res, 503, 'server shutting down');
     if (this.sessions.size + this.pending >= this.deps.webrtc.maxSessions) return this.drain(req, res, 503, `server busy: ${this.sessions.size + this.pending} WebRTC sessions open`);
+    // Each offer costs an ICE agent, a UDP port and a DTLS context until it connects or is
+    // reaped: without a per-address bound one address held every slot by posting offers it
+    // never meant to connect (7 a second from one host, each held 15 s), and no one else could
+    // publish or play.
+    const address = req.socket.remoteAddress ?? '';
+    const limit = this.deps.webrtc.maxUnconnectedPerAddress;
+    if (!this.deps.exemptAddresses?.includes(address)) {
+      const held = this.unconnectedFrom(address);
+      if (held >= limit) {
+        return this.drain(req, res, 429, `${held} WebRTC sessions from ${address} have not connected yet (at most ${limit}); retry when one has`, { 'Retry-After': String(Math.ceil(this.deps.webrtc.connectTimeoutMs / 1000)) });
+      }
+    }
     this.pending++;
+    this.pendingBy.set(address, (this.pendingBy.get(address) ?? 0) + 1);
     try {
-      await this.answer(use, app, key, req, res);
+      await this.answer(use, app, key, address, req, res);
     } finally {
       this.pending--;
+      const n = (this.pendingBy.get(address) ?? 1) - 1;
+      if (n > 0) this.pendingBy.set(address, n);
+      else this.pendingBy.delete(address);
     }
   }
 
-  private async answer(use: OfferUse, app: string, key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Offers from `address` being answered, and its sessions that have not connected (at most maxSessions to look at). */
+  private unconnectedFrom(address: string): number {
+    let n = this.pendingBy.get(address) ?? 0;
+    for (const s of this.sessions.values()) if (s.address === address && !s.session.life.connected) n++;
+    return n;
+  }
+
+  private async answer(use: OfferUse, app: string, key: string, address: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
       body = await readBody(req, MAX_OFFER_BYTES);
@@ -274,7 +301,7 @@ export class WebrtcService {
       this.stats.whepTotal++;
     }
     const trickle = new TrickleGate(TrickleGate.ufragOf(check.sdp), check.media.flatMap((m) => (m.mid === undefined ? [] : [m.mid])));
-    this.sessions.set(id, { use, app, key, session, trickle });
+    this.sessions.set(id, { use, app, key, address, session, trickle });
     this.log.info({ id, use, stream: `${app}/${key}`, remote, candidatesDropped: check.candidatesDropped }, `${use}: session created`);
     this.deps.metrics.httpRequests.inc({ route: use, status: '201' });
     res.writeHead(201, 'Created', {
