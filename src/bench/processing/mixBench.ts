@@ -105,10 +105,17 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
     let prevAt = 0;
     let gaps = 0;
     let measuring = false;
+    // The guest's last stop or resume, for the gap log.
+    let phase = 'start';
+    let phaseAt = Date.now();
     viewer = decodeViewer(`http://127.0.0.1:${a.httpPort}/live/mix.flv`, vw, vh, (d, at) => {
       const [u, v] = chromaAt(d, vw, vh, inset[0], inset[1]);
       const state = u > 200 && v < 140 ? 'slate' : v > 200 && u < 120 ? 'guest' : 'other';
-      if (measuring && prevAt && at - prevAt > GAP_MS) gaps++;
+      if (measuring && prevAt && at - prevAt > GAP_MS) {
+        gaps++;
+        // Where in the cycle the viewer waited: at a switch (slate in or out) or anywhere (CPU).
+        log(`output gap ${at - prevAt} ms, from ${prevAt - phaseAt} ms after the guest's ${phase}; inset ${last?.state} -> ${state}`);
+      }
       prevAt = at;
       last = { at, state };
     });
@@ -131,6 +138,8 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
     let cycles = 0;
     for (let c = 0; c < o.cycles; c++) {
       const stopAt = Date.now();
+      phase = 'stop';
+      phaseAt = stopAt;
       guest.kill('SIGSTOP');
       const seen = await until('the slate', () => (last && last.at >= stopAt && last.state === 'slate' ? last.at : undefined), 5000).catch(() => undefined);
       if (seen !== undefined) {
@@ -147,6 +156,8 @@ export async function runMixBench(o: MixBenchOptions, log: (line: string) => voi
       }
       await sleep(Math.max(0, o.dropMs - (Date.now() - stopAt)));
       const backAt = Date.now();
+      phase = 'back';
+      phaseAt = backAt;
       guest.kill('SIGCONT');
       await until('the guest back', () => (last && last.at >= backAt && last.state === 'guest' ? true : undefined), 5000).catch(() => undefined);
       await sleep(o.backMs);
