@@ -49,6 +49,7 @@ export function createNode(config: Config, opts: { logger?: Logger } = {}): Medi
   let clusterJobs: ClusterJobs | undefined;
   server.http.mountProcessing({ matches: Processing.matchesApi, handle: (req, res) => (clusterJobs ? clusterJobs.handle(req, res) : processing.handleApi(req, res)) }, (stream, url) => processing.viewerSource(stream, url.searchParams.get('quality')));
   server.transport.viewerSource = (stream, quality) => processing.viewerSource(stream, quality);
+  server.hls.renditionsBeside = (app, key) => processing.renditionsBeside(app, key);
   server.use({
     name: 'processing',
     start: () => processing.start(),

@@ -98,6 +98,13 @@ export class Processing {
     for (const r of this.jobs.renditionsOf(app, source)) if (r.key !== key) touch(r.key);
   }
 
+  /** The other live renditions of the ladder app/key is part of (for its playlist's rendition reports). */
+  renditionsBeside(app: string, key: string): string[] {
+    const source = this.jobs.ladderSourceOf(app, key);
+    const s = source === undefined ? undefined : this.registry.find(app, source);
+    return s ? this.liveRenditions(s).map((r) => r.stream.key).filter((k) => k !== key) : [];
+  }
+
   /** Answers /APP/KEY/master.m3u8; false when the stream has no live ladder (the caller 404s). */
   serveMaster(req: IncomingMessage, res: ServerResponse, app: string, key: string): boolean {
     const s = this.registry.find(app, key);

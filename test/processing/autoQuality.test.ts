@@ -52,6 +52,15 @@ test('a multivariant playlist lists the live renditions, best first, with their 
   const media = await httpGet(`http://127.0.0.1:${http}/live/cam_lo/index.m3u8`);
   assert.equal(media.status, 200);
   assert.match(media.body, /#EXT-X-PART:/);
+  // Each rendition's playlist reports where the others stand, as their own playlists say.
+  const report = /#EXT-X-RENDITION-REPORT:URI="\.\.\/cam_hi\/index\.m3u8",LAST-MSN=(\d+),LAST-PART=(\d+)/.exec(media.body);
+  assert.ok(report, media.body);
+  assert.doesNotMatch(media.body, /RENDITION-REPORT:URI="\.\.\/cam_lo\//, 'no report of itself');
+  const hi = await httpGet(`http://127.0.0.1:${http}/live/cam_hi/index.m3u8`);
+  const hiParts = [...hi.body.matchAll(/#EXT-X-PART:DURATION=[^,]+,URI="part(\d+)\.(\d+)\.m4s"/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  const [msn, part] = [Number(report![1]), Number(report![2])];
+  assert.ok(hiParts.some(([m, i]) => m === msn && i === part), `reported ${msn}.${part} is a part cam_hi lists (${hiParts.slice(-3).join(' ')})`);
+  assert.match(hi.body, /#EXT-X-RENDITION-REPORT:URI="\.\.\/cam_lo\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
   assert.equal((await httpGet(`http://127.0.0.1:${http}/live/nothing/master.m3u8`)).status, 404);
 });
 

@@ -4,7 +4,7 @@ import type { Registry } from '../Registry.js';
 import type { Stream } from '../Stream.js';
 import { HeldRequests } from './HeldRequests.js';
 import { HlsPackager, type PackagerOptions } from './HlsPackager.js';
-import { renderPlaylist } from './playlist.js';
+import { renderPlaylist, type RenditionReport } from './playlist.js';
 
 export interface HlsServiceOptions extends Partial<PackagerOptions> {
   /** Requests held open per stream (blocking reloads, preload hints). Default 1000. */
@@ -56,6 +56,11 @@ export class HlsService {
   private readonly nextMsn = new Map<string, number>();
   private generation = 0;
   private readonly sweeper: NodeJS.Timeout;
+  /**
+   * The other renditions of the ladder a stream belongs to (keys in its app), for the rendition
+   * reports of its playlist; set by the processing part (the server knows nothing of ladders).
+   */
+  renditionsBeside: ((app: string, key: string) => readonly string[]) | undefined;
 
   constructor(private readonly registry: Registry, options: Partial<HlsServiceOptions> = {}) {
     this.opts = { ...DEFAULTS, ...options };
@@ -128,7 +133,7 @@ export class HlsService {
     // A play token on the playlist URL is passed on to every media URI (the router checks it on each).
     const token = q.get('token');
     const query = token !== null && TOKEN.test(token) ? `?token=${encodeURIComponent(token)}` : '';
-    const serve = () => send(res, head, 'application/vnd.apple.mpegurl', 'no-cache', [Buffer.from(renderPlaylist(p, e.generation, query))]);
+    const serve = () => send(res, head, 'application/vnd.apple.mpegurl', 'no-cache', [Buffer.from(renderPlaylist(p, e.generation, query, this.reports(e.stream)))]);
     let ready: () => boolean;
     if (msnText === null) {
       if (partText !== null) return reply(res, 400, '_HLS_part without _HLS_msn');
@@ -145,6 +150,18 @@ export class HlsService {
     }
     if (ready()) return serve();
     this.hold(e, res, ready, serve);
+  }
+
+  /** The last part each packaged sibling rendition of `stream` has (one not packaged yet is left out). */
+  private reports(stream: Stream): RenditionReport[] {
+    const out: RenditionReport[] = [];
+    for (const key of this.renditionsBeside?.(stream.app, stream.key) ?? []) {
+      const p = this.entries.get(`${stream.app}/${key}`)?.packager;
+      const cur = p?.current;
+      const last = cur && cur.parts.length > 0 ? cur : p?.segments.at(-1);
+      if (last && last.parts.length > 0) out.push({ uri: `../${key}/index.m3u8`, lastMsn: last.msn, lastPart: last.parts.length - 1 });
+    }
+    return out;
   }
 
   private segment(e: Entry, res: ServerResponse, head: boolean, msn: number): void {

@@ -10,6 +10,14 @@ const PART_LISTING_TARGETS = 3;
 
 const secs = (ms: number): string => (ms / 1000).toFixed(5);
 
+/** Where another rendition of the same ladder stands (EXT-X-RENDITION-REPORT). */
+export interface RenditionReport {
+  /** Its media playlist, relative to this one (as the multivariant playlist names it). */
+  uri: string;
+  lastMsn: number;
+  lastPart: number;
+}
+
 function partLines(seg: HlsSegment, lines: string[], query: string): void {
   for (const p of seg.parts) {
     lines.push(`#EXT-X-PART:DURATION=${secs(p.durationMs)},URI="${partName(seg.msn, p.index)}${query}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
@@ -21,9 +29,12 @@ function partLines(seg: HlsSegment, lines: string[], query: string): void {
  * and hold-back figures, the init map, the window of segments with their parts near the live
  * edge, and a preload hint for the part being filled. Plain HLS clients ignore the part tags
  * and play the `seg<N>.m4s` entries. `query` ("?token=...") is appended to every URI so that
- * a player given a tokenized playlist URL can fetch the media too.
+ * a player given a tokenized playlist URL can fetch the media too. `reports` are the other
+ * renditions of its ladder: a player switching to one asks for its next part at once (a
+ * blocking reload with _HLS_msn/_HLS_part) instead of loading its playlist first to learn
+ * where it stands, which cost a round trip at the moment the buffer was lowest.
  */
-export function renderPlaylist(p: HlsPackager, generation: number, query = ''): string {
+export function renderPlaylist(p: HlsPackager, generation: number, query = '', reports: readonly RenditionReport[] = []): string {
   const target = p.targetDurationS;
   const partTarget = p.opts.partTargetMs / 1000;
   const lines = [
@@ -53,5 +64,6 @@ export function renderPlaylist(p: HlsPackager, generation: number, query = ''): 
     }
     lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partName(cur.msn, cur.parts.length)}${query}"`);
   }
+  for (const r of reports) lines.push(`#EXT-X-RENDITION-REPORT:URI="${r.uri}${query}",LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
   return lines.join('\n') + '\n';
 }
