@@ -98,6 +98,15 @@ function keepLine(line: string, keep: number): boolean {
  * Refusals: 400 for SDP that is not an offer we can parse, 406 naming the codecs offered when
  * none is H.264 (packetization-mode 1) or Opus.
  */
+/** Bytes of each hash an a=fingerprint may use (RFC 8122, section 5; MD2 and MD5 are not taken). */
+const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
+
+function validFingerprint(v: string): boolean {
+  const m = /^([A-Za-z0-9-]{1,16}) ((?:[0-9A-Fa-f]{2}:){0,63}[0-9A-Fa-f]{2})$/.exec(v.trim());
+  const bytes = m ? FINGERPRINT_BYTES[m[1]!.toLowerCase()] : undefined;
+  return bytes !== undefined && m![2]!.split(':').length === bytes;
+}
+
 export function checkOffer(sdp: string, use: OfferUse): OfferCheck {
   const bad = (message: string): OfferCheck => ({ ok: false, status: 400, message: `malformed SDP offer: ${message}` });
   if (sdp.length === 0) return bad('empty body');
@@ -124,6 +133,11 @@ export function checkOffer(sdp: string, use: OfferUse): OfferCheck {
   }
   if (sections.length === 0) return bad('no media section');
   const hasFingerprint = (ls: string[]) => ls.some((l) => l.startsWith('a=fingerprint:'));
+  // A fingerprint that cannot match any certificate (RFC 8122: a hash and its bytes in hex)
+  // makes a session that can never connect and holds its port until it is reaped: refused here.
+  for (const l of lines) {
+    if (l.startsWith('a=fingerprint:') && !validFingerprint(l.slice('a=fingerprint:'.length))) return bad(`"${l.slice(0, 60)}" is not a hash function and its bytes in hex (RFC 8122)`);
+  }
   const hasIce = (ls: string[]) => ls.some((l) => l.startsWith('a=ice-ufrag:')) && ls.some((l) => l.startsWith('a=ice-pwd:'));
 
   const media: MediaChoice[] = [];

@@ -40,7 +40,9 @@ async function post(path: string, body: string, headers: Record<string, string> 
 
 test('malformed SDP is refused with 400 saying what is wrong', async () => {
   for (const [body, why] of [['hello', /does not start with v=0/], ['v=0\r\nthis is not sdp', /is not <type>=<value>/], [h264.replace(/a=fingerprint:[^\r\n]*\r\n/g, ''), /no a=fingerprint/],
-    [h264.replace(/m=video [^\r\n]*/, 'm=video x y z'), /unparsable media line/], ['', /empty body/]] as const) {
+    [h264.replace(/m=video [^\r\n]*/, 'm=video x y z'), /unparsable media line/], ['', /empty body/],
+    [h264.replace(/a=fingerprint:[^\r\n]*/g, 'a=fingerprint:sha-256 zz'), /is not a hash function and its bytes in hex/],
+    [h264.replace(/a=fingerprint:[^\r\n]*/g, 'a=fingerprint:sha-256 AB:CD'), /is not a hash function and its bytes in hex/]] as const) {
     const r = await post('/whip/live/x', body);
     assert.equal(r.status, 400, `${body.slice(0, 20)}: ${r.text}`);
     assert.match(r.text, /malformed SDP offer/);
