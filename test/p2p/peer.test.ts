@@ -67,6 +67,33 @@ test('a slice the push lost is pulled from a neighbour, three tries at most, the
   assert.ok(continuity(v!) >= 0.98, `continuity ${continuity(v!)}`);
 });
 
+test('a pull still out at the last moment the edge can help goes to the edge, within the budget', () => {
+  const { s, viewers: [v] } = swarm();
+  const vid = s.idOf(v!);
+  // Substream 3's push is lost, and everything else neighbours send the viewer (hellos, maps,
+  // answers) is 700 ms late: a pull of a slice answers after its play time and does not time out before it.
+  s.filter = (_from, to, m) => (to === vid && m.t === Msg.Slice && m.pushed && substreamOf(s, m.seq) === 3 ? null : m);
+  s.delay = (from, to, m) => (to === vid && from !== EDGE && !(m.t === Msg.Slice && m.pushed) ? 700 : 0);
+  s.runUntil(4000);
+  const from = s.log.length;
+  const before = { ...v!.stats };
+  s.runUntil(12_000);
+  const pulledFirst = new Set<number>();
+  const hedged: number[] = [];
+  s.log.forEach((e, i) => {
+    if (e.from !== vid) return;
+    if (e.msg.t === Msg.Request) for (const q of e.msg.seqs) pulledFirst.add(q);
+    if (e.msg.t === Msg.Compensate && i >= from) for (const q of e.msg.seqs) if (substreamOf(s, q) === 3) hedged.push(q);
+  });
+  assert.ok(hedged.length > 20, `substream 3 compensated ${hedged.length} times in 8 s`);
+  assert.ok(hedged.every((q) => pulledFirst.has(q)), 'each was pulled first');
+  const compensated = v!.stats.compensated - before.compensated;
+  assert.ok(compensated <= s.c.compensationBurst + 8 * s.c.compensationRate, `within the budget: ${compensated}`);
+  const due = v!.stats.played + v!.stats.missed - before.played - before.missed;
+  const onTime = v!.stats.onTime - before.onTime;
+  assert.ok(onTime / due >= 0.99, `continuity ${onTime}/${due}`);
+});
+
 test("the edge's compensation budget holds against a peer that asks for everything", () => {
   const s = new Swarm();
   s.join();

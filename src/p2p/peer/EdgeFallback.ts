@@ -30,7 +30,27 @@ export class EdgeFallback {
 
   /** Near enough to its play time that only the edge can still bring it. */
   urgent(playAt: number, now: number): boolean {
-    return playAt - now < 4 * this.rttMs + 100;
+    return now > this.urgentFrom(playAt);
+  }
+
+  /** When a slice playing at `playAt` turns urgent. */
+  urgentFrom(playAt: number): number {
+    return playAt - 4 * this.rttMs - 100;
+  }
+
+  /** How long one compensation ask may take before it counts as lost. */
+  askMs(): number {
+    return 1.5 * this.rttMs + 30;
+  }
+
+  /** The last moment one ask of the edge still brings a slice playing at `playAt`. */
+  lastCall(playAt: number): number {
+    return playAt - this.askMs();
+  }
+
+  /** The budget has a slice left now. */
+  canAsk(now: number): boolean {
+    return this.budget.available(now) >= 1;
   }
 
   /** Far enough from its play time that a slice nobody has yet may wait for a neighbour to get it. */
@@ -50,7 +70,7 @@ export class EdgeFallback {
     e.tries++;
     e.asked = EDGE;
     e.askedAt = now;
-    e.dueAt = now + 1.5 * this.rttMs + 30;
+    e.dueAt = now + this.askMs();
     this.asks.push(e.seq);
     this.stats.compensationAsked++;
     return e.dueAt;
