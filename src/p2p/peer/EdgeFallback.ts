@@ -2,7 +2,8 @@
  * The third stage: compensation from the edge for a slice neighbours could not give in time.
  * Up to `compensationTries` asks per slice, within a token bucket that mirrors the budget the
  * edge enforces (asking past it would only be refused); a slice refused or failed goes back to
- * pulling (source design). Also keeps the RTT to the edge, which sets how urgent a slice is.
+ * pulling (source design). Also keeps the RTT to the edge, which sets how urgent a slice is
+ * and the last call: the latest moment one ask still brings a slice before its play time.
  */
 import { MAX_SEQS } from '../codec.js';
 import type { P2pConfig } from '../config.js';
@@ -30,12 +31,7 @@ export class EdgeFallback {
 
   /** Near enough to its play time that only the edge can still bring it. */
   urgent(playAt: number, now: number): boolean {
-    return now > this.urgentFrom(playAt);
-  }
-
-  /** When a slice playing at `playAt` turns urgent. */
-  urgentFrom(playAt: number): number {
-    return playAt - 4 * this.rttMs - 100;
+    return playAt - now < 4 * this.rttMs + 100;
   }
 
   /** How long one compensation ask may take before it counts as lost. */
