@@ -84,7 +84,10 @@ export class Peer {
   constructor(readonly opts: PeerOptions) {
     const c = (this.c = opts.config);
     const io: Outbox = {
-      send: (to, msg) => void this.out.push({ to, msg }),
+      send: (to, msg) => {
+        if (to !== EDGE && msg.t === Msg.Slice) this.uploads.queued(msg.payload.length);
+        this.out.push({ to, msg });
+      },
       wake: (now) => void (this.wakeAt = now),
     };
     const drop = (id: number, reason: Bad): void => this.dropNeighbour(id, reason);
@@ -95,7 +98,7 @@ export class Peer {
     this.fallback = new EdgeFallback(c, this.buf, this.stats, io);
     this.scheduler = new RequestScheduler(c, this.buf, this.player, this.members, this.fallback, this.stats, io, drop, opts.seed);
     this.intake = new SliceIntake({ c, self: this.self, buf: this.buf, player: this.player, members: this.members, parents: this.tree, children: this.kids, scheduler: this.scheduler, fallback: this.fallback, stats: this.stats, hash: opts.hash, io, drop });
-    this.uploads = new Uploads(this.buf, this.members, this.stats, io, drop);
+    this.uploads = new Uploads(opts.uploadKbps, this.buf, this.members, this.stats, io, drop);
     this.reporter = new Reporter(this.stats, this.tree, this.uploads, io);
   }
 
@@ -141,7 +144,7 @@ export class Peer {
 
   /** The shell's measure of this peer's upload queue (e.g. a data channel's bufferedAmount), ms. */
   setBacklog(ms: number): void {
-    this.uploads.backlogMs = ms;
+    this.uploads.measured(ms);
   }
 
   drain(): Out[] {

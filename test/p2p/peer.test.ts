@@ -8,11 +8,11 @@ const continuity = (p: Peer): number => p.stats.onTime / Math.max(1, p.stats.pla
 const substreamOf = (s: Swarm, seq: number): number => seq % s.c.substreams;
 
 /** Three super nodes, then viewers with almost no upload (they only receive). */
-function swarm(viewers = 1, sink?: PlaySink): { s: Swarm; supers: Peer[]; viewers: Peer[] } {
+function swarm(viewers = 1, sink?: PlaySink, uploadKbps = 100): { s: Swarm; supers: Peer[]; viewers: Peer[] } {
   const s = new Swarm();
   const supers = [s.join(), s.join(), s.join(), s.join()];
   s.runUntil(300);
-  const vs = Array.from({ length: viewers }, () => s.join({ uploadKbps: 100, sink }));
+  const vs = Array.from({ length: viewers }, () => s.join({ uploadKbps, sink }));
   return { s, supers, viewers: vs };
 }
 
@@ -67,6 +67,33 @@ test('a slice the push lost is pulled from a neighbour, three tries at most, the
   assert.ok(continuity(v!) >= 0.98, `continuity ${continuity(v!)}`);
 });
 
+test('a pull still out at the last moment the edge can help goes to the edge, within the budget', () => {
+  const { s, viewers: [v] } = swarm();
+  const vid = s.idOf(v!);
+  // Substream 3's push is lost, and everything else neighbours send the viewer (hellos, maps,
+  // answers) is 700 ms late: a pull of a slice answers after its play time and does not time out before it.
+  s.filter = (_from, to, m) => (to === vid && m.t === Msg.Slice && m.pushed && substreamOf(s, m.seq) === 3 ? null : m);
+  s.delay = (from, to, m) => (to === vid && from !== EDGE && !(m.t === Msg.Slice && m.pushed) ? 700 : 0);
+  s.runUntil(4000);
+  const from = s.log.length;
+  const before = { ...v!.stats };
+  s.runUntil(12_000);
+  const pulledFirst = new Set<number>();
+  const hedged: number[] = [];
+  s.log.forEach((e, i) => {
+    if (e.from !== vid) return;
+    if (e.msg.t === Msg.Request) for (const q of e.msg.seqs) pulledFirst.add(q);
+    if (e.msg.t === Msg.Compensate && i >= from) for (const q of e.msg.seqs) if (substreamOf(s, q) === 3) hedged.push(q);
+  });
+  assert.ok(hedged.length > 20, `substream 3 compensated ${hedged.length} times in 8 s`);
+  assert.ok(hedged.every((q) => pulledFirst.has(q)), 'each was pulled first');
+  const compensated = v!.stats.compensated - before.compensated;
+  assert.ok(compensated <= s.c.compensationBurst + 8 * s.c.compensationRate, `within the budget: ${compensated}`);
+  const due = v!.stats.played + v!.stats.missed - before.played - before.missed;
+  const onTime = v!.stats.onTime - before.onTime;
+  assert.ok(onTime / due >= 0.99, `continuity ${onTime}/${due}`);
+});
+
 test("the edge's compensation budget holds against a peer that asks for everything", () => {
   const s = new Swarm();
   s.join();
@@ -92,7 +119,8 @@ test("the edge's compensation budget holds against a peer that asks for everythi
 test('buffer stages: pushed slices play at the target delay; played slices stay 3 s for neighbours', () => {
   const delays: number[] = [];
   let started = -1;
-  const { s, supers, viewers: [v] } = swarm(1, { started: (ms) => (started = ms), played: (d) => delays.push(d), missed: () => delays.push(-1) });
+  // An upload of the stream's rate: enough to answer a request in time (see the next test).
+  const { s, supers, viewers: [v] } = swarm(1, { started: (ms) => (started = ms), played: (d) => delays.push(d), missed: () => delays.push(-1) }, 1000);
   s.runUntil(10_000);
   assert.ok(started > 0 && started < 1500, `startup ${started} ms`);
   assert.ok(!delays.includes(-1), 'nothing skipped');
@@ -112,6 +140,30 @@ test('buffer stages: pushed slices play at the target delay; played slices stay 
   assert.equal(slice?.seq, recent, 'played 2 s ago: still served');
   assert.deepEqual(notHave?.seqs, [old], 'played 4 s ago: gone');
   assert.ok(s.log.length >= at);
+});
+
+test('a peer serves a request only when the answer leaves its upload within 300 ms, counting what it queued since the shell measured', () => {
+  const ask = (uploadKbps: number, requests: number[][]): number[] => {
+    const { s, supers, viewers: [v] } = swarm(1, undefined, uploadKbps);
+    s.runUntil(10_000);
+    const nb = supers.map((p) => s.idOf(p)).find((id) => v!.neighbours.get(id)?.up)!;
+    const playing = Math.floor(((10_000 - s.c.targetDelayMs) * s.c.fps) / 1000);
+    v!.setBacklog(0);
+    const served: number[] = [];
+    for (const seqs of requests) {
+      v!.receive(s.now, nb, { t: Msg.Request, seqs: seqs.map((d) => playing - d) });
+      for (const o of v!.drain()) if (o.msg.t === Msg.Slice) served.push(playing - o.msg.seq);
+    }
+    return served;
+  };
+  // A P-frame is ~3.8 KB at 1 Mbit/s: 300 ms takes 1000 kbit/s ~37 KB, 100 kbit/s ~3.7 KB.
+  assert.deepEqual(ask(1000, [[1, 2]]), [1, 2], 'the stream rate serves two P-frames at once');
+  assert.deepEqual(ask(100, [[1]]), [], 'a tenth of it serves nothing: the answer would take ~300 ms or more');
+  // 40 P-frames (~150 KB) are more than 300 ms at 1 Mbit/s, whether asked at once or one by one.
+  const one = ask(1000, [Array.from({ length: 40 }, (_, i) => i + 1)]);
+  assert.ok(one.length >= 5 && one.length < 20, `served ${one.length} of 40 in one request`);
+  const many = ask(1000, Array.from({ length: 40 }, (_, i) => [i + 1]));
+  assert.ok(many.length >= 5 && many.length < 20, `served ${many.length} of 40 requests`);
 });
 
 test('a super node whose pushes come late is demoted and its children move to others', () => {

@@ -18,6 +18,8 @@ export class Swarm {
   /** Every message sent, for tests that check the order of things. */
   readonly log: Array<{ at: number; from: number; to: number; msg: AnyMsg }> = [];
   filter: Filter = (_f, _t, m) => m;
+  /** Extra one-way delay for a message, ms (a slow path or a long upload queue). */
+  delay: (from: number, to: number, msg: AnyMsg) => number = () => 0;
   now = 0;
   oneWayMs = 20;
   private heap = new Heap<() => void>();
@@ -100,7 +102,7 @@ export class Swarm {
     this.log.push({ at: this.now, from, to, msg });
     const m = this.filter(from, to, msg);
     if (!m) return;
-    this.heap.push(this.now + this.oneWayMs, () => {
+    this.heap.push(this.now + this.oneWayMs + this.delay(from, to, m), () => {
       if (this.dead.has(to) || this.dead.has(from)) return;
       if (to === EDGE) {
         this.edge.receive(this.now, from, m as ToEdge);

@@ -2,7 +2,8 @@
  * The third stage: compensation from the edge for a slice neighbours could not give in time.
  * Up to `compensationTries` asks per slice, within a token bucket that mirrors the budget the
  * edge enforces (asking past it would only be refused); a slice refused or failed goes back to
- * pulling (source design). Also keeps the RTT to the edge, which sets how urgent a slice is.
+ * pulling (source design). Also keeps the RTT to the edge, which sets how urgent a slice is
+ * and the last call: the latest moment one ask still brings a slice before its play time.
  */
 import { MAX_SEQS } from '../codec.js';
 import type { P2pConfig } from '../config.js';
@@ -33,6 +34,21 @@ export class EdgeFallback {
     return playAt - now < 4 * this.rttMs + 100;
   }
 
+  /** How long one compensation ask may take before it counts as lost. */
+  askMs(): number {
+    return 1.5 * this.rttMs + 30;
+  }
+
+  /** The last moment one ask of the edge still brings a slice playing at `playAt`. */
+  lastCall(playAt: number): number {
+    return playAt - this.askMs();
+  }
+
+  /** The budget has a slice left now. */
+  canAsk(now: number): boolean {
+    return this.budget.available(now) >= 1;
+  }
+
   /** Far enough from its play time that a slice nobody has yet may wait for a neighbour to get it. */
   canWait(playAt: number, now: number): boolean {
     return playAt - now > 2 * this.rttMs + 300;
@@ -50,7 +66,7 @@ export class EdgeFallback {
     e.tries++;
     e.asked = EDGE;
     e.askedAt = now;
-    e.dueAt = now + 1.5 * this.rttMs + 30;
+    e.dueAt = now + this.askMs();
     this.asks.push(e.seq);
     this.stats.compensationAsked++;
     return e.dueAt;
