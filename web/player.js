@@ -72,6 +72,31 @@ function startFlv(kind = proto) {
   return { destroy: () => player.destroy() };
 }
 
+/**
+ * hls.js's live ABR takes a rendition when the estimated bandwidth (the transfer, its time to
+ * first byte left out) covers its bitrate, but parts are fetched one after another, so each
+ * costs a round trip on top of its transfer: a part of D ms must arrive in D - RTT. At 200 ms
+ * parts and 50 ms to the first byte, 240p (655 kbit/s) was picked on an 800 kbit/s link and
+ * could not be carried (docs/benchmarks.md, issue 13). So both ABR factors are scaled by
+ * 1 - RTT / D, with RTT the lowest time to first byte of the last parts (a request held for a
+ * part not made yet waits longer; the lowest is the network's own).
+ */
+const roundTrip = {
+  ttfbs: [],
+  base: { down: null, up: null },
+  sample(hls, part) {
+    const s = part.stats.loading;
+    if (!(s.first > s.start) || !(part.duration > 0)) return;
+    this.ttfbs.push(s.first - s.start);
+    if (this.ttfbs.length > 8) this.ttfbs.shift();
+    if (this.base.down === null) this.base = { down: hls.config.abrBandWidthFactor, up: hls.config.abrBandWidthUpFactor };
+    const keep = Math.max(0.3, 1 - Math.min(...this.ttfbs) / (part.duration * 1000));
+    hls.config.abrBandWidthFactor = this.base.down * keep;
+    hls.config.abrBandWidthUpFactor = this.base.up * keep;
+    stats.abrRoundTripMs = Math.min(...this.ttfbs);
+  },
+};
+
 function startHls() {
   // With a ladder, the multivariant playlist: hls.js picks among the renditions (auto) or keeps
   // the one asked for; `source` (or no ladder) plays the stream itself.
@@ -101,6 +126,7 @@ function startHls() {
   hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
     const unit = d.part ?? d.frag;
     if (unit.duration > 0 && unit.stats.total > 0) stats.bitrateKbps = Math.round((unit.stats.total * 8) / unit.duration / 1000);
+    if (d.part) roundTrip.sample(hls, d.part);
   });
   if (useLadder) {
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => {
