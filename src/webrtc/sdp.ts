@@ -93,11 +93,6 @@ function keepLine(line: string, keep: number): boolean {
   return Number(m[2]) === keep;
 }
 
-/**
- * Checks an offer for WHIP (the browser sends H.264 and/or Opus) or WHEP (it receives them).
- * Refusals: 400 for SDP that is not an offer we can parse, 406 naming the codecs offered when
- * none is H.264 (packetization-mode 1) or Opus.
- */
 /** Bytes of each hash an a=fingerprint may use (RFC 8122, section 5; MD2 and MD5 are not taken). */
 const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
 
@@ -107,6 +102,11 @@ function validFingerprint(v: string): boolean {
   return bytes !== undefined && m![2]!.split(':').length === bytes;
 }
 
+/**
+ * Checks an offer for WHIP (the browser sends H.264 and/or Opus) or WHEP (it receives them).
+ * Refusals: 400 for SDP that is not an offer we can parse, 406 naming the codecs offered when
+ * none is H.264 (packetization-mode 1) or Opus.
+ */
 export function checkOffer(sdp: string, use: OfferUse): OfferCheck {
   const bad = (message: string): OfferCheck => ({ ok: false, status: 400, message: `malformed SDP offer: ${message}` });
   if (sdp.length === 0) return bad('empty body');

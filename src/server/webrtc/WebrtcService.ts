@@ -216,9 +216,8 @@ export class WebrtcService {
     if (this.closed) return this.drain(req, res, 503, 'server shutting down');
     if (this.sessions.size + this.pending >= this.deps.webrtc.maxSessions) return this.drain(req, res, 503, `server busy: ${this.sessions.size + this.pending} WebRTC sessions open`);
     // Each offer costs an ICE agent, a UDP port and a DTLS context until it connects or is
-    // reaped: without a per-address bound one address held every slot by posting offers it
-    // never meant to connect (7 a second from one host, each held 15 s), and no one else could
-    // publish or play.
+    // reaped: without a per-address bound one address could hold every slot by posting offers
+    // it never meant to connect (600 of 600 answered from one host, ~7 a second, each held 15 s).
     const address = req.socket.remoteAddress ?? '';
     const limit = this.deps.webrtc.maxUnconnectedPerAddress;
     if (!this.deps.exemptAddresses?.includes(address)) {
