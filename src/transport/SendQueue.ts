@@ -170,20 +170,28 @@ export class SendQueue {
     if (m.done) return;
     this.discard(m);
     drop(m, reason);
-    const s = m.stream;
-    if (s.options.class !== 'video' || m.meta.reference === false) return;
+    if (m.stream.options.class !== 'video' || m.meta.reference === false) return;
+    this.dropDependents(m.stream, m.id, drop);
+  }
+
+  /**
+   * Reference frame `id` of video stream `s` will not be decoded (given up here, or reported
+   * lost by the receiver): the stream's queued frames after it up to the next keyframe go, and
+   * with no keyframe queued or sent after it the stream waits for the next one.
+   */
+  dropDependents(s: OutStream, id: number, drop: DropFn): void {
     const key = s.lastKeyframeId ?? -1;
     const l = this.level(s.options.priority);
     for (let i = l.freshHead; i < l.fresh.length; i++) {
       const x = l.fresh[i]!;
-      if (x.stream !== s || x.id <= m.id) continue;
-      if (x.meta.keyframe || (key > m.id && x.id > key)) return;
+      if (x.stream !== s || x.id <= id) continue;
+      if (x.meta.keyframe || (key > id && x.id > key)) return;
       if (x.done) continue;
       this.discard(x);
       this.dependentsDropped++;
       drop(x, 'queue');
     }
-    if (key <= m.id) this.waitForKeyframe(s);
+    if (key <= id) this.waitForKeyframe(s);
   }
 
   /**

@@ -207,7 +207,8 @@ export class Session implements ISession {
     this.health.onTimeout(now);
     this.media.rollCopyWindow(now);
     if (s.protection && (s.confirmed || this.role === 'client') && s.lastSent + s.o.keepaliveMs <= now) s.pingDue = true;
-    for (const st of s.inStreams.values()) st.expire(now);
+    const lost = (streamId: number, messageId: number) => s.lossReports.add(now, streamId, messageId);
+    for (const st of s.inStreams.values()) st.expire(now, lost);
     this.health.checkReceiveSilence(now);
     if (now >= this.nextShed) this.shed(now, false);
   }
@@ -219,7 +220,7 @@ export class Session implements ISession {
     if (s.closeFrame) return 0;
     const handshake = this.hs.wakeAt(idle);
     if (handshake !== undefined) return handshake;
-    if (s.pendingOpens.size || s.pingDue || this.tx.echoPending) return 0;
+    if (s.pendingOpens.size || s.pingDue || s.lossReports.due || this.tx.echoPending) return 0;
     // Until the server confirms, FINISHED is repeated; media queued meanwhile is paced as usual
     // (returning here left it waiting for the next frame from the application to wake us).
     let t = this.hs.finishedWake(idle);

@@ -113,6 +113,8 @@ export interface SessionStats {
   copyBytes?: number;
   /** Times a path was taken out of the schedule for silence. */
   pathsDowned?: number;
+  /** LOST reports: sent to the peer (frames this end could not complete), and the peer's applied here. */
+  lossReports?: { sent: number; applied: number };
 }
 
 /** Both ends of a session, and the server endpoint, are driven the same way. */

@@ -11,6 +11,7 @@ import { type DataFrame, decodeData, encodeData, isDataType } from './data.js';
 import { type FecRepairFrame, decodeFecRepair, encodeFecRepair } from './fecRepair.js';
 import { type FeedbackFrame, decodeFeedback, encodeFeedback } from './feedback.js';
 import { type FinishedFrame, decodeFinished, encodeFinished } from './finished.js';
+import { type LostFrame, decodeLost, encodeLost } from './lost.js';
 import { type MtuProbeFrame, decodeMtuProbe, encodeMtuProbe } from './mtuProbe.js';
 import { type NackFrame, decodeNack, encodeNack } from './nack.js';
 import { type PathFrame, decodePathFrame, encodePathFrame } from './pathChallenge.js';
@@ -28,7 +29,8 @@ export type Frame =
   | CloseFrame
   | PathFrame
   | FeedbackFrame
-  | FinishedFrame;
+  | FinishedFrame
+  | LostFrame;
 
 /** Frames no packet may hold more of (bounds the work one datagram can cause). */
 export const MAX_FRAMES_PER_PACKET = 64;
@@ -49,6 +51,7 @@ export function encodeFrame(w: Writer, f: Frame, last = false): void {
     case 'path-response': return encodePathFrame(w, f);
     case 'feedback': return encodeFeedback(w, f);
     case 'finished': return encodeFinished(w, f);
+    case 'lost': return encodeLost(w, f);
   }
 }
 
@@ -72,6 +75,7 @@ export function decodeFrame(r: Reader): Frame | undefined {
     case FrameType.PATH_RESPONSE: return decodePathFrame(r, 'path-response');
     case FrameType.FEEDBACK: return decodeFeedback(r);
     case FrameType.FINISHED: return decodeFinished(r);
+    case FrameType.LOST: return decodeLost(r);
     default: throw new WireError('bad-frame');
   }
 }

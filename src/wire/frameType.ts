@@ -15,4 +15,5 @@ export const FrameType = {
   PATH_RESPONSE: 0x0b,
   FEEDBACK: 0x0c,
   FINISHED: 0x0d,
+  LOST: 0x0e,
 } as const;

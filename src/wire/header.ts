@@ -37,7 +37,7 @@ import { Reader, WireError, Writer } from './buf.js';
 
 /** 2: SERVER HELLO carries the server's static key (mixed into the keys), and REFUSE exists.
  * 3: PROTECTED packets have the short header, and DATA frames the lean form (data.ts). */
-export const VERSION = 3;
+export const VERSION = 4;
 export const PacketType = { INITIAL: 1, RETRY: 2, SERVER_HELLO: 3, PROTECTED: 4, REFUSE: 5 } as const;
 export type PacketTypeCode = (typeof PacketType)[keyof typeof PacketType];
 

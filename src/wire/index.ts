@@ -17,3 +17,4 @@ export * from './ping.js';
 export * from './close.js';
 export * from './pathChallenge.js';
 export * from './feedback.js';
+export * from './lost.js';

@@ -56,6 +56,7 @@ test('every frame type round-trips and refuses every truncation', () => {
     { kind: 'path-response', data: b(8, 2) },
     { kind: 'feedback', recvRateKbps: 1200, loss: 655, intervalMs: 100 },
     { kind: 'finished', mac: b(32, 3) },
+    { kind: 'lost', streamId: 2, messageId: 70000 },
   ];
   for (const f of frames) roundTrip(f);
 });

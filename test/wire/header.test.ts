@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reader, WireError, Writer } from '../../src/wire/buf.js';
-import { PacketType, decodeHeader, encodeShortHeader, expandPacketNumber, isProtected, peekSessionId } from '../../src/wire/header.js';
+import { PacketType, VERSION, decodeHeader, encodeShortHeader, expandPacketNumber, isProtected, peekSessionId } from '../../src/wire/header.js';
 
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
 const sid = 0x0123456789abcdefn;
@@ -33,7 +33,7 @@ test('hostile short headers: reserved bits, truncation, and a long-form PROTECTE
     bad[0] = bad[0]! | bit;
     assert.throws(() => decodeHeader(new Reader(bad)), /bad-type/);
   }
-  const longProtected = Uint8Array.of(3, PacketType.PROTECTED, ...new Uint8Array(12));
+  const longProtected = Uint8Array.of(VERSION, PacketType.PROTECTED, ...new Uint8Array(12));
   assert.throws(() => decodeHeader(new Reader(longProtected)), /bad-type/);
 });
 

@@ -3,6 +3,7 @@
  * for each path's controller), NACKs, loss detection per path, the RTO, and the resends a loss
  * queues (with spaced duplicates of a last-round resend). Packet numbers are allocated here.
  */
+import type { LostFrame } from '../../wire/lost.js';
 import { forEachAckRange, type AckFrame } from '../../wire/ack.js';
 import type { OutFragment } from '../SendQueue.js';
 import type { Path } from '../Path.js';
@@ -21,6 +22,8 @@ export interface SentPacket {
   seq: number;
   frag: OutFragment | undefined;
   opens: number[] | undefined;
+  /** LOST reports it carries (sent again if it is lost). */
+  lost?: LostFrame[];
   ackEliciting: boolean;
   delivered: number;
   deliveredTime: number;
@@ -63,12 +66,12 @@ export class LossRecovery {
   }
 
   /** Records an ack-eliciting packet just built on `path`. */
-  onSent(now: number, pn: number, bytes: number, path: Path, frag: OutFragment | undefined, opens: number[] | undefined): void {
+  onSent(now: number, pn: number, bytes: number, path: Path, frag: OutFragment | undefined, opens: number[] | undefined, lost?: LostFrame[]): void {
     // Nothing in flight: a delivery-rate interval starts now (BBR). Counted from the last ack
     // before an idle spell, the idle time went into the interval and dragged the rate down.
     if (path.bytesInFlight <= 0) path.deliveredTime = path.firstSentTime = now;
     this.sent.set(pn, {
-      pn, time: now, bytes, path, seq: path.nextSeq++, frag, opens, ackEliciting: true,
+      pn, time: now, bytes, path, seq: path.nextSeq++, frag, opens, lost, ackEliciting: true,
       delivered: path.delivered, deliveredTime: path.deliveredTime || now, firstSentTime: path.firstSentTime || now, appLimited: this.s.queue.empty,
     });
     this.bytesInFlight += bytes;
@@ -242,6 +245,7 @@ export class LossRecovery {
 
   private onAcked(p: SentPacket): void {
     p.path.onPacketOutcome(false);
+    if (p.lost) this.s.lossReports.onOutcome(0, p.lost, false);
     if (p.opens) for (const id of p.opens) {
       const s = this.s.outStreams.get(id);
       if (s) s.openAcked = true;
@@ -287,6 +291,7 @@ export class LossRecovery {
       p.path.cc.onLoss(now, p.bytes);
     }
     if (p.opens) for (const id of p.opens) s.pendingOpens.add(id);
+    if (p.lost) s.lossReports.onOutcome(now, p.lost, true);
     const fr = p.frag;
     if (!fr) return;
     s.counters.dataPacketsLost++;

@@ -5,6 +5,7 @@
  * FEEDBACK, STREAM_OPEN, PING) and at most one DATA or FEC_REPAIR frame, paced and under the
  * congestion window of the path the bonding mode picks.
  */
+import { lostLength, type LostFrame } from '../../wire/lost.js';
 import { Writer } from '../../wire/buf.js';
 import { MAX_DATAGRAM, PROTECTED_HEADER_LEN, SHORT_HEADER_LEN, encodeShortHeader } from '../../wire/header.js';
 import { encodeFrame, type Frame } from '../../wire/frame.js';
@@ -163,6 +164,14 @@ export class Packetizer {
       }
       for (const id of opens) s.pendingOpens.delete(id);
     }
+    let lost: LostFrame[] | undefined;
+    if (s.lossReports.due) {
+      lost = s.lossReports.take();
+      for (const f of lost) {
+        frames.push(f);
+        controlBytes += lostLength(f);
+      }
+    }
     if (s.pingDue) {
       frames.push({ kind: 'ping' });
       s.pingDue = false;
@@ -235,7 +244,7 @@ export class Packetizer {
       if (!this.hs.mayRepeatFinished(now, frames.length === 1 && !media)) return undefined;
       this.hs.finishedSent(now, primary.rtt.rto());
     }
-    const d = this.build(now, path, frames, media, 0, frag, opens);
+    const d = this.build(now, path, frames, media, 0, frag, opens, lost);
     if (fecRepair) s.counters.fecPacketsSent++;
     if (frag) {
       s.counters.dataPacketsSent++;
@@ -296,7 +305,7 @@ export class Packetizer {
    * In 'headers' mode media frames go in the clear section and the rest in the encrypted one.
    * The media frame ends its section (a DATA frame then leaves out its length).
    */
-  private build(now: number, path: Path, frames: Frame[], media: Frame | undefined, padTo: number, frag?: OutFragment, opens?: number[]): Datagram | undefined {
+  private build(now: number, path: Path, frames: Frame[], media: Frame | undefined, padTo: number, frag?: OutFragment, opens?: number[], lost?: LostFrame[]): Datagram | undefined {
     const s = this.s;
     const buf = s.scratch;
     const pn = this.loss.nextPn++;
@@ -320,7 +329,7 @@ export class Packetizer {
     }
     if (hasTag) end = s.protection!.seal(buf, pn, hdr + clearLen, end);
     const ackEliciting = media !== undefined || frames.some((f) => f.kind !== 'ack' && f.kind !== 'feedback');
-    if (ackEliciting) this.loss.onSent(now, pn, end, path, frag, opens);
+    if (ackEliciting) this.loss.onSent(now, pn, end, path, frag, opens, lost);
     if (media) path.pacer.onSent(now, end);
     path.countSent(now, end, media !== undefined);
     return this.out(now, path, buf.slice(0, end));

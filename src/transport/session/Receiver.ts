@@ -149,6 +149,7 @@ export class Receiver {
         return;
       case 'path-response': return this.health.onPathResponse(now, f.data);
       case 'feedback': return this.feedback.onReport(now, f);
+      case 'lost': return s.lossReports.onReport(f);
     }
   }
 

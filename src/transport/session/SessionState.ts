@@ -5,6 +5,7 @@
  * Feedback, Packetizer) each keep their own state and read or change this one; Session wires
  * them together. No I/O here either: `now` is always passed in.
  */
+import { LossReports } from './LossReports.js';
 import { MAX_DATAGRAM } from '../../wire/header.js';
 import type { PacketProtection } from '../crypto/PacketProtection.js';
 import type { EncryptionMode, MessageMeta, SessionEvent, SessionStats } from '../api.js';
@@ -56,6 +57,8 @@ export class SessionState {
   readonly outStreams = new Map<number, OutStream>();
   readonly pendingOpens = new Set<number>();
   readonly queue = new SendQueue();
+  /** LOST reports: the ones this end owes its peer, and the peer's applied to this end's queue. */
+  readonly lossReports = new LossReports(this);
   readonly inStreams = new Map<number, RecvStream>();
   private readonly events: SessionEvent[] = [];
   private eventHead = 0;

@@ -20,6 +20,9 @@ export class Counters {
   deadlineLost = 0;
   copyBytes = 0;
   pathsDowned = 0;
+  /** LOST reports sent (receiver) and applied (sender). */
+  lossReportsSent = 0;
+  lossReportsApplied = 0;
   readonly retransmitCauses: Record<RetransmitCause, number> = { nack: 0, reorder: 0, early: 0, timeout: 0, 'path-down': 0, overdue: 0 };
   /** Datagrams dropped on receipt, by reason. */
   readonly dropped: Record<string, number> = {};
@@ -70,6 +73,7 @@ export function sessionStats(c: Counters, x: StatsInputs): SessionStats {
     bond: x.bond,
     copyBytes: c.copyBytes,
     pathsDowned: c.pathsDowned,
+    lossReports: { sent: c.lossReportsSent, applied: c.lossReportsApplied },
   };
 }
 
