@@ -24,6 +24,7 @@ export function registerBench(program: Command): Command {
     .option('--queue <bytes>', 'bottleneck drop-tail queue (default ~1 s of capacity)', num)
     .option('--reaction <ms>', 'encoder reaction delay with --adaptive', num, DEFAULTS.reaction)
     .option('--adaptive', 'the source follows the target bitrate', false)
+    .option('--clairvoyant <share>', "with --adaptive, virtual time: the encoder is told this share of the least capacity the link will offer over the second after its reaction delay, not the controller's target (what the send path does with a perfect estimate)", num)
     .option('--nonref <fraction>', 'fraction of non-reference video frames', num, DEFAULTS.nonref)
     .option('--real', 'real sockets and real time', false)
     .addOption(new Option('--impl <impl>', 'implementation').choices(['tributary', 'srt', 'both']).default('tributary'))

@@ -28,6 +28,13 @@ export interface BenchOptions {
   queue?: number;
   /** Encoder reaction delay in adaptive mode, ms. */
   reaction: number;
+  /**
+   * Adaptive mode, virtual time: the encoder is told this share of the least capacity the
+   * bottleneck will offer in 250 ms steps over [t + reaction, t + reaction + 1 s], instead of
+   * the controller's target. The send path (window, pacing, repair, shedding) is the session's
+   * own, so the run shows what it delivers given a perfect estimate.
+   */
+  clairvoyant?: number;
   /** Congestion controller of tributary's runs: one, or 'both' for one run of each. */
   cc: 'delay' | 'capacity' | 'both';
 }

@@ -7,6 +7,22 @@ import { CLIENT_PATH, runVirtual } from './VirtualRun.js';
 import { tributaryPeers } from './tributaryPeers.js';
 import type { CcName } from '../../transport/cc/select.js';
 
+/**
+ * BenchOptions.clairvoyant: a share of the least capacity the trace offers in 250 ms steps over
+ * the second that starts when the encoder will have followed (its reaction delay later). Read on
+ * a bottleneck of its own: the link's cursor is the link's. (Media time is link time here less
+ * the handshake, a few hundred ms: the estimate is early by that much, which it can afford.)
+ */
+function clairvoyantTarget(o: BenchOptions): (mediaMs: number) => number {
+  const b = makeBottleneck(o)!;
+  const share = o.clairvoyant!;
+  return (t) => {
+    let least = Infinity;
+    for (let a = t + o.reaction; a < t + o.reaction + 1000; a += 250) least = Math.min(least, b.meanBpsBetween(a, a + 250));
+    return Math.max(100_000, share * least);
+  };
+}
+
 /** The tributary transport core under the bench: virtual time by default, real sockets with --real. */
 export async function benchTributary(o: BenchOptions, cc: CcName = 'delay'): Promise<BenchResult> {
   validate(o);
@@ -20,9 +36,10 @@ export async function benchTributary(o: BenchOptions, cc: CcName = 'delay'): Pro
     durationMs: o.duration * 1000,
     latencyMs: o.latency,
   };
+  if (o.clairvoyant !== undefined && (o.real || !o.adaptive || !o.trace)) throw new RangeError('--clairvoyant needs --adaptive and --trace, in virtual time');
   const r = o.real
     ? await runReal({ ...common, links: [links], peers: tributaryPeers(performance.now(), o.seed, 'link0', 'all', 'single', undefined, cc) })
-    : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH, 'all', 'single', undefined, cc) });
+    : runVirtual({ ...common, links: [links], peers: tributaryPeers(0, o.seed, CLIENT_PATH, 'all', 'single', undefined, cc), targetAt: o.clairvoyant === undefined ? undefined : clairvoyantTarget(o) });
   const j = judge(r.frames, r.complete, o.latency);
   const start = r.mediaStartMs;
   const orc = oracle(r.frames, makeBottleneck(o, start), o.rtt / 2, o.latency);

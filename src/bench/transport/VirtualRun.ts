@@ -35,6 +35,8 @@ export interface VirtualRunOptions {
   nonref: number;
   /** Encoder reaction delay; undefined = fixed rate. */
   reactionMs?: number;
+  /** Adaptive mode: the target the encoder is told at link time t, in place of the session's (BenchOptions.clairvoyant). */
+  targetAt?: (linkMs: number) => number;
   durationMs: number;
   latencyMs: number;
 }
@@ -109,7 +111,7 @@ export function runVirtual(o: VirtualRunOptions): VirtualRunResult {
     }
     if (t0 >= 0 && now - t0 < o.durationMs) {
       if (o.reactionMs !== undefined && now - lastTarget >= 100) {
-        const bps = client.stats().targetBitrateBps;
+        const bps = o.targetAt ? o.targetAt(now) : client.stats().targetBitrateBps;
         source.setTarget(now - t0, bps);
         targetBps.push(bps);
         lastTarget = now;
