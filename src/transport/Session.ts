@@ -207,8 +207,7 @@ export class Session implements ISession {
     this.health.onTimeout(now);
     this.media.rollCopyWindow(now);
     if (s.protection && (s.confirmed || this.role === 'client') && s.lastSent + s.o.keepaliveMs <= now) s.pingDue = true;
-    const lost = (streamId: number, messageId: number) => s.lossReports.add(now, streamId, messageId);
-    for (const st of s.inStreams.values()) st.expire(now, lost);
+    for (const st of s.inStreams.values()) st.expire(now, s.lossReports);
     this.health.checkReceiveSilence(now);
     if (now >= this.nextShed) this.shed(now, false);
   }

@@ -9,11 +9,10 @@ import type { CcName } from '../../transport/cc/select.js';
 
 /**
  * BenchOptions.clairvoyant: a share of the least capacity the trace offers in 250 ms steps over
- * the second that starts when the encoder will have followed (its reaction delay later). Read on
- * a bottleneck of its own: the link's cursor is the link's. (Media time is link time here less
- * the handshake, a few hundred ms: the estimate is early by that much, which it can afford.)
+ * the second that starts when the encoder will have followed (its reaction delay later), at link
+ * time t (the trace's own clock). Read on a bottleneck of its own: the link's cursor is the link's.
  */
-function clairvoyantTarget(o: BenchOptions): (mediaMs: number) => number {
+function clairvoyantTarget(o: BenchOptions): (linkMs: number) => number {
   const b = makeBottleneck(o)!;
   const share = o.clairvoyant!;
   return (t) => {
