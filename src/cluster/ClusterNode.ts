@@ -97,6 +97,7 @@ export class ClusterNode {
       onNewLease: () => this.reclaimAll(),
     });
     this.ownership = new Ownership(this.client, this.membership, this.view, cfg.nodeId, this.log);
+    this.ownership.onLost = (path) => this.reclaim(path);
     this.relays = new Relays({ registry: server.registry, view: this.view, self: cfg.nodeId, secret: cfg.secret, latencyMs: RELAY_LATENCY_MS, logger: this.log, upstream: parseUpstream(cfg.upstream) });
   }
 
@@ -170,11 +171,15 @@ export class ClusterNode {
 
   /** A new lease replaced a lost one: the streams this node owned are claimed again, each until it holds. */
   private reclaimAll(): void {
-    for (const path of this.ownership.forgetAll()) {
-      const [app, key] = path.split('/') as [string, string];
-      const stream = this.server.registry.find(app, key);
-      if (stream?.publisher && stream.publisher.protocol !== 'relay') void this.claim(stream);
-    }
+    for (const path of this.ownership.forgetAll()) this.reclaim(path);
+  }
+
+  /** Claims app/key again if its publisher is still here. */
+  private reclaim(path: string): void {
+    if (this.closed) return;
+    const [app, key] = path.split('/') as [string, string];
+    const stream = this.server.registry.find(app, key);
+    if (stream?.publisher && stream.publisher.protocol !== 'relay') void this.claim(stream);
   }
 
   /** Main/backup, checked every BACKUP_CHECK_MS: a local publisher on air here owns the stream or stands behind its owner. */
@@ -265,6 +270,8 @@ export class ClusterNode {
         ...this.relays.stats,
         claims: this.ownership.claims,
         takeovers: this.ownership.takeovers,
+        staleLeaseClaims: this.ownership.staleLeaseClaims,
+        ownedKeysLost: this.ownership.keysLost,
         relayRefused: this.server.transport.stats.relayRefused,
         relaySessionsIn: this.server.transport.stats.relaySessionsOpen,
         recordWrites: this.membership.writes,

@@ -41,6 +41,12 @@ export class Membership {
   /** performance.now() of the last record write etcd took (0: none yet): how old this node's word in etcd is. */
   lastWriteAt = 0;
   private regranting = false;
+  /**
+   * Bumped each time a lease is asked for. A claim reads it before taking the lease id and
+   * checks it after its transaction: a different value means the lease it bound the key to was
+   * given up meanwhile, so the key dies with that lease and the claim must be made again.
+   */
+  generation = 0;
 
   constructor(private readonly o: MembershipOptions) {}
 
@@ -60,6 +66,7 @@ export class Membership {
   private grant(): Promise<string> {
     const lease = this.o.client.lease(this.o.ttlSeconds, { autoKeepAlive: true });
     this.grants++;
+    this.generation++;
     this.lease = lease;
     lease.on('lost', (err) => {
       if (this.closed || this.lease !== lease) return;

@@ -20,6 +20,12 @@ export class Ownership {
   private readonly mine = new Map<string, number>();
   claims = 0;
   takeovers = 0;
+  /** Claims whose lease was given up while their transaction was in flight: made again. */
+  staleLeaseClaims = 0;
+  /** Owned keys that vanished from etcd while this node held them (their lease ended): claimed again. */
+  keysLost = 0;
+  /** A key this node held is gone from etcd while it still thought it owned it (set by ClusterNode). */
+  onLost: (path: string) => void = () => undefined;
 
   constructor(
     private readonly client: Etcd3,
@@ -30,7 +36,15 @@ export class Ownership {
   ) {
     view.on('owner', (path, owner) => {
       const token = this.mine.get(path);
-      if (token === undefined || !owner) return;
+      if (token === undefined) return;
+      if (!owner) {
+        // Deleted under us: the lease it was bound to ended (release() forgets before it deletes).
+        this.mine.delete(path);
+        this.keysLost++;
+        this.log.warn({ stream: path, token }, 'cluster: owned key gone from etcd; claiming again');
+        this.onLost(path);
+        return;
+      }
       if (owner.node !== this.nodeId && owner.token > token) {
         this.mine.delete(path);
         this.log.info({ stream: path, owner: owner.node, token: owner.token }, 'cluster: ownership moved away');
@@ -58,15 +72,17 @@ export class Ownership {
     // One round trip when the view is current: take the key over from the owner the watch says
     // holds it (compare-and-swap on its revision). Otherwise (or if it changed meanwhile) the loop.
     const known = this.view.owners.get(`${app}/${key}`);
+    const generation = this.membership.generation;
     if (known) {
       const lease = await this.membership.currentLease();
       const swap = await this.client.if(k, 'Mod', '==', known.token).then(this.client.put(k).value(value).lease(lease)).commit();
       if (swap.succeeded) {
         if (known.node !== this.nodeId) this.takeovers++;
-        return this.took(app, key, Number(swap.header.revision));
+        return this.took(app, key, Number(swap.header.revision), generation);
       }
     }
     for (let attempt = 0; attempt < 10; attempt++) {
+      const generation = this.membership.generation;
       const lease = await this.membership.currentLease();
       const r = await this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(value).lease(lease)).else(this.client.get(k)).commit();
       let token: number | undefined;
@@ -80,12 +96,19 @@ export class Ownership {
         token = Number(swap.header.revision);
         if (held?.node !== this.nodeId) this.takeovers++;
       }
-      return this.took(app, key, token);
+      return this.took(app, key, token, generation);
     }
     throw new Error(`cluster: could not take ownership of ${app}/${key} (10 tries lost to other nodes)`);
   }
 
-  private took(app: string, key: string, token: number): number {
+  private took(app: string, key: string, token: number, generation: number): number {
+    // The transaction waited on a silent etcd while this node gave its lease up and got a new one
+    // (found by the etcd black-hole test in CI: the claim landed under the dead lease after the
+    // re-claims had run, and the stream stayed unowned). The caller's loop claims again.
+    if (this.membership.generation !== generation) {
+      this.staleLeaseClaims++;
+      throw new Error(`cluster: the lease changed while claiming ${app}/${key}`);
+    }
     this.claims++;
     this.mine.set(`${app}/${key}`, token);
     this.log.info({ stream: `${app}/${key}`, token }, 'cluster: owner');

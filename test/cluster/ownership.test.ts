@@ -92,3 +92,54 @@ test("a node's lease ending takes its stream keys and its record with it (no clo
   assert.ok(Date.now() - started < 2000, 'a clean leave is seen at once, not after the TTL');
   assert.ok(b.view.newestToken('live/gone') > 0, 'the newest token is kept: an older owner stays stale after the key went');
 });
+
+test('a key this node owns that vanishes from etcd (its lease ended under it) is reported lost, not kept as owned', async () => {
+  const a = await node('n5');
+  const lost: string[] = [];
+  a.ownership.onLost = (path) => lost.push(path);
+  const t = await a.ownership.claim('live', 'vanish');
+  assert.equal(a.ownership.token('live', 'vanish'), t);
+  await a.client.delete().key('tributary/streams/live/vanish');
+  await until('the loss is reported', () => lost.length === 1);
+  assert.deepEqual(lost, ['live/vanish']);
+  assert.equal(a.ownership.token('live', 'vanish'), undefined, 'no longer acts as owner of a key etcd does not hold');
+  assert.equal(a.ownership.keysLost, 1);
+  // A clean release is not a loss.
+  await a.ownership.claim('live', 'vanish');
+  await a.ownership.release('live', 'vanish');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(lost.length, 1, 'release() forgets the key before deleting it');
+});
+
+test('a claim whose transaction waited on a silent etcd while the lease was given up is refused, so the caller claims again', async () => {
+  const a = await node('n6');
+  const members = etcd.endpoints.map((_, i) => i);
+  try {
+    for (const i of members) etcd.pauseMember(i);
+    const generation = a.membership.generation;
+    const claim = a.ownership.claim('live', 'stale').then(
+      () => 'claimed',
+      (err: Error) => err.message,
+    );
+    // The client gives the 2 s lease up when its keep-alives go unanswered for the TTL, and asks for a new one.
+    await until('the lease is given up and a new one asked for', () => a.membership.generation > generation, 8000);
+    for (const i of members) etcd.resumeMember(i);
+    // Two correct outcomes, by whether etcd expired the old lease before or after running the
+    // waiting transaction: it ran (the key landed under the dead lease; the check here refuses
+    // it), or etcd refused it as naming a lease it no longer has. Never a claim that holds.
+    const outcome = await claim;
+    assert.match(outcome, /lease changed while claiming live\/stale|requested lease not found/, `the claim made under the given-up lease is refused (${outcome})`);
+    if (/lease changed/.test(outcome)) assert.equal(a.ownership.staleLeaseClaims, 1);
+    assert.equal(a.ownership.token('live', 'stale'), undefined);
+    // Made again, it holds under the new lease.
+    await until('a new lease', () => a.membership.lastWriteAt > 0 && a.membership.generation > generation, 10_000);
+    let token: number | undefined;
+    for (let i = 0; i < 40 && token === undefined; i++) {
+      token = await a.ownership.claim('live', 'stale').catch(() => undefined);
+      if (token === undefined) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(token !== undefined, 'the claim made again holds');
+  } finally {
+    for (const i of members) etcd.resumeMember(i);
+  }
+});
