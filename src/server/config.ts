@@ -161,6 +161,12 @@ export const ConfigSchema = z
          * both leave in one write (0: every turn's tags leave at once). See FlvSubscriber.send.
          */
         mergeWriteMs: z.number().int().min(0).max(200).default(40),
+        /**
+         * HTTP-FLV and WS-FLV while the event loop is busy (over 80% utilized, until it falls
+         * below 50%): video waits up to this long too, so a viewer gets a write every this
+         * many ms instead of one per frame (0: never). SRS's mw_latency, applied only under load.
+         */
+        busyMergeWriteMs: z.number().int().min(0).max(500).default(100),
       })
       .prefault({})
       .refine((v) => v.cutBytes > v.skipBytes, { message: 'cutBytes must be greater than skipBytes', path: ['cutBytes'] }),

@@ -73,6 +73,8 @@ export class FlvSubscriber extends Subscriber {
   /** Audio tags wait for the next video frame, or this timer (see send). */
   private mergeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly mergeWriteMs: number;
+  private readonly busyMergeWriteMs: number;
+  private readonly load: { readonly busy: boolean } | undefined;
   /** When a flush was first held back (for any reason), ms; cleared when a batch goes out. */
   private blockedSince: number | undefined;
   /**
@@ -113,7 +115,7 @@ export class FlvSubscriber extends Subscriber {
     id: string,
     protocol: 'http-flv' | 'ws-flv',
     remoteAddress: string,
-    limits: BackpressureLimits & { mergeWriteMs?: number },
+    limits: BackpressureLimits & { mergeWriteMs?: number; busyMergeWriteMs?: number; load?: { readonly busy: boolean } },
     private readonly sink: FlvSink,
     /** A viewer whose socket stays full this long has stopped reading: it is cut. */
     private readonly stallCutMs = 10_000,
@@ -121,6 +123,8 @@ export class FlvSubscriber extends Subscriber {
   ) {
     super(id, protocol, remoteAddress, limits);
     this.mergeWriteMs = limits.mergeWriteMs ?? 0;
+    this.busyMergeWriteMs = limits.busyMergeWriteMs ?? 0;
+    this.load = limits.load;
     this.progressAt = now();
     // Until the first sample, count everything handed to the kernel as held by it.
     if (sink.kernelQueued) this.sample = { tx: 0, handed: 0 };
@@ -258,6 +262,10 @@ export class FlvSubscriber extends Subscriber {
    * and a thousand viewers pay it a thousand times (SRS's merged write, mw_latency, is the
    * same trade at a larger scale). Audio arrives at most mergeWriteMs later, far inside any
    * player's buffer.
+   *
+   * While the event loop is busy (LoopLoad), video waits too, up to busyMergeWriteMs: at 30 fps
+   * and 100 ms that is ~10 writes a second instead of ~30, for at most 100 ms more delay, and
+   * only while the alternative is every connection on the server waiting for the loop.
    */
   private send(chunk: Uint8Array, keep: boolean, urgent = true): void {
     this.bytesSent += chunk.length;
@@ -266,11 +274,12 @@ export class FlvSubscriber extends Subscriber {
     this.queuedBytes += chunk.length;
     // A blocked viewer is flushed by drained() or sampled(), not once per frame.
     if (this.flushQueued || this.blockedSince !== undefined) return;
-    if (!urgent && this.mergeWriteMs > 0) {
+    const wait = this.busyMergeWriteMs > 0 && this.load?.busy ? Math.max(this.busyMergeWriteMs, this.mergeWriteMs) : urgent ? 0 : this.mergeWriteMs;
+    if (wait > 0) {
       this.mergeTimer ??= setTimeout(() => {
         this.mergeTimer = undefined;
         if (!this.isClosed && !this.flushQueued) this.flush();
-      }, this.mergeWriteMs);
+      }, wait);
       return;
     }
     clearTimeout(this.mergeTimer);

@@ -7,6 +7,7 @@ import { authorize, type AuthPolicy } from '../auth.js';
 import type { Config } from '../config.js';
 import { AddressLimiter, addressKey } from '../limits/AddressLimiter.js';
 import { MemoryBudget, type BudgetAccount } from '../limits/MemoryBudget.js';
+import { LoopLoad } from '../limits/LoopLoad.js';
 import { WsInputGuard } from '../limits/WsInputGuard.js';
 import type { Logger } from '../log.js';
 import type { ListenerStats, Metrics } from '../metrics.js';
@@ -106,6 +107,8 @@ export class HttpServer {
   private readonly stats: ListenerStats = { connections: 0, connectionsTotal: 0, rejectedTotal: 0 };
   private readonly log: Logger;
   readonly budget: MemoryBudget;
+  /** How busy the loop is: FLV and WS-FLV viewers merge their writes while it is (FlvSubscriber.send). */
+  readonly loopLoad = new LoopLoad().start();
   readonly addresses: AddressLimiter;
   /** Connections refused at accept or upgrade, or closed, by a limit: by reason. */
   readonly refusedBy: Record<string, number> = {};
@@ -136,7 +139,7 @@ export class HttpServer {
     this.flvDeps = {
       registry: deps.registry,
       logger: this.log,
-      limits: deps.config.viewer,
+      limits: { ...deps.config.viewer, load: this.loopLoad },
       onViewerClosed: (sub) => deps.metrics.retireSubscriber(sub),
     };
     deps.metrics.addListener('http', () => this.stats);
@@ -180,6 +183,7 @@ export class HttpServer {
   }
 
   async close(): Promise<void> {
+    this.loopLoad.stop();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
     if (!this.server.listening) return;

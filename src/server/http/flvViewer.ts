@@ -14,7 +14,7 @@ let nextId = 1;
 export interface FlvViewerDeps {
   registry: Registry;
   logger: Logger;
-  limits: BackpressureLimits & { stallCutMs: number };
+  limits: BackpressureLimits & { stallCutMs: number; mergeWriteMs?: number; busyMergeWriteMs?: number; load?: { readonly busy: boolean } };
   /** Called when a viewer leaves, so the metrics can count its last bytes. */
   onViewerClosed?: (sub: FlvSubscriber) => void;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { CodecConfig, MediaFrame } from '../../../src/media/frame.js';
 import { FlvSubscriber, type FlvSink } from '../../../src/server/http/FlvSubscriber.js';
 import { FlvReader } from './flvReader.js';
+import { LoopLoad } from '../../../src/server/limits/LoopLoad.js';
 import { fixture } from './fixture.js';
 
 /*
@@ -198,6 +199,47 @@ test('mergeWriteMs 0: every turn writes what it delivered', async () => {
   await turn();
   assert.equal(sink.writes, w0 + 4);
   sub.close('done');
+});
+
+test('a busy loop: video waits too, up to busyMergeWriteMs, so several frames leave in one write; an idle loop writes each at once', async () => {
+  const { video, audio, frames } = configs();
+  const videoFrames = frames.filter((f) => f.kind === 'video').slice(0, 4);
+  const sink = new Socketish();
+  const load = new LoopLoad();
+  const sub = new FlvSubscriber('v', 'http-flv', '-', { ...limits, mergeWriteMs: 0, busyMergeWriteMs: 50, load }, sink);
+  sub.onConfig(video, audio, undefined);
+  await turn();
+  const w0 = sink.writes;
+  load.update(0.9);
+  assert.equal(load.busy, true);
+  for (const f of videoFrames) {
+    sub.deliver(f);
+    await turn();
+  }
+  assert.equal(sink.writes, w0, 'while busy, frames of separate turns wait');
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(sink.writes, w0 + 1, 'busyMergeWriteMs bounds the wait: all four in one write');
+  load.update(0.6);
+  assert.equal(load.busy, true, 'hysteresis: still busy between the two lines');
+  load.update(0.4);
+  assert.equal(load.busy, false);
+  sub.deliver(videoFrames[0]!);
+  await turn();
+  assert.equal(sink.writes, w0 + 2, 'idle again: a video frame leaves in its own turn');
+  sub.close('done');
+});
+
+test('LoopLoad: utilization outside 0..1 or not a number is bounded, never trusted', () => {
+  const load = new LoopLoad();
+  load.update(Number.NaN);
+  assert.equal(load.utilization, 0);
+  assert.equal(load.busy, false);
+  load.update(7);
+  assert.equal(load.utilization, 1);
+  assert.equal(load.busy, true);
+  load.update(-3);
+  assert.equal(load.busy, false);
+  assert.equal(load.busyTransitions, 1);
 });
 
 test('followDrain: each kernel sample reports what the peer has not taken (server queue and kernel), and a network cap keeps the rest here', async () => {
