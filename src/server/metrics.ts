@@ -39,6 +39,7 @@ export class Metrics {
   private bytesIn: Counter;
   private bytesOut: Counter<'protocol'>;
   private dropped: Counter<'reason'>;
+  private skipped: Counter<'protocol'>;
 
   constructor(private readonly registry: Registry) {
     const registers = [this.prom];
@@ -58,6 +59,9 @@ export class Metrics {
     this.bytesIn = new Counter({ name: 'tributary_ingest_bytes_total', help: 'Media payload bytes received from publishers', registers });
     this.bytesOut = new Counter({ name: 'tributary_egress_bytes_total', help: 'Bytes written to viewers by protocol', labelNames: ['protocol'], registers });
     this.dropped = new Counter({ name: 'tributary_dropped_frames_total', help: 'Frames dropped: ingest (before config, time going back) or slow_viewer (skipped)', labelNames: ['reason'], registers });
+    // The slow_viewer drops by protocol: which kind of viewer the server judges slow (a transport
+    // viewer's queue is an estimate, an FLV viewer's the kernel's).
+    this.skipped = new Counter({ name: 'tributary_viewer_skipped_frames_total', help: 'Frames skipped for viewers judged slow, by protocol', labelNames: ['protocol'], registers });
     new Gauge({
       name: 'tributary_viewers', help: 'Viewers by protocol', labelNames: ['protocol'], registers,
       collect() {
@@ -161,7 +165,11 @@ export class Metrics {
   private countSub(sub: Subscriber): void {
     const seen = this.seenSub.get(sub) ?? { bytes: 0, skipped: 0 };
     if (sub.bytesSent > seen.bytes) this.bytesOut.inc({ protocol: sub.protocol }, sub.bytesSent - seen.bytes);
-    if (sub.skippedFrames > seen.skipped) this.dropped.inc({ reason: 'slow_viewer' }, sub.skippedFrames - seen.skipped);
+    const skipped = sub.skippedFrames - seen.skipped;
+    if (skipped > 0) {
+      this.dropped.inc({ reason: 'slow_viewer' }, skipped);
+      this.skipped.inc({ protocol: sub.protocol }, skipped);
+    }
     this.seenSub.set(sub, { bytes: sub.bytesSent, skipped: sub.skippedFrames });
   }
 }
