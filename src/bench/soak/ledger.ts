@@ -45,8 +45,12 @@ interface SessionSeen {
   lo: number;
   max: number;
   count: number;
-  /** Transport viewers: per stream, the message ids seen [lowest, highest, how many]. */
-  streams?: Map<number, [number, number, number]>;
+  /**
+   * Transport viewers: per stream, the message ids seen [lowest, highest, how many, and, in the
+   * first session counted, the highest id the stream delivered before the count began (-1:
+   * none; later sessions MAX_SAFE_INTEGER: ids between two publisher sessions are not credited)].
+   */
+  streams?: Map<number, [number, number, number, number]>;
 }
 
 /** Where a transport viewer's frame came from: its stream and the sender's message id on it. */
@@ -65,13 +69,20 @@ export class ViewerAccount {
   private first: number | undefined;
   private readonly seen = new Map<number, SessionSeen>();
   private readonly from: number;
+  /** Transport viewers: per stream, the highest message id delivered before the count began. */
+  private readonly beforeCount = new Map<number, number>();
+  /** Transport viewers: streams already seen since the count began. */
+  private readonly counted = new Set<number>();
 
   constructor(private readonly ledger: SentLedger, settleMs = 3000) {
     this.from = performance.now() + settleMs;
   }
 
   onFrame(id: number, via?: Carrier): void {
-    if (performance.now() < this.from) return;
+    if (performance.now() < this.from) {
+      if (via && via.messageId > (this.beforeCount.get(via.streamId) ?? -1)) this.beforeCount.set(via.streamId, via.messageId);
+      return;
+    }
     this.received++;
     const s = this.ledger.sessionOf(id);
     if (s < 0) return;
@@ -86,7 +97,12 @@ export class ViewerAccount {
     if (id > e.max) e.max = id;
     if (!via) return;
     const st = (e.streams ??= new Map()).get(via.streamId);
-    if (!st) e.streams.set(via.streamId, [via.messageId, via.messageId, 1]);
+    if (!st) {
+      // The first counted message of a stream: the ids below it since the count began were given up.
+      const before = this.counted.has(via.streamId) ? Number.MAX_SAFE_INTEGER : this.beforeCount.get(via.streamId) ?? -1;
+      this.counted.add(via.streamId);
+      e.streams.set(via.streamId, [via.messageId, via.messageId, 1, before]);
+    }
     else {
       st[0] = Math.min(st[0], via.messageId);
       st[1] = Math.max(st[1], via.messageId);
@@ -105,16 +121,20 @@ export class ViewerAccount {
    * Of `lost`, the frames a transport viewer's sender gave up under its deadline rules (shed
    * as predicted late, refused while its video waited for a keyframe, or expired): messages
    * its media streams never delivered, counted as gaps in the message ids between the ones
-   * delivered in the same publisher session, and at most that session's missing frames. Frames
-   * given up before a session's first delivered message on a stream are not counted here (they
-   * stay lost). 0 for FLV and RTMP viewers, whose server has no such rule.
+   * delivered in the same publisher session, and, in the first session counted, before a
+   * stream's first counted message back to the last it delivered before the count began
+   * (message ids start at 0 when the stream opens, so a join whose cached GOP the deadline
+   * thinned is seen as such when a slow connect under load pushed it past settleMs); at most
+   * that session's missing frames. A frame the server never
+   * handed to the transport has no message id, so no gap: it stays lost. 0 for FLV and RTMP
+   * viewers, whose server has no such rule.
    */
   get givenUp(): number {
     let n = 0;
     for (const e of this.seen.values()) {
       if (!e.streams) continue;
       let gaps = 0;
-      for (const [lo, hi, count] of e.streams.values()) gaps += hi - lo + 1 - count;
+      for (const [lo, hi, count, before] of e.streams.values()) gaps += hi - lo + 1 - count + Math.max(0, lo - before - 1);
       n += Math.min(missing(e), gaps);
     }
     return n;

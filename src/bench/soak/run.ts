@@ -268,7 +268,11 @@ async function counters(server: RunningServer): Promise<Record<string, number>> 
   for (const line of text.split('\n')) {
     const m = /^(tributary_\w+_total)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
     if (!m) continue;
-    const name = m[1]! + (m[2] && /reason="([^"]+)"/.test(m[2]) ? `{${/reason="([^"]+)"/.exec(m[2])![1]}}` : '');
+    // Keyed by the reason label, or for the skips by protocol: whether a protocol's losses are
+    // the server skipping its viewers shows there.
+    const label = m[1] === 'tributary_viewer_skipped_frames_total' ? 'protocol' : 'reason';
+    const v = m[2] ? new RegExp(`${label}="([^"]+)"`).exec(m[2]) : null;
+    const name = m[1]! + (v ? `{${v[1]}}` : '');
     out[name] = (out[name] ?? 0) + Number(m[3]);
   }
   return out;

@@ -73,3 +73,29 @@ test('ViewerAccount: a missing frame counts as given up only where its message i
   assert.equal(a.lost, 8);
   assert.equal(a.givenUp, 5);
 });
+
+// A join under load: the count began (settleMs) while the cached GOP was still being thinned by
+// the deadline, so the first counted message of a stream follows given-up ones. Message ids start
+// at 0 when a stream opens: the ids below the first counted one, back to the last delivered before
+// the count, were given up. Between two publisher sessions nothing is credited.
+test('ViewerAccount: given-up messages before a stream\'s first counted one are given up, not lost; a frame with no id gap stays lost', async () => {
+  const ledger = new SentLedger();
+  ledger.startSession(0);
+  for (let id = 0; id < 200; id++) ledger.sent(id);
+  const a = new ViewerAccount(ledger, 30);
+  // Before the count: audio message 0..4 delivered (frames 0..4).
+  for (let id = 0; id < 5; id++) a.onFrame(id, { streamId: 5, messageId: id });
+  await new Promise((r) => setTimeout(r, 40));
+  // Counting: the first counted frame is video (stream 3, message 0); audio messages 5..9 (frames 100..104) were given up.
+  a.onFrame(99, { streamId: 3, messageId: 0 });
+  for (let id = 105; id < 150; id++) a.onFrame(id, { streamId: 5, messageId: id - 95 });
+  // Frames 100..104 are missing: all five are message-id gaps on the audio stream.
+  assert.equal(a.lost, 5);
+  assert.equal(a.givenUp, 5);
+  // A second session: a frame missing at its head with no message-id gap is lost.
+  ledger.startSession(300);
+  for (let id = 300; id < 320; id++) ledger.sent(id);
+  for (let id = 302; id < 320; id++) a.onFrame(id, { streamId: 5, messageId: id - 302 + 55 });
+  assert.equal(a.lost, 7, 'frames 300 and 301, never given a message id');
+  assert.equal(a.givenUp, 5);
+});
