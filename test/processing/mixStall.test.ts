@@ -39,9 +39,9 @@ const isSlate = ([, u, v]: [number, number, number]) => u > 200 && v < 140;
 
 // On a loaded machine an input's decoder gets the CPU late and hands out its last pictures after
 // the input already stopped. The slate's clock starts when the input stopped sending, not when
-// its decoder caught up: here the decoder is held (SIGSTOP) across the input's stop, so its
-// last pictures come out 700 ms late, and the slate must still be composed stallMs after the
-// input's last frame went in (judged by pictures it was 700 ms later). stallMs is long (1 s) so
+// its decoder caught up: here the decoder is held (SIGSTOP) from 200 ms before the input's stop
+// to 700 ms after it, so its last pictures come out 700 ms late, and the slate must still be
+// composed stallMs after the input's last frame went in (judged by pictures it was 700 ms later). stallMs is long (1 s) so
 // the hold alone stays short of it and the two rules stay far apart (~1000 vs ~1700 ms) on a
 // loaded machine too.
 test('a stalled input gets the slate stallMs after its last frame, even when its decoder lags behind', { timeout: 60_000 }, async () => {
@@ -62,7 +62,10 @@ test('a stalled input gets the slate stallMs after its last frame, even when its
 
   for (let cycle = 0; cycle < 2; cycle++) {
     decoder.kill('SIGSTOP');
-    await sleep(60);
+    // Three frame intervals at 15 fps, so frames go into the held decoder before the input stops
+    // (with 60 ms, in CI, the input's last frame went in 67 ms before the hold and nothing was
+    // left in the decoder to come out late: the case under test did not happen).
+    await sleep(200);
     const stalledAt = Date.now();
     guest.kill('SIGSTOP');
     await sleep(700);

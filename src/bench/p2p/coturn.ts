@@ -47,8 +47,13 @@ export async function startTurn(relayPorts = 3000): Promise<BenchTurn> {
   };
   const stop = async () => {
     if (turn.exitCode === null && turn.signalCode === null) {
+      // coturn takes ~1.5 s to leave on SIGTERM when idle; one that does not leave is killed,
+      // so a test's teardown can never wait on it for good.
+      const exited = once(turn, 'exit');
       turn.kill('SIGTERM');
-      await once(turn, 'exit');
+      const kill = setTimeout(() => turn.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
     }
     rmSync(dir, { recursive: true, force: true });
   };
