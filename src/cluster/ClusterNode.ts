@@ -12,6 +12,7 @@ import type { Server, ServerAddresses } from '../server/Server.js';
 import type { Stream } from '../server/Stream.js';
 import type { ClusterHooks, RouteAnswer } from '../server/http/HttpServer.js';
 import type { RelayGate } from '../server/transport/TransportIngest.js';
+import { AddressRegions } from './addressRegions.js';
 import { ClusterView } from './ClusterView.js';
 import type { ClusterConfig } from './config.js';
 import { etcdHosts, MAX_CARRIED, type NodeLoad, type NodeRecord } from './keys.js';
@@ -71,6 +72,7 @@ export class ClusterNode {
   private backupTimer: NodeJS.Timeout | undefined;
   /** Streams a claim loop runs for (one at a time per stream). */
   private readonly claiming = new Set<Stream>();
+  private readonly addressRegions: AddressRegions;
 
   constructor(
     private readonly server: Server,
@@ -80,6 +82,7 @@ export class ClusterNode {
   ) {
     this.log = server.logger.child({ component: 'cluster', node: cfg.nodeId });
     this.host = cfg.advertiseHost ?? (addresses.host === '0.0.0.0' || addresses.host === '::' ? '127.0.0.1' : addresses.host);
+    this.addressRegions = new AddressRegions(cfg.addressRegions);
     // Every endpoint of the URL: a call to a dead member is retried on another (the client's pool).
     this.client = new Etcd3({
       hosts: etcdHosts(cfg.etcd),
@@ -249,6 +252,7 @@ export class ClusterNode {
       route: (app, key, region) => this.route(app, key, region),
       isSelf: (node) => node === this.cfg.nodeId,
       regionHeader: this.cfg.regionHeader,
+      regionOf: (address) => this.addressRegions.regionOf(address),
       status: () => this.status(),
     };
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TextSetting } from '../server/config.js';
 import { isValidName } from '../server/Registry.js';
+import { parseCidr } from './addressRegions.js';
 
 /** Cluster membership (`serve --cluster`): the config's `cluster` section; absent, a single node. */
 export const ClusterConfig = z.strictObject({
@@ -14,6 +15,17 @@ export const ClusterConfig = z.strictObject({
   advertiseHost: z.string().min(1).optional(),
   /** A request header a geo-aware proxy sets to the viewer's region (route answers prefer it). */
   regionHeader: z.string().min(1).default('x-tributary-region'),
+  /**
+   * The viewer's region from its address when the header is absent: `[{cidr, region}]`, the
+   * longest matching prefix wins (an ISP's prefixes can name a region of their own).
+   */
+  addressRegions: z
+    .array(z.strictObject({
+      cidr: z.string().refine((c) => parseCidr(c) !== undefined, 'must be ADDRESS/LENGTH (IPv4 or IPv6)'),
+      region: z.string().refine(isValidName, 'regions use A-Z a-z 0-9 _ . - ~ (1..128)'),
+    }))
+    .max(1_000_000)
+    .default([]),
   /**
    * A parent for this node's relays: `NODE` or `NODE@HOST:PORT` (reached through that
    * address: a tunnel, or the link emulator in a bench). Relays come from the parent while it

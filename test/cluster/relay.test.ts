@@ -6,7 +6,10 @@
  * refuses to serve a relay, and a relay without the cluster secret is refused and counted.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ClusterPublisher } from '../../src/bench/cluster/publisher.js';
 import { FlvViewer } from '../../src/bench/fanout/viewers.js';
@@ -25,8 +28,11 @@ const cleanup: (() => Promise<void> | void)[] = [];
 
 before(async () => {
   etcd = await EtcdCluster.start();
+  // The origin's CIDR table: viewers from 127.0.2.0/24 are in region us (no proxy header).
+  const config = join(mkdtempSync(join(tmpdir(), 'tributary-relay-test-')), 'origin.json');
+  writeFileSync(config, JSON.stringify({ cluster: { addressRegions: [{ cidr: '127.0.2.0/24', region: 'us' }, { cidr: '127.0.0.0/8', region: 'eu' }] } }));
   [a, b] = await Promise.all([
-    NodeProcess.start({ id: 'origin', region: 'eu', host: '127.0.1.21', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
+    NodeProcess.start({ id: 'origin', region: 'eu', host: '127.0.1.21', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info', args: ['--config', config] }),
     NodeProcess.start({ id: 'edge', region: 'us', host: '127.0.1.22', etcdUrl: etcd.url, secret: SECRET, logLevel: 'info' }),
   ]);
 });
@@ -36,9 +42,9 @@ after(async () => {
   await etcd?.stop();
 });
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers, agent: false }, (res) => {
+    const req = request(url, { headers, agent: false, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -94,6 +100,10 @@ test('an edge relays from the owner; routes answer from the view; viewers follow
 
   // The edge now carries the stream: a US viewer is routed to it, and ?route=1 redirects an EU viewer to the origin.
   await until('a us viewer is routed to the edge', async () => JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`, { 'x-tributary-region': 'us' })).body).node === 'edge');
+  // Without the header, the origin's CIDR table places a viewer by its address; the header wins over it.
+  assert.equal(JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`, {}, '127.0.2.7')).body).node, 'edge', 'a viewer from 127.0.2.0/24 is in us');
+  assert.equal(JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`, {}, '127.0.3.7')).body).node, 'origin', 'a viewer from elsewhere in 127/8 is in eu');
+  assert.equal(JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam`, { 'x-tributary-region': 'eu' }, '127.0.2.7')).body).node, 'origin', 'the proxy header comes before the table');
   const redirect = await get(`${b.httpBase}/live/cam.flv?route=1&region=eu`);
   assert.equal(redirect.status, 302);
   assert.equal(redirect.headers.location, `${a.httpBase}/live/cam.flv?region=eu`);

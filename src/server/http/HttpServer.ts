@@ -76,6 +76,8 @@ export interface ClusterHooks {
   isSelf(node: string): boolean;
   /** Header a geo-aware proxy sets to the viewer's region. */
   regionHeader: string;
+  /** The region the config's CIDR table gives an address (cluster.addressRegions), if any. */
+  regionOf(address: string | undefined): string | undefined;
   /** GET /api/cluster: this node's view, relays and counters. */
   status(): unknown;
 }
@@ -368,12 +370,18 @@ export class HttpServer {
     return this.deps.config.apps?.[app]?.listed ?? true;
   }
 
-  /** The viewer's region: `region=` in the query, else the proxy's header. */
+  /**
+   * The viewer's region: `region=` in the query, else the proxy's header, else the config's
+   * CIDR table for the connection's address (behind a proxy that address is the proxy's, so
+   * the header comes first).
+   */
   private viewerRegion(url: URL, req: IncomingMessage): string | undefined {
     const q = url.searchParams.get('region');
     if (q) return q;
-    const h = this.cluster ? req.headers[this.cluster.regionHeader.toLowerCase()] : undefined;
-    return typeof h === 'string' && h ? h : undefined;
+    if (!this.cluster) return undefined;
+    const h = req.headers[this.cluster.regionHeader.toLowerCase()];
+    if (typeof h === 'string' && h) return h;
+    return this.cluster.regionOf(req.socket.remoteAddress);
   }
 
   /** `?route=1` on a play URL: a 302 to the node the route answer names (unless it is this one). */
