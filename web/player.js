@@ -8,6 +8,11 @@
 // A stream with a quality ladder (its master.m3u8 answers) gets a choice of rendition: `auto`
 // (the default: the server picks per viewer for FLV, hls.js's ABR for LL-HLS), one rendition by
 // name, or `source`. The panel shows the rendition playing.
+// In a cluster, `&route=1` (not with P2P, which has its own edge) asks this page's node where to
+// play (GET /api/route, by the viewer's region and the nodes' load) before each start, and
+// plays the media from the node named; when that node is lost the page asks again, naming it
+// in `avoid=` so the answer is another node even while the lost one's lease still runs. The
+// page itself stays where it was opened, so losing a media node is not losing the page.
 // `window.tributaryPlayer.stats` holds what the panel shows, for people and for tests.
 'use strict';
 
@@ -19,7 +24,8 @@ const token = query.get('token');
 const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
 const video = document.getElementById('video');
 const quality = query.get('quality') ?? 'auto';
-const stats = { protocol: proto, latency: null, bitrateKbps: null, width: 0, height: 0, stalls: 0, state: 'connecting', errors: [], quality, rendition: null, renditions: [] };
+const routed = query.get('route') === '1' && proto !== 'p2p';
+const stats = { protocol: proto, latency: null, bitrateKbps: null, width: 0, height: 0, stalls: 0, state: 'connecting', errors: [], connections: [], quality, rendition: null, renditions: [] };
 window.tributaryPlayer = { stats };
 
 document.getElementById('title').textContent = `${app}/${key}`;
@@ -42,13 +48,48 @@ function withToken(u) {
 
 let engine = null;
 let retryTimer = null;
+/** Where the media comes from: this page's node, or in routed mode the node the route named. */
+let mediaBase = location.origin;
+/** Routed mode: the node playing now, and the one lost last (asked to be avoided). */
+let mediaNode = null;
+let failedNode = null;
 
 function retry(reason) {
   stats.state = `retrying (${reason})`;
   stats.errors.push(String(reason));
   if (stats.errors.length > 20) stats.errors.shift();
   clearTimeout(retryTimer);
-  retryTimer = setTimeout(start, 2000);
+  // Routed, another node is asked for at once (the lost one avoided); else the same server
+  // is tried again after a pause, as it is the only one.
+  if (routed && mediaNode) failedNode = mediaNode;
+  retryTimer = setTimeout(start, routed ? 300 : 2000);
+}
+
+/** Routed mode: asks this page's node which node to play from (throws on no answer). */
+async function route() {
+  const q = new URLSearchParams({ app, key });
+  if (query.get('region')) q.set('region', query.get('region'));
+  if (failedNode) q.set('avoid', failedNode);
+  if (token) q.set('token', token);
+  const res = await fetch(`/api/route?${q}`, { cache: 'no-store' });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`route: ${res.status} ${body.error ?? ''}`.trim());
+  mediaBase = body.httpBase;
+  mediaNode = body.node;
+  stats.node = body.node;
+}
+
+/**
+ * Routed mode: each connection's node, when it started and when its first frame was painted
+ * (wall clock, ms), the last 20: how long a viewer saw nothing when a node was lost.
+ */
+function recordConnection(gen) {
+  const c = { node: mediaNode, startedAt: Date.now(), firstFrameAt: null };
+  stats.connections.push(c);
+  if (stats.connections.length > 20) stats.connections.shift();
+  video.requestVideoFrameCallback?.(() => {
+    if (gen === generation) c.firstFrameAt = Date.now();
+  });
 }
 
 function startFlv(kind = proto) {
@@ -56,7 +97,7 @@ function startFlv(kind = proto) {
   const q = new URLSearchParams(token ? { token } : {});
   if (ladder.length > 0 && quality !== 'source') q.set('quality', quality);
   const qs = q.toString();
-  const url = `${scheme}//${location.host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${qs ? `?${qs}` : ''}`;
+  const url = `${scheme}//${new URL(mediaBase).host}/${encodeURIComponent(app)}/${encodeURIComponent(key)}.flv${qs ? `?${qs}` : ''}`;
   const player = mpegts.createPlayer(
     { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
     { enableStashBuffer: false, liveBufferLatencyChasing: true, liveBufferLatencyMaxLatency: 1.5, liveBufferLatencyMinRemain: 0.3 },
@@ -101,7 +142,7 @@ function startHls() {
   // With a ladder, the multivariant playlist: hls.js picks among the renditions (auto) or keeps
   // the one asked for; `source` (or no ladder) plays the stream itself.
   const useLadder = ladder.length > 0 && quality !== 'source';
-  const url = `/${encodeURIComponent(app)}/${encodeURIComponent(key)}/${useLadder ? 'master' : 'index'}.m3u8${tokenQuery}`;
+  const url = `${mediaBase}/${encodeURIComponent(app)}/${encodeURIComponent(key)}/${useLadder ? 'master' : 'index'}.m3u8${tokenQuery}`;
   if (!window.Hls || !Hls.isSupported()) {
     video.src = url; // Safari plays HLS natively
     return { destroy: () => video.removeAttribute('src'), latency: () => null, rendition: () => null };
@@ -167,7 +208,7 @@ function startWhep() {
     if (pc.connectionState === 'failed') retry('WebRTC connection failed');
   });
   let session = null;
-  const url = new URL(`/whep/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, location.href).href;
+  const url = new URL(`/whep/${encodeURIComponent(app)}/${encodeURIComponent(key)}`, mediaBase).href;
   window.tributaryWebrtc.webrtcSignal(url, pc, token, opts).then((s) => (session = s), (err) => retry(err.message));
   let last = { bytes: 0, t: 0 };
   const timer = setInterval(async () => {
@@ -278,7 +319,7 @@ function renditionName(n) {
 
 async function findLadder() {
   try {
-    const res = await fetch(`/${encodeURIComponent(app)}/${encodeURIComponent(key)}/master.m3u8${tokenQuery}`, { cache: 'no-store' });
+    const res = await fetch(`${mediaBase}/${encodeURIComponent(app)}/${encodeURIComponent(key)}/master.m3u8${tokenQuery}`, { cache: 'no-store' });
     if (!res.ok) return [];
     const out = [];
     for (const line of (await res.text()).split('\n')) {
@@ -317,9 +358,24 @@ function currentRendition() {
   return ladder.find((r) => r.height === video.videoHeight)?.name ?? (video.videoHeight ? 'source' : null);
 }
 
-function start() {
+/** Counts starts, so a routed start whose route answer comes back late does not start twice. */
+let generation = 0;
+
+async function start() {
+  const gen = ++generation;
   engine?.destroy();
+  engine = null;
   stats.state = 'connecting';
+  if (routed) {
+    try {
+      await route();
+    } catch (err) {
+      if (gen === generation) retry(err.message);
+      return;
+    }
+    if (gen !== generation) return;
+    recordConnection(gen);
+  }
   engine = proto === 'll-hls' ? startHls() : proto === 'whep' ? startWhep() : proto === 'p2p' ? startP2pEngine() : startFlv();
 }
 
@@ -370,8 +426,10 @@ setInterval(() => {
 // A WHEP session is ended with DELETE, not left for the server to reap.
 window.addEventListener('pagehide', () => engine?.destroy());
 
-// WHEP and P2P carry the stream itself; the others ask for the ladder first.
-(proto === 'whep' || proto === 'p2p' ? Promise.resolve([]) : findLadder()).then((l) => {
+// WHEP and P2P carry the stream itself; the others ask for the ladder first (routed: of the
+// node the first route names).
+const firstRoute = routed ? route().catch(() => undefined) : Promise.resolve();
+firstRoute.then(() => (proto === 'whep' || proto === 'p2p' ? [] : findLadder())).then((l) => {
   ladder = l;
   stats.renditions = l.map((r) => r.name);
   showQualities();

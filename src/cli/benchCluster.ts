@@ -88,8 +88,8 @@ export function registerBenchCluster(program: Command): void {
         const d = await edgeKill({ viewers: o.viewers, afterS: Math.min(o.after, 2) });
         const r = d.result;
         console.log([
-          `edge-kill: ${d.viewers} HTTP-FLV viewers following ?route=1, their edge killed -9`,
-          `  resume ms        p50 ${r.resumeMs.p50}  max ${r.resumeMs.max}`,
+          `edge-kill: ${d.viewers} HTTP-FLV viewers following ?route=1 and the player page (Chromium, WS-FLV, route=1), their edge killed -9`,
+          `  resume ms        p50 ${r.resumeMs.p50}  max ${r.resumeMs.max} (all); page ${r.pageResumeMs ?? 'never'}${d.pageLandedOn ? ` on ${d.pageLandedOn}` : ''}`,
           `  resumed          ${d.resumed} of ${d.viewers} (landed on ${Object.entries(d.landedOn).map(([k, v]) => `${k}: ${v}`).join(', ')}; ${d.attempts} route requests)`,
         ].join('\n'));
         if (o.json) console.log(JSON.stringify(r));

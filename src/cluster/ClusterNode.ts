@@ -249,7 +249,7 @@ export class ClusterNode {
   private hooks(): ClusterHooks {
     return {
       fetchStream: (app, key) => this.relays.fetch(app, key),
-      route: (app, key, region) => this.route(app, key, region),
+      route: (app, key, region, avoid) => this.route(app, key, region, avoid),
       isSelf: (node) => node === this.cfg.nodeId,
       regionHeader: this.cfg.regionHeader,
       regionOf: (address) => this.addressRegions.regionOf(address),
@@ -308,12 +308,12 @@ export class ClusterNode {
    * not in it (started since, or never live) gets a 503 naming etcd rather than a 404, because
    * this node cannot tell. When etcd is back the watch catches up and answers are current again.
    */
-  route(app: string, key: string, region: string | undefined): RouteAnswer {
+  route(app: string, key: string, region: string | undefined, avoid?: string): RouteAnswer {
     const path = `${app}/${key}`;
     const down = this.etcdUnreachableMs();
     const owner = this.view.owners.get(path);
     if (down > 0 && !owner) return { ok: false, status: 503, error: `etcd unreachable for ${(down / 1000).toFixed(1)} s: this node's cluster view is from before and does not know ${path} (a stream that started since is routed once etcd is back)` };
-    const c = chooseNode(this.view.nodes.values(), owner, path, region, this.cfg.stressCpu);
+    const c = chooseNode(this.view.nodes.values(), owner, path, region, this.cfg.stressCpu, avoid);
     if ('error' in c) return { ok: false, status: down > 0 ? 503 : c.status, error: down > 0 ? `etcd unreachable for ${(down / 1000).toFixed(1)} s: ${c.error}` : c.error };
     const n = c.node;
     return { ok: true, node: n.id, region: n.region, httpBase: `http://${hostPart(n.host)}:${n.httpPort}`, transport: `tributary://${hostPart(n.host)}:${n.transportPort}/${app}/${key}?fp=${n.fp}`, owner: c.owner, ...(down > 0 ? { viewAgeMs: Math.round(down) } : {}) };

@@ -1,6 +1,9 @@
 /**
  * Which node a viewer of app/key should play from, from the cached view alone (pure: no etcd,
  * no I/O; GET /api/route and `?route=1` call it per request):
+ *   0. not the node the viewer just lost (`avoid`), when there is another: a node killed stays
+ *      in the view until its lease runs out (~2 s), and a viewer coming back should not spend
+ *      that time on it; another region's live node beats its own region's dead one;
  *   1. nodes of the viewer's region, when there are any (else every node);
  *   2. among those, nodes under the stress threshold (CPU), when there are any;
  *   3. among those, nodes that already carry the stream (its owner, or an edge relaying it),
@@ -15,10 +18,12 @@ export interface RouteChoice {
   owner: string;
 }
 
-export function chooseNode(nodes: Iterable<NodeRecord>, owner: Owner | undefined, path: string, region: string | undefined, stressCpu: number): RouteChoice | { error: string; status: number } {
+export function chooseNode(nodes: Iterable<NodeRecord>, owner: Owner | undefined, path: string, region: string | undefined, stressCpu: number, avoid?: string): RouteChoice | { error: string; status: number } {
   if (!owner) return { status: 404, error: `stream ${path} is not live in the cluster` };
   let c = [...nodes];
   if (c.length === 0) return { status: 503, error: 'no cluster node is registered (etcd unreachable since this node started?)' };
+  const others = avoid === undefined ? [] : c.filter((n) => n.id !== avoid);
+  if (others.length > 0) c = others;
   const inRegion = region === undefined ? [] : c.filter((n) => n.region === region);
   if (inRegion.length > 0) c = inRegion;
   const calm = c.filter((n) => n.load.cpu < stressCpu);

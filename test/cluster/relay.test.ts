@@ -107,6 +107,14 @@ test('an edge relays from the owner; routes answer from the view; viewers follow
   const redirect = await get(`${b.httpBase}/live/cam.flv?route=1&region=eu`);
   assert.equal(redirect.status, 302);
   assert.equal(redirect.headers.location, `${a.httpBase}/live/cam.flv?region=eu`);
+  // A viewer that just lost a node names it: another node is chosen, even out of its region,
+  // and the redirect does not pass `avoid` on.
+  assert.equal(JSON.parse((await get(`${a.httpBase}/api/route?app=live&key=cam&region=us&avoid=edge`)).body).node, 'origin', 'avoid=edge sends a us viewer to the origin');
+  const avoided = await get(`${a.httpBase}/live/cam.flv?route=1&region=eu&avoid=origin`);
+  assert.equal(avoided.status, 302);
+  assert.equal(avoided.headers.location, `${b.httpBase}/live/cam.flv?region=eu`);
+  // The player page is not redirected: it routes its media itself.
+  assert.equal((await get(`${b.httpBase}/play/live/cam?route=1&region=eu`)).status, 200);
 
   // A relay without the cluster secret: its handshake cannot finish; the node counts it (checked below, after the handshake timeout).
   const client = new Etcd3({ hosts: etcd.endpoints.map((h) => `http://${h}`) });

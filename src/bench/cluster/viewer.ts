@@ -42,10 +42,10 @@ export class BenchViewer {
     }
     for (const o of out) {
       if (o.type !== 'frame' || o.frame.kind === 'data') continue;
-      const id = frameId(o.frame);
-      if (id === undefined) continue;
-      if (!this.arrivals.has(id)) this.arrivals.set(id, now);
+      // Every video frame counts for gaps, an encoder's (no id) as well as the bench's own.
       if (o.frame.kind === 'video') this.videoTimes.push(now);
+      const id = frameId(o.frame);
+      if (id !== undefined && !this.arrivals.has(id)) this.arrivals.set(id, now);
     }
   }
 

@@ -70,8 +70,11 @@ export type RouteAnswer = { ok: true; node: string; region: string; httpBase: st
 export interface ClusterHooks {
   /** Brings app/key here from its owner (a relay); resolves with the live stream, or undefined. */
   fetchStream(app: string, key: string): Promise<Stream | undefined>;
-  /** The best node for a viewer, answered from the cached view (never an etcd read per request). */
-  route(app: string, key: string, region: string | undefined): RouteAnswer;
+  /**
+   * The best node for a viewer, answered from the cached view (never an etcd read per request);
+   * `avoid`: a node the viewer just lost, skipped when there is another.
+   */
+  route(app: string, key: string, region: string | undefined, avoid?: string): RouteAnswer;
   /** Whether a route answer names this node. */
   isSelf(node: string): boolean;
   /** Header a geo-aware proxy sets to the viewer's region. */
@@ -384,13 +387,20 @@ export class HttpServer {
     return this.cluster.regionOf(req.socket.remoteAddress);
   }
 
-  /** `?route=1` on a play URL: a 302 to the node the route answer names (unless it is this one). */
+  /**
+   * `?route=1` on a media URL: a 302 to the node the route answer names (unless it is this
+   * one). `avoid=NODE` (the node the client just lost) is honoured and not passed on. The
+   * player page is not redirected: it stays on the node it was opened from (an entry name) and
+   * routes its media itself, again at each reconnect, so losing the media's node is not losing
+   * the page.
+   */
   private redirected(app: string, key: string, url: URL, req: IncomingMessage, res: ServerResponse, kind: Route['kind']): boolean {
     if (url.searchParams.get('route') !== '1' || !this.cluster) return false;
-    const a = this.cluster.route(app, key, this.viewerRegion(url, req));
+    const a = this.cluster.route(app, key, this.viewerRegion(url, req), avoidOf(url));
     if (!a.ok || this.cluster.isSelf(a.node)) return false;
     const q = new URLSearchParams(url.searchParams);
     q.delete('route');
+    q.delete('avoid');
     const qs = q.toString();
     this.deps.metrics.httpRequests.inc({ route: kind, status: '302' });
     res.writeHead(302, { Location: `${a.httpBase}${url.pathname}${qs ? `?${qs}` : ''}`, 'Content-Length': 0, 'Cache-Control': 'no-store' });
@@ -410,7 +420,7 @@ export class HttpServer {
 
   private dispatch(r: Route, url: URL, req: IncomingMessage, res: ServerResponse, head: boolean): void {
     if (this.gateApi(r, url, req, res, head)) return;
-    if ((r.kind === 'flv' || r.kind === 'hls' || r.kind === 'play-page') && this.redirected(r.app, r.key, url, req, res, r.kind)) return;
+    if ((r.kind === 'flv' || r.kind === 'hls') && this.redirected(r.app, r.key, url, req, res, r.kind)) return;
     switch (r.kind) {
       case 'api-cluster':
         if (!this.cluster) return this.json(res, r.kind, 404, { error: 'not a cluster node (serve --cluster)' }, head);
@@ -420,7 +430,7 @@ export class HttpServer {
         const key = url.searchParams.get('key') ?? '';
         if (!isValidName(app) || !isValidName(key)) return this.json(res, r.kind, 400, { error: 'app and key: 1-128 of A-Z a-z 0-9 _ . - ~' }, head);
         if (!this.cluster) return this.json(res, r.kind, 404, { error: 'not a cluster node (serve --cluster)' }, head);
-        const a = this.cluster.route(app, key, this.viewerRegion(url, req));
+        const a = this.cluster.route(app, key, this.viewerRegion(url, req), avoidOf(url));
         if (!a.ok) return this.json(res, r.kind, a.status, { error: a.error }, head);
         const { ok: _ok, ...body } = a;
         return this.json(res, r.kind, 200, { ...body, flv: `${a.httpBase}/${app}/${key}.flv`, play: `${a.httpBase}/play/${app}/${key}` }, head);
@@ -570,4 +580,10 @@ export class HttpServer {
       this.limited(socket, 'ws input', violation);
     });
   }
+}
+
+/** `avoid=NODE` of a route request, when it is a well-formed node id. */
+function avoidOf(url: URL): string | undefined {
+  const a = url.searchParams.get('avoid');
+  return a !== null && isValidName(a) ? a : undefined;
 }
