@@ -16,12 +16,17 @@ function need(bin: string, pkg: string): void {
   if (r.error) throw new Error(`${bin} is required by bench cluster's page viewer (apt-get install -y ${pkg})`);
 }
 
-/** ffmpeg pushing a 640x360 test pattern (H.264, 1 s GOP) and a tone (AAC) to an RTMP URL. */
-export function pushTestPattern(rtmpUrl: string): ChildProcess {
+/**
+ * ffmpeg pushing a 640x360 test pattern (H.264, 30 fps, a keyframe every `gopS`) and a tone
+ * (AAC) to an RTMP URL. 2 s by default, as the synthetic stream of the other scenarios: a new
+ * edge's first frame can wait for a keyframe, so a shorter GOP would flatter resume times.
+ */
+export function pushTestPattern(rtmpUrl: string, gopS = 2): ChildProcess {
   need('ffmpeg', 'ffmpeg');
+  const g = String(Math.round(30 * gopS));
   return spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-bf', '0',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', g, '-keyint_min', g, '-sc_threshold', '0', '-bf', '0',
     '-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', rtmpUrl,
   ], { stdio: ['ignore', 'ignore', 'ignore'] });
 }
